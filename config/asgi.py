@@ -1,0 +1,29 @@
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()  # before importing anything that touches models
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from dispatch import routing as dispatch_routing  # noqa: E402
+from pickup import routing as pickup_routing  # noqa: E402
+from rider import routing as rider_routing  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(
+                URLRouter(
+                    rider_routing.websocket_urlpatterns
+                    + pickup_routing.websocket_urlpatterns
+                    + dispatch_routing.websocket_urlpatterns
+                )
+            )
+        ),
+    }
+)

@@ -1,0 +1,282 @@
+"""Settings, read from the environment (django-environ).
+
+Two profiles:
+- embedded (default): SQLite in WAL mode, the in-memory channel layer, Celery on kombu's
+  filesystem transport under var/. No server needed.
+- scale: DATABASE_URL (PostgreSQL) and REDIS_URL (channel layer, cache, Celery broker).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env(
+    DEBUG=(bool, False),
+    DEMO_MODE=(bool, False),
+    PORT=(int, 8000),
+    ACCESS_REVOKE_AFTER_S=(int, 600),
+    CALL_WINDOW_S=(int, 1800),
+    REVEAL_STREET_M=(int, 1000),
+    REVEAL_DOOR_M=(int, 150),
+    RETENTION_DAYS=(int, 90),
+    TELEPHONY_PROVIDER=(str, "sandbox"),
+    TRACKING_LINK_TTL_S=(int, 86400),
+    HANDOFF_CODE_TTL_S=(int, 120),
+    BREAK_GLASS_QUOTA_PER_DAY=(int, 5),
+)
+
+
+def _local_secret(name: str, factory) -> str:
+    """Embedded demo only: a secret generated once into var/ and reused after."""
+    path = VAR_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = factory()
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+# --- Core -----------------------------------------------------------------------------
+DEBUG = env("DEBUG")
+DEMO_MODE = env("DEMO_MODE") or DEBUG
+TESTING = env.bool("TESTING", default=False)
+PORT = env("PORT")
+
+if DEMO_MODE or TESTING:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret(
+        "secret_key", lambda: secrets.token_urlsafe(50)
+    )
+else:
+    SECRET_KEY = env.str("SECRET_KEY")  # no production default
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS", default=[f"http://127.0.0.1:{PORT}", f"http://localhost:{PORT}"]
+)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin.apps.SimpleAdminConfig",  # no autodiscover: leaflet.admin needs GDAL
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "leaflet",
+    "dispatch",
+    "pickup",
+    "rider",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if DATABASE_URL:
+    DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env.str("SQLITE_PATH", default=str(VAR_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": env.str("SQLITE_TEST_PATH", default="") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, cache, broker -------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Events that are written by a process without a shared channel layer (the Celery worker on the
+# embedded profile) reach sockets through a relay that tails the event table in the web process.
+EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
+EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
+
+# --- Celery ----------------------------------------------------------------------------
+CELERY_QUEUE_DIR = VAR_DIR / "celery"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_QUEUE_DIR / "queue"),
+        "data_folder_out": str(CELERY_QUEUE_DIR / "queue"),
+        "processed_folder": str(CELERY_QUEUE_DIR / "processed"),
+        "store_processed": False,
+    }
+    for _d in ("queue", "processed"):
+        (CELERY_QUEUE_DIR / _d).mkdir(parents=True, exist_ok=True)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_TIME_LIMIT = 60
+CELERY_TASK_SOFT_TIME_LIMIT = 50
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+SWEEP_INTERVAL_S = env.float("SWEEP_INTERVAL_S", default=10.0)
+CELERY_BEAT_SCHEDULE = {
+    "revocation-sweep": {"task": "dispatch.tasks.revocation_sweep", "schedule": SWEEP_INTERVAL_S},
+    "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},
+}
+
+# --- Auth, API ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",  # first: unauthenticated answers 401
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dispatch.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Privacy-first delivery API",
+    "DESCRIPTION": "Order intake, dispatch, pickup, rider and tracking endpoints. PII never leaves the vault unmasked.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Static, i18n -----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security headers -------------------------------------------------------------------
+TILE_URL = env.str("TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+_tile_origin = "/".join(TILE_URL.split("/")[:3]) if TILE_URL.startswith("http") else ""
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *([_tile_origin] if _tile_origin else [])],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
+LEAFLET_CONFIG = {"TILES": TILE_URL, "ATTRIBUTION_PREFIX": "OpenStreetMap"}
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Product settings -------------------------------------------------------------------
+VAULT_MASTER_KEY = env.str("VAULT_MASTER_KEY", default="")
+if not VAULT_MASTER_KEY and (DEMO_MODE or TESTING):
+    from base64 import urlsafe_b64encode
+
+    VAULT_MASTER_KEY = _local_secret("vault.key", lambda: urlsafe_b64encode(secrets.token_bytes(32)).decode())
+# Old master keys still able to unwrap data keys during a rotation (comma-separated).
+VAULT_OLD_MASTER_KEYS = env.list("VAULT_OLD_MASTER_KEYS", default=[])
+
+ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
+CALL_WINDOW_S = env("CALL_WINDOW_S")
+REVEAL_STREET_M = env("REVEAL_STREET_M")
+REVEAL_DOOR_M = env("REVEAL_DOOR_M")
+RETENTION_DAYS = env("RETENTION_DAYS")
+TRACKING_LINK_TTL_S = env("TRACKING_LINK_TTL_S")
+HANDOFF_CODE_TTL_S = env("HANDOFF_CODE_TTL_S")
+BREAK_GLASS_QUOTA_PER_DAY = env("BREAK_GLASS_QUOTA_PER_DAY")
+PICKUP_ROLLOVER_HOUR = env.int("PICKUP_ROLLOVER_HOUR", default=4)
+MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
+
+TELEPHONY_PROVIDER = env("TELEPHONY_PROVIDER")
+TELEPHONY_POOL = env.list(
+    "TELEPHONY_POOL", default=["+15550100001", "+15550100002", "+15550100003", "+15550100004"]
+)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_WEBHOOK_URL = env.str("TWILIO_WEBHOOK_URL", default="")
+
+# --- Logging: never plaintext PII; messages name ids only --------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)

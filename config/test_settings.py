@@ -1,0 +1,16 @@
+"""Test settings: the in-process suite always runs on the embedded profile (SQLite, in-memory
+layer). The scale-profile tests start real processes with DATABASE_URL/REDIS_URL themselves."""
+
+import os
+from pathlib import Path
+
+SCALE_DATABASE_URL = os.environ.pop("DATABASE_URL", "")
+SCALE_REDIS_URL = os.environ.pop("REDIS_URL", "")
+os.environ["TESTING"] = "1"
+os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+os.environ.setdefault("EVENTS_RELAY", "0")
+
+from .settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only  # noqa: S105 - test-only
+DEBUG = False

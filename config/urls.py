@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from dispatch import urls as dispatch_urls
+from dispatch.telephony import views as telephony
+from pickup import urls as pickup_urls
+from rider import urls as rider_urls
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include(dispatch_urls.api_urlpatterns)),
+    path("api/rider/", include(rider_urls.api_urlpatterns)),
+    path("api/pickup/", include(pickup_urls.api_urlpatterns)),
+    path("telephony/twilio/voice/", telephony.twilio_voice, name="twilio-voice"),
+    path("telephony/sandbox/call/", telephony.SandboxCallApi.as_view(), name="sandbox-call"),
+    *dispatch_urls.page_urlpatterns,
+    *rider_urls.page_urlpatterns,
+    *pickup_urls.page_urlpatterns,
+]

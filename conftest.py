@@ -1,0 +1,65 @@
+"""Shared fixtures: the demo accounts, API clients per role, and order payloads."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from tests.factories import order_payload
+
+# The door of the demo customer: the rider walks toward it in the flow tests.
+DOOR = (51.5033, -0.1196)
+
+
+@pytest.fixture
+def demo(db):
+    call_command("demo_data", verbosity=0)
+    User = get_user_model()
+    return {u.username: u for u in User.objects.all()}
+
+
+@pytest.fixture
+def client_for(demo):
+    def make(username: str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(demo[username])
+        return client
+
+    return make
+
+
+@pytest.fixture
+def merchant(client_for):
+    return client_for("merchant1")
+
+
+@pytest.fixture
+def dispatcher(client_for):
+    return client_for("dispatcher1")
+
+
+@pytest.fixture
+def rider1(client_for):
+    return client_for("rider1")
+
+
+@pytest.fixture
+def staff1(client_for):
+    return client_for("store1")
+
+
+@pytest.fixture
+def posted_order(merchant):
+    response = merchant.post("/api/orders/", order_payload(), format="json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
+def assigned_order(posted_order, dispatcher, demo):
+    rider = demo["rider1"].rider
+    response = dispatcher.post(f"/api/dispatch/orders/{posted_order['id']}/assign/", {"rider": rider.pk}, format="json")
+    assert response.status_code == 200, response.content
+    return posted_order

@@ -1,0 +1,51 @@
+"""Demo accounts and stores. Refused outside debug/demo mode."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from dispatch.models import Dispatcher, Merchant, Rider, Staff, Store
+
+DEMO_PASSWORD = "deliver-privately"
+
+STORES = [
+    {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
+     "timezone": "Europe/London", "pickup_prefix": ""},
+    {"name": "Noodle Bar Central", "address": "3 Station Road, Old Town", "lat": 51.5155, "lng": -0.0922,
+     "timezone": "Europe/London", "pickup_prefix": "B"},
+]
+RIDERS = [("rider1", "Ravi K.", "+447700900101"), ("rider2", "Mia L.", "+447700900102"),
+          ("rider3", "Tom B.", "+447700900103")]
+
+
+class Command(BaseCommand):
+    help = "Create the demo stores and accounts (rider1-3, store1-2, dispatcher1, merchant1, merchant2)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        if not (settings.DEBUG or settings.DEMO_MODE or settings.TESTING):
+            raise CommandError("Demo data is only for debug or demo mode (set DEMO_MODE=1).")
+        User = get_user_model()
+
+        def user(username: str):
+            u, created = User.objects.get_or_create(username=username)
+            if created or not u.has_usable_password():
+                u.set_password(DEMO_PASSWORD)
+                u.save()
+            return u
+
+        stores = []
+        for spec in STORES:
+            store, _ = Store.objects.update_or_create(name=spec["name"], defaults=spec)
+            stores.append(store)
+        for username, name, phone in RIDERS:
+            Rider.objects.update_or_create(user=user(username), defaults={"display_name": name, "phone": phone})
+        for i, store in enumerate(stores, start=1):
+            Staff.objects.update_or_create(user=user(f"store{i}"), defaults={"store": store})
+            merchant, _ = Merchant.objects.get_or_create(user=user(f"merchant{i}"))
+            merchant.stores.set([store])
+            Token.objects.get_or_create(user=merchant.user)
+        Dispatcher.objects.get_or_create(user=user("dispatcher1"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo account: {DEMO_PASSWORD}"))

@@ -1,0 +1,36 @@
+"""Masked, derived views of PII. Pure functions: safe to show to every party of an order."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+SENSITIVE_LABEL = "pharmacy item"
+
+
+def mask_name(name: str) -> str:
+    """`Zhang San` -> `Z**`; `张三` -> `张**`; empty -> `Customer`."""
+    name = unicodedata.normalize("NFC", (name or "").strip())
+    for ch in name:
+        if ch.isalnum():
+            return f"{ch.upper()}**"
+    return "Customer"
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the last four digits only: `+44 20 7946 0958` -> `****0958`."""
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) < 7:
+        return "****"
+    return f"****{digits[-4:]}"
+
+
+def sensitive_summary(count: int, label: str = SENSITIVE_LABEL) -> str:
+    if count <= 0:
+        return ""
+    return f"{count} {label}" + ("s" if count > 1 else "")
+
+
+def approx_coordinate(value: float) -> float:
+    """Round to 0.01 degrees (about 1 km): good enough for a dispatch map, not a door."""
+    return round(round(value, 2), 2)

@@ -1,0 +1,28 @@
+from .accounts import Dispatcher, Merchant, Rider, Staff, Store
+from .audit import AuditEvent, AuditHead
+from .events import Event
+from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
+from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, Tier
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Dispatcher",
+    "Event",
+    "Grant",
+    "GrantPurpose",
+    "GrantScope",
+    "HandoffCode",
+    "LocationFix",
+    "Merchant",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "PickupCounter",
+    "ProxySession",
+    "Rider",
+    "SealedRecord",
+    "Staff",
+    "Store",
+    "Tier",
+]

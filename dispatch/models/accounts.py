@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.db import models
+
+
+class Store(models.Model):
+    name = models.CharField(max_length=120)
+    address = models.CharField(max_length=255)
+    lat = models.FloatField()
+    lng = models.FloatField()
+    timezone = models.CharField(max_length=64, default="UTC")
+    pickup_prefix = models.CharField(max_length=2, blank=True, default="")
+    reveal_street_m = models.PositiveIntegerField(null=True, blank=True)
+    reveal_door_m = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rider(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rider")
+    display_name = models.CharField(max_length=60)
+    # The rider's own number: used by the proxy to connect calls, never shown to a customer.
+    phone = models.CharField(max_length=32)
+    on_duty = models.BooleanField(default=True)
+    last_lat = models.FloatField(null=True, blank=True)
+    last_lng = models.FloatField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Staff(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="staff")
+
+
+class Merchant(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant")
+    stores = models.ManyToManyField(Store, related_name="merchants")
+
+
+class Dispatcher(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dispatcher")

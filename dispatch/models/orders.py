@@ -1,0 +1,103 @@
+from django.db import models
+
+from .accounts import Merchant, Rider, Store
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    READY = "ready"
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class Order(models.Model):
+    """An order's non-identifying facts. Plain PII lives only in its SealedRecord."""
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="orders")
+    merchant = models.ForeignKey(Merchant, on_delete=models.SET_NULL, null=True, related_name="orders")
+    external_ref = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    business_date = models.DateField()
+    pickup_seq = models.PositiveIntegerField()
+    pickup_code = models.CharField(max_length=12)
+
+    # Masked, derived views: safe to show to every party of the order.
+    display_name = models.CharField(max_length=32)
+    phone_masked = models.CharField(max_length=16)
+    area = models.CharField(max_length=120)
+    approx_lat = models.FloatField()  # destination rounded to ~1 km for the dispatch map
+    approx_lng = models.FloatField()
+    consent_number_protection = models.BooleanField(default=True)
+    consent_marketing = models.BooleanField(default=False)
+
+    rider = models.ForeignKey(Rider, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    delivery_pin = models.CharField(max_length=8)
+    tracking_token = models.CharField(max_length=64, unique=True)
+    tracking_expires_at = models.DateTimeField()
+    retention_due_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "business_date", "pickup_seq"], name="uniq_pickup_per_day"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "business_date", "pickup_code"]),
+            models.Index(fields=["rider", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk} ({self.pickup_code})"
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField()
+    # Empty for a sensitive item: its name is sealed in the vault.
+    name = models.CharField(max_length=200, blank=True, default="")
+    qty = models.PositiveSmallIntegerField(default=1)
+    sensitive = models.BooleanField(default=False)
+    category = models.CharField(max_length=40, blank=True, default="")
+
+    class Meta:
+        ordering = ["position"]
+
+
+class PickupCounter(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE)
+    business_date = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "business_date"], name="uniq_counter_day")]
+
+
+class HandoffCode(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="handoff_codes")
+    rider = models.ForeignKey(Rider, on_delete=models.CASCADE)
+    code_digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class LocationFix(models.Model):
+    rider = models.ForeignKey(Rider, on_delete=models.CASCADE, related_name="fixes")
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True)
+    lat = models.FloatField()
+    lng = models.FloatField()
+    accuracy = models.FloatField()
+    at = models.DateTimeField()
+    received_at = models.DateTimeField(db_index=True)
+    seq = models.BigIntegerField()
+    accepted = models.BooleanField()
+    reason = models.CharField(max_length=32, blank=True, default="")

@@ -1,0 +1,69 @@
+"""Outbox relay for the embedded profile.
+
+With the in-memory channel layer, a group_send from another process (the Celery worker) would
+vanish. Instead, every process writes events to the outbox table, and one task per web process
+tails it and publishes to the local layer. Started lazily by the first socket that connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from .models import Event
+from .services.events import to_message
+
+log = logging.getLogger(__name__)
+_task: asyncio.Task | None = None
+_loop: asyncio.AbstractEventLoop | None = None
+
+
+@database_sync_to_async
+def _fetch(after: int | None) -> tuple[int, list[Event]]:
+    if after is None:
+        last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        return last, []
+    events = list(Event.objects.filter(pk__gt=after).order_by("pk")[:500])
+    return (events[-1].pk if events else after), events
+
+
+async def _run() -> None:
+    layer = get_channel_layer()
+    after, _ = await _fetch(None)
+    while True:
+        try:
+            after, events = await _fetch(after)
+            for event in events:
+                await layer.group_send(event.group, to_message(event))
+            if not events:
+                await asyncio.sleep(settings.EVENTS_RELAY_INTERVAL_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep relaying; a transient DB lock must not stop live updates
+            log.exception("event relay iteration failed")
+            await asyncio.sleep(1.0)
+
+
+def ensure_relay() -> None:
+    global _task, _loop
+    if not settings.EVENTS_RELAY:
+        return
+    loop = asyncio.get_running_loop()
+    if _task is None or _task.done() or _loop is not loop:
+        _loop = loop
+        _task = loop.create_task(_run())
+
+
+async def stop_relay() -> None:
+    global _task
+    if _task is not None:
+        _task.cancel()
+        try:
+            await _task
+        except (asyncio.CancelledError, Exception):
+            pass
+        _task = None

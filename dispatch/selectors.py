@@ -1,0 +1,197 @@
+"""Reads. Every `access_*` fetches and authorises in one step: missing and not-yours are both 404.
+Every list is filtered by the caller's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from . import geofence, masking
+from .errors import NotFound
+from .models import AuditEvent, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .permissions import is_dispatcher, merchant_of, rider_of, staff_of
+from .services.pickup_numbers import business_date
+from .services.privacy import address_reveal, live_grants
+
+OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
+
+
+def _orders() -> QuerySet[Order]:
+    return Order.objects.select_related("store", "rider").prefetch_related(
+        Prefetch("items", queryset=OrderItem.objects.order_by("position"))
+    )
+
+
+# --- Scoped lists ------------------------------------------------------------------------
+def rider_orders(*, user) -> QuerySet[Order]:
+    """Orders the rider holds a live grant on: once access is revoked, the order is gone."""
+    rider = rider_of(user)
+    if rider is None:
+        return Order.objects.none()
+    live = live_grants().filter(principal=user, scope=GrantScope.ADDRESS).values("order_id")
+    return _orders().filter(rider=rider, pk__in=live).order_by("-pk")
+
+
+def store_orders(*, user, day=None) -> QuerySet[Order]:
+    staff = staff_of(user)
+    if staff is None:
+        return Order.objects.none()
+    day = day or business_date(store=staff.store, at=timezone.now())
+    return _orders().filter(store_id=staff.store_id, business_date=day).order_by("pickup_seq")
+
+
+def merchant_orders(*, user) -> QuerySet[Order]:
+    merchant = merchant_of(user)
+    if merchant is None:
+        return Order.objects.none()
+    return _orders().filter(merchant=merchant)
+
+
+def board_orders(*, user) -> QuerySet[Order]:
+    if not is_dispatcher(user):
+        return Order.objects.none()
+    return _orders().filter(status__in=OPEN_STATUSES).order_by("-pk")
+
+
+def stores_for(*, user) -> QuerySet[Store]:
+    if is_dispatcher(user):
+        return Store.objects.order_by("pk")
+    staff = staff_of(user)
+    if staff:
+        return Store.objects.filter(pk=staff.store_id)
+    merchant = merchant_of(user)
+    if merchant:
+        return merchant.stores.order_by("pk")
+    rider = rider_of(user)
+    if rider:
+        return Store.objects.filter(pk__in=rider_orders(user=user).values("store_id")).order_by("pk")
+    return Store.objects.none()
+
+
+def riders_on_duty(*, user) -> QuerySet[Rider]:
+    if not is_dispatcher(user):
+        return Rider.objects.none()
+    return Rider.objects.filter(on_duty=True).order_by("pk")
+
+
+# --- Access to one order -----------------------------------------------------------------
+def _get(qs: QuerySet[Order], order_id) -> Order:
+    try:
+        return qs.get(pk=int(order_id))
+    except (Order.DoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound() from exc
+
+
+def access_order(*, user, order_id) -> Order:
+    """Whatever the caller's role, the order if it is in their scope, else 404."""
+    if rider_of(user):
+        return _get(rider_orders(user=user), order_id)
+    staff = staff_of(user)
+    if staff:
+        return _get(_orders().filter(store_id=staff.store_id), order_id)
+    if merchant_of(user):
+        return _get(merchant_orders(user=user), order_id)
+    if is_dispatcher(user):
+        return _get(_orders(), order_id)
+    raise NotFound()
+
+
+def order_by_tracking_token(*, token: str) -> Order:
+    order = Order.objects.select_related("store", "rider").filter(tracking_token=token).first()
+    if order is None or order.tracking_expires_at <= timezone.now():
+        raise NotFound()
+    return order
+
+
+# --- Masked views --------------------------------------------------------------------------
+def items_view(order: Order, *, with_names: bool = True) -> dict[str, Any]:
+    items = list(order.items.all())
+    sensitive = sum(i.qty for i in items if i.sensitive)
+    return {
+        "count": sum(i.qty for i in items),
+        "lines": [{"name": i.name, "qty": i.qty} for i in items if not i.sensitive] if with_names else [],
+        "sensitive_count": sensitive,
+        "sensitive_summary": masking.sensitive_summary(sensitive),
+    }
+
+
+def customer_view(order: Order) -> dict[str, str]:
+    return {"display_name": order.display_name, "phone_masked": order.phone_masked}
+
+
+def store_view(store: Store) -> dict[str, Any]:
+    return {"id": store.pk, "name": store.name, "address": store.address, "lat": store.lat, "lng": store.lng,
+            "timezone": store.timezone}
+
+
+def rider_order_view(order: Order, *, user) -> dict[str, Any]:
+    """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
+    reveal = address_reveal(order=order, user=user)
+    if reveal is None:
+        raise NotFound()
+    rider = order.rider
+    distance = None
+    if rider and rider.last_lat is not None:
+        from .services.privacy import destination_point
+
+        dest = destination_point(order=order)
+        distance = round(geofence.fast_distance(rider.last_lat, rider.last_lng, *dest))
+    destination: dict[str, Any] = {"tier": reveal.tier, "text": reveal.text, "distance_m": distance}
+    if reveal.lat is not None:
+        destination.update(lat=reveal.lat, lng=reveal.lng)
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "pickup_code": order.pickup_code,
+        "store": store_view(order.store),
+        "customer": customer_view(order),
+        "items": items_view(order),
+        "destination": destination,
+    }
+
+
+def masked_order_view(order: Order) -> dict[str, Any]:
+    """For merchants, dispatchers and staff: never any address beyond the area."""
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "external_ref": order.external_ref,
+        "pickup_code": order.pickup_code,
+        "store": {"id": order.store_id, "name": order.store.name},
+        "customer": customer_view(order),
+        "items": items_view(order),
+        "area": order.area,
+        "approx": {"lat": order.approx_lat, "lng": order.approx_lng},
+        "rider": {"id": order.rider_id, "name": order.rider.display_name} if order.rider_id else None,
+        "created_at": order.created_at.isoformat(),
+        "ready_at": order.ready_at.isoformat() if order.ready_at else None,
+        "picked_up_at": order.picked_up_at.isoformat() if order.picked_up_at else None,
+        "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
+    }
+
+
+def tracking_view(order: Order) -> dict[str, Any]:
+    from .services.calls import live_sessions
+
+    rider = order.rider
+    reveals = [
+        {"tier": Tier(g.tier).label, "at": g.created_at.isoformat(), "by": "your rider"}
+        for g in Grant.objects.filter(order=order, scope=GrantScope.ADDRESS, tier__gt=Tier.AREA).order_by("pk")
+    ]
+    revoked = (
+        AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk").values_list("at", flat=True)
+    )
+    session = live_sessions().filter(order=order).first()
+    return {
+        "status": order.status,
+        "pickup_code": order.pickup_code,
+        "store": order.store.name,
+        "rider": {"name": rider.display_name} if rider else None,
+        "delivery_pin": order.delivery_pin if order.status != OrderStatus.DELIVERED else None,
+        "call_number": session.proxy_number if session else None,
+        "address_seen": reveals,
+        "access_revoked_at": [t.isoformat() for t in revoked],
+        "expires_at": order.tracking_expires_at.isoformat(),
+    }

@@ -1,0 +1,199 @@
+"""Rider positions, the reveal engine's wiring, and delivery."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from .. import geofence
+from ..errors import DomainError, Invalid
+from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, ProxySession, Rider, Tier
+from .audit import audit_record
+from .events import GROUP_DISPATCH, ephemeral_publish, group_track
+from .orders import access_deadline_set, order_event
+from .privacy import address_tier, destination_point, grant_create, live_grants
+
+log = logging.getLogger(__name__)
+ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
+POSITION_EVERY_S = 1.0
+ETA_SPEED_MPS = 6.0
+
+
+def radii_for(order: Order) -> geofence.Radii:
+    store = order.store
+    return geofence.Radii(
+        street=float(store.reveal_street_m or settings.REVEAL_STREET_M),
+        door=float(store.reveal_door_m or settings.REVEAL_DOOR_M),
+    )
+
+
+def _state_key(order_id: int, rider_id: int) -> str:
+    return f"geo:{order_id}:{rider_id}"
+
+
+def _load_state(order: Order, rider: Rider) -> geofence.TrackState:
+    raw = cache.get(_state_key(order.pk, rider.pk))
+    if raw:
+        raw = {**raw, "streak": tuple(raw["streak"]), "dwell_start": tuple(raw["dwell_start"])}
+        return geofence.TrackState(**raw)
+    # Lost or new state: start from the tier the grants say, which is the durable truth.
+    return geofence.TrackState(tier=address_tier(order=order, user=rider.user) or Tier.AREA)
+
+
+def _save_state(order: Order, rider: Rider, state: geofence.TrackState) -> None:
+    cache.set(_state_key(order.pk, rider.pk), asdict(state), timeout=6 * 3600)
+
+
+def active_orders(rider: Rider) -> list[Order]:
+    live = live_grants().filter(principal=rider.user, scope=GrantScope.ADDRESS).values("order_id")
+    return list(Order.objects.filter(rider=rider, status__in=ACTIVE, pk__in=live).select_related("store"))
+
+
+@dataclass(frozen=True)
+class PingResult:
+    accepted: bool
+    reason: str
+    tiers: dict[int, str]  # order id -> tier reached by this ping
+
+
+def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise Invalid("Coordinates are out of range.", code="bad_coordinates")
+    if accuracy < 0:
+        raise Invalid("Accuracy cannot be negative.", code="bad_accuracy")
+    if ts < 946_684_800 or ts > time.time() + 86_400:  # before 2000, or a day ahead
+        raise Invalid("The timestamp is not plausible.", code="bad_timestamp")
+
+
+def location_ping(
+    *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
+) -> PingResult:
+    """One position report. Runs the reveal engine for each active order of the rider."""
+    _validate(lat, lng, accuracy, timestamp)
+    if not rider.on_duty:
+        raise DomainError("You are off duty: positions are not recorded.", code="off_duty")
+    now = time.time()
+    at = datetime.fromtimestamp(timestamp, tz=UTC)
+    reached: dict[int, str] = {}
+    accepted_any = False
+    reasons = []
+    orders = active_orders(rider)
+    fixes = []
+    for order in orders:
+        state = _load_state(order, rider)
+        decision = geofence.evaluate(
+            state,
+            geofence.Fix(lat, lng, accuracy, timestamp, seq),
+            destination_point(order=order),
+            radii_for(order),
+            now=now,
+            picked_up=order.status == OrderStatus.PICKED_UP,
+            config=geofence.Config(max_speed_mps=settings.MAX_SPEED_MPS),
+            here_tap=here,
+        )
+        if decision.accepted or decision.spoof:
+            _save_state(order, rider, decision.state)
+        accepted_any = accepted_any or decision.accepted
+        reasons.append(decision.reason)
+        fixes.append(LocationFix(rider=rider, order=order, lat=lat, lng=lng, accuracy=accuracy, at=at,
+                                 received_at=timezone.now(), seq=seq, accepted=decision.accepted,
+                                 reason=decision.reason[:32]))
+        if decision.spoof:
+            _spoof_alert(order=order, rider=rider, flags=decision.flags)
+        if decision.new_tier:
+            _tier_reached(order=order, rider=rider, tier=decision.new_tier, fix=(lat, lng, accuracy),
+                          distance=decision.distance_m or 0.0)
+            reached[order.pk] = geofence.TIER_NAMES[decision.new_tier]
+        if decision.accepted and order.status == OrderStatus.PICKED_UP and decision.distance_m is not None:
+            ephemeral_publish(group=group_track(order.pk), type="rider.approaching",
+                              payload={"distance_m": round(decision.distance_m),
+                                       "eta_s": round(decision.distance_m / ETA_SPEED_MPS)})
+    if not orders:
+        accepted_any = True  # on duty, no order: a position for the dispatch map only
+        fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at,
+                                 received_at=timezone.now(), seq=seq, accepted=True))
+    LocationFix.objects.bulk_create(fixes)
+    if accepted_any:
+        _position_update(rider, lat, lng, at)
+    reason = "" if accepted_any else next((r for r in reasons if r), "rejected")
+    return PingResult(accepted_any, reason, reached)
+
+
+def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None:
+    Rider.objects.filter(pk=rider.pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    # Coalesced: at most one position a second per rider reaches the dispatch map.
+    if cache.add(f"pos-sent:{rider.pk}", 1, timeout=POSITION_EVERY_S):
+        ephemeral_publish(group=GROUP_DISPATCH, type="rider.position",
+                          payload={"rider": rider.pk, "lat": lat, "lng": lng, "at": at.isoformat()})
+
+
+@transaction.atomic
+def _tier_reached(*, order: Order, rider: Rider, tier: int, fix: tuple[float, float, float], distance: float) -> None:
+    held = address_tier(order=order, user=rider.user) or 0
+    for t in range(held + 1, tier + 1):
+        grant_create(
+            order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=t, purpose=GrantPurpose.DELIVERY,
+            audit_data={"lat": round(fix[0], 5), "lng": round(fix[1], 5), "accuracy": fix[2],
+                        "distance_m": round(distance, 1), "rider": rider.pk},
+        )
+    order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
+
+
+def _spoof_alert(*, order: Order, rider: Rider, flags: list[str]) -> None:
+    if cache.add(f"spoof-alert:{order.pk}:{rider.pk}:{','.join(flags)}", 1, timeout=60):
+        audit_record(action="location.spoof_flagged", order=order, data={"rider": rider.pk, "flags": flags})
+        from .events import event_publish
+
+        event_publish(groups=[GROUP_DISPATCH], type="alert",
+                      payload={"kind": "spoofing", "rider": rider.pk, "order": order.pk, "flags": flags})
+
+
+@transaction.atomic
+def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id, rider=rider)
+    if order.status == OrderStatus.DELIVERED:
+        raise DomainError("This order is already delivered.", code="already_delivered")
+    if order.status != OrderStatus.PICKED_UP:
+        raise DomainError("Pick the order up at the store before delivering it.", code="not_picked_up")
+    attempts_key = f"pin-attempts:{order.pk}"
+    if (cache.get(attempts_key) or 0) >= 5:
+        raise DomainError("Too many wrong PINs. Call the customer or dispatch.", code="pin_locked")
+    if not hmac.compare_digest(str(pin).strip(), order.delivery_pin):
+        cache.set(attempts_key, (cache.get(attempts_key) or 0) + 1, timeout=3600)
+        audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
+        raise Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")
+    now = timezone.now()
+    order.status = OrderStatus.DELIVERED
+    order.delivered_at = now
+    order.save(update_fields=["status", "delivered_at"])
+    access_deadline_set(order=order, rider=rider)
+    ProxySession.objects.filter(order=order, ended_at__isnull=True).update(
+        expires_at=now + timedelta(seconds=settings.CALL_WINDOW_S)
+    )
+    audit_record(actor=rider.user, action="order.delivered", order=order)
+    order_event(order)
+    transaction.on_commit(lambda: schedule_revocation(order.pk))
+    return order
+
+
+MAX_COUNTDOWN_S = 900  # well under Redis's visibility timeout: longer waits are left to the sweep
+
+
+def schedule_revocation(order_id: int) -> None:
+    """On time when it can be; the beat sweep over grants' expires_at is the backstop."""
+    delay = settings.ACCESS_REVOKE_AFTER_S
+    if delay > MAX_COUNTDOWN_S:
+        return
+    try:
+        current_app.send_task("dispatch.tasks.revoke_order_access", args=[order_id], countdown=delay + 1)
+    except Exception:  # the broker being down must not fail a delivery; the sweep will revoke
+        log.exception("could not schedule revocation for order %s", order_id)

@@ -1,0 +1,62 @@
+"""Domain events to sockets: written to the outbox in the caller's transaction, sent after commit.
+
+Each event's id is its sequence number. With a shared channel layer (Redis) the sender publishes
+directly after commit. Without one (the embedded profile, where the Celery worker is another
+process) the web process relays the outbox (see dispatch.relay).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from ..models import Event
+
+
+def group_rider(rider_id: int) -> str:
+    return f"rider.{rider_id}"
+
+
+def group_store(store_id: int) -> str:
+    return f"store.{store_id}"
+
+
+def group_track(order_id: int) -> str:
+    return f"track.{order_id}"
+
+
+GROUP_DISPATCH = "dispatch"
+
+
+def to_message(event: Event) -> dict[str, Any]:
+    return {"type": "domain.event", "event": {"type": event.type, "seq": event.pk, **event.payload}}
+
+
+def send_now(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> list[Event]:
+    events = [Event.objects.create(group=g, type=type, payload=payload) for g in groups]
+    if not settings.EVENTS_RELAY:
+        def _send() -> None:
+            for event in events:
+                send_now(event.group, to_message(event))
+
+        transaction.on_commit(_send)
+    return events
+
+
+def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None:
+    """High-rate, no-replay messages (rider positions): sent straight away, never stored."""
+    send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+
+
+def events_since(*, groups: list[str], seq: int, limit: int = 200) -> list[Event]:
+    return list(Event.objects.filter(group__in=groups, pk__gt=seq).order_by("pk")[:limit])

@@ -1,0 +1,57 @@
+"""Revocation and retention. Idempotent: safe to run from a countdown task, a sweep, or both."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Event, Grant, LocationFix, Order, SealedRecord
+from .audit import audit_record
+from .calls import call_sessions_end_due
+from .events import event_publish, group_rider
+from .privacy import order_shred
+
+
+@transaction.atomic
+def access_revoke_due(*, order_id: int | None = None) -> int:
+    """Mark expired grants revoked and tell the holders' devices to purge."""
+    now = timezone.now()
+    due = Grant.objects.select_for_update().filter(revoked_at__isnull=True, expires_at__lte=now)
+    if order_id is not None:
+        due = due.filter(order_id=order_id)
+    pairs = set()
+    for grant in due.select_related("order", "principal__rider"):
+        pairs.add((grant.order_id, grant.principal_id))
+    if not pairs:
+        return 0
+    count = due.update(revoked_at=now)
+    for order_id_, user_id in sorted(pairs):
+        order = Order.objects.get(pk=order_id_)
+        rider = getattr(order.rider, "user_id", None) == user_id and order.rider
+        audit_record(action="access.revoked", order=order, data={"user": user_id, "reason": "expired"})
+        if rider:
+            event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+    return count
+
+
+def lifecycle_sweep() -> dict[str, int]:
+    revoked = access_revoke_due()
+    calls = call_sessions_end_due()
+    return {"revoked": revoked, "calls_ended": calls}
+
+
+def retention_sweep() -> dict[str, int]:
+    now = timezone.now()
+    shredded = 0
+    for order in Order.objects.filter(retention_due_at__lte=now, sealed__shredded_at__isnull=True):
+        order_shred(order=order)
+        shredded += 1
+    fixes, _ = LocationFix.objects.filter(
+        received_at__lt=now - timedelta(days=settings.LOCATION_HISTORY_DAYS)
+    ).delete()
+    events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events,
+            "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

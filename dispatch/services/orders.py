@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import masking
+from ..errors import DomainError, Invalid
+from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .audit import audit_record
+from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
+from .pickup_numbers import pickup_number_allocate
+from .privacy import grant_create, live_grants, vault_seal
+
+
+def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None) -> None:
+    """Tell every party of the order, in their own groups, that it changed. No PII in the payload."""
+    payload = {"order": order.pk, "status": order.status, "pickup_code": order.pickup_code, **(extra or {})}
+    groups = [group_store(order.store_id), GROUP_DISPATCH, group_track(order.pk)]
+    if order.rider_id:
+        groups.append(group_rider(order.rider_id))
+    event_publish(groups=groups, type=type, payload=payload)
+
+
+@transaction.atomic
+def order_create(
+    *, merchant: Merchant | None, store: Store, external_ref: str, customer: dict[str, Any],
+    items: list[dict[str, Any]], consent: dict[str, bool],
+) -> Order:
+    now = timezone.now()
+    day, seq, code = pickup_number_allocate(store=store, at=now)
+    address = customer["address"]
+    order = Order.objects.create(
+        store=store,
+        merchant=merchant,
+        external_ref=external_ref,
+        business_date=day,
+        pickup_seq=seq,
+        pickup_code=code,
+        display_name=masking.mask_name(customer["name"]),
+        phone_masked=masking.mask_phone(customer["phone"]),
+        area=address["area"],
+        approx_lat=masking.approx_coordinate(customer["lat"]),
+        approx_lng=masking.approx_coordinate(customer["lng"]),
+        consent_number_protection=consent.get("number_protection", True),
+        consent_marketing=consent.get("marketing", False),
+        delivery_pin=f"{secrets.randbelow(10_000):04d}",
+        tracking_token=secrets.token_urlsafe(24),
+        tracking_expires_at=now + timedelta(seconds=settings.TRACKING_LINK_TTL_S),
+        retention_due_at=now + timedelta(days=settings.RETENTION_DAYS),
+    )
+    sensitive_names = []
+    for i, item in enumerate(items):
+        sensitive = bool(item.get("sensitive"))
+        if sensitive:
+            sensitive_names.append(item["name"])
+        OrderItem.objects.create(
+            order=order,
+            position=i,
+            name="" if sensitive else item["name"],
+            qty=item.get("qty", 1),
+            sensitive=sensitive,
+            category="pharmacy" if sensitive else "",
+        )
+    vault_seal(
+        order=order,
+        payload={
+            "name": customer["name"],
+            "phone": customer["phone"],
+            "address": {k: address.get(k, "") for k in ("area", "street", "building", "unit", "door_code", "notes")},
+            "lat": customer["lat"],
+            "lng": customer["lng"],
+            "sensitive_items": sensitive_names,
+        },
+    )
+    audit_record(actor=merchant.user if merchant else None, action="order.created", order=order,
+                 data={"items": len(items), "sensitive": len(sensitive_names)})
+    order_event(order, type="order.created")
+    return order
+
+
+def _revoke_rider_access(order: Order, rider: Rider, *, reason: str) -> int:
+    now = timezone.now()
+    n = live_grants(now=now).filter(order=order, principal=rider.user).update(revoked_at=now)
+    if n:
+        audit_record(action="access.revoked", order=order, data={"rider": rider.pk, "reason": reason})
+        event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+    return n
+
+
+@transaction.atomic
+def order_assign(*, order_id: int, rider_id: int, by) -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+        raise DomainError(f"An order that is {order.status.replace('_', ' ')} cannot be assigned.", code="wrong_state")
+    try:
+        rider = Rider.objects.select_related("user").get(pk=rider_id)
+    except Rider.DoesNotExist as exc:
+        raise Invalid("No such rider.", code="unknown_rider") from exc
+    if not rider.on_duty:
+        raise DomainError("That rider is off duty.", code="rider_off_duty")
+    if order.rider_id == rider.pk:
+        return order
+    previous = order.rider
+    if previous is not None:
+        _revoke_rider_access(order, previous, reason="reassigned")
+    order.rider = rider
+    order.assigned_at = timezone.now()
+    if order.status == OrderStatus.CREATED:
+        order.status = OrderStatus.ASSIGNED
+    order.save(update_fields=["rider", "assigned_at", "status"])
+    grant_create(order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=Tier.AREA, purpose=GrantPurpose.DELIVERY)
+    audit_record(actor=by, action="order.assigned", order=order,
+                 data={"rider": rider.pk, "previous": previous.pk if previous else None})
+    order_event(order, type="order.assigned")
+    return order
+
+
+@transaction.atomic
+def order_mark_ready(*, order_id: int, by) -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status == OrderStatus.READY:
+        return order
+    if order.status not in (OrderStatus.CREATED, OrderStatus.ASSIGNED):
+        raise DomainError(f"An order that is {order.status.replace('_', ' ')} cannot be marked ready.",
+                          code="wrong_state")
+    order.status = OrderStatus.READY
+    order.ready_at = timezone.now()
+    order.save(update_fields=["status", "ready_at"])
+    audit_record(actor=by, action="order.ready", order=order)
+    order_event(order)
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, order_id: int, by, reason: str = "") -> Order:
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if order.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+        raise DomainError("This order is already closed.", code="wrong_state")
+    order.status = OrderStatus.CANCELLED
+    order.cancelled_at = timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    if order.rider is not None:
+        _revoke_rider_access(order, order.rider, reason="cancelled")
+    audit_record(actor=by, action="order.cancelled", order=order, data={"reason_given": bool(reason)})
+    order_event(order)
+    return order
+
+
+def access_deadline_set(*, order: Order, rider: Rider) -> None:
+    """On delivery: the rider's grants end ACCESS_REVOKE_AFTER_S from now (checked at every read)."""
+    due = timezone.now() + timedelta(seconds=settings.ACCESS_REVOKE_AFTER_S)
+    Grant.objects.filter(order=order, principal=rider.user, revoked_at__isnull=True).update(expires_at=due)

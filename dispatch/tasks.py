@@ -1,0 +1,33 @@
+"""Celery tasks: take ids, call a service, stay idempotent. No long countdowns: a grant's
+expires_at is the due time and the beat sweep catches whatever a countdown missed."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from .services.lifecycle import access_revoke_due, lifecycle_sweep
+from .services.lifecycle import retention_sweep as _retention_sweep
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def revoke_order_access(order_id: int) -> int:
+    count = access_revoke_due(order_id=order_id)
+    log.info("revoke_order_access order=%s grants=%s", order_id, count)
+    return count
+
+
+@shared_task(acks_late=True)
+def revocation_sweep() -> dict:
+    result = lifecycle_sweep()
+    if any(result.values()):
+        log.info("revocation_sweep %s", result)
+    return result
+
+
+@shared_task(acks_late=True)
+def retention_sweep() -> dict:
+    return _retention_sweep()

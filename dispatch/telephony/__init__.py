@@ -1,0 +1,1 @@
+"""Telephony providers. The sandbox (default) needs no network; Twilio answers with TwiML."""

@@ -1,0 +1,133 @@
+"""The rider's API. Every order is reached through the rider's live grants: else 404."""
+
+from __future__ import annotations
+
+import segno
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispatch import selectors
+from dispatch.permissions import IsRider, rider_of
+from dispatch.serializers import LocationIn
+from dispatch.services.calls import call_route, call_session_start
+from dispatch.services.delivery import location_ping, order_deliver
+from dispatch.services.handoff import handoff_code_issue
+from dispatch.services.riders import rider_duty_set
+
+OrderOut = inline_serializer("RiderOrder", fields={
+    "id": serializers.IntegerField(), "status": serializers.CharField(), "pickup_code": serializers.CharField(),
+    "store": serializers.DictField(), "customer": serializers.DictField(), "items": serializers.DictField(),
+    "destination": serializers.DictField()})
+
+
+class RiderOrderListApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(responses=OrderOut(many=True) if callable(OrderOut) else OrderOut)
+    def get(self, request):
+        orders = selectors.rider_orders(user=request.user)
+        return Response([selectors.rider_order_view(o, user=request.user) for o in orders])
+
+
+class RiderOrderDetailApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(responses=OrderOut)
+    def get(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        return Response(selectors.rider_order_view(order, user=request.user))
+
+
+class RiderLocationApi(APIView):
+    """HTTP fallback for the socket's location message."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=LocationIn, responses=inline_serializer("LocationAck", fields={
+        "seq": serializers.IntegerField(), "accepted": serializers.BooleanField(), "reason": serializers.CharField(),
+        "tiers": serializers.DictField()}))
+    def post(self, request):
+        data = LocationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        result = location_ping(rider=rider_of(request.user), lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"],
+                               timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
+        return Response({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
+                         "tiers": {str(k): t for k, t in result.tiers.items()}})
+
+
+class RiderHandoffCodeApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(responses=inline_serializer("HandoffCode", fields={
+        "code": serializers.CharField(), "expires_at": serializers.DateTimeField(), "qr_svg": serializers.CharField()}))
+    def get(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        code, expires = handoff_code_issue(order=order, rider=rider_of(request.user))
+        qr = segno.make(code, error="m").svg_data_uri(scale=6, border=2)
+        response = Response({"code": code, "expires_at": expires.isoformat(), "qr_svg": qr})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class RiderCallApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(request=None, responses=inline_serializer("CallSession", fields={
+        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField(allow_null=True)}))
+    def post(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        session = call_session_start(order=order, rider=rider_of(request.user))
+        return Response({"proxy_number": session.proxy_number,
+                         "expires_at": session.expires_at.isoformat() if session.expires_at else None})
+
+
+class RiderDialApi(APIView):
+    """Sandbox only: place the call from the rider's own phone to the proxy number."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=None, responses=inline_serializer("DialResult", fields={
+        "connected": serializers.BooleanField(), "callee": serializers.CharField(),
+        "caller_id": serializers.CharField(), "message": serializers.CharField()}))
+    def post(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        rider = rider_of(request.user)
+        session = call_session_start(order=order, rider=rider)
+        route = call_route(caller=rider.phone, proxy_number=session.proxy_number)
+        return Response({"connected": route.connect_to is not None, "callee": route.callee,
+                         "caller_id": route.caller_id, "message": route.message})
+
+
+class DeliverIn(serializers.Serializer):
+    pin = serializers.RegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
+
+
+class RiderDeliverApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(request=DeliverIn, responses=inline_serializer("Delivered", fields={
+        "id": serializers.IntegerField(), "status": serializers.CharField()}))
+    def post(self, request, order_id: int):
+        data = DeliverIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        order = order_deliver(rider=rider_of(request.user), order_id=order.pk, pin=data.validated_data["pin"])
+        return Response({"id": order.pk, "status": order.status})
+
+
+class DutyIn(serializers.Serializer):
+    on_duty = serializers.BooleanField()
+
+
+class RiderDutyApi(APIView):
+    permission_classes = [IsRider]
+
+    @extend_schema(request=DutyIn, responses=inline_serializer("Duty", fields={"on_duty": serializers.BooleanField()}))
+    def post(self, request):
+        data = DutyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        rider = rider_duty_set(rider=rider_of(request.user), on_duty=data.validated_data["on_duty"])
+        return Response({"on_duty": rider.on_duty})

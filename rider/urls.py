@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import apis, views
+
+page_urlpatterns = [
+    path("rider/", views.rider_app, name="rider-app"),
+    path("rider/sw.js", views.service_worker, name="rider-sw"),
+    path("rider/manifest.webmanifest", views.manifest, name="rider-manifest"),
+]
+
+api_urlpatterns = [
+    path("orders/", apis.RiderOrderListApi.as_view()),
+    path("orders/<int:order_id>/", apis.RiderOrderDetailApi.as_view()),
+    path("orders/<int:order_id>/handoff-code/", apis.RiderHandoffCodeApi.as_view()),
+    path("orders/<int:order_id>/call/", apis.RiderCallApi.as_view()),
+    path("orders/<int:order_id>/call/dial/", apis.RiderDialApi.as_view()),
+    path("orders/<int:order_id>/deliver/", apis.RiderDeliverApi.as_view()),
+    path("location/", apis.RiderLocationApi.as_view()),
+    path("duty/", apis.RiderDutyApi.as_view()),
+]

@@ -1,0 +1,47 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import never_cache
+
+from dispatch.permissions import rider_of
+
+
+@never_cache
+@login_required
+def rider_app(request):
+    """The PWA shell. It holds no order data: the page fetches it through the API."""
+    rider = rider_of(request.user)
+    if rider is None:
+        return render(request, "wrong_role.html", {"wanted": "rider"}, status=403)
+    return render(request, "rider/app.html", {"rider_name": rider.display_name, "on_duty": rider.on_duty})
+
+
+def service_worker(request):
+    with open(static_path("rider/sw.js"), encoding="utf-8") as fh:
+        response = HttpResponse(fh.read(), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/rider/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def manifest(request):
+    return JsonResponse({
+        "name": "Rider — privacy-first delivery",
+        "short_name": "Rider",
+        "start_url": "/rider/",
+        "scope": "/rider/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0b0c0c",
+        "icons": [
+            {"src": static("rider/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("rider/icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        ],
+    }, content_type="application/manifest+json")
+
+
+def static_path(name: str) -> str:
+    from django.contrib.staticfiles import finders
+
+    return finders.find(name)
