@@ -1,0 +1,48 @@
+# Two commands: `make run` (the whole demo, one terminal, Ctrl-C stops it) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DEMO_MODE ?= 1
+
+.PHONY: run test install migrate demo lint bench-pickup bench-geofence clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py demo_data
+
+run: demo
+	@mkdir -p var/celery/queue var/celery/processed
+	@$(BIN)/python manage.py run_banner --port $(PORT)
+	PORT=$(PORT) $(BIN)/honcho -f Procfile start
+
+test: install
+	@mkdir -p var
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+bench-pickup: install
+	$(BIN)/python manage.py bench_pickup
+
+bench-geofence: install
+	$(BIN)/python manage.py bench_geofence
+
+clean:
+	rm -rf var

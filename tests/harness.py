@@ -1,0 +1,210 @@
+"""Real processes for integration, browser and scale tests: daphne servers, a Celery worker and
+beat, against a fresh database (a SQLite file in a temp VAR_DIR, or a new PostgreSQL database).
+
+    with LiveStack(tmp_path, workers=True) as stack:
+        stack.url            # http://127.0.0.1:<port>
+        stack.manage("demo_order", "--rider", "rider1")
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+DEMO_PASSWORD = "deliver-privately"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scale_urls() -> tuple[str, str]:
+    """The scale-profile URLs from the environment (test settings move them aside)."""
+    from django.conf import settings
+
+    return (getattr(settings, "SCALE_DATABASE_URL", "") or os.environ.get("DATABASE_URL", ""),
+            getattr(settings, "SCALE_REDIS_URL", "") or os.environ.get("REDIS_URL", ""))
+
+
+def create_pg_database(base_url: str) -> tuple[str, str]:
+    """A fresh database on the server of `base_url`. Returns (url, name)."""
+    import psycopg
+
+    name = f"pd_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment)), name
+
+
+def drop_pg_database(base_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class LiveStack:
+    def __init__(self, tmp: Path, *, servers: int = 1, workers: bool = False, beat: bool = False,
+                 database_url: str = "", redis_url: str = "", env: dict[str, str] | None = None):
+        self.tmp = Path(tmp)
+        self.n_servers = servers
+        self.with_worker = workers
+        self.with_beat = beat
+        self.base_db_url = database_url
+        self.redis_url = redis_url
+        self.extra_env = env or {}
+        self.procs: list[subprocess.Popen] = []
+        self.ports: list[int] = []
+        self.db_name = ""
+
+    # --- environment -------------------------------------------------------------------
+    def build_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+        env.update(DJANGO_SETTINGS_MODULE="config.settings", DEMO_MODE="1", VAR_DIR=str(self.tmp / "var"),
+                   PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1", EVENTS_RELAY_INTERVAL_S="0.1")
+        env.pop("TESTING", None)
+        env.pop("EVENTS_RELAY", None)
+        if self.db_url:
+            env["DATABASE_URL"] = self.db_url
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / "python"), "manage.py", *args], cwd=ROOT, env=self.env, check=check,
+                              capture_output=True, text=True, timeout=120)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> LiveStack:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.db_url = ""
+        if self.base_db_url:
+            self.db_url, self.db_name = create_pg_database(self.base_db_url)
+        self.env = self.build_env()
+        self.manage("migrate", "--noinput")
+        self.manage("demo_data")
+        logs = self.tmp / "logs"
+        logs.mkdir(exist_ok=True)
+        for i in range(self.n_servers):
+            port = free_port()
+            self.ports.append(port)
+            self._spawn(f"daphne{i}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                                       "config.asgi:application"], {"PORT": str(port)})
+        if self.with_worker:
+            self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo",
+                                   "--loglevel=INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"])
+        if self.with_beat:
+            self._spawn("beat", [str(BIN / "celery"), "-A", "config", "beat", "--loglevel=INFO",
+                                 f"--schedule={self.tmp / 'var' / 'beat-schedule'}"])
+        for port in self.ports:
+            self._wait_http(port)
+        if self.with_worker:
+            self.wait_for_log("worker", "ready", timeout=60)
+        return self
+
+    def _spawn(self, name: str, cmd: list[str], extra: dict[str, str] | None = None) -> None:
+        out = open(self.tmp / "logs" / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **(extra or {})}, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc.name = name  # type: ignore[attr-defined]
+        self.procs.append(proc)
+
+    def _wait_http(self, port: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            self._check_alive()
+            time.sleep(0.2)
+        raise RuntimeError(f"server on {port} did not start:\n{self.logs()}")
+
+    def _check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited with {proc.returncode}:\n{self.logs()}")
+
+    def log(self, name: str) -> str:
+        path = self.tmp / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name} ---\n{self.log(p.name)[-3000:]}" for p in self.procs)
+
+    def wait_for_log(self, name: str, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log(name):
+                return
+            self._check_alive()
+            time.sleep(0.2)
+        raise RuntimeError(f"{name!r} never logged {text!r}:\n{self.logs()}")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        for proc in self.procs:
+            if proc.name == name and proc.poll() is None:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=20)
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        if self.db_name:
+            drop_pg_database(self.base_db_url, self.db_name)
+
+    # --- clients -----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    def url_of(self, i: int) -> str:
+        return f"http://127.0.0.1:{self.ports[i]}"
+
+    def login(self, username: str, server: int = 0) -> httpx.Client:
+        """An HTTP client with a logged-in session (cookie) and its CSRF header set."""
+        base = self.url_of(server)
+        client = httpx.Client(base_url=base, timeout=20, follow_redirects=False)
+        client.get("/accounts/login/")
+        token = client.cookies.get("csrftoken")
+        r = client.post("/accounts/login/", data={"username": username, "password": DEMO_PASSWORD,
+                                                    "csrfmiddlewaretoken": token}, headers={"Referer": base + "/"})
+        assert r.status_code == 302, f"login failed for {username}: {r.status_code}"
+        client.headers["X-CSRFToken"] = client.cookies.get("csrftoken")
+        client.headers["Referer"] = base + "/"
+        return client
+
+    def token_client(self, username: str, server: int = 0) -> httpx.Client:
+        r = httpx.post(f"{self.url_of(server)}/api/auth/token/", json={"username": username, "password": DEMO_PASSWORD})
+        r.raise_for_status()
+        return httpx.Client(base_url=self.url_of(server), timeout=20,
+                            headers={"Authorization": f"Token {r.json()['token']}"})
+
+
+def chromium_available() -> bool:
+    return Path(CHROMIUM).exists()
