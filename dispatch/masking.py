@@ -13,7 +13,8 @@ def mask_name(name: str) -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     for ch in name:
         if ch.isalnum():
-            return f"{ch.upper()}**"
+            upper = ch.upper()
+            return f"{upper if len(upper) == 1 else ch}**"  # "ß".upper() is "SS": keep one character
     return "Customer"
 
 

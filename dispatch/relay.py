@@ -8,6 +8,7 @@ tails it and publishes to the local layer. Started lazily by the first socket th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from channels.db import database_sync_to_async
@@ -62,8 +63,6 @@ async def stop_relay() -> None:
     global _task
     if _task is not None:
         _task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await _task
-        except (asyncio.CancelledError, Exception):
-            pass
         _task = None

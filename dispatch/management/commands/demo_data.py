@@ -8,7 +8,7 @@ from rest_framework.authtoken.models import Token
 
 from dispatch.models import Dispatcher, Merchant, Rider, Staff, Store
 
-DEMO_PASSWORD = "deliver-privately"
+DEMO_PASSWORD = "deliver-privately"  # noqa: S105 - the documented demo password, refused outside demo mode
 
 STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
