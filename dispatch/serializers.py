@@ -58,26 +58,43 @@ class BreakGlassIn(serializers.Serializer):
     reason = serializers.CharField(min_length=10, max_length=300)
 
 
+class TimestampField(serializers.Field):
+    """Epoch seconds, epoch milliseconds (as browsers report), or ISO 8601 with an offset."""
+
+    default_error_messages = {
+        "invalid": "Send epoch seconds or milliseconds, or an ISO 8601 time with an offset.",
+        "naive": "The time needs an offset.",
+    }
+
+    def to_internal_value(self, data) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int | float):
+            value = float(data)
+        elif isinstance(data, str):
+            from datetime import datetime
+
+            try:
+                parsed = datetime.fromisoformat(data)
+            except ValueError:
+                self.fail("invalid")
+            if parsed.tzinfo is None:
+                self.fail("naive")
+            value = parsed.timestamp()
+        else:
+            self.fail("invalid")
+        if value != value or value in (float("inf"), float("-inf")):
+            self.fail("invalid")
+        return value / 1000.0 if value > 1e11 else value
+
+    def to_representation(self, value):
+        return value
+
+
 class LocationIn(serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lng = serializers.FloatField(min_value=-180, max_value=180)
     accuracy = serializers.FloatField(min_value=0, max_value=100_000)
-    timestamp = serializers.FloatField(help_text="Epoch seconds or milliseconds, or use an ISO 8601 string.")
+    timestamp = TimestampField()
     seq = serializers.IntegerField(min_value=0)
     here = serializers.BooleanField(required=False, default=False)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict) and isinstance(data.get("timestamp"), str):
-            from datetime import datetime
-
-            try:
-                parsed = datetime.fromisoformat(data["timestamp"])
-            except ValueError:
-                raise serializers.ValidationError({"timestamp": ["Not an ISO 8601 time."]}) from None
-            if parsed.tzinfo is None:
-                raise serializers.ValidationError({"timestamp": ["The time needs an offset."]})
-            data = {**data, "timestamp": parsed.timestamp()}
-        value = super().to_internal_value(data)
-        if value["timestamp"] > 1e11:  # milliseconds, as browsers report
-            value["timestamp"] /= 1000.0
-        return value
