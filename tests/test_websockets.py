@@ -41,10 +41,10 @@ async def connect(path, cookie=None, origin="http://testserver"):
     return comm, connected, code
 
 
-async def drain(comm, timeout=0.5) -> list[dict]:
-    """Every frame that arrives until `timeout` passes quietly (receive_nothing keeps the app alive)."""
+async def drain(comm, quiet_s=0.5) -> list[dict]:
+    """Every frame that arrives until `quiet_s` pass quietly (receive_nothing keeps the app alive)."""
     frames = []
-    while not await comm.receive_nothing(timeout=timeout):
+    while not await comm.receive_nothing(timeout=quiet_s):
         frames.append(await comm.receive_json_from(timeout=2))
     return frames
 
