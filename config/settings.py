@@ -280,3 +280,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
+LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
+LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
+LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.5)

@@ -8,7 +8,8 @@ future (30 s tolerance) and newer than the last accepted fix, and its seq increa
 reached by two consecutive qualifying fixes inside the radius, or one plus a 10 s dwell, or an
 "I'm here" tap while a qualifying fix lies within radius + 100 m. Spoofing is flagged and the fix
 is not used: an implied speed above the limit, repeated identical zero-accuracy coordinates,
-clock skew.
+clock skew. A fix older than 30 s on arrival (replayed after an offline spell) is kept for the
+record and orders later fixes, but reveals nothing: only fresh fixes reveal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ AREA, STREET, DOOR = 1, 2, 3
 TIER_NAMES = {AREA: "area", STREET: "street", DOOR: "door"}
 
 FUTURE_TOLERANCE_S = 30.0
+FRESH_MAX_AGE_S = 30.0  # an older fix (replayed after an offline spell) is kept for the record only
 MAX_ACCURACY_M = 50.0
 DWELL_S = 10.0
 HERE_SLACK_M = 100.0
@@ -66,7 +68,7 @@ class TrackState:
 class Decision:
     state: TrackState
     accepted: bool
-    reason: str = ""  # why not accepted: "stale", "seq", "future", "speed", "frozen", "inaccurate"
+    reason: str = ""  # "stale", "seq", "future", "speed", "frozen" (refused); "inaccurate", "late" (kept, no reveal)
     spoof: bool = False
     distance_m: float | None = None
     new_tier: int | None = None  # set when this fix reached a higher tier
@@ -133,6 +135,10 @@ def evaluate(
         last_accuracy=fix.accuracy,
         zero_acc_repeats=0,
     )
+    if now - fix.ts > FRESH_MAX_AGE_S:
+        # Late: it orders and bounds later fixes, but neither counts toward nor breaks a streak.
+        return Decision(base, True, "late", distance_m=d)
+
     streaks = list(base.streak)
     dwell = list(base.dwell_start)
     reached = base.tier

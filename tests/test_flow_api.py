@@ -58,21 +58,22 @@ def test_whole_delivery(merchant, dispatcher, rider1, staff1, client_for, demo, 
     assert r.status_code == 200, r.content
     assert r.json()["status"] == "picked_up"
 
-    # Far away: two precise fixes 3 km out reveal nothing.
-    t0 = time.time() - 200
-    ping(rider1, DOOR[0] + 0.027, DOOR[1], 1, ts=t0)
-    ping(rider1, DOOR[0] + 0.026, DOOR[1], 2, ts=t0 + 10)
+    # Far away: two precise fixes 3 km out reveal nothing (sent late, as after an offline spell).
+    t = time.time()
+    assert ping(rider1, DOOR[0] + 0.027, DOOR[1], 1, ts=t - 200)["reason"] == "late"
+    ping(rider1, DOOR[0] + 0.026, DOOR[1], 2, ts=t - 190)
     assert rider1.get(f"/api/rider/orders/{order_id}/").json()["destination"]["tier"] == "area"
-    # Inside the street radius (~800 m).
-    ping(rider1, DOOR[0] + 0.0072, DOOR[1], 3, ts=t0 + 100)
-    ping(rider1, DOOR[0] + 0.0071, DOOR[1], 4, ts=t0 + 105)
+    # Inside the street radius (~800 m): two fresh fixes.
+    ping(rider1, DOOR[0] + 0.0072, DOOR[1], 3, ts=t - 6)
+    assert rider1.get(f"/api/rider/orders/{order_id}/").json()["destination"]["tier"] == "area"
+    assert ping(rider1, DOOR[0] + 0.0071, DOOR[1], 4, ts=t - 3)["tiers"] == {str(order_id): "street"}
     view = rider1.get(f"/api/rider/orders/{order_id}/").json()
     assert view["destination"]["tier"] == "street"
     assert STREET in view["destination"]["text"] and BUILDING not in view["destination"]["text"]
     assert view["destination"]["lat"] == pytest.approx(DOOR[0])
     # At the door (~50 m).
-    ping(rider1, DOOR[0] + 0.0005, DOOR[1], 5, ts=t0 + 180)
-    ping(rider1, DOOR[0] + 0.0004, DOOR[1], 6, ts=t0 + 185)
+    ping(rider1, DOOR[0] + 0.0005, DOOR[1], 5, ts=t + 24)
+    ping(rider1, DOOR[0] + 0.0004, DOOR[1], 6, ts=t + 28)
     view = rider1.get(f"/api/rider/orders/{order_id}/").json()
     assert view["destination"]["tier"] == "door"
     assert BUILDING in view["destination"]["text"] and NOTES in view["destination"]["text"]

@@ -12,13 +12,15 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .. import geofence
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, ProxySession, Rider, Tier
 from .audit import audit_record
-from .events import GROUP_DISPATCH, ephemeral_publish, group_track
+from .events import GROUP_DISPATCH, context_version_key, ephemeral_publish, event_publish, group_track
+from .fixes import buffer as fix_buffer
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, destination_point, grant_create, live_grants
 
@@ -40,22 +42,58 @@ def _state_key(order_id: int, rider_id: int) -> str:
     return f"geo:{order_id}:{rider_id}"
 
 
-def _load_state(order: Order, rider: Rider) -> geofence.TrackState:
-    raw = cache.get(_state_key(order.pk, rider.pk))
+def _load_state(ctx: ActiveOrder, rider: Rider) -> geofence.TrackState:
+    raw = cache.get(_state_key(ctx.order_id, rider.pk))
     if raw:
         raw = {**raw, "streak": tuple(raw["streak"]), "dwell_start": tuple(raw["dwell_start"])}
         return geofence.TrackState(**raw)
     # Lost or new state: start from the tier the grants say, which is the durable truth.
-    return geofence.TrackState(tier=address_tier(order=order, user=rider.user) or Tier.AREA)
+    return geofence.TrackState(tier=ctx.tier)
 
 
-def _save_state(order: Order, rider: Rider, state: geofence.TrackState) -> None:
-    cache.set(_state_key(order.pk, rider.pk), asdict(state), timeout=6 * 3600)
+def _save_state(order_id: int, rider: Rider, state: geofence.TrackState) -> None:
+    cache.set(_state_key(order_id, rider.pk), asdict(state), timeout=6 * 3600)
 
 
 def active_orders(rider: Rider) -> list[Order]:
     live = live_grants().filter(principal=rider.user, scope=GrantScope.ADDRESS).values("order_id")
     return list(Order.objects.filter(rider=rider, status__in=ACTIVE, pk__in=live).select_related("store"))
+
+
+@dataclass(frozen=True)
+class ActiveOrder:
+    order_id: int
+    picked_up: bool
+    dest: tuple[float, float]
+    radii: geofence.Radii
+    tier: int
+
+
+CONTEXT_TTL_S = 5.0
+_contexts: dict[int, tuple[float, object, list[ActiveOrder]]] = {}
+
+
+def rider_context(rider: Rider) -> list[ActiveOrder]:
+    """The rider's active orders with their destinations, held in this process's memory only (never in
+    a shared cache: the destination is PII). Reloaded when an order event for the rider bumps its
+    version, or after CONTEXT_TTL_S, whichever comes first."""
+    version = cache.get(context_version_key(rider.pk))
+    hit = _contexts.get(rider.pk)
+    now = time.monotonic()
+    if hit and hit[1] == version and now - hit[0] < CONTEXT_TTL_S:
+        return hit[2]
+    orders = active_orders(rider)
+    tiers = dict(
+        live_grants().filter(principal=rider.user, scope=GrantScope.ADDRESS, order__in=orders)
+        .values_list("order_id").annotate(top=Max("tier"))
+    )
+    ctx = [
+        ActiveOrder(o.pk, o.status == OrderStatus.PICKED_UP, destination_point(order=o), radii_for(o),
+                    tiers.get(o.pk, Tier.AREA))
+        for o in orders
+    ]
+    _contexts[rider.pk] = (now, version, ctx)
+    return ctx
 
 
 @dataclass(frozen=True)
@@ -77,59 +115,59 @@ def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
 def location_ping(
     *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
 ) -> PingResult:
-    """One position report. Runs the reveal engine for each active order of the rider."""
+    """One position report: the reveal engine for each active order, then the record, then the map.
+
+    The hot path reads the cache and process memory; it writes to the database only when a tier is
+    reached (grants and audit), and hands the location history to the batch writer."""
     _validate(lat, lng, accuracy, timestamp)
     if not rider.on_duty:
         raise DomainError("You are off duty: positions are not recorded.", code="off_duty")
     now = time.time()
     at = datetime.fromtimestamp(timestamp, tz=UTC)
+    received = timezone.now()
     reached: dict[int, str] = {}
-    accepted_any = False
-    reasons = []
-    orders = active_orders(rider)
+    decisions = []
     fixes = []
-    for order in orders:
-        state = _load_state(order, rider)
-        decision = geofence.evaluate(
-            state,
-            geofence.Fix(lat, lng, accuracy, timestamp, seq),
-            destination_point(order=order),
-            radii_for(order),
-            now=now,
-            picked_up=order.status == OrderStatus.PICKED_UP,
-            config=geofence.Config(max_speed_mps=settings.MAX_SPEED_MPS),
-            here_tap=here,
-        )
+    config = geofence.Config(max_speed_mps=settings.MAX_SPEED_MPS)
+    fix = geofence.Fix(lat, lng, accuracy, timestamp, seq)
+    contexts = rider_context(rider)
+    for ctx in contexts:
+        decision = geofence.evaluate(_load_state(ctx, rider), fix, ctx.dest, ctx.radii, now=now,
+                                     picked_up=ctx.picked_up, config=config, here_tap=here)
+        decisions.append(decision)
         if decision.accepted or decision.spoof:
-            _save_state(order, rider, decision.state)
-        accepted_any = accepted_any or decision.accepted
-        reasons.append(decision.reason)
-        fixes.append(LocationFix(rider=rider, order=order, lat=lat, lng=lng, accuracy=accuracy, at=at,
-                                 received_at=timezone.now(), seq=seq, accepted=decision.accepted,
+            _save_state(ctx.order_id, rider, decision.state)
+        fixes.append(LocationFix(rider=rider, order_id=ctx.order_id, lat=lat, lng=lng, accuracy=accuracy, at=at,
+                                 received_at=received, seq=seq, accepted=decision.accepted,
                                  reason=decision.reason[:32]))
         if decision.spoof:
-            _spoof_alert(order=order, rider=rider, flags=decision.flags)
-        if decision.new_tier:
-            _tier_reached(order=order, rider=rider, tier=decision.new_tier, fix=(lat, lng, accuracy),
-                          distance=decision.distance_m or 0.0)
-            reached[order.pk] = geofence.TIER_NAMES[decision.new_tier]
-        if decision.accepted and order.status == OrderStatus.PICKED_UP and decision.distance_m is not None:
-            ephemeral_publish(group=group_track(order.pk), type="rider.approaching",
+            _spoof_alert(order_id=ctx.order_id, rider=rider, flags=decision.flags)
+        if decision.new_tier and _tier_reached(order_id=ctx.order_id, rider=rider, tier=decision.new_tier,
+                                               fix=(lat, lng, accuracy), distance=decision.distance_m or 0.0):
+            reached[ctx.order_id] = geofence.TIER_NAMES[decision.new_tier]
+        if decision.accepted and ctx.picked_up and decision.distance_m is not None \
+                and cache.add(f"eta-sent:{ctx.order_id}", 1, timeout=POSITION_EVERY_S):
+            ephemeral_publish(group=group_track(ctx.order_id), type="rider.approaching",
                               payload={"distance_m": round(decision.distance_m),
                                        "eta_s": round(decision.distance_m / ETA_SPEED_MPS)})
-    if not orders:
-        accepted_any = True  # on duty, no order: a position for the dispatch map only
-        fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at,
-                                 received_at=timezone.now(), seq=seq, accepted=True))
-    LocationFix.objects.bulk_create(fixes)
-    if accepted_any:
+    if not contexts:  # on duty without an order: a position for the dispatch map only
+        fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at, received_at=received,
+                                 seq=seq, accepted=True))
+    fix_buffer.add(fixes)
+    accepted = not decisions or any(d.accepted for d in decisions)
+    if accepted:
         _position_update(rider, lat, lng, at)
-    reason = "" if accepted_any else next((r for r in reasons if r), "rejected")
-    return PingResult(accepted_any, reason, reached)
+    pool = [d for d in decisions if d.accepted == accepted]
+    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached)
+
+
+POSITION_SAVE_EVERY_S = 5.0
 
 
 def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None:
-    Rider.objects.filter(pk=rider.pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    # The last known position (for the board's first paint and ETAs) is saved at most every 5 s.
+    if cache.add(f"pos-saved:{rider.pk}", 1, timeout=POSITION_SAVE_EVERY_S):
+        Rider.objects.filter(pk=rider.pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
     # Coalesced: at most one position a second per rider reaches the dispatch map.
     if cache.add(f"pos-sent:{rider.pk}", 1, timeout=POSITION_EVERY_S):
         ephemeral_publish(group=GROUP_DISPATCH, type="rider.position",
@@ -137,8 +175,13 @@ def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None
 
 
 @transaction.atomic
-def _tier_reached(*, order: Order, rider: Rider, tier: int, fix: tuple[float, float, float], distance: float) -> None:
-    held = address_tier(order=order, user=rider.user) or 0
+def _tier_reached(*, order_id: int, rider: Rider, tier: int, fix: tuple[float, float, float], distance: float) -> bool:
+    """Persist a reached tier as grants. Re-checked against the database: a rider whose access was
+    revoked meanwhile (the context in memory may be seconds old) gets nothing."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    held = address_tier(order=order, user=rider.user)
+    if held is None or order.rider_id != rider.pk or order.status != OrderStatus.PICKED_UP:
+        return False
     for t in range(held + 1, tier + 1):
         grant_create(
             order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=t, purpose=GrantPurpose.DELIVERY,
@@ -146,15 +189,16 @@ def _tier_reached(*, order: Order, rider: Rider, tier: int, fix: tuple[float, fl
                         "distance_m": round(distance, 1), "rider": rider.pk},
         )
     order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
+    return held < tier
 
 
-def _spoof_alert(*, order: Order, rider: Rider, flags: list[str]) -> None:
-    if cache.add(f"spoof-alert:{order.pk}:{rider.pk}:{','.join(flags)}", 1, timeout=60):
-        audit_record(action="location.spoof_flagged", order=order, data={"rider": rider.pk, "flags": flags})
-        from .events import event_publish
-
-        event_publish(groups=[GROUP_DISPATCH], type="alert",
-                      payload={"kind": "spoofing", "rider": rider.pk, "order": order.pk, "flags": flags})
+def _spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> None:
+    if cache.add(f"spoof-alert:{order_id}:{rider.pk}:{','.join(flags)}", 1, timeout=60):
+        with transaction.atomic():
+            audit_record(action="location.spoof_flagged", order=Order.objects.get(pk=order_id),
+                         data={"rider": rider.pk, "flags": flags})
+            event_publish(groups=[GROUP_DISPATCH], type="alert",
+                          payload={"kind": "spoofing", "rider": rider.pk, "order": order_id, "flags": flags})
 
 
 @transaction.atomic

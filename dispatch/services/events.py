@@ -7,11 +7,13 @@ process) the web process relays the outbox (see dispatch.relay).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from ..models import Event
@@ -42,8 +44,16 @@ def send_now(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+def context_version_key(rider_id: int) -> str:
+    return f"ctx-ver:{rider_id}"
+
+
 def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> list[Event]:
     events = [Event.objects.create(group=g, type=type, payload=payload) for g in groups]
+    for group in groups:
+        if group.startswith("rider."):  # the rider's orders changed: drop cached ping contexts
+            rider_id = int(group.split(".", 1)[1])
+            transaction.on_commit(lambda r=rider_id: cache.set(context_version_key(r), time.time_ns(), None))
     if not settings.EVENTS_RELAY:
         def _send() -> None:
             for event in events:
