@@ -42,7 +42,9 @@ bench-pickup: install
 	$(BIN)/python manage.py bench_pickup
 
 bench-geofence: install
-	$(BIN)/python manage.py bench_geofence
+	rm -f var/bench.sqlite3*
+	SQLITE_PATH=var/bench.sqlite3 $(BIN)/python manage.py migrate --noinput -v 0
+	SQLITE_PATH=var/bench.sqlite3 $(BIN)/python manage.py bench_geofence
 
 clean:
 	rm -rf var

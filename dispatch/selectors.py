@@ -30,8 +30,14 @@ def rider_orders(*, user) -> QuerySet[Order]:
     rider = rider_of(user)
     if rider is None:
         return Order.objects.none()
-    live = live_grants().filter(principal=user, scope=GrantScope.ADDRESS).values("order_id")
-    return _orders().filter(rider=rider, pk__in=live).order_by("-pk")
+    live = live_grants().filter(principal=user, scope=GrantScope.ADDRESS)
+    return (
+        _orders()
+        .select_related("sealed")
+        .prefetch_related(Prefetch("grants", queryset=live.filter(), to_attr="live_address_grants"))
+        .filter(rider=rider, pk__in=live.values("order_id"))
+        .order_by("-pk")
+    )
 
 
 def store_orders(*, user, day=None) -> QuerySet[Order]:
@@ -128,7 +134,7 @@ def store_view(store: Store) -> dict[str, Any]:
 
 def rider_order_view(order: Order, *, user) -> dict[str, Any]:
     """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
-    reveal = address_reveal(order=order, user=user)
+    reveal = address_reveal(order=order, user=user, live=getattr(order, "live_address_grants", None))
     if reveal is None:
         raise NotFound()
     rider = order.rider

@@ -27,7 +27,7 @@ def vault_seal(*, order: Order, payload: dict[str, Any]) -> SealedRecord:
 
 
 def _open(order: Order) -> dict[str, Any]:
-    record = SealedRecord.objects.get(order=order)
+    record = order.sealed  # select_related("sealed") on lists saves a query per order
     return vault.open_payload(record.key_id, record.wrapped_key, record.ciphertext, aad=_aad(order.pk))
 
 
@@ -73,9 +73,19 @@ _TIER_FIELDS = {
 }
 
 
-def address_reveal(*, order: Order, user, purpose: str = GrantPurpose.DELIVERY) -> AddressView | None:
-    """The address text `user` may see now, at the tier they hold. Writes an audit event above AREA."""
-    tier = address_tier(order=order, user=user)
+def address_reveal(
+    *, order: Order, user, purpose: str = GrantPurpose.DELIVERY, live: list[Grant] | None = None
+) -> AddressView | None:
+    """The address text `user` may see now, at the tier they hold. Writes an audit event above AREA.
+
+    `live` may carry the user's live address grants on this order, prefetched for a list; they are
+    filtered by expiry again here, so a prefetch can never extend access."""
+    if live is None:
+        tier = address_tier(order=order, user=user)
+    else:
+        now = timezone.now()
+        tier = max((g.tier for g in live if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
+                    and g.principal_id == user.pk and g.scope == GrantScope.ADDRESS), default=None)
     if tier is None:
         return None
     if tier == Tier.AREA:

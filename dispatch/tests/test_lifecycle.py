@@ -1,0 +1,133 @@
+"""Revocation, retention and location-history sweeps; spoofing alerts; list query counts."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from dispatch import tasks
+from dispatch.models import AuditEvent, Event, Grant, LocationFix, Order, OrderStatus, SealedRecord
+from dispatch.services.delivery import location_ping
+from dispatch.services.lifecycle import access_revoke_due, retention_sweep
+
+
+@pytest.mark.django_db
+def test_revocation_is_idempotent_and_tells_the_device(assigned_order, demo):
+    Grant.objects.filter(order_id=assigned_order["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert access_revoke_due() == 1
+    assert access_revoke_due() == 0  # a countdown and a sweep may both run: the second does nothing
+    assert tasks.revoke_order_access.run(assigned_order["id"]) == 0
+    rider = demo["rider1"].rider
+    assert Event.objects.filter(group=f"rider.{rider.pk}", type="order.revoked").count() == 1
+    assert AuditEvent.objects.filter(order_id=assigned_order["id"], action="access.revoked").count() == 1
+
+
+@pytest.mark.django_db
+def test_task_serialises_with_ids_only(assigned_order):
+    sig = tasks.revoke_order_access.s(assigned_order["id"])
+    assert sig.args == (assigned_order["id"],)
+    import json
+
+    json.dumps(sig)  # JSON-only broker: the signature must serialise
+
+
+@pytest.mark.django_db
+def test_delivery_schedules_revocation_after_commit(django_capture_on_commit_callbacks, assigned_order, client_for,
+                                                    demo, monkeypatch, settings):
+    sent = []
+    monkeypatch.setattr("dispatch.services.delivery.current_app.send_task",
+                        lambda name, args, countdown: sent.append((name, args, countdown)))
+    settings.ACCESS_REVOKE_AFTER_S = 30
+    Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
+    pin = Order.objects.get(pk=assigned_order["id"]).delivery_pin
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        r = client_for("rider1").post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": pin}, format="json")
+        assert r.status_code == 200
+    assert sent == []  # nothing is enqueued before the commit
+    for callback in callbacks:
+        callback()
+    assert sent == [("dispatch.tasks.revoke_order_access", [assigned_order["id"]], 31)]
+
+
+@pytest.mark.django_db
+def test_long_revocation_windows_use_the_sweep_not_a_countdown(assigned_order, client_for, monkeypatch, settings,
+                                                               django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr("dispatch.services.delivery.current_app.send_task", lambda *a, **k: sent.append(a))
+    settings.ACCESS_REVOKE_AFTER_S = 7200  # longer than Redis's visibility timeout would allow
+    Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
+    pin = Order.objects.get(pk=assigned_order["id"]).delivery_pin
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for("rider1").post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": pin}, format="json")
+    assert sent == []
+    grant = Grant.objects.get(order_id=assigned_order["id"])
+    assert (grant.expires_at - timezone.now()).total_seconds() == pytest.approx(7200, abs=5)
+
+
+@pytest.mark.django_db
+def test_retention_shreds_and_history_expires(posted_order, demo, settings):
+    Order.objects.filter(pk=posted_order["id"]).update(retention_due_at=timezone.now())
+    rider = demo["rider1"].rider
+    old = timezone.now() - timedelta(days=settings.LOCATION_HISTORY_DAYS, seconds=1)
+    LocationFix.objects.create(rider=rider, lat=1, lng=1, accuracy=5, at=old, received_at=old, seq=1, accepted=True)
+    LocationFix.objects.create(rider=rider, lat=1, lng=1, accuracy=5, at=old, received_at=timezone.now(), seq=2,
+                               accepted=True)
+    result = retention_sweep()
+    assert result["shredded"] == 1 and result["fixes_deleted"] == 1
+    assert SealedRecord.objects.get(order_id=posted_order["id"]).ciphertext is None
+    assert LocationFix.objects.count() == 1
+    assert retention_sweep()["shredded"] == 0
+
+
+@pytest.mark.django_db
+def test_spoofing_is_flagged_to_dispatch_and_not_used(assigned_order, demo):
+    Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
+    rider = demo["rider1"].rider
+    t = time.time()
+    location_ping(rider=rider, lat=51.60, lng=-0.1196, accuracy=5, timestamp=t - 10, seq=1)  # ~10 km away
+    result = location_ping(rider=rider, lat=51.5034, lng=-0.1196, accuracy=5, timestamp=t - 5, seq=2)
+    assert not result.accepted and result.reason == "speed"
+    alert = Event.objects.get(group="dispatch", type="alert")
+    assert alert.payload == {"kind": "spoofing", "rider": rider.pk, "order": assigned_order["id"], "flags": ["teleport"]}
+    assert AuditEvent.objects.filter(action="location.spoof_flagged").count() == 1
+    assert LocationFix.objects.filter(accepted=False, reason="speed").count() == 1
+
+
+@pytest.mark.django_db
+def test_off_duty_riders_are_not_tracked(rider1, demo):
+    assert rider1.post("/api/rider/duty/", {"on_duty": False}, format="json").json() == {"on_duty": False}
+    r = rider1.post("/api/rider/location/", {"lat": 51.5, "lng": -0.1, "accuracy": 5, "timestamp": time.time(),
+                                             "seq": 1}, format="json")
+    assert r.status_code == 409 and r.json()["code"] == "off_duty"
+    assert LocationFix.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_lists_do_not_go_n_plus_one(merchant, dispatcher, demo, client_for, django_assert_num_queries):
+    from tests.factories import order_payload
+
+    rider = demo["rider1"].rider
+    for _ in range(3):
+        oid = merchant.post("/api/orders/", order_payload(), format="json").json()["id"]
+        dispatcher.post(f"/api/dispatch/orders/{oid}/assign/", {"rider": rider.pk}, format="json")
+    counts = {}
+    for path, user in (("/api/dispatch/orders/", "dispatcher1"), ("/api/pickup/orders/", "store1"),
+                       ("/api/rider/orders/", "rider1")):
+        client = client_for(user)
+        client.get(path)  # warm the per-user role caches
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert len(client.get(path).json()) == 3
+        counts[path] = len(ctx.captured_queries)
+    for _ in range(3):
+        oid = merchant.post("/api/orders/", order_payload(), format="json").json()["id"]
+        dispatcher.post(f"/api/dispatch/orders/{oid}/assign/", {"rider": rider.pk}, format="json")
+    for path, user in (("/api/dispatch/orders/", "dispatcher1"), ("/api/pickup/orders/", "store1"),
+                       ("/api/rider/orders/", "rider1")):
+        client = client_for(user)
+        client.get(path)
+        with django_assert_num_queries(counts[path]):
+            assert len(client.get(path).json()) == 6
