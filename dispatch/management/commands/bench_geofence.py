@@ -106,8 +106,9 @@ class Command(BaseCommand):
             times.append(time.perf_counter() - t)
         flushed = buffer.flush()
         total = sum(times)
-        self.stdout.write(f"{label}: {n} pings, {n / total:.0f} pings/s, p50 {statistics.median(times) * 1e3:.2f} ms, "
-                          f"p99 {sorted(times)[int(n * 0.99) - 1] * 1e3:.2f} ms, {accepted} accepted ({flushed} fixes flushed at the end)")
+        p50, p99 = statistics.median(times) * 1e3, sorted(times)[int(n * 0.99) - 1] * 1e3
+        self.stdout.write(f"{label}: {n} pings, {n / total:.0f} pings/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+                          f"{accepted} accepted ({flushed} fixes flushed at the end)")
         return n / total
 
     def consumer(self, rider, n: int) -> None:
