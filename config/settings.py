@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "leaflet",
     "dispatch",
@@ -207,6 +208,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Order intake, dispatch, pickup, rider and tracking endpoints. PII never leaves the vault unmasked.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",  # served from static files: no CDN
 }
 
 # --- Static, i18n -----------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -15,7 +16,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api-docs"),
+    # Redoc styles itself at run time: its page alone may use inline styles and blob workers.
+    path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(
+        SpectacularRedocView.as_view(url_name="schema")), name="api-docs"),
     path("api/", include(dispatch_urls.api_urlpatterns)),
     path("api/rider/", include(rider_urls.api_urlpatterns)),
     path("api/pickup/", include(pickup_urls.api_urlpatterns)),

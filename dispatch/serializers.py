@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -58,6 +59,7 @@ class BreakGlassIn(serializers.Serializer):
     reason = serializers.CharField(min_length=10, max_length=300)
 
 
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "format": "date-time"}]})
 class TimestampField(serializers.Field):
     """Epoch seconds, epoch milliseconds (as browsers report), or ISO 8601 with an offset."""
 

@@ -25,7 +25,7 @@ OrderOut = inline_serializer("RiderOrder", fields={
 class RiderOrderListApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(responses=OrderOut(many=True) if callable(OrderOut) else OrderOut)
+    @extend_schema(operation_id="rider_orders_list", responses=OrderOut)
     def get(self, request):
         orders = selectors.rider_orders(user=request.user)
         return Response([selectors.rider_order_view(o, user=request.user) for o in orders])
