@@ -13,6 +13,20 @@ from tests.factories import order_payload
 DOOR = (51.5033, -0.1196)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Ids repeat across tests: no cached engine state or ping context may leak from one to the next."""
+    from django.core.cache import cache
+
+    from dispatch.services import delivery
+
+    cache.clear()
+    delivery._contexts.clear()
+    yield
+    cache.clear()
+    delivery._contexts.clear()
+
+
 @pytest.fixture
 def demo(db):
     call_command("demo_data", verbosity=0)

@@ -157,7 +157,8 @@ def evaluate(
         # An imprecise fix that may be inside neither counts nor breaks the streak.
         if not picked_up or not inside:
             continue
-        if (ok and streaks[i] >= 2) or (dwell[i] is not None and fix.ts - dwell[i] >= DWELL_S):
+        started = dwell[i]
+        if (ok and streaks[i] >= 2) or (started is not None and fix.ts - started >= DWELL_S):
             reached = max(reached, tier)
     if here_tap and picked_up:
         for tier, radius in ((STREET, radii.street), (DOOR, radii.door)):

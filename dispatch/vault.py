@@ -73,18 +73,22 @@ def seal(payload: dict[str, Any], *, aad: bytes) -> Sealed:
     return Sealed(kid, wrapped, nonce + AESGCM(dek).encrypt(nonce, body, aad))
 
 
-def _unwrap(kid: str, wrapped: bytes, aad: bytes) -> bytes:
+def _unwrap(kid: str, wrapped: bytes | memoryview, aad: bytes) -> bytes:
     master = _master_keys().get(kid)
     if master is None:
         raise VaultError(f"no master key with id {kid}")
-    return AESGCM(master).decrypt(wrapped[:12], wrapped[12:], b"dek:" + aad)
+    raw = bytes(wrapped)
+    return AESGCM(master).decrypt(raw[:12], raw[12:], b"dek:" + aad)
 
 
-def open_payload(kid: str, wrapped: bytes | None, ciphertext: bytes | None, *, aad: bytes) -> dict[str, Any]:
+def open_payload(
+    kid: str, wrapped: bytes | memoryview | None, ciphertext: bytes | memoryview | None, *, aad: bytes
+) -> dict[str, Any]:
     if wrapped is None or ciphertext is None:
         raise ShreddedError("the data of this order was erased")
     dek = _unwrap(kid, bytes(wrapped), aad)
-    body = AESGCM(dek).decrypt(bytes(ciphertext[:12]), bytes(ciphertext[12:]), aad)
+    raw = bytes(ciphertext)
+    body = AESGCM(dek).decrypt(raw[:12], raw[12:], aad)
     return json.loads(body)
 
 

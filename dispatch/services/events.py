@@ -8,6 +8,7 @@ process) the web process relays the outbox (see dispatch.relay).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -48,12 +49,15 @@ def context_version_key(rider_id: int) -> str:
     return f"ctx-ver:{rider_id}"
 
 
+def _bump_context(rider_id: int) -> None:
+    cache.set(context_version_key(rider_id), time.time_ns(), None)
+
+
 def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> list[Event]:
     events = [Event.objects.create(group=g, type=type, payload=payload) for g in groups]
     for group in groups:
         if group.startswith("rider."):  # the rider's orders changed: drop cached ping contexts
-            rider_id = int(group.split(".", 1)[1])
-            transaction.on_commit(lambda r=rider_id: cache.set(context_version_key(r), time.time_ns(), None))
+            transaction.on_commit(partial(_bump_context, int(group.split(".", 1)[1])))
     if not settings.EVENTS_RELAY:
         def _send() -> None:
             for event in events:

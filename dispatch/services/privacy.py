@@ -84,8 +84,12 @@ def address_reveal(
         tier = address_tier(order=order, user=user)
     else:
         now = timezone.now()
-        tier = max((g.tier for g in live if g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
-                    and g.principal_id == user.pk and g.scope == GrantScope.ADDRESS), default=None)
+        held = [
+            g.tier for g in live
+            if g.tier is not None and g.revoked_at is None and (g.expires_at is None or g.expires_at > now)
+            and g.principal_id == user.pk and g.scope == GrantScope.ADDRESS
+        ]
+        tier = max(held, default=None)
     if tier is None:
         return None
     if tier == Tier.AREA:
