@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -15,12 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors
-from .errors import DomainError, Invalid, RateLimited
-from .models import AuditEvent, GrantPurpose, GrantScope
+from .errors import DomainError, Invalid
 from .permissions import IsDispatcher, IsMerchant, merchant_of
 from .serializers import AssignIn, BreakGlassIn, OrderCreatedOut, OrderIn
 from .services.orders import order_assign, order_create
-from .services.privacy import contact_reveal, grant_create
+from .services.privacy import order_break_glass
 
 AnyDict = inline_serializer("AnyObject", fields={"id": serializers.IntegerField()})
 
@@ -116,20 +111,10 @@ class OrderBreakGlassApi(APIView):
         data = BreakGlassIn(data=request.data)
         data.is_valid(raise_exception=True)
         order = selectors.access_order(user=request.user, order_id=order_id)
-        reason = data.validated_data["reason"]
-        with transaction.atomic():
-            since = timezone.now() - timedelta(days=1)
-            used = AuditEvent.objects.filter(actor=request.user, action="breakglass.used", at__gte=since).count()
-            if used >= settings.BREAK_GLASS_QUOTA_PER_DAY:
-                raise RateLimited("Break-glass quota reached for today. Ask a supervisor.", code="quota_exceeded")
-            expires = timezone.now() + timedelta(minutes=15)
-            grant_create(order=order, user=request.user, scope=GrantScope.CONTACT, purpose=GrantPurpose.EMERGENCY,
-                         expires_at=expires, reason=reason)
-            from .services.audit import audit_record
-
-            audit_record(actor=request.user, action="breakglass.used", order=order, data={"reason": reason[:300]})
-        contact = contact_reveal(order=order, user=request.user, purpose=GrantPurpose.EMERGENCY, reason=reason)
-        return Response({**contact, "expires_at": expires.isoformat()})
+        contact, expires = order_break_glass(order=order, user=request.user, reason=data.validated_data["reason"])
+        response = Response({**contact, "expires_at": expires.isoformat()})
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class TrackingApi(APIView):

@@ -201,8 +201,16 @@ def _spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> None:
                           payload={"kind": "spoofing", "rider": rider.pk, "order": order_id, "flags": flags})
 
 
-@transaction.atomic
 def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
+    """Deliver with the customer's PIN. A wrong PIN is audited, and the audit commits before the refusal."""
+    order, refusal = _order_deliver_tx(rider=rider, order_id=order_id, pin=pin)
+    if refusal is not None:
+        raise refusal
+    return order
+
+
+@transaction.atomic
+def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, DomainError | None]:
     order = Order.objects.select_for_update().get(pk=order_id, rider=rider)
     if order.status == OrderStatus.DELIVERED:
         raise DomainError("This order is already delivered.", code="already_delivered")
@@ -214,7 +222,7 @@ def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
     if not hmac.compare_digest(str(pin).strip(), order.delivery_pin):
         cache.set(attempts_key, (cache.get(attempts_key) or 0) + 1, timeout=3600)
         audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
-        raise Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")
+        return order, Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")
     now = timezone.now()
     order.status = OrderStatus.DELIVERED
     order.delivered_at = now
@@ -226,7 +234,7 @@ def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
     audit_record(actor=rider.user, action="order.delivered", order=order)
     order_event(order)
     transaction.on_commit(lambda: schedule_revocation(order.pk))
-    return order
+    return order, None
 
 
 MAX_COUNTDOWN_S = 900  # well under Redis's visibility timeout: longer waits are left to the sweep

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import vault
-from ..models import Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
+from ..models import AuditEvent, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
 from .audit import audit_record
 
 
@@ -138,3 +139,22 @@ def order_shred(*, order: Order) -> None:
     """Crypto-shred: destroy the data key and ciphertext. Masked fields stay for statistics."""
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
     audit_record(action="order.shredded", order=order)
+
+
+BREAK_GLASS_TTL = timedelta(minutes=15)
+
+
+def order_break_glass(*, order: Order, user, reason: str) -> tuple[dict[str, str], datetime]:
+    """An emergency reveal of contact data: a reason, a daily quota, a 15-minute grant, all audited."""
+    from ..errors import RateLimited
+
+    with transaction.atomic():
+        since = timezone.now() - timedelta(days=1)
+        used = AuditEvent.objects.filter(actor=user, action="breakglass.used", at__gte=since).count()
+        if used >= settings.BREAK_GLASS_QUOTA_PER_DAY:
+            raise RateLimited("Break-glass quota reached for today. Ask a supervisor.", code="quota_exceeded")
+        expires = timezone.now() + BREAK_GLASS_TTL
+        grant_create(order=order, user=user, scope=GrantScope.CONTACT, purpose=GrantPurpose.EMERGENCY,
+                     expires_at=expires, reason=reason)
+        audit_record(actor=user, action="breakglass.used", order=order, data={"reason": reason[:300]})
+    return contact_reveal(order=order, user=user, purpose=GrantPurpose.EMERGENCY, reason=reason), expires

@@ -131,3 +131,26 @@ def test_lists_do_not_go_n_plus_one(merchant, dispatcher, demo, client_for, djan
         client.get(path)
         with django_assert_num_queries(counts[path]):
             assert len(client.get(path).json()) == 6
+
+
+@pytest.mark.django_db
+def test_wrong_pins_are_audited_and_lock_after_five(assigned_order, client_for):
+    Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
+    rider = client_for("rider1")
+    codes = [rider.post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": "00000"}, format="json").json()["code"]
+             for _ in range(6)]
+    assert codes == ["wrong_pin"] * 5 + ["pin_locked"]
+    assert AuditEvent.objects.filter(action="delivery.wrong_pin").count() == 5
+
+
+@pytest.mark.django_db
+def test_break_glass_needs_a_reason_and_has_a_quota(assigned_order, dispatcher, settings):
+    settings.BREAK_GLASS_QUOTA_PER_DAY = 2
+    url = f"/api/dispatch/orders/{assigned_order['id']}/break-glass/"
+    assert dispatcher.post(url, {"reason": "short"}, format="json").status_code == 400
+    ok = dispatcher.post(url, {"reason": "Rider fell off the bike at the door"}, format="json")
+    assert ok.status_code == 200 and ok.json()["name"] == "Zhang Sanfeng" and ok["Cache-Control"] == "no-store"
+    assert dispatcher.post(url, {"reason": "Customer not answering, medicine urgent"}, format="json").status_code == 200
+    third = dispatcher.post(url, {"reason": "One more time, please, it matters"}, format="json")
+    assert third.status_code == 429 and third.json()["code"] == "quota_exceeded"
+    assert AuditEvent.objects.filter(action="contact.read").count() == 2
