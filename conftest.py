@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -77,3 +79,6 @@ def assigned_order(posted_order, dispatcher, demo):
     response = dispatcher.post(f"/api/dispatch/orders/{posted_order['id']}/assign/", {"rider": rider.pk}, format="json")
     assert response.status_code == 200, response.content
     return posted_order
+
+
+logging.getLogger("httpx").setLevel(logging.WARNING)

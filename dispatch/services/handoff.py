@@ -77,7 +77,7 @@ def _pickup_handoff_tx(*, store: Store, pickup_code: str, rider_code: str, by) -
     except HandoffRefused as refusal:
         audit_record(actor=by, action="handoff.refused", data={"code": refusal.code, "store": store.pk})
         return None, refusal
-    order = Order.objects.select_for_update().select_related("rider").get(pk=found.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("rider").get(pk=found.pk)
     now = timezone.now()
     if order.status == OrderStatus.CANCELLED:
         refusal = _refuse("cancelled", "This order was cancelled. Do not hand the bag over.")

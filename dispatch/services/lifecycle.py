@@ -19,18 +19,16 @@ from .privacy import order_shred
 def access_revoke_due(*, order_id: int | None = None) -> int:
     """Mark expired grants revoked and tell the holders' devices to purge."""
     now = timezone.now()
-    due = Grant.objects.select_for_update().filter(revoked_at__isnull=True, expires_at__lte=now)
+    due = Grant.objects.select_for_update(of=("self",)).filter(revoked_at__isnull=True, expires_at__lte=now)
     if order_id is not None:
         due = due.filter(order_id=order_id)
-    pairs = set()
-    for grant in due.select_related("order", "principal__rider"):
-        pairs.add((grant.order_id, grant.principal_id))
+    pairs = set(due.values_list("order_id", "principal_id"))
     if not pairs:
         return 0
     count = due.update(revoked_at=now)
     for order_id_, user_id in sorted(pairs):
-        order = Order.objects.get(pk=order_id_)
-        rider = getattr(order.rider, "user_id", None) == user_id and order.rider
+        order = Order.objects.select_related("rider").get(pk=order_id_)
+        rider = order.rider if order.rider is not None and order.rider.user_id == user_id else None
         audit_record(action="access.revoked", order=order, data={"user": user_id, "reason": "expired"})
         if rider:
             event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
