@@ -65,7 +65,7 @@ class Socket:
     def recv(self, timeout: float) -> dict | None:
         try:
             raw = self.loop.run_until_complete(asyncio.wait_for(self.ws.recv(), timeout))
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             return None
         frame = json.loads(raw)
         self.frames.append(frame)
