@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from dispatch.permissions import rider_of
@@ -14,7 +16,10 @@ def rider_app(request):
     rider = rider_of(request.user)
     if rider is None:
         return render(request, "wrong_role.html", {"wanted": "rider"}, status=403)
-    return render(request, "rider/app.html", {"rider_name": rider.display_name, "on_duty": rider.on_duty})
+    config = {"on_duty": rider.on_duty, "tiles": settings.TILE_URL, "sw": reverse("rider-sw"), "scope": reverse("rider-app"),
+              "leaflet_js": static("leaflet/leaflet.js"), "leaflet_css": static("leaflet/leaflet.css")}
+    return render(request, "rider/app.html", {"rider_name": rider.display_name, "on_duty": rider.on_duty,
+                                              "rider_config": config})
 
 
 def service_worker(request):

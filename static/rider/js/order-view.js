@@ -1,0 +1,297 @@
+// One order's screen: pickup at the counter, destination at the tier the rider holds, masked call,
+// and delivery with the customer's PIN. Built once per order and patched on every update, so that
+// typing, focus and open panels survive live updates.
+import { api, el, toast } from "../../common/api.js";
+import { DestinationMap } from "./map.js";
+import {
+  ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
+} from "./format.js";
+
+const MAX_CODE_REFRESHES = 10;
+
+export class OrderView {
+  constructor(order, { cfg, onBack, onChanged, onHere, lastFix }) {
+    this.id = order.id;
+    this.cfg = cfg;
+    this.onChanged = onChanged;
+    this.onHere = onHere;
+    this.lastFix = lastFix || null;
+    this.codeTimer = null;
+    this.codeRefreshes = 0;
+    this.r = {};
+    this.root = this.build(onBack);
+    this.update(order);
+  }
+
+  build(onBack) {
+    const r = this.r;
+    const id = this.id;
+
+    r.back = el("button", { type: "button", class: "btn btn-quiet back-btn", onclick: onBack }, "← All orders");
+    r.title = el("h2", { class: "order-title", id: `order-title-${id}`, tabindex: "-1" });
+    r.status = el("span", { class: "badge status-badge", "data-role": "status" });
+
+    // --- Pickup at the store ---
+    r.pickupCode = el("p", { class: "pickup-code", "data-role": "pickup-code" });
+    r.storeName = el("p", { class: "store-name" });
+    r.storeAddress = el("p", { class: "store-address" });
+    r.codeBtn = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "handoff-code",
+      onclick: () => this.showCode() }, "Show code for the counter");
+    r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-live": "polite" });
+    r.qr = el("img", { class: "qr", alt: "QR code of the same counter code", width: "240", height: "240" });
+    r.countdown = el("p", { class: "countdown", "data-role": "countdown" });
+    r.codePanel = el("div", { class: "code-panel", hidden: true },
+      el("p", { class: "muted" }, "Show this to the counter staff. It works once and changes when it expires."),
+      r.code, r.qr, r.countdown);
+    r.pickup = el("section", { class: "card pickup", "aria-labelledby": `pickup-h-${id}` },
+      el("h3", { id: `pickup-h-${id}` }, "Pick up"),
+      el("p", { class: "label" }, "Pickup number"), r.pickupCode,
+      r.storeName, r.storeAddress, r.codeBtn, r.codePanel);
+
+    // --- Destination ---
+    r.tier = el("span", { class: "badge tier-badge", "data-role": "tier" });
+    r.tierHelp = el("p", { class: "muted tier-help" });
+    r.destText = el("p", { class: "dest-text", "data-role": "dest-text" });
+    r.distance = el("p", { class: "distance", "data-role": "distance" });
+    r.mapNote = el("p", { class: "map-note", role: "status", hidden: true });
+    r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": "Map of the destination",
+      hidden: true });
+    r.navigate = el("a", { class: "btn btn-block navigate", "data-role": "navigate", hidden: true }, "Navigate (maps app)");
+    r.hereBtn = el("button", { type: "button", class: "btn btn-block here-btn", "data-action": "here", hidden: true,
+      onclick: (e) => this.here(e.currentTarget) }, "I'm here");
+    r.dest = el("section", { class: "card destination", "aria-labelledby": `dest-h-${id}` },
+      el("h3", { id: `dest-h-${id}` }, "Destination ", r.tier), r.destText, r.distance, r.tierHelp,
+      r.map, r.mapNote, r.navigate, r.hereBtn);
+    this.destMap = new DestinationMap(r.map, r.mapNote, this.cfg);
+
+    // --- Customer (masked) ---
+    r.custName = el("p", { class: "cust-name", "data-role": "customer-name" });
+    r.custPhone = el("p", { class: "cust-phone", "data-role": "customer-phone" });
+    r.callBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "call",
+      onclick: (e) => this.call(e.currentTarget) }, "Call customer");
+    r.callLink = el("a", { class: "btn btn-block call-link", "data-role": "proxy-link" });
+    r.dialBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "dial",
+      onclick: (e) => this.dial(e.currentTarget) }, "Place call (sandbox)");
+    r.callResult = el("p", { class: "call-result", "data-role": "call-result", role: "status" });
+    r.callPanel = el("div", { class: "call-panel", hidden: true },
+      el("p", { class: "muted" }, "Calls go through a delivery number. Neither of you sees the other's phone."),
+      r.callLink, r.dialBtn, r.callResult);
+    r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
+      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.callBtn, r.callPanel);
+
+    // --- Items ---
+    r.items = el("ul", { class: "items", "data-role": "items" });
+    r.sensitive = el("p", { class: "sensitive", "data-role": "sensitive", hidden: true });
+    r.itemsCard = el("section", { class: "card", "aria-labelledby": `items-h-${id}` },
+      el("h3", { id: `items-h-${id}` }, "In the bag"), r.items, r.sensitive);
+
+    // --- Delivery ---
+    const pinId = `pin-${id}`;
+    r.pin = el("input", { id: pinId, name: "pin", class: "pin-input", inputmode: "numeric", pattern: "[0-9]{4}",
+      maxlength: "4", autocomplete: "off", required: true, "aria-describedby": `pin-hint-${id} pin-err-${id}` });
+    r.pinErr = el("p", { class: "field-error", id: `pin-err-${id}`, role: "alert" });
+    r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, "Deliver");
+    r.deliverForm = el("form", { class: "deliver-form", novalidate: true, onsubmit: (e) => this.deliver(e) },
+      el("label", { for: pinId }, "Delivery PIN"),
+      el("p", { class: "muted", id: `pin-hint-${id}` }, "Ask the customer for their 4-digit PIN."),
+      r.pin, r.pinErr, r.deliverBtn);
+    r.deliver = el("section", { class: "card deliver", "aria-labelledby": `deliver-h-${id}` },
+      el("h3", { id: `deliver-h-${id}` }, "Hand over"), r.deliverForm);
+    r.done = el("section", { class: "card done", role: "status" });
+
+    return el("article", { class: "order", "data-order": String(id) },
+      r.back, el("div", { class: "order-head" }, r.title, r.status),
+      r.done, r.pickup, r.dest, r.deliver, r.customer, r.itemsCard);
+  }
+
+  update(order) {
+    const r = this.r;
+    this.order = order;
+    const status = order.status;
+    r.title.textContent = `Pickup ${order.pickup_code} · ${order.store.name}`;
+    r.status.textContent = statusLabel(status);
+    r.status.dataset.status = status;
+    this.root.dataset.status = status;
+
+    r.pickup.hidden = !["created", "assigned", "ready"].includes(status);
+    r.pickupCode.textContent = order.pickup_code;
+    r.storeName.textContent = order.store.name;
+    r.storeAddress.textContent = order.store.address;
+    if (r.pickup.hidden) this.hideCode();
+
+    const dest = order.destination || {};
+    r.tier.textContent = TIER_LABELS[dest.tier] || dest.tier || "";
+    r.tier.dataset.tier = dest.tier || "";
+    this.root.dataset.tier = dest.tier || "";
+    r.destText.textContent = dest.text || "";
+    r.tierHelp.textContent = TIER_HELP[dest.tier] || "";
+    const open = ACTIVE.includes(status);
+    r.dest.hidden = !open && status !== "delivered";
+    const located = (dest.tier === "street" || dest.tier === "door") && dest.lat !== undefined && dest.lat !== null;
+    r.map.hidden = !located;
+    r.navigate.hidden = !located;
+    if (located) {
+      r.navigate.href = `geo:${dest.lat},${dest.lng}?q=${dest.lat},${dest.lng}`;
+      this.destMap.show(dest, this.lastFix).catch((err) => {
+        r.mapNote.hidden = false;
+        r.mapNote.textContent = err.message;
+      });
+    } else {
+      this.destMap.destroy();
+      r.mapNote.hidden = true;
+      r.navigate.removeAttribute("href");
+    }
+    r.hereBtn.hidden = !(status === "picked_up" && dest.tier !== "door");
+    this.updateDistance();
+
+    r.custName.textContent = order.customer.display_name;
+    r.custPhone.textContent = order.customer.phone_masked;
+    r.customer.hidden = !open && status !== "delivered";
+
+    r.items.replaceChildren(...(order.items.lines || []).map((line) => el("li", {}, `${line.qty} × ${line.name}`)));
+    r.sensitive.hidden = !order.items.sensitive_count;
+    r.sensitive.textContent = order.items.sensitive_summary || "";
+
+    r.deliver.hidden = status !== "picked_up";
+    r.done.hidden = !["delivered", "cancelled"].includes(status);
+    r.done.textContent = status === "delivered"
+      ? "Delivered. This order's details will be removed from this phone shortly."
+      : "This order was cancelled. Return the bag to the store.";
+  }
+
+  setFix(fix) {
+    this.lastFix = fix;
+    this.destMap.updateRider(fix);
+    this.updateDistance();
+  }
+
+  updateDistance() {
+    const dest = (this.order && this.order.destination) || {};
+    let m = dest.distance_m;
+    if (this.lastFix && dest.lat !== undefined && dest.lat !== null) {
+      m = distanceM(this.lastFix.lat, this.lastFix.lng, dest.lat, dest.lng);
+    }
+    this.r.distance.textContent = formatDistance(m);
+    this.r.distance.hidden = m === null || m === undefined;
+  }
+
+  // --- Handoff code ---
+  async showCode() {
+    this.codeRefreshes = 0;
+    try {
+      await withBusy(this.r.codeBtn, () => this.loadCode());
+    } catch (_) { /* toast shown */ }
+  }
+
+  async loadCode() {
+    const data = await api(`/api/rider/orders/${this.id}/handoff-code/`);
+    const r = this.r;
+    r.code.textContent = data.code;
+    r.code.setAttribute("aria-label", `Counter code ${data.code.split("").join(" ")}`);
+    r.qr.src = data.qr_svg;
+    r.codePanel.hidden = false;
+    r.codeBtn.textContent = "New code";
+    this.codeExpires = new Date(data.expires_at).getTime();
+    clearInterval(this.codeTimer);
+    this.codeTimer = setInterval(() => this.tick(), 1000);
+    this.tick();
+    return data;
+  }
+
+  tick() {
+    const left = Math.round((this.codeExpires - Date.now()) / 1000);
+    if (left > 0) {
+      this.r.countdown.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      return;
+    }
+    clearInterval(this.codeTimer);
+    this.codeTimer = null;
+    if (this.codeRefreshes >= MAX_CODE_REFRESHES || this.r.pickup.hidden) {
+      this.r.countdown.textContent = "This code has expired. Tap “New code”.";
+      this.r.code.textContent = "——————";
+      this.r.qr.removeAttribute("src");
+      return;
+    }
+    this.codeRefreshes += 1;
+    this.r.countdown.textContent = "Getting a new code…";
+    this.loadCode().catch((err) => {
+      this.r.countdown.textContent = `Could not get a new code: ${err.detail}`;
+    });
+  }
+
+  hideCode() {
+    clearInterval(this.codeTimer);
+    this.codeTimer = null;
+    this.r.codePanel.hidden = true;
+    this.r.code.textContent = "";
+    this.r.qr.removeAttribute("src");
+    this.r.codeBtn.textContent = "Show code for the counter";
+  }
+
+  // --- Masked call ---
+  async call(button) {
+    try {
+      const data = await withBusy(button, () => api(`/api/rider/orders/${this.id}/call/`, { method: "POST" }),
+        { ok: "Call number ready." });
+      this.proxy = data.proxy_number;
+      this.r.callLink.href = `tel:${data.proxy_number}`;
+      this.r.callLink.textContent = `Call ${data.proxy_number}`;
+      this.r.callResult.textContent = "";
+      this.r.callPanel.hidden = false;
+    } catch (_) { /* toast shown */ }
+  }
+
+  async dial(button) {
+    try {
+      const data = await withBusy(button, () => api(`/api/rider/orders/${this.id}/call/dial/`, { method: "POST" }));
+      // Only the proxy number is ever shown: never the callee's or the caller's own number.
+      this.r.callResult.textContent = data.connected
+        ? `Connected to the customer through ${this.proxy || data.caller_id}. Your number is hidden.`
+        : data.message;
+      toast(data.connected ? "Call connected." : "Call not connected.", data.connected ? "ok" : "error");
+    } catch (_) { /* toast shown */ }
+  }
+
+  // --- I'm here ---
+  async here(button) {
+    try {
+      await withBusy(button, () => this.onHere());
+    } catch (_) { /* toast shown */ }
+  }
+
+  // --- Delivery ---
+  async deliver(event) {
+    event.preventDefault();
+    const r = this.r;
+    const pin = r.pin.value.trim();
+    r.pinErr.textContent = "";
+    r.pin.removeAttribute("aria-invalid");
+    if (!/^[0-9]{4}$/.test(pin)) {
+      r.pinErr.textContent = "Enter the 4-digit PIN the customer tells you.";
+      r.pin.setAttribute("aria-invalid", "true");
+      r.pin.focus();
+      return;
+    }
+    try {
+      const data = await withBusy(r.deliverBtn,
+        () => api(`/api/rider/orders/${this.id}/deliver/`, { method: "POST", body: { pin } }), { ok: "Delivered. Thank you!" });
+      r.pin.value = "";
+      this.onChanged(this.id, data);
+    } catch (err) {
+      r.pinErr.textContent = (err.errors && err.errors.pin && err.errors.pin[0]) || err.detail;
+      r.pinErr.dataset.code = err.code || "";
+      r.pin.setAttribute("aria-invalid", "true");
+      r.pin.focus();
+    }
+  }
+
+  focus() {
+    this.r.title.focus();
+  }
+
+  destroy() {
+    clearInterval(this.codeTimer);
+    this.destMap.destroy();
+    this.root.remove();
+  }
+}
