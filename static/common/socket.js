@@ -21,7 +21,11 @@ export class LiveSocket {
     this.outbox = [];
     this.attempt = 0;
     this.closed = false;
-    window.addEventListener("online", () => this.connect());
+    window.addEventListener("online", () => {
+      // Back online: an open socket is live again; a closed one reconnects.
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.setState("online");
+      else this.connect();
+    });
     window.addEventListener("offline", () => this.setState("offline"));
     this.connect();
   }
