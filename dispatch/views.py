@@ -18,17 +18,22 @@ def home(request):
 @never_cache
 @login_required
 def board(request):
+    """The dispatcher's board. A shell only: orders, riders and stores come from the API."""
     if not is_dispatcher(request.user):
         return render(request, "wrong_role.html", {"wanted": "dispatcher"}, status=403)
-    return render(request, "dispatch/board.html", {"map_config": {"tiles": settings.TILE_URL}})
+    config = {"tiles": settings.TILE_URL, "attribution": "© OpenStreetMap contributors",
+              "break_glass_quota": settings.BREAK_GLASS_QUOTA_PER_DAY}
+    return render(request, "dispatch/board.html", {"map_config": config})
 
 
 @never_cache
 def track_page(request, token: str):
+    """The customer's page. The token is the capability; an expired or unknown one is a plain 404 page."""
     try:
         order_by_tracking_token(token=token)
     except NotFound:
-        return render(request, "dispatch/track_expired.html", status=404)
-    response = render(request, "dispatch/track.html", {"token": token})
+        response = render(request, "dispatch/track_expired.html", status=404)
+    else:
+        response = render(request, "dispatch/track.html", {"track_config": {"token": token}})
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ..models import Event, Grant, LocationFix, Order, SealedRecord
 from .audit import audit_record
 from .calls import call_sessions_end_due
-from .events import event_publish, group_rider
+from .events import event_publish, group_rider, group_track
 from .privacy import order_shred
 
 
@@ -32,6 +32,10 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
         audit_record(action="access.revoked", order=order, data={"user": user_id, "reason": "expired"})
         if rider:
             event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+    for order_id_ in sorted({o for o, _ in pairs}):  # the customer's page lists when access ended
+        order = Order.objects.only("status", "pickup_code").get(pk=order_id_)
+        event_publish(groups=[group_track(order.pk)], type="order.updated",
+                      payload={"order": order.pk, "status": order.status, "pickup_code": order.pickup_code})
     return count
 
 

@@ -1,0 +1,218 @@
+// The customer's tracking page: progress, the delivery PIN, a masked call, and who saw the address.
+// The link's token is the only key. Socket frames carry no PII: order events trigger a re-fetch,
+// rider.approaching says how far away the rider is.
+import { api, ApiError, el, toast } from "../../common/api.js";
+import { LiveSocket } from "../../common/socket.js";
+
+const $ = (id) => document.getElementById(id);
+const { token } = JSON.parse($("track-config").textContent);
+const base = `/api/track/${encodeURIComponent(token)}/`;
+
+const STEPS = ["created", "assigned", "ready", "picked_up", "delivered"];
+const TIER_TEXT = { street: "your street", door: "your building, flat and door details" };
+
+let data = null;
+let approach = null;
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text; // live regions: announce changes only
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function dayAndClock(iso) {
+  return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+    minute: "2-digit" });
+}
+
+function distanceText(m) {
+  if (m >= 1000) return `${(m / 1000).toFixed(1)} km`;
+  return `${Math.max(10, Math.round(m / 10) * 10)} m`;
+}
+
+function headline(d) {
+  const rider = d.rider ? d.rider.name : null;
+  switch (d.status) {
+    case "created": return `${d.store} has your order.`;
+    case "assigned": return `${rider || "A rider"} will collect your order from ${d.store}.`;
+    case "ready": return rider ? `Your order is ready at ${d.store}. ${rider} is collecting it.` : `Your order is ready at ${d.store}.`;
+    case "picked_up": return `${rider || "Your rider"} is on the way with your order.`;
+    case "delivered": return "Delivered. Thank you!";
+    case "cancelled": return "This order was cancelled. Contact the shop if you have questions.";
+    default: return "";
+  }
+}
+
+function renderSteps(d) {
+  const at = STEPS.indexOf(d.status);
+  $("steps").classList.toggle("is-cancelled", d.status === "cancelled");
+  document.querySelectorAll("#steps li").forEach((li) => {
+    const i = STEPS.indexOf(li.dataset.step);
+    // "Rider assigned" is done only when there is a rider (a store may be ready first).
+    const done = at >= 0 && i < at && (li.dataset.step !== "assigned" || Boolean(d.rider));
+    const current = i === at;
+    li.classList.toggle("done", done || (current && d.status === "delivered"));
+    li.classList.toggle("current", current);
+    if (current) li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+    li.querySelector(".step-state").textContent = current ? " (current step)" : done ? " (done)" : "";
+  });
+}
+
+function renderPin(d) {
+  const card = $("pin-card");
+  const pin = d.delivery_pin;
+  card.hidden = !pin || d.status === "cancelled";
+  const node = $("pin");
+  if (!pin) {
+    node.replaceChildren();
+    return;
+  }
+  node.dataset.pin = pin;
+  node.replaceChildren(
+    el("span", { class: "visually-hidden" }, `PIN: ${pin.split("").join(" ")}`),
+    el("span", { class: "pin-digits", "aria-hidden": "true" }, ...pin.split("").map((c) => el("span", { class: "pin-digit" }, c))),
+  );
+}
+
+function renderApproach(d) {
+  const node = $("approach");
+  if (!approach || d.status !== "picked_up") {
+    node.hidden = true;
+    node.textContent = "";
+    return;
+  }
+  const minutes = Math.max(1, Math.round(approach.eta_s / 60));
+  setText(node, approach.distance_m < 50 ? "Your rider is arriving now."
+    : `Your rider is ${distanceText(approach.distance_m)} away, about ${minutes} min.`);
+  node.dataset.distance = approach.distance_m;
+  node.hidden = false;
+}
+
+function renderCall(d) {
+  const button = $("call-btn");
+  const can = Boolean(d.rider) && !["delivered", "cancelled"].includes(d.status);
+  button.hidden = !can;
+  $("call-hint").hidden = can || d.status === "delivered" || d.status === "cancelled";
+  const out = $("call-result");
+  if (!can) {
+    out.replaceChildren();
+  } else if (d.call_number && !out.childElementCount) {
+    out.replaceChildren(telLine(d.call_number));
+  }
+}
+
+function telLine(number) {
+  return el("p", { class: "call-line" }, "Your private line: ",
+    el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
+}
+
+function renderSeen(d) {
+  const entries = [
+    ...d.address_seen.map((s) => ({
+      at: s.at,
+      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : "Your rider"} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
+      kind: s.tier,
+    })),
+    ...d.access_revoked_at.map((at) => ({ at, text: "Your rider's access to your address ended.", kind: "revoked" })),
+  ].sort((a, b) => new Date(a.at) - new Date(b.at));
+  const list = $("seen");
+  if (!entries.length) {
+    list.replaceChildren(el("li", { class: "muted" }, "Nobody has seen more than your area yet."));
+    return;
+  }
+  list.replaceChildren(...entries.map((e) => el("li", { dataset: { kind: e.kind } },
+    el("time", { datetime: e.at }, clock(e.at)), " ", e.text)));
+}
+
+function render(d) {
+  $("track-order").textContent = `Order ${d.pickup_code} from ${d.store}`;
+  setText($("headline"), headline(d));
+  renderSteps(d);
+  renderApproach(d);
+  renderPin(d);
+  renderCall(d);
+  renderSeen(d);
+  $("expires").textContent = `This page works until ${dayAndClock(d.expires_at)}.`;
+  document.body.dataset.status = d.status;
+  document.body.dataset.ready = "true";
+}
+
+let inflight = null;
+let again = false;
+async function load() {
+  if (inflight) {
+    again = true;
+    return inflight;
+  }
+  inflight = (async () => {
+    try {
+      do {
+        again = false;
+        data = await api(base);
+        render(data);
+      } while (again);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        location.reload(); // the link expired: the server shows the expired page
+        return;
+      }
+      toast((err && err.detail) || "Could not load your delivery. Retrying…", "error");
+    } finally {
+      inflight = null;
+    }
+  })();
+  return inflight;
+}
+
+$("call-btn").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  if (button.getAttribute("aria-busy") === "true") return;
+  const out = $("call-result");
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "Connecting…";
+  out.replaceChildren(el("p", {}, "Setting up a private line…"));
+  try {
+    const call = await api(`${base}call/`, { method: "POST" });
+    const lines = [telLine(call.proxy_number)];
+    if (call.connected) {
+      lines.push(el("p", { class: "call-ok" }, `Connected to your ${call.callee || "rider"}. Your number is hidden.`));
+    } else {
+      lines.push(el("p", {}, "Tap the number to call. Your rider will not see your number."));
+    }
+    out.replaceChildren(...lines);
+  } catch (err) {
+    const text = (err && err.detail) || "The call could not be set up. Please try again.";
+    out.replaceChildren(el("p", { class: "error" }, text));
+    toast(text, "error");
+  } finally {
+    button.removeAttribute("aria-busy");
+    button.textContent = "Call your rider";
+  }
+});
+
+let timer = null;
+function scheduleLoad() {
+  clearTimeout(timer);
+  timer = setTimeout(load, 150);
+}
+
+new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
+  onEvent(msg) {
+    if (!msg || !msg.type) return;
+    if (msg.type === "rider.approaching") {
+      approach = { distance_m: Number(msg.distance_m), eta_s: Number(msg.eta_s) };
+      if (data) renderApproach(data);
+    } else if (msg.type.startsWith("order.")) {
+      scheduleLoad();
+    }
+  },
+  onOpen: scheduleLoad, // catch up after a reconnect
+  onState(state) {
+    if (state === "offline" && navigator.onLine) load(); // refused: the link may have expired
+  },
+});
+
+load();
