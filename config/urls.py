@@ -7,12 +7,13 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from dispatch import urls as dispatch_urls
 from dispatch.telephony import views as telephony
+from dispatch.views import PrivacyLogoutView
 from pickup import urls as pickup_urls
 from rider import urls as rider_urls
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", PrivacyLogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

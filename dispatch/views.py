@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LogoutView
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -37,3 +38,13 @@ def track_page(request, token: str):
         response = render(request, "dispatch/track.html", {"track_config": {"token": token}})
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+class PrivacyLogoutView(LogoutView):
+    """Logging out also tells the browser to drop this site's caches and storage (the rider's
+    IndexedDB queue and any cached shell), on top of what the page clears itself."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response

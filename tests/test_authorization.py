@@ -81,3 +81,12 @@ def test_tracking_links_expire_and_unknown_tokens_404(posted_order, client):
     Order.objects.filter(pk=posted_order["id"]).update(tracking_expires_at=timezone.now())
     assert client.get(f"/api/track/{token}/").status_code == 404
     assert client.get("/api/track/nope/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_logout_clears_site_data(client, demo):
+    client.force_login(demo["rider1"])
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get("/rider/").status_code == 302  # back to the login page

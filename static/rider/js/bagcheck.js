@@ -1,0 +1,47 @@
+// "Is this bag mine?": the rider types the pickup number on a bag; the server answers yes (with the
+// order) or no, and never says anything about another rider's order.
+import { api, el } from "../../common/api.js";
+
+const form = document.getElementById("bag-check");
+const select = document.getElementById("bag-store");
+const result = document.getElementById("bag-result");
+
+async function loadStores() {
+  try {
+    const stores = await api("/api/stores/");
+    select.replaceChildren(
+      el("option", { value: "" }, stores.length ? "Choose the store" : "No store: you have no active order"),
+      ...stores.map((s) => el("option", { value: s.id }, s.name)));
+    if (stores.length === 1) select.value = String(stores[0].id);
+  } catch (err) {
+    select.replaceChildren(el("option", { value: "" }, "Stores could not load"));
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = document.getElementById("bag-code").value.trim();
+  if (!select.value || !code) {
+    result.textContent = "Choose the store and type the number on the bag.";
+    result.dataset.kind = "error";
+    return;
+  }
+  const button = form.querySelector("button");
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    const check = await api(`/api/rider/pickup-check/?store=${encodeURIComponent(select.value)}&code=${encodeURIComponent(code)}`);
+    result.dataset.kind = check.mine ? "ok" : "error";
+    result.textContent = check.mine
+      ? `Yes: bag ${check.pickup_code} is yours (${check.status.replace("_", " ")}). Show your counter code.`
+      : `No: bag ${code} is not one of your orders at this store. Do not take it.`;
+  } catch (err) {
+    result.dataset.kind = "error";
+    result.textContent = err.detail || "Could not check the bag.";
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+});
+
+loadStores();
