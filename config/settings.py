@@ -138,7 +138,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30, "prefix": f"{REDIS_PREFIX}:asgi"},
+            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's blocking
+            # BZPOPMIN: an idle socket's receive then raises TimeoutError and the websocket drops
+            # (django/channels_redis#422). Allow the blocking read, still detect a dead connection.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 30,
+                       "prefix": f"{REDIS_PREFIX}:asgi"},
         }
     }
     CACHES = {

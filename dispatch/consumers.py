@@ -38,7 +38,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
-        ensure_relay()
+        await ensure_relay()
         await self.accept()
         await self.send_json({"type": "hello", "seq": 0})
 

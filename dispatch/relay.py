@@ -32,9 +32,16 @@ def _fetch(after: int | None) -> tuple[int, list[Event]]:
     return (events[-1].pk if events else after), events
 
 
-async def _run() -> None:
+async def _run(ready: asyncio.Event) -> None:
     layer = get_channel_layer()
-    after, _ = await _fetch(None)
+    while True:
+        try:
+            after, _ = await _fetch(None)
+            break
+        except Exception:  # e.g. the database is briefly locked: try again, sockets wait for us
+            log.exception("event relay could not start; retrying")
+            await asyncio.sleep(0.5)
+    ready.set()
     while True:
         try:
             after, events = await _fetch(after)
@@ -49,14 +56,22 @@ async def _run() -> None:
             await asyncio.sleep(1.0)
 
 
-def ensure_relay() -> None:
-    global _task, _loop
+_ready: asyncio.Event | None = None
+
+
+async def ensure_relay() -> None:
+    """Start this process's relay if needed, and return once it has taken its starting point, so
+    that every event committed after the caller joined its groups is relayed to it."""
+    global _task, _loop, _ready
     if not settings.EVENTS_RELAY:
         return
     loop = asyncio.get_running_loop()
     if _task is None or _task.done() or _loop is not loop:
         _loop = loop
-        _task = loop.create_task(_run())
+        _ready = asyncio.Event()
+        _task = loop.create_task(_run(_ready))
+    assert _ready is not None
+    await _ready.wait()
 
 
 async def stop_relay() -> None:

@@ -8,6 +8,7 @@ beat, against a fresh database (a SQLite file in a temp VAR_DIR, or a new Postgr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -96,6 +97,13 @@ class LiveStack:
     def __enter__(self) -> LiveStack:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.db_url = ""
+        try:
+            return self._start()
+        except BaseException:
+            self.__exit__()  # a stack that fails to start leaves no process or database behind
+            raise
+
+    def _start(self) -> LiveStack:
         if self.base_db_url:
             self.db_url, self.db_name = create_pg_database(self.base_db_url)
         self.env = self.build_env()
@@ -169,12 +177,15 @@ class LiveStack:
     def __exit__(self, *exc) -> None:
         for proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
         if self.db_name:
             drop_pg_database(self.base_db_url, self.db_name)
 

@@ -1,0 +1,200 @@
+"""Scale profile, real processes: two daphne servers (A and B), a Celery worker and beat, on a fresh
+PostgreSQL database and Redis (channel layer, cache, broker). Events and positions cross servers
+through channels-redis; scoping and refusals hold on every server.
+
+The run gets its own Redis namespace (REDIS_PREFIX), removed afterwards, so parallel runs and other
+users of the same Redis do not cross. The beat's sweep is set to once an hour, so the revocation
+seen here is the countdown task travelling through the Redis broker.
+"""
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from tests.harness import LiveStack
+from tests.integration.conftest import (
+    Socket,
+    assert_no_pii,
+    assert_no_process_errors,
+    audit_verify,
+    is_event,
+    order_state,
+    refusal,
+    stack_profile,
+)
+
+pytestmark = pytest.mark.scale
+
+A, B = 0, 1
+REVOKE_AFTER_S = 3
+EVENT_KEYS = {"type", "seq", "order", "status", "pickup_code", "tier"}
+POSITION_KEYS = {"type", "seq", "rider", "lat", "lng", "at"}
+
+
+@pytest.fixture(scope="module")
+def redis_prefix(scale_env):
+    prefix = f"pdit{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(scale_env[1])
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def stack(scale_env, redis_prefix, tmp_path_factory):
+    database_url, redis_url = scale_env
+    env = {"ACCESS_REVOKE_AFTER_S": str(REVOKE_AFTER_S), "SWEEP_INTERVAL_S": "3600", "REDIS_PREFIX": redis_prefix}
+    with LiveStack(tmp_path_factory.mktemp("scale"), servers=2, workers=True, beat=True, database_url=database_url,
+                   redis_url=redis_url, env=env) as live:
+        # The stack really is the scale profile: an embedded stack would pass these tests through the relay.
+        profile = stack_profile(live)
+        read_timeout = profile.pop("layer_read_timeout")
+        assert profile == {"vendor": "postgresql", "layer": "channels_redis.core.RedisChannelLayer",
+                           "cache": "django.core.cache.backends.redis.RedisCache", "broker": redis_url,
+                           "relay": False, "layer_blocking_pop": profile["layer_blocking_pop"]}, profile
+        # An idle socket blocks in BZPOPMIN; a socket read timeout no longer than that drops it.
+        assert read_timeout is None or read_timeout > profile["layer_blocking_pop"], (read_timeout, profile)
+        yield live
+        assert_no_process_errors(live)
+
+
+def ping(lat: float, lng: float, seq: int) -> dict:
+    return {"type": "location", "lat": lat, "lng": lng, "accuracy": 8, "timestamp": time.time(), "seq": seq}
+
+
+def is_position(rider_pk: int, lat: float, lng: float):
+    return lambda f: f.get("type") == "rider.position" and f.get("rider") == rider_pk and (f["lat"], f["lng"]) == (lat, lng)
+
+
+def test_rider_socket_ping_on_a_reaches_a_dispatcher_on_b(stack, parties):
+    rider_pk = parties.rider_pk("rider1")
+    dispatch_b = Socket(stack.url_of(B), "/ws/dispatch/", parties("dispatcher1", B), name="dispatch@B")
+    rider_a = Socket(stack.url_of(A), "/ws/rider/", parties("rider1", A), name="rider1@A")
+    try:
+        rider_a.send(ping(51.5201, -0.1002, 1))
+        ack = rider_a.wait_for(lambda f: f.get("type") == "location.ack" and f.get("seq") == 1, what="location.ack")
+        assert ack["accepted"] is True, ack
+        pos = dispatch_b.wait_for(is_position(rider_pk, 51.5201, -0.1002), timeout=10, what="rider.position")
+        assert set(pos) == POSITION_KEYS and pos["seq"] == 0
+        assert not [f for f in rider_a.drain(0.3) + rider_a.frames if f["type"] == "rider.position"]  # dispatch only
+    finally:
+        dispatch_b.close()
+        rider_a.close()
+
+
+def test_http_ping_on_a_reaches_dispatchers_on_both_servers(stack, parties):
+    rider_pk = parties.rider_pk("rider3")  # its own coalescing window (one position a second per rider)
+    dispatch_b = Socket(stack.url_of(B), "/ws/dispatch/", parties("dispatcher1", B), name="dispatch@B")
+    dispatch_a = Socket(stack.url_of(A), "/ws/dispatch/", parties("dispatcher1", A), name="dispatch@A")
+    try:
+        body = {k: v for k, v in ping(51.5105, -0.1205, 1).items() if k != "type"}
+        r = parties("rider3", A).post("/api/rider/location/", json=body)
+        assert r.status_code == 200 and r.json()["accepted"] is True, r.text
+        for sock in (dispatch_b, dispatch_a):
+            pos = sock.wait_for(is_position(rider_pk, 51.5105, -0.1205), timeout=10, what="rider.position")
+            assert set(pos) == POSITION_KEYS
+    finally:
+        dispatch_b.close()
+        dispatch_a.close()
+
+
+def test_order_events_written_on_a_reach_sockets_on_b_and_only_theirs(stack, parties):
+    socks = {
+        "rider1@B": Socket(stack.url_of(B), "/ws/rider/", parties("rider1", B), name="rider1@B"),
+        "store1@B": Socket(stack.url_of(B), "/ws/store/", parties("store1", B), name="store1@B"),
+        "dispatch@B": Socket(stack.url_of(B), "/ws/dispatch/", parties("dispatcher1", B), name="dispatch@B"),
+        "rider2@A": Socket(stack.url_of(A), "/ws/rider/", parties("rider2", A), name="rider2@A"),
+        "rider2@B": Socket(stack.url_of(B), "/ws/rider/", parties("rider2", B), name="rider2@B"),
+        "store2@B": Socket(stack.url_of(B), "/ws/store/", parties("store2", B), name="store2@B"),
+    }
+    try:
+        order = parties.post_order(A)
+        oid = order["id"]
+        socks["store1@B"].wait_for(is_event("order.created", oid), what="order.created")
+        socks["dispatch@B"].wait_for(is_event("order.created", oid), what="order.created")
+        parties.assign(order, "rider1", A)
+        socks["rider1@B"].wait_for(is_event("order.assigned", oid, status="assigned"), what="order.assigned")
+        parties.ready(order, A)  # the store marks it ready on server A
+        ready = socks["rider1@B"].wait_for(is_event("order.updated", oid, status="ready"), what="order.updated ready")
+        assert set(ready) <= EVENT_KEYS and ready["pickup_code"] == order["pickup_code"]
+        socks["store1@B"].wait_for(is_event("order.updated", oid, status="ready"), what="order.updated ready")
+        socks["dispatch@B"].wait_for(is_event("order.updated", oid, status="ready"), what="order.updated ready")
+
+        for name in ("rider2@A", "rider2@B", "store2@B"):
+            socks[name].drain(0.3)
+            assert socks[name].about(oid) == [], f"{name} heard about rider1's order: {socks[name].frames}"
+    finally:
+        for sock in socks.values():
+            sock.close()
+    assert_no_pii([raw for sock in socks.values() for raw in sock.raw])
+
+
+def test_delivery_on_a_revokes_through_the_redis_worker_and_b_hears_it(stack, parties):
+    rider_a = parties("rider1", A)
+    rider_b = parties("rider1", B)
+    socks = {
+        "rider1@B": Socket(stack.url_of(B), "/ws/rider/", rider_b, name="rider1@B"),
+        "rider2@A": Socket(stack.url_of(A), "/ws/rider/", parties("rider2", A), name="rider2@A"),
+        "rider2@B": Socket(stack.url_of(B), "/ws/rider/", parties("rider2", B), name="rider2@B"),
+    }
+    try:
+        order = parties.picked_up("rider1", A)
+        oid = order["id"]
+        picked = socks["rider1@B"].wait_for(is_event("order.updated", oid, status="picked_up"), what="picked_up")
+        started = time.monotonic()  # before the delivery commits: the window ends no earlier than started + window
+        parties.deliver(order, "rider1", A)
+        r = rider_b.get(f"/api/rider/orders/{oid}/")  # inside the window, on the other server: still visible
+        assert r.status_code == 200 or time.monotonic() - started >= REVOKE_AFTER_S, r.text
+        revoked = socks["rider1@B"].wait_for(is_event("order.revoked", oid), timeout=20, what="order.revoked")
+        assert time.monotonic() - started >= REVOKE_AFTER_S, "revoked before the window ended"
+        assert set(revoked) == {"type", "seq", "order"}
+        for name in ("rider2@A", "rider2@B"):
+            socks[name].drain(0.3)
+            assert socks[name].about(oid) == [], f"{name} heard about rider1's order: {socks[name].frames}"
+    finally:
+        for sock in socks.values():
+            sock.close()
+    assert_no_pii([raw for sock in socks.values() for raw in sock.raw])
+
+    for client in (rider_a, rider_b):
+        assert client.get(f"/api/rider/orders/{oid}/").status_code == 404
+        assert oid not in [o["id"] for o in client.get("/api/rider/orders/").json()]
+    state = order_state(stack, oid)
+    held = [g for g in state["grants"] if g["user"] == "rider1"]
+    assert held and all(g["revoked"] for g in held), state
+    assert state["actions"].count("access.revoked") == 1, state["actions"]
+    assert f"revoke_order_access order={oid} grants={len(held)}" in stack.log("worker")
+    assert "intact" in audit_verify(stack)
+
+    # A device reconnecting to the other server catches up from the shared event log.
+    late = Socket(stack.url_of(A), "/ws/rider/", rider_a, name="rider1@A-resume")
+    try:
+        late.send({"type": "resume", "seq": picked["seq"]})
+        late.wait_for(is_event("order.updated", oid, status="delivered"), timeout=10, what="replayed delivered")
+        assert late.wait_for(is_event("order.revoked", oid), timeout=10)["seq"] == revoked["seq"]
+    finally:
+        late.close()
+
+
+def test_refusals_hold_on_every_server(stack, parties):
+    for server in (A, B):
+        base = stack.url_of(server)
+        rider1, store1 = parties("rider1", server), parties("store1", server)
+        assert refusal(base, "/ws/rider/", rider1) is None  # the control: this one is accepted
+        assert refusal(base, "/ws/rider/") == 403  # no login
+        assert refusal(base, "/ws/dispatch/") == 403
+        assert refusal(base, "/ws/rider/", rider1, origin="http://evil.example") == 403
+        assert refusal(base, "/ws/rider/", rider1, origin="null") == 403
+        assert refusal(base, "/ws/rider/", rider1, origin=None) == 403  # no Origin header at all
+        assert refusal(base, "/ws/dispatch/", rider1) == 403  # wrong role
+        assert refusal(base, "/ws/store/", rider1) == 403
+        assert refusal(base, "/ws/rider/", store1) == 403
+        assert refusal(base, "/ws/track/not-a-real-token/") == 403
+    # Sessions live in the shared database: a login on A opens a socket on B.
+    assert refusal(stack.url_of(B), "/ws/rider/", parties("rider1", A)) is None
