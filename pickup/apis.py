@@ -1,38 +1,172 @@
-"""Store staff API: today's queue, mark ready, counter lookup and handoff. Scoped to the staff
-member's store: another store's order answers 404."""
+"""Store staff API: today's queue, mark ready, packing list, counter lookup, handoff (with a dry run),
+today's handoffs and undo. Scoped to the staff member's store: another store's order answers 404.
+Lookups and handoff attempts are limited per staff member and per store (429 `rate_limited`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch import selectors
-from dispatch.errors import Invalid
+from dispatch.errors import NotFound
+from dispatch.models import Order
 from dispatch.permissions import IsStaff, staff_of
-from dispatch.services.handoff import order_by_pickup_code, pickup_handoff
+from dispatch.services.counter import (
+    counter_handoff,
+    handoff_history,
+    handoff_undo,
+    order_packing_list,
+    pickup_lookup,
+    rider_eta,
+)
 from dispatch.services.orders import order_mark_ready
-
-QueueOrder = inline_serializer("StoreOrder", fields={
-    "id": serializers.IntegerField(), "status": serializers.CharField(), "pickup_code": serializers.CharField(),
-    "items": serializers.DictField(), "customer": serializers.DictField(), "age_s": serializers.IntegerField()})
+from dispatch.services.pickup_numbers import normalise_pickup_code
 
 
-def store_order_view(order) -> dict:
+# --- Output (documentation of the shapes; the views build plain dicts) ----------------------
+class _Line(serializers.Serializer):
+    name = serializers.CharField()
+    qty = serializers.IntegerField()
+
+
+class _Items(serializers.Serializer):
+    count = serializers.IntegerField()
+    lines = _Line(many=True, help_text="Non-sensitive lines only; sensitive items are a category count.")
+    sensitive_count = serializers.IntegerField()
+    sensitive_summary = serializers.CharField()
+
+
+class _Named(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class _Customer(serializers.Serializer):
+    display_name = serializers.CharField()
+    phone_masked = serializers.CharField()
+
+
+class _Eta(serializers.Serializer):
+    minutes = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField(help_text='Coarse, e.g. "arriving in ~4 min". Never a position.')
+
+
+class StoreOrderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    pickup_code = serializers.CharField()
+    external_ref = serializers.CharField()
+    store = _Named()
+    customer = _Customer()
+    items = _Items()
+    rider = _Named(allow_null=True)
+    eta = _Eta(allow_null=True)
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+    picked_up_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    age_s = serializers.IntegerField()
+    label_url = serializers.CharField()
+
+
+class CheckOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+    order = StoreOrderOut()
+
+
+class _PackingLine(serializers.Serializer):
+    name = serializers.CharField()
+    qty = serializers.IntegerField()
+    sensitive = serializers.BooleanField()
+    category = serializers.CharField()
+
+
+class PackingOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    pickup_code = serializers.CharField()
+    lines = _PackingLine(many=True)
+
+
+class HistoryOut(serializers.Serializer):
+    order = serializers.IntegerField()
+    pickup_code = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField(help_text="The staff account that released the bag.")
+    rider = _Named(allow_null=True)
+    undone = serializers.BooleanField()
+    undone_at = serializers.DateTimeField(allow_null=True)
+    undone_by = serializers.CharField(allow_null=True)
+    undo_until = serializers.DateTimeField(allow_null=True, help_text="Set while the handoff can still be undone.")
+
+
+def store_order_view(order: Order) -> dict[str, Any]:
     view = selectors.masked_order_view(order)
     view.pop("area", None)  # the counter needs no destination at all
     view.pop("approx", None)
+    eta = rider_eta(order=order)
+    view["eta"] = {"minutes": eta.minutes, "label": eta.label} if eta else None
     view["age_s"] = int((timezone.now() - order.created_at).total_seconds())
     view["label_url"] = f"/pickup/orders/{order.pk}/label/"
     return view
 
 
+def _in_store(order: Order, store) -> Order:
+    """The counter services look orders up within the staff member's store already (the same scope as
+    selectors.access_order for staff): saves the re-fetch on the hot path, and checks it."""
+    if order.store_id != store.pk:
+        raise NotFound()
+    return order
+
+
+def _no_store(response: Response) -> Response:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Input ---------------------------------------------------------------------------------
+PICKUP_HELP = "Enter the pickup number the rider tells you, like 27 or B27."
+
+
+class PickupCodeField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=12, trim_whitespace=True, **kwargs)
+
+    def to_internal_value(self, data):
+        code = normalise_pickup_code(super().to_internal_value(data))
+        if code is None:
+            raise serializers.ValidationError(PICKUP_HELP)
+        return code
+
+
+RIDER_CODE = {"regex": r"^\s*\d{6}\s*$", "error_messages": {"invalid": "The rider's code is 6 digits."}}
+
+
+class LookupIn(serializers.Serializer):
+    code = PickupCodeField(required=False)
+    rider_code = serializers.RegexField(required=False, **RIDER_CODE)
+
+    def validate(self, attrs):
+        if bool(attrs.get("code")) == bool(attrs.get("rider_code")):
+            raise serializers.ValidationError({"code": PICKUP_HELP + " Or scan the rider's code."})
+        return attrs
+
+
+class HandoffIn(serializers.Serializer):
+    pickup_code = PickupCodeField()
+    rider_code = serializers.RegexField(**RIDER_CODE)
+
+
+# --- Views -----------------------------------------------------------------------------------
 class StoreQueueApi(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(responses=QueueOrder)
+    @extend_schema(responses=StoreOrderOut(many=True))
     def get(self, request):
         return Response([store_order_view(o) for o in selectors.store_orders(user=request.user)])
 
@@ -40,38 +174,88 @@ class StoreQueueApi(APIView):
 class StoreOrderReadyApi(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=None, responses=QueueOrder)
+    @extend_schema(request=None, responses=StoreOrderOut)
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         order_mark_ready(order_id=order.pk, by=request.user)
         return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
 
 
+class StorePackingApi(APIView):
+    """The packing list with the sensitive item names unsealed (audited, purpose `packing`)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=PackingOut)
+    def get(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        lines = order_packing_list(order=order, user=request.user)
+        return _no_store(Response({"id": order.pk, "pickup_code": order.pickup_code, "lines": lines}))
+
+
 class StoreLookupApi(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(parameters=[OpenApiParameter("code", str, required=True)], responses=QueueOrder)
+    @extend_schema(parameters=[
+        OpenApiParameter("code", str, description="The pickup number the rider states, e.g. 27 or B27."),
+        OpenApiParameter("rider_code", str, description="Or the rider's 6-digit one-time code (typed or scanned)."),
+    ], responses=StoreOrderOut)
     def get(self, request):
-        code = request.query_params.get("code", "").strip()
-        if not code or len(code) > 12:
-            raise Invalid("Enter the pickup number the rider tells you.", code="invalid_code")
-        order = order_by_pickup_code(store=staff_of(request.user).store, pickup_code=code)
-        return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
+        data = LookupIn(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        store = staff_of(request.user).store
+        order = pickup_lookup(store=store, user=request.user, pickup_code=v.get("code", ""),
+                              rider_code=(v.get("rider_code") or "").strip())
+        return _no_store(Response(store_order_view(_in_store(order, store))))
 
 
-class HandoffIn(serializers.Serializer):
-    pickup_code = serializers.CharField(max_length=12)
-    rider_code = serializers.RegexField(r"^\s*\d{6}\s*$", error_messages={"invalid": "The rider's code is 6 digits."})
+class StoreHandoffCheckApi(APIView):
+    """The dry run: may the holder of this rider code take this bag? Nothing is consumed."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=HandoffIn, responses=CheckOut)
+    def post(self, request):
+        data = HandoffIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        store = staff_of(request.user).store
+        order = counter_handoff(store=store, user=request.user, pickup_code=v["pickup_code"],
+                                rider_code=v["rider_code"].strip(), dry_run=True)
+        view = store_order_view(_in_store(order, store))
+        rider = view["rider"]["name"] if view["rider"] else "The rider"
+        return _no_store(Response({"ok": True, "detail": f"{rider} may take bag {order.pickup_code}.", "order": view}))
 
 
 class StoreHandoffApi(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=HandoffIn, responses=QueueOrder)
+    @extend_schema(request=HandoffIn, responses=StoreOrderOut)
     def post(self, request):
         data = HandoffIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        order = pickup_handoff(store=staff_of(request.user).store, pickup_code=v["pickup_code"],
-                               rider_code=v["rider_code"], by=request.user)
+        order = counter_handoff(store=staff_of(request.user).store, user=request.user, pickup_code=v["pickup_code"],
+                                rider_code=v["rider_code"].strip())
+        return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
+
+
+class StoreHandoffHistoryApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=HistoryOut(many=True))
+    def get(self, request):
+        return _no_store(Response(handoff_history(store=staff_of(request.user).store)))
+
+
+class StoreHandoffUndoApi(APIView):
+    """Within a minute of a handoff: take the bag back (a mis-tap). The order is ready again. Audited."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses=StoreOrderOut)
+    def post(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        handoff_undo(store=staff_of(request.user).store, order_id=order.pk, by=request.user)
         return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))

@@ -10,6 +10,10 @@ page_urlpatterns = [
 api_urlpatterns = [
     path("orders/", apis.StoreQueueApi.as_view()),
     path("orders/<int:order_id>/ready/", apis.StoreOrderReadyApi.as_view()),
+    path("orders/<int:order_id>/packing/", apis.StorePackingApi.as_view()),
+    path("orders/<int:order_id>/undo-handoff/", apis.StoreHandoffUndoApi.as_view()),
     path("lookup/", apis.StoreLookupApi.as_view()),
+    path("handoff/check/", apis.StoreHandoffCheckApi.as_view()),
     path("handoff/", apis.StoreHandoffApi.as_view()),
+    path("handoffs/", apis.StoreHandoffHistoryApi.as_view()),
 ]

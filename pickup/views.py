@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import staff_of
+from dispatch.services.counter import failure_limit, undo_window
 
 
 @never_cache
@@ -18,7 +19,14 @@ def console(request):
     staff = staff_of(request.user)
     if staff is None:
         return render(request, "wrong_role.html", {"wanted": "store staff"}, status=403)
-    return render(request, "pickup/console.html", {"store": staff.store})
+    store = staff.store
+    config = {
+        "store": {"id": store.pk, "name": store.name, "prefix": store.pickup_prefix},
+        "undo_window_s": int(undo_window().total_seconds()),
+        "failure_limit": failure_limit(),
+        "handoff_code_ttl_s": settings.HANDOFF_CODE_TTL_S,
+    }
+    return render(request, "pickup/console.html", {"store": store, "config": config})
 
 
 @never_cache
@@ -31,9 +39,10 @@ def label(request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
     except NotFound:
         return render(request, "404.html", status=404)
-    items = selectors.items_view(order)
-    qr = segno.make(f"PD-{label_ref(order.pk)}", error="m").svg_data_uri(scale=4, border=1)
-    return render(request, "pickup/label.html", {"order": order, "items": items, "qr": qr})
+    items = selectors.items_view(order, with_names=False)
+    ref = f"PD-{label_ref(order.pk)}"
+    qr = segno.make(ref, error="m").svg_data_uri(scale=4, border=1)
+    return render(request, "pickup/label.html", {"order": order, "items": items, "qr": qr, "ref": ref})
 
 
 def label_ref(order_id: int) -> str:

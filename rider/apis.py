@@ -12,6 +12,7 @@ from dispatch import selectors
 from dispatch.permissions import IsRider, rider_of
 from dispatch.serializers import LocationIn
 from dispatch.services.calls import call_route, call_session_start
+from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import location_ping, order_deliver
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
@@ -131,3 +132,26 @@ class RiderDutyApi(APIView):
         data.is_valid(raise_exception=True)
         rider = rider_duty_set(rider=rider_of(request.user), on_duty=data.validated_data["on_duty"])
         return Response({"on_duty": rider.on_duty})
+
+
+class PickupCheckIn(serializers.Serializer):
+    store = serializers.IntegerField(min_value=1)
+    code = serializers.CharField(max_length=12)
+
+
+class RiderPickupCheckApi(APIView):
+    """At the counter: is the bag with this pickup number at this store mine? Nothing about other riders."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(parameters=[PickupCheckIn], responses=inline_serializer("PickupCheck", fields={
+        "mine": serializers.BooleanField(), "order": serializers.IntegerField(required=False),
+        "pickup_code": serializers.CharField(required=False), "status": serializers.CharField(required=False)}))
+    def get(self, request):
+        data = PickupCheckIn(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        result = pickup_code_check(rider=rider_of(request.user), store_id=data.validated_data["store"],
+                                   code=data.validated_data["code"])
+        if result.get("mine") and not selectors.rider_orders(user=request.user).filter(pk=result["order"]).exists():
+            result = {"mine": False}  # access already revoked: no longer the rider's business
+        return Response(result)

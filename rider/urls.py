@@ -17,4 +17,5 @@ api_urlpatterns = [
     path("orders/<int:order_id>/deliver/", apis.RiderDeliverApi.as_view()),
     path("location/", apis.RiderLocationApi.as_view()),
     path("duty/", apis.RiderDutyApi.as_view()),
+    path("pickup-check/", apis.RiderPickupCheckApi.as_view()),
 ]

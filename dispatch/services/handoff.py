@@ -15,6 +15,7 @@ from ..errors import DomainError
 from ..models import HandoffCode, Order, OrderStatus, Rider, Store
 from .audit import audit_record
 from .orders import order_event
+from .pickup_numbers import business_date, normalise_pickup_code
 
 
 def _code_digest(code: str) -> str:
@@ -47,18 +48,59 @@ def _refuse(code: str, detail: str, *, status: int = 409) -> HandoffRefused:
     return err
 
 
-def order_by_pickup_code(*, store: Store, pickup_code: str) -> Order:
-    """The newest order at this store with that pickup number (numbers restart each business day)."""
-    code = (pickup_code or "").strip().upper()
-    order = (
-        Order.objects.filter(store=store, pickup_code__iexact=code)
-        .select_related("rider", "store")
-        .order_by("-business_date", "-pk")
+OPEN = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
+
+
+def order_by_pickup_code(*, store: Store, pickup_code: str, now: datetime | None = None) -> Order:
+    """The order at this store with that pickup number today, or else yesterday (a bag left over the
+    rollover); an open bag before a closed one. One indexed query on (store, business_date, pickup_code)."""
+    code = normalise_pickup_code(pickup_code)
+    shown = (pickup_code or "").strip()[:12] or "(empty)"
+    if code is None:
+        raise _refuse("unknown_code", f"No order with pickup number {shown} at this store.", status=404)
+    today = business_date(store=store, at=now or timezone.now())
+    found = list(
+        Order.objects.filter(store=store, business_date__in=[today, today - timedelta(days=1)], pickup_code=code)
+        .select_related("rider")
+    )
+    if not found:
+        raise _refuse("unknown_code", f"No order with pickup number {code} at this store today.", status=404)
+    order = min(found, key=lambda o: (o.status not in OPEN, o.business_date != today, -o.pk))
+    order.store = store  # the caller's store: no join needed
+    return order
+
+
+def order_by_rider_code(*, store: Store, rider_code: str) -> Order:
+    """The bag at this store that a rider's one-time code (typed or scanned) was issued for."""
+    match = (
+        HandoffCode.objects.filter(code_digest=_code_digest((rider_code or "").strip()), used_at__isnull=True,
+                                   order__store=store)
+        .select_related("order__rider", "order__store")
+        .order_by("-pk")
         .first()
     )
-    if order is None:
-        raise _refuse("unknown_code", f"No order with pickup number {code or '(empty)'} at this store.", status=404)
-    return order
+    if match is None:
+        raise _refuse("unknown_code", "No bag at this store matches that rider code.", status=404)
+    if match.expires_at <= timezone.now():
+        raise _refuse("expired_code", "That code has expired. Ask the rider to show a new one.")
+    return match.order
+
+
+def _verdict(order: Order, rider_code: str, now: datetime) -> tuple[HandoffRefused | None, HandoffCode | None]:
+    """Whether the bag may go to the holder of `rider_code` now: (refusal, None) or (None, the code)."""
+    if order.status == OrderStatus.CANCELLED:
+        return _refuse("cancelled", "This order was cancelled. Do not hand the bag over."), None
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED):
+        return _refuse("already_picked_up", "This bag was already handed over."), None
+    if order.status != OrderStatus.READY:
+        return _refuse("not_ready", "This order is not marked ready yet."), None
+    digest = _code_digest((rider_code or "").strip())
+    match = HandoffCode.objects.filter(code_digest=digest, used_at__isnull=True).order_by("-pk").first()
+    if match is None or match.rider_id != order.rider_id or match.order_id != order.pk:
+        return _refuse("wrong_rider", "That code does not belong to the rider assigned to this bag."), None
+    if match.expires_at <= now:
+        return _refuse("expired_code", "That code has expired. Ask the rider to refresh it."), None
+    return None, match
 
 
 def pickup_handoff(*, store: Store, pickup_code: str, rider_code: str, by) -> Order:
@@ -67,6 +109,7 @@ def pickup_handoff(*, store: Store, pickup_code: str, rider_code: str, by) -> Or
     order, refusal = _pickup_handoff_tx(store=store, pickup_code=pickup_code, rider_code=rider_code, by=by)
     if refusal is not None:
         raise refusal
+    assert order is not None  # no refusal means a handed-over order
     return order
 
 
@@ -74,32 +117,44 @@ def pickup_handoff(*, store: Store, pickup_code: str, rider_code: str, by) -> Or
 def _pickup_handoff_tx(*, store: Store, pickup_code: str, rider_code: str, by) -> tuple[Order | None, HandoffRefused | None]:
     try:
         found = order_by_pickup_code(store=store, pickup_code=pickup_code)
-    except HandoffRefused as refusal:
-        audit_record(actor=by, action="handoff.refused", data={"code": refusal.code, "store": store.pk})
-        return None, refusal
+    except HandoffRefused as missing:
+        audit_record(actor=by, action="handoff.refused", data={"code": missing.code, "store": store.pk})
+        return None, missing
     order = Order.objects.select_for_update(of=("self",)).select_related("rider").get(pk=found.pk)
     now = timezone.now()
-    if order.status == OrderStatus.CANCELLED:
-        refusal = _refuse("cancelled", "This order was cancelled. Do not hand the bag over.")
-    elif order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED):
-        refusal = _refuse("already_picked_up", "This bag was already handed over.")
-    elif order.status != OrderStatus.READY:
-        refusal = _refuse("not_ready", "This order is not marked ready yet.")
-    else:
-        digest = _code_digest((rider_code or "").strip())
-        match = HandoffCode.objects.filter(code_digest=digest, used_at__isnull=True).order_by("-pk").first()
-        if match is None or match.rider_id != order.rider_id or match.order_id != order.pk:
-            refusal = _refuse("wrong_rider", "That code does not belong to the rider assigned to this bag.")
-        elif match.expires_at <= now:
-            refusal = _refuse("expired_code", "That code has expired. Ask the rider to refresh it.")
-        else:
-            match.used_at = now
-            match.save(update_fields=["used_at"])
-            order.status = OrderStatus.PICKED_UP
-            order.picked_up_at = now
-            order.save(update_fields=["status", "picked_up_at"])
-            audit_record(actor=by, action="handoff.completed", order=order, data={"rider": order.rider_id})
-            order_event(order)
-            return order, None
-    audit_record(actor=by, action="handoff.refused", order=order, data={"code": refusal.code})
+    refusal, match = _verdict(order, rider_code, now)
+    if refusal is None and match is not None:
+        match.used_at = now
+        match.save(update_fields=["used_at"])
+        order.status = OrderStatus.PICKED_UP
+        order.picked_up_at = now
+        order.save(update_fields=["status", "picked_up_at"])
+        audit_record(actor=by, action="handoff.completed", order=order, data={"rider": order.rider_id, "store": store.pk})
+        order_event(order)
+        return order, None
+    assert refusal is not None  # _verdict gives a refusal or a code
+    audit_record(actor=by, action="handoff.refused", order=order, data={"code": refusal.code, "store": store.pk})
+    return order, refusal
+
+
+def handoff_check(*, store: Store, pickup_code: str, rider_code: str, by) -> Order:
+    """The dry run of `pickup_handoff`: the same checks, nothing consumed. Audited as `handoff.checked`;
+    like the handoff, the audit commits before a refusal is raised."""
+    order, refusal = _handoff_check_tx(store=store, pickup_code=pickup_code, rider_code=rider_code, by=by)
+    if refusal is not None:
+        raise refusal
+    assert order is not None  # no refusal means a found order
+    return order
+
+
+@transaction.atomic
+def _handoff_check_tx(*, store: Store, pickup_code: str, rider_code: str, by) -> tuple[Order | None, HandoffRefused | None]:
+    try:
+        order = order_by_pickup_code(store=store, pickup_code=pickup_code)
+    except HandoffRefused as missing:
+        audit_record(actor=by, action="handoff.checked", data={"result": missing.code, "store": store.pk})
+        return None, missing
+    refusal, _ = _verdict(order, rider_code, timezone.now())
+    audit_record(actor=by, action="handoff.checked", order=order,
+                 data={"result": refusal.code if refusal else "ok", "store": store.pk})
     return order, refusal
