@@ -274,6 +274,9 @@ TRACKING_LINK_TTL_S = env("TRACKING_LINK_TTL_S")
 HANDOFF_CODE_TTL_S = env("HANDOFF_CODE_TTL_S")
 BREAK_GLASS_QUOTA_PER_DAY = env("BREAK_GLASS_QUOTA_PER_DAY")
 PICKUP_ROLLOVER_HOUR = env.int("PICKUP_ROLLOVER_HOUR", default=4)
+PICKUP_FAILURE_LIMIT = env.int("PICKUP_FAILURE_LIMIT", default=30)  # failed lookups/handoffs a minute
+PICKUP_ALERT_AFTER = env.int("PICKUP_ALERT_AFTER", default=5)  # failures a minute that alert dispatch
+PICKUP_UNDO_WINDOW_S = env.int("PICKUP_UNDO_WINDOW_S", default=60)
 MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
 
 TELEPHONY_PROVIDER = env("TELEPHONY_PROVIDER")

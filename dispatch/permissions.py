@@ -44,15 +44,22 @@ def is_dispatcher(user) -> bool:
 
 
 def role_of(user) -> str | None:
+    """The account's role, computed once per user object (a request's user): each miss would be a query."""
+    cached = getattr(user, "_pd_role", False)
+    if cached is not False:
+        return cached
+    role = None
     if rider_of(user):
-        return "rider"
-    if staff_of(user):
-        return "staff"
-    if is_dispatcher(user):
-        return "dispatcher"
-    if merchant_of(user):
-        return "merchant"
-    return None
+        role = "rider"
+    elif staff_of(user):
+        role = "staff"
+    elif is_dispatcher(user):
+        role = "dispatcher"
+    elif merchant_of(user):
+        role = "merchant"
+    if getattr(user, "is_authenticated", False):
+        user._pd_role = role
+    return role
 
 
 class _Role(BasePermission):

@@ -84,7 +84,7 @@ class PickupCounter(models.Model):
 class HandoffCode(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="handoff_codes")
     rider = models.ForeignKey(Rider, on_delete=models.CASCADE)
-    code_digest = models.CharField(max_length=64)
+    code_digest = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
