@@ -41,7 +41,9 @@ lint: install
 	$(BIN)/mypy
 
 bench-pickup: install
-	$(BIN)/python manage.py bench_pickup
+	rm -f var/bench-pickup.sqlite3*
+	SQLITE_PATH=var/bench-pickup.sqlite3 $(BIN)/python manage.py migrate --noinput -v 0
+	SQLITE_PATH=var/bench-pickup.sqlite3 $(BIN)/python manage.py bench_pickup
 
 bench-geofence: install
 	rm -f var/bench.sqlite3*
