@@ -44,7 +44,12 @@ def test_label_shows_the_bag_and_nothing_of_the_customer(demo, posted_order):
     assert "3 items, incl. 1 pharmacy item" in html
     assert 'src="data:image/svg+xml' in html
     ref = re.search(r"PD-[0-9a-f]{12}", html).group(0)
-    assert str(posted_order["id"]) not in ref
+    # Opaque: a keyed digest, not the order id or the tracking token in another dress.
+    from pickup.views import label_ref
+
+    assert ref == f"PD-{label_ref(posted_order['id'])}"
+    assert ref != f"PD-{label_ref(posted_order['id'] + 1)}"
+    assert not re.fullmatch(rf"PD-0*{posted_order['id']:x}", ref)
     assert 'id="print-btn"' in html and "pickup/js/label.js" in html
     assert_csp_clean(html)
     assert "Content-Security-Policy" in r.headers and "script-src 'self'" in r.headers["Content-Security-Policy"]
