@@ -64,6 +64,25 @@ def browser(playwright_instance):
     browser.close()
 
 
+DOOR = (51.5033, -0.1196)  # the door of the demo order's customer (demo_order and order_payload)
+M_PER_DEG_LAT = 111_195.0
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect():
+    """Live updates cross a relay, a socket and a re-fetch: allow for a busy machine."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+def south_of_door(metres: float) -> dict:
+    """An emulated geolocation `metres` south of the door, accuracy 10 m."""
+    return {"latitude": DOOR[0] - metres / M_PER_DEG_LAT, "longitude": DOOR[1], "accuracy": 10}
+
+
 def login(context, username: str, *, stack: LiveStack | None = None, base_url: str = "", next_path: str = ""):
     """Log in through /accounts/login/ in `context`; returns the page (left where login redirected).
 

@@ -21,11 +21,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, south_of_door
 from tests.factories import (
     BUILDING,
     CUSTOMER_NAME,
-    DOOR,
     DOOR_CODE,
     NOTES,
     PII_STRINGS,
@@ -42,7 +41,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 TABLET = {"viewport": {"width": 1180, "height": 820}, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-M_PER_DEG_LAT = 111_195.0
 PACE_MPS = 34.0  # the server refuses more than 40 m/s between fixes (less 20 m of accuracy slack)
 START_M = 3000  # the rider starts ~3 km south of the door
 OUTSIDE_M = 1100  # before the bag is collected the rider stays outside the street radius (1 km)
@@ -56,17 +54,6 @@ STREET_TEXT = (STREET, "Baker")
 def stack_env():
     return {"ACCESS_REVOKE_AFTER_S": "4", "CALL_WINDOW_S": "6"}
 
-
-@pytest.fixture(autouse=True)
-def _patient_expect():
-    """Live updates cross a relay, a socket and a re-fetch: allow for a busy machine."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-def south_of_door(metres: float) -> dict:
-    return {"latitude": DOOR[0] - metres / M_PER_DEG_LAT, "longitude": DOOR[1], "accuracy": 10}
 
 
 def watch(page):

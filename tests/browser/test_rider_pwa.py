@@ -18,14 +18,12 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, screenshot, south_of_door
 
 pytestmark = pytest.mark.browser
 
-DOOR = (51.5033, -0.1196)  # the demo order's customer
 DOOR_TEXT = ("Crown House", "Flat 4", "Ring twice")
 CUSTOMER_PHONES = ("7700900555", "7700900777", "13800138000")  # demo_order's customers, digits only
-M_PER_DEG_LAT = 111_195.0
 PACE_MPS = 32.0  # the server refuses more than 40 m/s between fixes (less 20 m of accuracy slack)
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 
@@ -34,17 +32,6 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "i
 def stack_env():
     return {"ACCESS_REVOKE_AFTER_S": "3", "HANDOFF_CODE_TTL_S": "5"}
 
-
-@pytest.fixture(autouse=True)
-def _patient_expect():
-    """Live updates cross a relay, a socket and a re-fetch: allow for a busy machine."""
-    expect.set_options(timeout=15_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
-def south_of_door(metres: float) -> dict:
-    return {"latitude": DOOR[0] - metres / M_PER_DEG_LAT, "longitude": DOOR[1], "accuracy": 10}
 
 
 def new_order(stack, rider: str) -> tuple[int, str, str]:
