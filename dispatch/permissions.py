@@ -17,12 +17,12 @@ def rider_of(user) -> Rider | None:
 
 
 def staff_of(user) -> Staff | None:
+    """The staff membership with its store, fetched in one query and kept on the request's user."""
     if not getattr(user, "is_authenticated", False):
         return None
-    try:
-        return user.staff
-    except Staff.DoesNotExist:
-        return None
+    if not hasattr(user, "_pd_staff"):
+        user._pd_staff = Staff.objects.select_related("store").filter(user=user).first()
+    return user._pd_staff
 
 
 def merchant_of(user) -> Merchant | None:

@@ -19,7 +19,7 @@ def _digest(prev_hash: str, *, at: str, actor: str, action: str, order_id: int |
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # an append needs no savepoint of its own: it fails with its caller
 def audit_record(*, actor=None, action: str, order=None, data: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the hash chain. `data` must hold no plaintext PII."""
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
