@@ -95,7 +95,13 @@ class Command(BaseCommand):
                                        last_lat=51.5 + rng.uniform(-0.03, 0.03), last_lng=-0.12 + rng.uniform(-0.03, 0.03),
                                        last_seen_at=timezone.now()) for j in range(20)]
         now = timezone.now()
-        per_day = max(1, orders // (n_stores * days))
+        # Orders per store-day vary by ±30% and add up to exactly `orders`.
+        weights = [rng.uniform(0.7, 1.3) for _ in range(n_stores * days)]
+        scale = orders / sum(weights)
+        per_slot = [max(1, int(w * scale)) for w in weights]
+        for k in range(orders - sum(per_slot)):
+            per_slot[k % len(per_slot)] += 1
+        slots = iter(per_slot)
         created_at = Order._meta.get_field("created_at")
         rows, counters, today_codes, total_items = [], [], {s.pk: [] for s in stores}, 0
         created_at.auto_now_add = False  # seeded orders keep their historic creation time
@@ -106,7 +112,7 @@ class Command(BaseCommand):
                     day = today - timedelta(days=back)
                     start = datetime(day.year, day.month, day.day, settings.PICKUP_ROLLOVER_HOUR,
                                      tzinfo=ZoneInfo(store.timezone))
-                    n = max(1, int(per_day * rng.uniform(0.7, 1.3)))
+                    n = next(slots)
                     counters.append(PickupCounter(store=store, business_date=day, last=n))
                     for seq in range(1, n + 1):
                         at = min(start + timedelta(seconds=seq * 20 * 3600 / n), now)
