@@ -6,6 +6,8 @@ from rest_framework.permissions import BasePermission
 
 from .models import Dispatcher, Merchant, Rider, Staff
 
+STAFF_OF_USER = Staff._meta.get_field("user").remote_field  # the user's reverse one-to-one to Staff
+
 
 def rider_of(user) -> Rider | None:
     if not getattr(user, "is_authenticated", False):
@@ -21,7 +23,10 @@ def staff_of(user) -> Staff | None:
     if not getattr(user, "is_authenticated", False):
         return None
     if not hasattr(user, "_pd_staff"):
-        user._pd_staff = Staff.objects.select_related("store").filter(user=user).first()
+        if STAFF_OF_USER.is_cached(user):  # loaded with the user (dispatch.auth): store included
+            user._pd_staff = STAFF_OF_USER.get_cached_value(user)
+        else:
+            user._pd_staff = Staff.objects.select_related("store").filter(user=user).first()
     return user._pd_staff
 
 
