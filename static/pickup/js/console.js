@@ -98,7 +98,9 @@ function fieldError(id, message) {
 function buildCard(order) {
   const id = order.id;
   const r = {};
-  r.code = el("p", { class: "pickup-code oc-code", "data-role": "pickup-code" });
+  // The number in large type for the eye; for a screen reader, digit by digit (a <p> cannot carry a label).
+  r.code = el("p", { class: "pickup-code oc-code", "data-role": "pickup-code", "aria-hidden": "true" });
+  r.codeSpoken = el("p", { class: "visually-hidden" });
   r.status = el("span", { class: "badge", "data-role": "status" });
   r.age = el("span", { class: "oc-age", "data-role": "age" });
   r.items = el("ul", { class: "oc-items", "data-role": "items" });
@@ -107,10 +109,13 @@ function buildCard(order) {
     onclick: (e) => markReady(id, e.currentTarget) }, "Mark ready");
   r.reveal = el("button", { type: "button", class: "btn", "data-action": "reveal", "aria-expanded": "false",
     onclick: (e) => toggleReveal(id, e.currentTarget) }, "Show item names");
-  r.label = el("a", { class: "btn btn-quiet", "data-action": "label", target: "_blank", rel: "noopener" }, "Print label");
+  // The visible words start the accessible name (WCAG 2.5.3), the bag number completes it.
+  r.labelBag = el("span", { class: "visually-hidden" });
+  r.label = el("a", { class: "btn btn-quiet", "data-action": "label", target: "_blank", rel: "noopener" }, "Print label",
+    r.labelBag);
   r.root = el("li", { class: "order-card", dataset: { order: id }, "aria-labelledby": `oc-h-${id}` },
     el("h3", { class: "visually-hidden", id: `oc-h-${id}` }, `Bag ${order.pickup_code}`),
-    r.code,
+    r.codeSpoken, r.code,
     el("div", { class: "oc-body" }, el("p", { class: "oc-meta" }, r.status, " ", r.age), r.items, r.rider),
     el("div", { class: "oc-actions" }, r.ready, r.reveal, r.label));
   return r;
@@ -137,7 +142,7 @@ function renderItems(r, order) {
 function updateCard(r, order) {
   r.root.dataset.status = order.status;
   r.code.textContent = order.pickup_code;
-  r.code.setAttribute("aria-label", `Pickup number ${spaced(order.pickup_code)}`);
+  r.codeSpoken.textContent = `Pickup number ${spaced(order.pickup_code)}`;
   r.status.textContent = STATUS[order.status] || order.status;
   r.status.dataset.status = order.status;
   r.age.textContent = `ordered ${ago(order.created_at)} ago`;
@@ -149,7 +154,7 @@ function updateCard(r, order) {
   r.reveal.textContent = state.revealed.has(order.id) ? "Hide item names" : "Show item names";
   r.reveal.setAttribute("aria-expanded", String(state.revealed.has(order.id)));
   r.label.href = order.label_url;
-  r.label.setAttribute("aria-label", `Print the privacy label for bag ${order.pickup_code}`);
+  r.labelBag.textContent = ` for bag ${order.pickup_code}`;
 }
 
 function renderQueue(orders) {
@@ -235,10 +240,16 @@ function renderHistory(entries) {
   state.history = entries;
   const list = $("history");
   const focusedOrder = document.activeElement && document.activeElement.dataset.undo;
-  list.replaceChildren(...entries.map((h) => {
-    const undo = h.undo_until && !h.undone
+  list.replaceChildren(...entries.map((h, i) => {
+    // The button is named by what it shows, "Undo (N s)" (WCAG 2.5.3); which bag it takes back is its description.
+    const undoDesc = h.undo_until && !h.undone
+      ? el("span", { class: "visually-hidden", id: `h-undo-desc-${i}` },
+        `Takes bag ${h.pickup_code} back from ${h.rider ? h.rider.name : "the rider"}.`)
+      : null;
+    const undo = undoDesc
       ? el("button", { type: "button", class: "btn btn-danger", "data-undo": String(h.order),
-        "data-until": h.undo_until, onclick: (e) => undoHandoff(h, e.currentTarget) }, "Undo")
+        "data-until": h.undo_until, "aria-describedby": undoDesc.id, onclick: (e) => undoHandoff(h, e.currentTarget) },
+      "Undo")
       : null;
     const outcome = h.undone
       ? el("span", { class: "h-undone" }, `Taken back at ${clock(h.undone_at)} by ${h.undone_by}`)
@@ -248,7 +259,7 @@ function renderHistory(entries) {
       el("span", { class: "h-code" }, h.pickup_code),
       el("span", { class: "h-rider" }, `to ${h.rider ? h.rider.name : "rider"}`),
       el("span", { class: "h-by muted" }, `by ${h.by}`),
-      outcome, undo);
+      outcome, undoDesc, undo);
   }));
   $("history-empty").hidden = entries.length > 0;
   tickUndo();
@@ -267,7 +278,6 @@ function tickUndo() {
       if (wasFocused) $("history-heading").focus();
     } else if (button.getAttribute("aria-busy") !== "true") {
       button.textContent = `Undo (${left} s)`;
-      button.setAttribute("aria-label", `Undo handing over bag ${button.closest("li").querySelector(".h-code").textContent}, ${left} seconds left`);
     }
   }
 }
@@ -331,7 +341,7 @@ function showBag(order, { quiet = false } = {}) {
   $("bag").dataset.order = order.id;
   $("bag").dataset.status = order.status;
   $("bag-code").textContent = order.pickup_code;
-  $("bag-code").setAttribute("aria-label", `Pickup number ${spaced(order.pickup_code)}`);
+  $("bag-code-spoken").textContent = `Pickup number ${spaced(order.pickup_code)}`;
   $("bag-status").textContent = STATUS[order.status] || order.status;
   $("bag-status").dataset.status = order.status;
   $("bag-rider").textContent = riderLine(order);
