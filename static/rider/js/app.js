@@ -60,11 +60,14 @@ function renderList() {
   ui.empty.textContent = "No orders assigned to you right now. New orders appear here by themselves.";
   ui.empty.hidden = orders.length > 0;
   ui.list.replaceChildren(...orders.map((o) => el("li", { class: "order-card", "data-order": String(o.id) },
-    el("button", { type: "button", class: "order-open", onclick: () => openOrder(o.id),
-      "aria-label": `Pickup ${o.pickup_code} at ${o.store.name}, ${statusLabel(o.status)}` },
+    // Named by its own text (WCAG 2.5.3: what it shows is what a voice user says), the words between for a listener.
+    el("button", { type: "button", class: "order-open", onclick: () => openOrder(o.id) },
+    el("span", { class: "visually-hidden" }, "Pickup "),
     el("span", { class: "card-code" }, o.pickup_code),
+    el("span", { class: "visually-hidden" }, " at "),
     el("span", { class: "card-main" },
       el("span", { class: "card-store" }, o.store.name),
+      el("span", { class: "visually-hidden" }, ", "),
       el("span", { class: "card-meta" },
         el("span", { class: "badge", "data-status": o.status }, statusLabel(o.status)), " ",
         el("span", { class: "badge tier-badge", "data-tier": o.destination.tier }, TIER_LABELS[o.destination.tier] || "")),

@@ -37,12 +37,14 @@ export class OrderView {
     r.storeAddress = el("p", { class: "store-address" });
     r.codeBtn = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "handoff-code",
       onclick: () => this.showCode() }, "Show code for the counter");
-    r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-live": "polite" });
+    // Large digits for the counter's eyes; a screen reader gets them one by one (a <p> cannot carry a label).
+    r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-hidden": "true" });
+    r.codeSpoken = el("p", { class: "visually-hidden", "aria-live": "polite" });
     r.qr = el("img", { class: "qr", alt: "QR code of the same counter code", width: "240", height: "240" });
     r.countdown = el("p", { class: "countdown", "data-role": "countdown" });
     r.codePanel = el("div", { class: "code-panel", hidden: true },
       el("p", { class: "muted" }, "Show this to the counter staff. It works once and changes when it expires."),
-      r.code, r.qr, r.countdown);
+      r.codeSpoken, r.code, r.qr, r.countdown);
     r.pickup = el("section", { class: "card pickup", "aria-labelledby": `pickup-h-${id}` },
       el("h3", { id: `pickup-h-${id}` }, "Pick up"),
       el("p", { class: "label" }, "Pickup number"), r.pickupCode,
@@ -187,7 +189,7 @@ export class OrderView {
     const data = await api(`/api/rider/orders/${this.id}/handoff-code/`);
     const r = this.r;
     r.code.textContent = data.code;
-    r.code.setAttribute("aria-label", `Counter code ${data.code.split("").join(" ")}`);
+    r.codeSpoken.textContent = `Counter code ${data.code.split("").join(" ")}`;
     r.qr.src = data.qr_svg;
     r.codePanel.hidden = false;
     r.codeBtn.textContent = "New code";
@@ -209,6 +211,7 @@ export class OrderView {
     if (this.codeRefreshes >= MAX_CODE_REFRESHES || this.r.pickup.hidden) {
       this.r.countdown.textContent = "This code has expired. Tap “New code”.";
       this.r.code.textContent = "——————";
+      this.r.codeSpoken.textContent = "Counter code expired";
       this.r.qr.removeAttribute("src");
       return;
     }
@@ -224,6 +227,7 @@ export class OrderView {
     this.codeTimer = null;
     this.r.codePanel.hidden = true;
     this.r.code.textContent = "";
+    this.r.codeSpoken.textContent = "";
     this.r.qr.removeAttribute("src");
     this.r.codeBtn.textContent = "Show code for the counter";
   }
