@@ -198,3 +198,48 @@ def test_refusals_hold_on_every_server(stack, parties):
         assert refusal(base, "/ws/track/not-a-real-token/") == 403
     # Sessions live in the shared database: a login on A opens a socket on B.
     assert refusal(stack.url_of(B), "/ws/rider/", parties("rider1", A)) is None
+
+
+def sessions_opened(stack) -> int:
+    """PostgreSQL's count of sessions ever opened on the stack's database (a backend reports its own
+    at exit or when idle; settle until the figure stops moving)."""
+    import psycopg
+
+    last, stable_since = -1, time.monotonic()
+    with psycopg.connect(stack.base_db_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            (now,) = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s", (stack.db_name,)).fetchone()
+            if now != last:
+                last, stable_since = now, time.monotonic()
+            elif time.monotonic() - stable_since >= 1.5:
+                break
+            time.sleep(0.25)
+    return last
+
+
+def redis_connections_received(redis_url: str) -> int:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return int(client.info("stats")["total_connections_received"])
+    finally:
+        client.close()
+
+
+def test_servers_reuse_pooled_connections(stack, parties, scale_env):
+    """Each daphne keeps a small pool of PostgreSQL connections and one Redis pool for the cache: 120
+    lookups across the two servers open at most a pool's worth of sessions and Redis connections, not
+    one a request (a PostgreSQL session costs about 3 ms to open here)."""
+    clients = [parties("store1", A), parties("store1", B)]
+    order = parties.post_order(A)
+    for client in clients:  # the pools open on first use
+        assert client.get("/api/pickup/lookup/", params={"code": order["pickup_code"]}).status_code == 200
+    before_pg, before_redis = sessions_opened(stack), redis_connections_received(scale_env[1])
+    for _ in range(60):
+        for client in clients:  # the lookup reads the failure counters in the Redis cache and audits in PostgreSQL
+            assert client.get("/api/pickup/lookup/", params={"code": order["pickup_code"]}).status_code == 200
+    opened_redis = redis_connections_received(scale_env[1]) - before_redis
+    opened_pg = sessions_opened(stack) - before_pg
+    assert opened_pg <= 2 * 8, f"{opened_pg} PostgreSQL sessions opened for 120 requests: the servers do not pool"
+    assert opened_redis <= 10, f"{opened_redis} Redis connections opened for 120 requests: the cache does not pool"
