@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo lint bench-pickup bench-geofence clean
+.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-geofence: install
 	rm -f var/bench.sqlite3*
 	SQLITE_PATH=var/bench.sqlite3 $(BIN)/python manage.py migrate --noinput -v 0
 	SQLITE_PATH=var/bench.sqlite3 $(BIN)/python manage.py bench_geofence
+
+bench-http: install
+	$(BIN)/python -m tests.bench_http
 
 clean:
 	rm -rf var

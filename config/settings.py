@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,7 +91,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SyncChainMiddleware",  # last: the chain runs in one thread (config/middleware.py)
 ]
+
+SERVER_TIMING = env.bool("SERVER_TIMING", default=DEMO_MODE)  # the Server-Timing header (config/middleware.py)
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
@@ -116,6 +120,12 @@ DATABASE_URL = env.str("DATABASE_URL", default="")
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
+    # A web server keeps a small pool of PostgreSQL connections (config/asgi.py asks for it): opening
+    # one per request costs about 3 ms here. Workers and commands connect when they need to.
+    if env.bool("DATABASE_POOL", default=False) and "postgresql" in DATABASES["default"]["ENGINE"]:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool replaces persistent connections
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", default=8), "timeout": 10}
 else:
     DATABASES = {
         "default": {
@@ -150,6 +160,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
+            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},  # not a new connection a request
         }
     }
 else:

@@ -1,0 +1,35 @@
+"""Server-Timing: how long Django took for a request (`app;dur=<ms>`), for browsers' developer tools
+and the HTTP benchmark. On by default in demo mode only (SERVER_TIMING)."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+
+
+class ServerTimingMiddleware:
+    def __init__(self, get_response):
+        if not settings.SERVER_TIMING:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
+
+
+class SyncChainMiddleware:
+    """Last in MIDDLEWARE, and sync-only: Django then runs the whole middleware chain as sync code in
+    one thread under ASGI. Left to itself it runs each middleware's hooks as async code and hops to
+    the sync thread and back for every one of them (our views are sync), which costs more than the
+    view's own work on a busy server."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
