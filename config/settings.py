@@ -262,6 +262,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 LEAFLET_CONFIG = {"TILES": TILE_URL, "ATTRIBUTION_PREFIX": "OpenStreetMap"}
+# Sessions are written to the database and read through the cache (Redis on the scale profile, shared
+# by every server): a request's session costs a cache read, not a database query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"

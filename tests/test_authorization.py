@@ -90,3 +90,20 @@ def test_logout_clears_site_data(client, demo):
     assert response.status_code == 302
     assert response["Clear-Site-Data"] == '"cache", "storage"'
     assert client.get("/rider/").status_code == 302  # back to the login page
+
+
+@pytest.mark.django_db
+def test_a_session_cookie_kept_past_logout_opens_nothing(client, demo):
+    """Sessions are read through the cache: logout must end the session there as well as in the database."""
+    from django.conf import settings
+    from django.test import Client
+
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    client.force_login(demo["store1"])
+    stolen = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get("/api/pickup/orders/").status_code == 200  # the session is now in the cache
+    client.post("/accounts/logout/")
+    replay = Client()
+    replay.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert replay.get("/api/pickup/orders/").status_code in (401, 403)
+    assert replay.get("/pickup/").status_code == 302
