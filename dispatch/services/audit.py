@@ -23,7 +23,7 @@ def _digest(prev_hash: str, *, at: str, actor: str, action: str, order_id: int |
 def audit_record(*, actor=None, action: str, order=None, data: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the hash chain. `data` must hold no plaintext PII."""
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-    at = timezone.now().replace(microsecond=timezone.now().microsecond)
+    at = timezone.now()
     label = getattr(actor, "username", "") or ("system" if actor is None else str(actor))
     data = data or {}
     event = AuditEvent(
