@@ -107,3 +107,14 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
         page.evaluate("window.scrollTo(0, 0)")  # sticky bars (connection state) then sit at the top
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def rider_order(page, order_id: int):
+    """The rider's order view for `order_id`, opened from the list when it is not showing yet."""
+    from playwright.sync_api import expect
+
+    order = page.locator(f"article.order[data-order='{order_id}']")
+    if not order.is_visible():
+        page.click(f"li.order-card[data-order='{order_id}'] button")
+    expect(order).to_be_visible()
+    return order

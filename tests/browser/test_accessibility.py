@@ -22,7 +22,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, login, screenshot, south_of_door
+from tests.browser.conftest import ARTIFACTS, login, rider_order, screenshot, south_of_door
 
 pytestmark = pytest.mark.browser
 
@@ -113,14 +113,6 @@ def ready(page, *, live: bool = True) -> None:
     page.wait_for_selector("body[data-ready=true]")
     if live:
         expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-
-
-def rider_order(page, order_id: int):
-    article = page.locator(f"article.order[data-order='{order_id}']")
-    if not article.is_visible():
-        page.click(f"li.order-card[data-order='{order_id}'] button")
-    expect(article).to_be_visible()
-    return article
 
 
 # --- The screens -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, rider_order, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -69,14 +69,6 @@ def open_page(stack, browser, username: str, path: str, *, init_script: str = ""
     page.goto(path)
     page.wait_for_selector("body[data-ready=true]")
     return context, page
-
-
-def rider_order(page, order_id: int):
-    order = page.locator(f"article.order[data-order='{order_id}']")
-    if not order.is_visible():
-        page.click(f"li.order-card[data-order='{order_id}'] button")
-    expect(order).to_be_visible()
-    return order
 
 
 def show_code(order) -> str:
