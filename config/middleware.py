@@ -25,8 +25,9 @@ class ServerTimingMiddleware:
 class SyncChainMiddleware:
     """Last in MIDDLEWARE, and sync-only: Django then runs the whole middleware chain as sync code in
     one thread under ASGI. Left to itself it runs each middleware's hooks as async code and hops to
-    the sync thread and back for every one of them (our views are sync), which costs more than the
-    view's own work on a busy server."""
+    the sync thread and back for every one of them (our views are sync): 20 switches a request instead
+    of 6, and a counter lookup's server time went from 13.1-14.7 ms to 11.0-11.2 ms (p50, bench-http
+    on a loaded machine)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
