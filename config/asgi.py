@@ -11,7 +11,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from dispatch import routing as dispatch_routing  # noqa: E402
+from dispatch.board import routing as board_routing  # noqa: E402
+from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
 from rider import routing as rider_routing  # noqa: E402
 
@@ -24,7 +25,8 @@ application = ProtocolTypeRouter(
                 URLRouter(
                     rider_routing.websocket_urlpatterns
                     + pickup_routing.websocket_urlpatterns
-                    + dispatch_routing.websocket_urlpatterns
+                    + board_routing.websocket_urlpatterns
+                    + tracking_routing.websocket_urlpatterns
                 )
             )
         ),

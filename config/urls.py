@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from dispatch import urls as dispatch_urls
-from dispatch.telephony import views as telephony
+from dispatch.board import urls as board_urls
+from dispatch.intake import urls as intake_urls
+from dispatch.tracking import urls as tracking_urls
 from dispatch.views import PrivacyLogoutView
 from pickup import urls as pickup_urls
 from rider import urls as rider_urls
@@ -20,12 +22,15 @@ urlpatterns = [
     # Redoc styles itself at run time: its page alone may use inline styles and blob workers.
     path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(
         SpectacularRedocView.as_view(url_name="schema")), name="api-docs"),
-    path("api/", include(dispatch_urls.api_urlpatterns)),
+    path("api/", include(intake_urls.api_urlpatterns)),
+    path("api/", include(board_urls.api_urlpatterns)),
+    path("api/", include(tracking_urls.api_urlpatterns)),
     path("api/rider/", include(rider_urls.api_urlpatterns)),
     path("api/pickup/", include(pickup_urls.api_urlpatterns)),
-    path("telephony/twilio/voice/", telephony.twilio_voice, name="twilio-voice"),
-    path("telephony/sandbox/call/", telephony.SandboxCallApi.as_view(), name="sandbox-call"),
+    path("telephony/", include(intake_urls.telephony_urlpatterns)),
     *dispatch_urls.page_urlpatterns,
+    *board_urls.page_urlpatterns,
+    *tracking_urls.page_urlpatterns,
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,
 ]

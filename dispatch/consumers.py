@@ -1,4 +1,4 @@
-"""Socket plumbing shared by every party, and the dispatcher's socket.
+"""Socket plumbing shared by every party's socket.
 
 A consumer authorises in `groups_for` with the same selectors the HTTP layer uses, joins its
 groups, replays what a reconnecting client missed (`{"type": "resume", "seq": n}`), then relays
@@ -13,11 +13,8 @@ import logging
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .errors import NotFound
-from .permissions import is_dispatcher
 from .relay import ensure_relay
-from .selectors import order_by_tracking_token
-from .services.events import GROUP_DISPATCH, events_since, group_track
+from .services.events import events_since
 
 log = logging.getLogger(__name__)
 
@@ -76,22 +73,3 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content) -> None:
         await self.send(text_data=json.dumps(content))
-
-
-class DispatchConsumer(EventConsumer):
-    async def groups_for(self):
-        user = self.scope.get("user")
-        ok = await database_sync_to_async(is_dispatcher)(user)
-        return [GROUP_DISPATCH] if ok else None
-
-
-class TrackConsumer(EventConsumer):
-    """The customer's tracking page: the token in the path is the capability, and it expires."""
-
-    async def groups_for(self):
-        token = self.scope["url_route"]["kwargs"]["token"]
-        try:
-            order = await database_sync_to_async(order_by_tracking_token)(token=token)
-        except NotFound:
-            return None
-        return [group_track(order.pk)]

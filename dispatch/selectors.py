@@ -83,24 +83,29 @@ def riders_on_duty(*, user) -> QuerySet[Rider]:
 
 
 # --- Access to one order -----------------------------------------------------------------
-def _get(qs: QuerySet[Order], order_id) -> Order:
+def _get(qs: QuerySet[Order], order_id, *, lock: bool = False) -> Order:
+    if lock:
+        qs = qs.select_for_update(of=("self",))
     try:
         return qs.get(pk=int(order_id))
     except (Order.DoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
 
 
-def access_order(*, user, order_id) -> Order:
-    """Whatever the caller's role, the order if it is in their scope, else 404."""
+def access_order(*, user, order_id, lock: bool = False) -> Order:
+    """Whatever the caller's role, the order if it is in their scope, else 404.
+
+    With `lock=True` the row is locked (SELECT ... FOR UPDATE) for the caller's transaction, so a write
+    reads the order once: the caller opens the transaction and hands the locked order to the service."""
     if rider_of(user):
-        return _get(rider_orders(user=user), order_id)
+        return _get(rider_orders(user=user), order_id, lock=lock)
     staff = staff_of(user)
     if staff:
-        return _get(_orders().filter(store_id=staff.store_id), order_id)
+        return _get(_orders().filter(store_id=staff.store_id), order_id, lock=lock)
     if merchant_of(user):
-        return _get(merchant_orders(user=user), order_id)
+        return _get(merchant_orders(user=user), order_id, lock=lock)
     if is_dispatcher(user):
-        return _get(_orders(), order_id)
+        return _get(_orders(), order_id, lock=lock)
     raise NotFound()
 
 

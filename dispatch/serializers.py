@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 
@@ -49,6 +49,10 @@ class OrderCreatedOut(serializers.Serializer):
     pickup_code = serializers.CharField()
     tracking_url = serializers.CharField()
     customer = serializers.DictField()
+
+
+# A placeholder response schema (an object with an id) still used by a few endpoints.
+AnyDict = inline_serializer("AnyObject", fields={"id": serializers.IntegerField()})
 
 
 class AssignIn(serializers.Serializer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -14,7 +15,6 @@ from rest_framework.views import APIView
 
 from dispatch import selectors
 from dispatch.errors import NotFound
-from dispatch.models import Order
 from dispatch.permissions import IsStaff, staff_of
 from dispatch.services.counter import (
     counter_handoff,
@@ -105,7 +105,7 @@ class HistoryOut(serializers.Serializer):
     undo_until = serializers.DateTimeField(allow_null=True, help_text="Set while the handoff can still be undone.")
 
 
-def store_order_view(order: Order) -> dict[str, Any]:
+def store_order_view(order) -> dict[str, Any]:
     view = selectors.masked_order_view(order)
     view.pop("area", None)  # the counter needs no destination at all
     view.pop("approx", None)
@@ -116,7 +116,7 @@ def store_order_view(order: Order) -> dict[str, Any]:
     return view
 
 
-def _in_store(order: Order, store) -> Order:
+def _in_store(order, store):
     """The counter services look orders up within the staff member's store already (the same scope as
     selectors.access_order for staff): saves the re-fetch on the hot path, and checks it."""
     if order.store_id != store.pk:
@@ -176,9 +176,10 @@ class StoreOrderReadyApi(APIView):
 
     @extend_schema(request=None, responses=StoreOrderOut)
     def post(self, request, order_id: int):
-        order = selectors.access_order(user=request.user, order_id=order_id)
-        order_mark_ready(order_id=order.pk, by=request.user)
-        return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_mark_ready(order=order, by=request.user)
+        return Response(store_order_view(order))
 
 
 class StorePackingApi(APIView):

@@ -92,9 +92,17 @@ def _revoke_rider_access(order: Order, rider: Rider, *, reason: str) -> int:
     return n
 
 
+def _locked(order: Order | None, order_id: int | None) -> Order:
+    """The order to change: the caller's, already locked by `access_order(..., lock=True)` in the caller's
+    transaction, or read and locked here by id."""
+    if order is not None:
+        return order
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
 @transaction.atomic
-def order_assign(*, order_id: int, rider_id: int, by) -> Order:
-    order = Order.objects.select_for_update().get(pk=order_id)
+def order_assign(*, order_id: int | None = None, order: Order | None = None, rider_id: int, by) -> Order:
+    order = _locked(order, order_id)
     if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
         raise DomainError(f"An order that is {order.status.replace('_', ' ')} cannot be assigned.", code="wrong_state")
     try:
@@ -121,8 +129,8 @@ def order_assign(*, order_id: int, rider_id: int, by) -> Order:
 
 
 @transaction.atomic
-def order_mark_ready(*, order_id: int, by) -> Order:
-    order = Order.objects.select_for_update().get(pk=order_id)
+def order_mark_ready(*, order_id: int | None = None, order: Order | None = None, by) -> Order:
+    order = _locked(order, order_id)
     if order.status == OrderStatus.READY:
         return order
     if order.status not in (OrderStatus.CREATED, OrderStatus.ASSIGNED):

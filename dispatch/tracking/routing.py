@@ -1,8 +1,7 @@
 from django.urls import path
 
-from .consumers import DispatchConsumer, TrackConsumer
+from .consumers import TrackConsumer
 
 websocket_urlpatterns = [
-    path("ws/dispatch/", DispatchConsumer.as_asgi()),
     path("ws/track/<str:token>/", TrackConsumer.as_asgi()),
 ]

@@ -1,0 +1,65 @@
+"""The dispatcher's API: open orders, riders on duty, assignment, break-glass. Thin: input, service, output."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..permissions import IsDispatcher
+from ..serializers import AnyDict, AssignIn, BreakGlassIn
+from ..services.orders import order_assign
+from ..services.privacy import order_break_glass
+
+
+class BoardOrdersApi(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=AnyDict)
+    def get(self, request):
+        return Response([selectors.masked_order_view(o) for o in selectors.board_orders(user=request.user)[:500]])
+
+
+class BoardRidersApi(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=AnyDict)
+    def get(self, request):
+        return Response([
+            {"id": r.pk, "name": r.display_name, "on_duty": r.on_duty, "lat": r.last_lat, "lng": r.last_lng,
+             "at": r.last_seen_at.isoformat() if r.last_seen_at else None}
+            for r in selectors.riders_on_duty(user=request.user)
+        ])
+
+
+class OrderAssignApi(APIView):
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=AssignIn, responses=AnyDict)
+    def post(self, request, order_id: int):
+        data = AssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_assign(order=order, rider_id=data.validated_data["rider"], by=request.user)
+        return Response(selectors.masked_order_view(order))
+
+
+class OrderBreakGlassApi(APIView):
+    """Emergency reveal of contact data: a reason, a daily quota, a 15-minute grant, all audited."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=BreakGlassIn, responses=inline_serializer("BreakGlassOut", fields={
+        "name": serializers.CharField(), "phone": serializers.CharField(), "expires_at": serializers.DateTimeField()}))
+    def post(self, request, order_id: int):
+        data = BreakGlassIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        contact, expires = order_break_glass(order=order, user=request.user, reason=data.validated_data["reason"])
+        response = Response({**contact, "expires_at": expires.isoformat()})
+        response["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import apis, views
+
+page_urlpatterns = [
+    path("dispatch/", views.board, name="dispatch-board"),
+]
+
+api_urlpatterns = [
+    path("dispatch/orders/", apis.BoardOrdersApi.as_view()),
+    path("dispatch/riders/", apis.BoardRidersApi.as_view()),
+    path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
+    path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
+]

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from ..permissions import is_dispatcher
+
+
+@never_cache
+@login_required
+def board(request):
+    """The dispatcher's board. A shell only: orders, riders and stores come from the API."""
+    if not is_dispatcher(request.user):
+        return render(request, "wrong_role.html", {"wanted": "dispatcher"}, status=403)
+    config = {"tiles": settings.TILE_URL, "attribution": "© OpenStreetMap contributors",
+              "break_glass_quota": settings.BREAK_GLASS_QUOTA_PER_DAY}
+    return render(request, "dispatch/board.html", {"map_config": config})

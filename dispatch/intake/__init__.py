@@ -1,0 +1,1 @@
+"""Merchant intake (orders in, masked views out) and the telephony carriers' webhooks. An entry point."""

@@ -1,0 +1,63 @@
+"""Merchant intake: orders in, masked views out. Thin: input, service, output."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..errors import Invalid
+from ..permissions import IsMerchant, merchant_of
+from ..serializers import AnyDict, OrderCreatedOut, OrderIn
+from ..services.orders import order_create
+
+
+class StoreListApi(APIView):
+    @extend_schema(responses=inline_serializer("Store", fields={
+        "id": serializers.IntegerField(), "name": serializers.CharField(), "address": serializers.CharField(),
+        "lat": serializers.FloatField(), "lng": serializers.FloatField(), "timezone": serializers.CharField()}, many=True))
+    def get(self, request):
+        return Response([selectors.store_view(s) for s in selectors.stores_for(user=request.user)])
+
+
+class OrderCreateApi(APIView):
+    permission_classes = [IsMerchant]
+
+    @extend_schema(request=OrderIn, responses={201: OrderCreatedOut})
+    def post(self, request):
+        data = OrderIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        merchant = merchant_of(request.user)
+        stores = merchant.stores.all()
+        if "store" in v:
+            store = stores.filter(pk=v["store"]).first()
+            if store is None:
+                raise Invalid("You may not post orders for that store.", code="unknown_store")
+        else:
+            candidates = list(stores[:2])
+            if len(candidates) != 1:
+                raise Invalid("Name the store: this merchant has several.", code="store_required")
+            store = candidates[0]
+        order = order_create(merchant=merchant, store=store, external_ref=v["external_ref"], customer=v["customer"],
+                             items=v["items"], consent=v["consent"])
+        out = {
+            "id": order.pk,
+            "status": order.status,
+            "pickup_code": order.pickup_code,
+            "tracking_url": request.build_absolute_uri(reverse("track-page", args=[order.tracking_token])),
+            "customer": selectors.customer_view(order),
+        }
+        return Response(out, status=201)
+
+
+class OrderDetailApi(APIView):
+    permission_classes = [IsMerchant]
+
+    @extend_schema(responses=AnyDict)
+    def get(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        return Response(selectors.masked_order_view(order))

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import apis, telephony
+
+api_urlpatterns = [
+    path("stores/", apis.StoreListApi.as_view()),
+    path("orders/", apis.OrderCreateApi.as_view()),
+    path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
+]
+
+telephony_urlpatterns = [
+    path("twilio/voice/", telephony.twilio_voice, name="twilio-voice"),
+    path("sandbox/call/", telephony.SandboxCallApi.as_view(), name="sandbox-call"),
+]

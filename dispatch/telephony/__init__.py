@@ -1,1 +1,0 @@
-"""Telephony providers. The sandbox (default) needs no network; Twilio answers with TwiML."""

@@ -1,0 +1,48 @@
+"""The customer's tracking API. The token in the path is the capability, and it expires."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors
+from ..errors import DomainError
+from ..serializers import AnyDict
+from ..services.calls import call_route, call_session_start
+from ..services.privacy import customer_phone_for_call
+
+
+class TrackingApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=AnyDict)
+    def get(self, request, token: str):
+        return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token)))
+
+
+class TrackingCallApi(APIView):
+    """The customer's call button: a masked session with their rider. In the sandbox it also places
+    the call from the customer's phone, and answers who was reached, never a number."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=None, responses=inline_serializer("TrackCall", fields={
+        "proxy_number": serializers.CharField(), "connected": serializers.BooleanField(),
+        "callee": serializers.CharField()}))
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        if order.rider is None:
+            raise DomainError("No rider is assigned yet.", code="no_rider")
+        session = call_session_start(order=order, rider=order.rider)
+        out = {"proxy_number": session.proxy_number, "connected": False, "callee": ""}
+        if settings.TELEPHONY_PROVIDER == "sandbox":
+            route = call_route(caller=customer_phone_for_call(order=order, session_id=session.pk),
+                               proxy_number=session.proxy_number)
+            out.update(connected=route.connect_to is not None, callee=route.callee)
+        return Response(out)

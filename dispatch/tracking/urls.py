@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import apis, views
+
+page_urlpatterns = [
+    path("t/<str:token>/", views.track_page, name="track-page"),
+]
+
+api_urlpatterns = [
+    path("track/<str:token>/", apis.TrackingApi.as_view()),
+    path("track/<str:token>/call/", apis.TrackingCallApi.as_view()),
+]

@@ -1,0 +1,18 @@
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from ..errors import NotFound
+from ..selectors import order_by_tracking_token
+
+
+@never_cache
+def track_page(request, token: str):
+    """The customer's page. The token is the capability; an expired or unknown one is a plain 404 page."""
+    try:
+        order_by_tracking_token(token=token)
+    except NotFound:
+        response = render(request, "dispatch/track_expired.html", status=404)
+    else:
+        response = render(request, "dispatch/track.html", {"track_config": {"token": token}})
+    response["Referrer-Policy"] = "no-referrer"
+    return response
