@@ -97,6 +97,8 @@ def _locked(order: Order | None, order_id: int | None) -> Order:
     transaction, or read and locked here by id."""
     if order is not None:
         return order
+    if order_id is None:
+        raise TypeError("give the order or its id")
     return Order.objects.select_for_update().get(pk=order_id)
 
 
