@@ -47,8 +47,8 @@ def rehash_from(first: AuditEvent) -> None:
 def history(assigned_order, rider1, dispatcher):
     """A few more events on the chain: reveals, a break-glass reveal."""
     rider1.get(f"/api/rider/orders/{assigned_order['id']}/")
-    dispatcher.post(f"/api/dispatch/orders/{assigned_order['id']}/break-glass/", {"reason": "customer unreachable, rider at door"},
-                    format="json")
+    dispatcher.post(f"/api/dispatch/orders/{assigned_order['id']}/break-glass/",
+                    {"reason": "customer unreachable, rider at door"}, format="json")
     return assigned_order
 
 
@@ -142,3 +142,16 @@ def test_intact_chain_keeps_verifying_as_it_grows(history, dispatcher, settings)
     last = AuditEvent.objects.order_by("id").last()
     assert last is not None and last.pk > first[-1].pk
     assert json.loads(settings.AUDIT_ANCHOR_PATH.read_text())["last_id"] == last.pk
+
+
+@pytest.mark.django_db
+def test_tail_cut_after_the_last_checkpoint_is_caught_by_the_head(history, dispatcher):
+    """DBA deletes events written after the last checkpoint, leaving AuditHead alone: the head gives it away.
+    (Rewriting AuditHead too would pass inside this window: services/audit.py states what checkpoints guarantee.)"""
+    anchored = checkpointed()
+    dispatcher.post(f"/api/dispatch/orders/{history['id']}/break-glass/", {"reason": "second attempt at the door"},
+                    format="json")
+    AuditEvent.objects.filter(pk__gt=anchored[-1].pk).delete()
+    with pytest.raises(CommandError) as exc:
+        verify()
+    assert "AuditHead does not match" in str(exc.value)
