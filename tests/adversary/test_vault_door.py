@@ -88,3 +88,19 @@ def test_counter_gets_shredded_error_from_the_privacy_service():
     from dispatch.services import counter, privacy
 
     assert counter.ShreddedError is privacy.ShreddedError is vault.ShreddedError
+
+
+@pytest.mark.django_db
+def test_position_reports_do_not_open_the_vault_each_time(assigned_order, demo, vault_opens, monkeypatch):
+    """The hot path: a rider's pings reload the context (here on every ping), yet the destination is opened,
+    and audited, once per order, not once per ping."""
+    import time
+
+    from dispatch.services import delivery
+
+    monkeypatch.setattr(delivery, "CONTEXT_TTL_S", 0.0)
+    rider = demo["rider1"].rider
+    for seq in range(1, 11):
+        location_ping(rider=rider, lat=51.52, lng=-0.10, accuracy=5, timestamp=time.time() + seq, seq=seq)
+    assert [order_id for order_id, _ in vault_opens] == [assigned_order["id"]]
+    assert AuditEvent.objects.filter(action="destination.read").count() == 1
