@@ -141,6 +141,7 @@ class AuditVerdict:
     broken: int | None  # the first event found wrong or missing
     problem: str = ""
     anchor: Anchor | None = None  # the checkpoint written, or the one compared against
+    compared: bool = False  # whether an earlier checkpoint existed to compare the chain's end with
 
     def __iter__(self):  # callers written before the anchor unpack (ok, count, broken)
         return iter((self.ok, self.count, self.broken))
@@ -199,11 +200,12 @@ def audit_verify(*, checkpoint: bool = False) -> AuditVerdict:
             prev, count, last_id = _walk(AuditEvent.objects.filter(id__gt=state[2]).order_by("id"),
                                          prev=state[0], count=state[1], last_id=state[2], anchor=anchor)
             _check_end(head_hash=head_hash, prev=prev, count=count, last_id=last_id, anchor=anchor)
+            compared = anchor is not None
             if checkpoint and count:
                 anchor = _anchor_write(last_id=last_id, hash=prev, count=count)
     except _Broken as broken:
-        return AuditVerdict(False, broken.count, broken.broken, broken.problem, anchor)
-    return AuditVerdict(True, count, None, "", anchor)
+        return AuditVerdict(False, broken.count, broken.broken, broken.problem, anchor, anchor is not None)
+    return AuditVerdict(True, count, None, "", anchor, compared)
 
 
 def audit_checkpoint() -> AuditVerdict:
@@ -235,5 +237,5 @@ def audit_checkpoint() -> AuditVerdict:
             written = _anchor_write(last_id=last_id, hash=prev, count=count)
     except _Broken as broken:
         log.error("audit checkpoint refused: %s", broken.problem)
-        return AuditVerdict(False, broken.count, broken.broken, broken.problem, anchor)
-    return AuditVerdict(True, count, None, "", written)
+        return AuditVerdict(False, broken.count, broken.broken, broken.problem, anchor, True)
+    return AuditVerdict(True, count, None, "", written, True)

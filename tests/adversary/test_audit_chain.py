@@ -155,3 +155,12 @@ def test_tail_cut_after_the_last_checkpoint_is_caught_by_the_head(history, dispa
     with pytest.raises(CommandError) as exc:
         verify()
     assert "AuditHead does not match" in str(exc.value)
+
+
+@pytest.mark.django_db
+def test_a_run_without_an_earlier_checkpoint_says_so(history, settings):
+    """Someone removed the anchor file: the operator's verify passes, but says it had nothing to compare with."""
+    assert "no earlier checkpoint" in verify()
+    assert "no earlier checkpoint" not in verify()
+    settings.AUDIT_ANCHOR_PATH.unlink()
+    assert "no earlier checkpoint" in verify()

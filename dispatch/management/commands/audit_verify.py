@@ -19,3 +19,7 @@ class Command(BaseCommand):
         anchor = verdict.anchor
         where = f" Checkpoint at event #{anchor.last_id} ({anchor.at})." if anchor else " No events yet: nothing to anchor."
         self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {verdict.count} events.{where}"))
+        if verdict.count and not verdict.compared:
+            self.stdout.write(self.style.WARNING(
+                "There was no earlier checkpoint to compare with: a tail cut before this run cannot be detected. "
+                "If one was expected, its anchor file was lost or removed."))
