@@ -6,7 +6,9 @@ from dispatch.services.privacy import vault_key_census, vault_rewrap_batch
 class Command(BaseCommand):
     help = (
         "Key rotation: re-wrap every stored data key under the current VAULT_MASTER_KEY, in batches. "
-        "Resumable and idempotent; shredded records are skipped; a record that will not unwrap is reported."
+        "Resumable and idempotent; shredded records are skipped; a record that will not unwrap is reported. "
+        "Order: give every process the new VAULT_MASTER_KEY with the old one in VAULT_OLD_MASTER_KEYS, run this, "
+        "then remove the old key. Call routing does not depend on the master key (VAULT_DIGEST_KEY)."
     )
 
     def add_arguments(self, parser):
