@@ -122,7 +122,8 @@ def test_beat_checkpoint_anchors_the_head_and_refuses_a_broken_chain(history, se
     from dispatch.tasks import audit_checkpoint
 
     events = list(AuditEvent.objects.order_by("id"))
-    result = audit_checkpoint()
+    result = audit_checkpoint.apply().get()  # through Celery's call path; the result must be JSON
+    assert json.loads(json.dumps(result)) == result
     assert result["ok"] and result["last_id"] == events[-1].pk
     anchored = settings.AUDIT_ANCHOR_PATH.read_text()
     AuditEvent.objects.filter(pk__in=[e.pk for e in events[-3:]]).delete()
@@ -164,3 +165,13 @@ def test_a_run_without_an_earlier_checkpoint_says_so(history, settings):
     assert "no earlier checkpoint" not in verify()
     settings.AUDIT_ANCHOR_PATH.unlink()
     assert "no earlier checkpoint" in verify()
+
+
+def test_beat_runs_the_checkpoint(settings):
+    """The checkpoint is on beat's schedule, at AUDIT_CHECKPOINT_S, under a task name the worker knows."""
+    from config.celery import app
+    from dispatch import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-checkpoint"]
+    assert entry["schedule"] == settings.AUDIT_CHECKPOINT_S
+    assert app.tasks[entry["task"]].name == tasks.audit_checkpoint.name == entry["task"]
