@@ -29,6 +29,12 @@ def _fresh_caches():
     delivery._contexts.clear()
 
 
+@pytest.fixture(autouse=True)
+def _own_audit_anchor(settings, tmp_path):
+    """Each test's database starts empty: its audit anchor must too, not one left by another test."""
+    settings.AUDIT_ANCHOR_PATH = tmp_path / "audit-anchor.json"
+
+
 @pytest.fixture
 def demo(db):
     call_command("demo_data", verbosity=0)

@@ -9,6 +9,7 @@ Two profiles:
 from __future__ import annotations
 
 import secrets
+from base64 import urlsafe_b64encode
 from pathlib import Path
 
 import environ
@@ -201,9 +202,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_S = env.float("SWEEP_INTERVAL_S", default=10.0)
+AUDIT_CHECKPOINT_S = env.float("AUDIT_CHECKPOINT_S", default=60.0)  # how often beat anchors the audit head
 CELERY_BEAT_SCHEDULE = {
     "revocation-sweep": {"task": "dispatch.tasks.revocation_sweep", "schedule": SWEEP_INTERVAL_S},
     "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},
+    "audit-checkpoint": {"task": "dispatch.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_S},
 }
 
 # --- Auth, API ---------------------------------------------------------------------------
@@ -274,11 +277,27 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- Product settings -------------------------------------------------------------------
 VAULT_MASTER_KEY = env.str("VAULT_MASTER_KEY", default="")
 if not VAULT_MASTER_KEY and (DEMO_MODE or TESTING):
-    from base64 import urlsafe_b64encode
-
     VAULT_MASTER_KEY = _local_secret("vault.key", lambda: urlsafe_b64encode(secrets.token_bytes(32)).decode())
 # Old master keys still able to unwrap data keys during a rotation (comma-separated).
 VAULT_OLD_MASTER_KEYS = env.list("VAULT_OLD_MASTER_KEYS", default=[])
+# Keys the phone digests that route masked calls: a key of its own, so a master-key rotation never
+# changes a digest stored on a live call session.
+if DEMO_MODE or TESTING:
+    VAULT_DIGEST_KEY = env.str("VAULT_DIGEST_KEY", default="") or _local_secret(
+        "vault_digest.key", lambda: urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    )
+else:
+    VAULT_DIGEST_KEY = env.str("VAULT_DIGEST_KEY")  # no production default
+
+# The audit chain's head is checkpointed to a file outside the database, signed with a key of its own
+# (dispatch/services/audit.py says what the checkpoint interval guarantees).
+if DEMO_MODE or TESTING:
+    AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="") or _local_secret(
+        "audit_anchor.key", lambda: secrets.token_urlsafe(32)
+    )
+else:
+    AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY")  # no production default
+AUDIT_ANCHOR_PATH = Path(env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchor.json")))
 
 ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
 CALL_WINDOW_S = env("CALL_WINDOW_S")

@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 
+from .services.audit import audit_checkpoint as _audit_checkpoint
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
 
@@ -31,3 +32,10 @@ def revocation_sweep() -> dict:
 @shared_task(acks_late=True)
 def retention_sweep() -> dict:
     return _retention_sweep()
+
+
+@shared_task(acks_late=True)
+def audit_checkpoint() -> dict:
+    verdict = _audit_checkpoint()
+    return {"ok": verdict.ok, "count": verdict.count, "last_id": verdict.anchor.last_id if verdict.anchor else None,
+            "problem": verdict.problem}

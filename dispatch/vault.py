@@ -4,8 +4,9 @@ Each order gets a random 256-bit data key (DEK). The payload is sealed with AES-
 DEK; the DEK is wrapped with AES-GCM under the master key from VAULT_MASTER_KEY. Destroying the
 wrapped DEK makes the payload unreadable everywhere it was stored (crypto-shredding).
 
-This module only seals and opens. Who may open what is decided in services.privacy, which is the
-only caller of `open_payload` and writes an audit event for every reveal.
+This module only seals and opens. Who may open what is decided in services.privacy, the only module
+that imports this one (an import-linter contract), whose `vault_open` is the only caller of
+`open_payload` and writes an audit event for every open.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -30,13 +32,13 @@ class ShreddedError(VaultError):
     pass
 
 
-def _decode_key(text: str) -> bytes:
+def _decode_key(text: str, name: str = "VAULT_MASTER_KEY") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(text.encode() + b"=" * (-len(text) % 4))
     except ValueError as exc:  # binascii.Error is a ValueError
-        raise VaultError("VAULT_MASTER_KEY is not urlsafe base64") from exc
+        raise VaultError(f"{name} is not urlsafe base64") from exc
     if len(raw) != 32:
-        raise VaultError("VAULT_MASTER_KEY must decode to 32 bytes")
+        raise VaultError(f"{name} must decode to 32 bytes")
     return raw
 
 
@@ -78,7 +80,10 @@ def _unwrap(kid: str, wrapped: bytes | memoryview, aad: bytes) -> bytes:
     if master is None:
         raise VaultError(f"no master key with id {kid}")
     raw = bytes(wrapped)
-    return AESGCM(master).decrypt(raw[:12], raw[12:], b"dek:" + aad)
+    try:
+        return AESGCM(master).decrypt(raw[:12], raw[12:], b"dek:" + aad)
+    except InvalidTag as exc:
+        raise VaultError("the wrapped data key fails authentication (tampered, or another record's)") from exc
 
 
 def open_payload(
@@ -101,9 +106,14 @@ def rewrap(kid: str, wrapped: bytes, *, aad: bytes) -> tuple[str, bytes]:
 
 
 def digest(value: str) -> str:
-    """A keyed digest to recognise a value (a caller's number) without storing it."""
-    master = _master_keys()[current_key_id()]
-    return hmac.new(master, b"digest:" + value.encode(), hashlib.sha256).hexdigest()
+    """A keyed digest to recognise a value (a caller's number) without storing it.
+
+    Keyed with VAULT_DIGEST_KEY, never the master key: digests are stored on live call sessions, and a
+    master-key rotation must not change them."""
+    if not settings.VAULT_DIGEST_KEY:
+        raise VaultError("VAULT_DIGEST_KEY is not set")
+    key = _decode_key(settings.VAULT_DIGEST_KEY, "VAULT_DIGEST_KEY")
+    return hmac.new(key, b"digest:" + value.encode(), hashlib.sha256).hexdigest()
 
 
 def normalise_phone(phone: str) -> str:

@@ -11,22 +11,15 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import vault
 from ..errors import DomainError
-from ..models import Order, OrderStatus, ProxySession, Rider, SealedRecord
+from ..models import Order, OrderStatus, ProxySession, Rider
 from .audit import audit_record
-from .privacy import customer_phone_for_call
+from .privacy import customer_phone_digest, customer_phone_for_call, phone_digest
 
 
 def live_sessions(now: datetime | None = None):
     now = now or timezone.now()
     return ProxySession.objects.filter(ended_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-
-
-def _customer_digest(order: Order) -> str:
-    record = SealedRecord.objects.get(order=order)
-    payload = vault.open_payload(record.key_id, record.wrapped_key, record.ciphertext, aad=f"order:{order.pk}".encode())
-    return vault.digest(vault.normalise_phone(payload["phone"]))
 
 
 @transaction.atomic
@@ -38,8 +31,8 @@ def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
         return existing
     if order.status == OrderStatus.DELIVERED:
         raise DomainError("The after-sales call window is closed.", code="call_window_closed")
-    rider_digest = vault.digest(vault.normalise_phone(rider.phone))
-    customer_digest = _customer_digest(order)
+    rider_digest = phone_digest(rider.phone)
+    customer_digest = customer_phone_digest(order=order, actor=rider.user)
     busy = set(
         live_sessions()
         .filter(Q(rider_digest__in=[rider_digest, customer_digest]) | Q(customer_digest__in=[rider_digest, customer_digest]))
@@ -67,7 +60,7 @@ class Route:
 
 def call_route(*, caller: str, proxy_number: str) -> Route:
     """Where a call from `caller` to `proxy_number` goes. After the session ends, nobody."""
-    caller_digest = vault.digest(vault.normalise_phone(caller))
+    caller_digest = phone_digest(caller)
     base = ProxySession.objects.filter(proxy_number=proxy_number).filter(
         Q(rider_digest=caller_digest) | Q(customer_digest=caller_digest)
     )

@@ -22,13 +22,12 @@ from django.utils import timezone
 from .. import geofence
 from ..errors import DomainError, NotFound, RateLimited
 from ..models import AuditEvent, Order, OrderItem, OrderStatus, Rider, Store
-from ..vault import ShreddedError
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish
 from .handoff import HandoffRefused, handoff_check, order_by_pickup_code, order_by_rider_code, pickup_handoff
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
-from .privacy import sensitive_item_names
+from .privacy import ShreddedError, sensitive_item_names
 
 WINDOW_S = 60  # failures are counted over a sliding minute
 

@@ -87,9 +87,11 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
         live_grants().filter(principal=rider.user, scope=GrantScope.ADDRESS, order__in=orders)
         .values_list("order_id").annotate(top=Max("tier"))
     )
+    # A destination never changes: one audited vault open per order while it stays in this rider's context.
+    known = {a.order_id: a.dest for a in hit[2]} if hit else {}
     ctx = [
-        ActiveOrder(o.pk, o.status == OrderStatus.PICKED_UP, destination_point(order=o), radii_for(o),
-                    tiers.get(o.pk, Tier.AREA))
+        ActiveOrder(o.pk, o.status == OrderStatus.PICKED_UP, known.get(o.pk) or destination_point(order=o),
+                    radii_for(o), tiers.get(o.pk, Tier.AREA))
         for o in orders
     ]
     _contexts[rider.pk] = (now, version, ctx)

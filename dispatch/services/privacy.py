@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .. import vault
 from ..models import AuditEvent, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
+from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
 from .audit import audit_record
 
 
@@ -27,9 +28,28 @@ def vault_seal(*, order: Order, payload: dict[str, Any]) -> SealedRecord:
     )
 
 
-def _open(order: Order) -> dict[str, Any]:
+def vault_open(
+    *, order: Order, purpose: str, actor=None, action: str = "vault.opened", data: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The one door out of the vault: every open of an order's sealed record passes here and appends an
+    audit event naming the actor (None is "system"), the order and the purpose. `data` may add ids and
+    labels, never anything read from the vault. A shredded order raises ShreddedError and writes nothing:
+    nothing left the vault."""
     record = order.sealed  # select_related("sealed") on lists saves a query per order
-    return vault.open_payload(record.key_id, record.wrapped_key, record.ciphertext, aad=_aad(order.pk))
+    payload = vault.open_payload(record.key_id, record.wrapped_key, record.ciphertext, aad=_aad(order.pk))
+    audit_record(actor=actor, action=action, order=order, data={"purpose": purpose, **(data or {})})
+    return payload
+
+
+def phone_digest(phone: str) -> str:
+    """The keyed digest that recognises a phone number on a call session (no vault open: the caller has the number)."""
+    return vault.digest(vault.normalise_phone(phone))
+
+
+def customer_phone_digest(*, order: Order, actor=None) -> str:
+    """The digest of the customer's number, to bind a call session. Audited; the number itself stays here."""
+    payload = vault_open(order=order, actor=actor, purpose="call_routing", action="call.customer_digest")
+    return phone_digest(payload["phone"])
 
 
 def live_grants(*, now: datetime | None = None):
@@ -96,17 +116,17 @@ def address_reveal(
     if tier == Tier.AREA:
         # The area is a masked, derived field stored on the order: no vault read needed.
         return AddressView("area", order.area, None, None)
-    payload = _open(order)
+    payload = vault_open(order=order, actor=user, purpose=purpose, action="address.read", data={"tier": Tier(tier).label})
     address = payload["address"]
     parts = [str(address.get(f) or "").strip() for f in _TIER_FIELDS[Tier(tier)][1:]]
     text = ", ".join(p for p in parts if p)
-    audit_record(actor=user, action="address.read", order=order, data={"tier": Tier(tier).label, "purpose": purpose})
     return AddressView(Tier(tier).label, text, payload["lat"], payload["lng"])
 
 
-def destination_point(*, order: Order) -> tuple[float, float]:
-    """For the geofence engine only: the destination, never returned to a client from here."""
-    payload = _open(order)
+def destination_point(*, order: Order, actor=None) -> tuple[float, float]:
+    """For the geofence engine only: the destination, never returned to a client from here. Audited: callers
+    cache it (services.delivery.rider_context) rather than open the vault per position report."""
+    payload = vault_open(order=order, actor=actor, purpose="geofence", action="destination.read")
     return payload["lat"], payload["lng"]
 
 
@@ -116,21 +136,19 @@ def contact_reveal(*, order: Order, user, purpose: str, reason: str = "") -> dic
         from ..errors import NotFound
 
         raise NotFound()
-    payload = _open(order)
-    audit_record(actor=user, action="contact.read", order=order, data={"purpose": purpose, "reason": reason})
+    payload = vault_open(order=order, actor=user, purpose=purpose, action="contact.read", data={"reason": reason})
     return {"name": payload["name"], "phone": payload["phone"]}
 
 
 def customer_phone_for_call(*, order: Order, session_id: int) -> str:
     """The proxy needs the customer's number to connect a call. Audited; never returned to a party."""
-    payload = _open(order)
-    audit_record(action="call.customer_number_used", order=order, data={"session": session_id})
+    payload = vault_open(order=order, purpose="call_routing", action="call.customer_number_used",
+                         data={"session": session_id})
     return payload["phone"]
 
 
 def sensitive_item_names(*, order: Order, user, purpose: str) -> list[str]:
-    payload = _open(order)
-    audit_record(actor=user, action="items.read", order=order, data={"purpose": purpose})
+    payload = vault_open(order=order, actor=user, purpose=purpose, action="items.read")
     return list(payload.get("sensitive_items", []))
 
 
@@ -139,6 +157,57 @@ def order_shred(*, order: Order) -> None:
     """Crypto-shred: destroy the data key and ciphertext. Masked fields stay for statistics."""
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
     audit_record(action="order.shredded", order=order)
+
+
+@dataclass(frozen=True)
+class KeyCensus:
+    current: int  # sealed under the current master key
+    stale: int  # sealed under an older key: they need VAULT_OLD_MASTER_KEYS until rewrapped
+    shredded: int
+
+
+def vault_key_census() -> KeyCensus:
+    records = SealedRecord.objects.all()
+    live = records.filter(wrapped_key__isnull=False)
+    current = live.filter(key_id=vault.current_key_id()).count()
+    return KeyCensus(current, live.count() - current, records.filter(wrapped_key__isnull=True).count())
+
+
+@dataclass(frozen=True)
+class RewrapBatch:
+    rewrapped: int
+    failed: list[tuple[int, str]]  # (order id, why): a record that will not unwrap is reported, never dropped
+    last_pk: int | None  # resume after this record; None when nothing was left past the cursor
+
+
+@transaction.atomic
+def vault_rewrap_batch(*, after_pk: int = 0, batch_size: int = 500) -> RewrapBatch:
+    """Re-wrap up to `batch_size` stored data keys past `after_pk` that are not under the current master key.
+
+    One transaction a batch, and a row's key id and wrapped key change in one UPDATE: a crash loses at most
+    the batch in flight, still under its old key, which the next run picks up. Rows already under the current
+    key and shredded rows are never selected, so running again is harmless. The payload is not decrypted."""
+    current = vault.current_key_id()
+    rows = list(
+        SealedRecord.objects.select_for_update()
+        .filter(pk__gt=after_pk, wrapped_key__isnull=False).exclude(key_id=current)
+        .order_by("pk").only("pk", "order_id", "key_id", "wrapped_key")[:batch_size]
+    )
+    failed: list[tuple[int, str]] = []
+    done = 0
+    for row in rows:
+        if row.wrapped_key is None:  # shredded since the query: nothing left to rewrap
+            continue
+        try:
+            kid, wrapped = vault.rewrap(row.key_id, bytes(row.wrapped_key), aad=_aad(row.order_id))
+        except vault.VaultError as exc:
+            failed.append((row.order_id, str(exc)))
+            continue
+        done += SealedRecord.objects.filter(pk=row.pk, key_id=row.key_id).update(key_id=kid, wrapped_key=wrapped)
+    if rows:
+        audit_record(action="vault.rewrapped", data={"key_id": current, "records": done,
+                                                     "failed": [order_id for order_id, _ in failed]})
+    return RewrapBatch(done, failed, rows[-1].pk if rows else None)
 
 
 BREAK_GLASS_TTL = timedelta(minutes=15)

@@ -8,7 +8,7 @@ from django.db import connection
 
 from dispatch import vault
 from dispatch.models import Order, SealedRecord
-from dispatch.services.privacy import _open, order_shred
+from dispatch.services.privacy import order_shred, vault_open
 from tests.factories import CUSTOMER_NAME, SENSITIVE_ITEM, STREET
 
 
@@ -29,7 +29,7 @@ def test_no_plaintext_pii_in_the_database(posted_order):
     dump = raw_database_dump()
     for secret in (CUSTOMER_NAME, "7700 905678", "905678", STREET, "Marylebone", "Blue door", SENSITIVE_ITEM, "4921"):
         assert secret.encode() not in dump, secret
-    assert _open(Order.objects.get(pk=posted_order["id"]))["name"] == CUSTOMER_NAME
+    assert vault_open(order=Order.objects.get(pk=posted_order["id"]), purpose="test")["name"] == CUSTOMER_NAME
 
 
 @pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_shredding_erases_for_good(posted_order):
     order = Order.objects.get(pk=posted_order["id"])
     order_shred(order=order)
     with pytest.raises(vault.ShreddedError):
-        _open(order)
+        vault_open(order=order, purpose="test")
     assert Order.objects.get(pk=order.pk).display_name == "Z**"  # masked statistics stay
 
 
