@@ -279,6 +279,14 @@ if not VAULT_MASTER_KEY and (DEMO_MODE or TESTING):
     VAULT_MASTER_KEY = _local_secret("vault.key", lambda: urlsafe_b64encode(secrets.token_bytes(32)).decode())
 # Old master keys still able to unwrap data keys during a rotation (comma-separated).
 VAULT_OLD_MASTER_KEYS = env.list("VAULT_OLD_MASTER_KEYS", default=[])
+# Keys the digests of bearer secrets (tracking tokens, delivery PINs: dispatch/tokens.py). Changing it
+# invalidates every open tracking link and PIN.
+if DEMO_MODE or TESTING:
+    TOKEN_DIGEST_KEY = env.str("TOKEN_DIGEST_KEY", default="") or _local_secret(
+        "token_digest.key", lambda: secrets.token_urlsafe(32)
+    )
+else:
+    TOKEN_DIGEST_KEY = env.str("TOKEN_DIGEST_KEY")  # no production default
 
 ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
 CALL_WINDOW_S = env("CALL_WINDOW_S")
