@@ -315,9 +315,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No tracking token in any line (config/logs.py): on the handler, and on every logger that names a path.
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne.access": {"level": "INFO", "filters": ["redact_tokens"]},  # daphne's access log (config/asgi.py)
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {"filters": ["redact_tokens"]},
+        "django.channels.server": {"filters": ["redact_tokens"]},
+    },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
