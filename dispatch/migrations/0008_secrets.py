@@ -1,10 +1,11 @@
 """Bearer secrets at rest: the tracking token and the delivery PIN become keyed digests (dispatch/tokens.py).
 
 Existing rows: the stored token is digested, and the PIN is re-derived from it (the tracking page shows the
-PIN derived from the link from now on; the stored one is dropped with its column). Irreversible: the
-plaintext is gone."""
+PIN derived from the link from now on; the stored one is dropped with its column). Irreversible once an
+order exists: the plaintext is gone."""
 
 from django.db import migrations, models
+from django.db.migrations.exceptions import IrreversibleError
 
 from dispatch import tokens
 
@@ -22,6 +23,11 @@ def digest_existing(apps, schema_editor):
             batch = []
     if batch:
         Order.objects.bulk_update(batch, ["tracking_token_digest", "delivery_pin_digest"])
+
+
+def refuse_to_restore(apps, schema_editor):
+    if apps.get_model("dispatch", "Order").objects.exists():
+        raise IrreversibleError("Tracking tokens and PINs exist only as digests: nothing to restore.")
 
 
 class Migration(migrations.Migration):
@@ -42,7 +48,7 @@ class Migration(migrations.Migration):
             field=models.CharField(default="", max_length=64),
             preserve_default=False,
         ),
-        migrations.RunPython(digest_existing, reverse_code=None, elidable=False),
+        migrations.RunPython(digest_existing, reverse_code=refuse_to_restore, elidable=False),
         migrations.RemoveField(model_name="order", name="tracking_token"),
         migrations.RemoveField(model_name="order", name="delivery_pin"),
         migrations.AlterField(
