@@ -131,3 +131,18 @@ def test_two_orders_get_unrelated_tokens_pins_and_digests(merchant):
     assert tokens[0] != tokens[1]
     digests = [v for _, f, v in every_stored_value() if "pin" in f]
     assert len(digests) == len(set(digests)) >= 2
+
+
+def test_outside_demo_mode_the_digest_key_is_required(tmp_path):
+    """Plays an operator deploying without TOKEN_DIGEST_KEY: the settings refuse to load rather than invent a key."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TOKEN_DIGEST_KEY", "TESTING", "DEMO_MODE", "DEBUG")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings", SECRET_KEY="x" * 50, VAR_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode != 0
+    assert "TOKEN_DIGEST_KEY" in run.stderr
+    assert not (tmp_path / "token_digest.key").exists()
