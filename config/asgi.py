@@ -11,10 +11,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.logs import install_daphne_access_log  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
 from rider import routing as rider_routing  # noqa: E402
+
+install_daphne_access_log()  # daphne builds its access log after importing this module
 
 application = ProtocolTypeRouter(
     {

@@ -298,6 +298,14 @@ if DEMO_MODE or TESTING:
 else:
     AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY")  # no production default
 AUDIT_ANCHOR_PATH = Path(env.str("AUDIT_ANCHOR_PATH", default=str(VAR_DIR / "audit-anchor.json")))
+# Keys the digests of bearer secrets (tracking tokens, delivery PINs: dispatch/tokens.py). Changing it
+# invalidates every open tracking link and PIN.
+if DEMO_MODE or TESTING:
+    TOKEN_DIGEST_KEY = env.str("TOKEN_DIGEST_KEY", default="") or _local_secret(
+        "token_digest.key", lambda: secrets.token_urlsafe(32)
+    )
+else:
+    TOKEN_DIGEST_KEY = env.str("TOKEN_DIGEST_KEY")  # no production default
 
 ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
 CALL_WINDOW_S = env("CALL_WINDOW_S")
@@ -326,9 +334,17 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No tracking token in any line (config/logs.py): on the handler, and on every logger that names a path.
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne.access": {"level": "INFO", "filters": ["redact_tokens"]},  # daphne's access log (config/asgi.py)
+        "django.request": {"filters": ["redact_tokens"]},
+        "django.server": {"filters": ["redact_tokens"]},
+        "django.channels.server": {"filters": ["redact_tokens"]},
+    },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)

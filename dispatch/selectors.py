@@ -8,12 +8,12 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from . import geofence, masking
+from . import geofence, masking, tokens
 from .errors import NotFound
 from .models import AuditEvent, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .permissions import is_dispatcher, merchant_of, rider_of, staff_of
 from .services.pickup_numbers import business_date
-from .services.privacy import address_reveal, live_grants
+from .services.privacy import address_reveal, customer_phone_for_rider, live_grants
 
 OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
 
@@ -110,7 +110,8 @@ def access_order(*, user, order_id, lock: bool = False) -> Order:
 
 
 def order_by_tracking_token(*, token: str) -> Order:
-    order = Order.objects.select_related("store", "rider").filter(tracking_token=token).first()
+    """The order whose link this is, found by the token's digest (the token is never stored); 404 once expired."""
+    order = Order.objects.select_related("store", "rider").filter(tracking_token_digest=tokens.token_digest(token)).first()
     if order is None or order.tracking_expires_at <= timezone.now():
         raise NotFound()
     return order
@@ -130,6 +131,10 @@ def items_view(order: Order, *, with_names: bool = True) -> dict[str, Any]:
 
 def customer_view(order: Order) -> dict[str, str]:
     return {"display_name": order.display_name, "phone_masked": order.phone_masked}
+
+
+def consent_view(order: Order) -> dict[str, bool]:
+    return {"number_protection": order.consent_number_protection, "marketing": order.consent_marketing}
 
 
 def store_view(store: Store) -> dict[str, Any]:
@@ -157,10 +162,18 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
         "status": order.status,
         "pickup_code": order.pickup_code,
         "store": store_view(order.store),
-        "customer": customer_view(order),
+        "customer": {**customer_view(order), **_rider_phone(order, user=user)},
         "items": items_view(order),
         "destination": destination,
     }
+
+
+def _rider_phone(order: Order, *, user) -> dict[str, str]:
+    """The real number, for the rider to dial, only where the customer turned number protection off."""
+    if order.consent_number_protection:
+        return {}
+    phone = customer_phone_for_rider(order=order, user=user)
+    return {"phone": phone} if phone else {}
 
 
 def masked_order_view(order: Order) -> dict[str, Any]:
@@ -175,6 +188,7 @@ def masked_order_view(order: Order) -> dict[str, Any]:
         "items": items_view(order),
         "area": order.area,
         "approx": {"lat": order.approx_lat, "lng": order.approx_lng},
+        "consent": consent_view(order),
         "rider": {"id": order.rider_id, "name": order.rider.display_name} if order.rider_id else None,
         "created_at": order.created_at.isoformat(),
         "ready_at": order.ready_at.isoformat() if order.ready_at else None,
@@ -183,7 +197,8 @@ def masked_order_view(order: Order) -> dict[str, Any]:
     }
 
 
-def tracking_view(order: Order) -> dict[str, Any]:
+def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
+    """The link holder's view. The PIN is derived from `token` here: it exists nowhere else."""
     from .services.calls import live_sessions
 
     rider = order.rider
@@ -200,7 +215,8 @@ def tracking_view(order: Order) -> dict[str, Any]:
         "pickup_code": order.pickup_code,
         "store": order.store.name,
         "rider": {"name": rider.display_name} if rider else None,
-        "delivery_pin": order.delivery_pin if order.status != OrderStatus.DELIVERED else None,
+        "delivery_pin": tokens.delivery_pin(token) if order.status != OrderStatus.DELIVERED else None,
+        "consent": consent_view(order),
         "call_number": session.proxy_number if session else None,
         "address_seen": reveals,
         "access_revoked_at": [t.isoformat() for t in revoked],

@@ -44,7 +44,7 @@ for i in range(n):
             now = timezone.now()
             Order.objects.create(store=store, business_date=day, pickup_seq=seq, pickup_code=code, display_name="Z**",
                                  phone_masked="****0000", area="Test", approx_lat=51.5, approx_lng=-0.1,
-                                 delivery_pin="0000", tracking_token=secrets.token_urlsafe(16),
+                                 delivery_pin_digest=secrets.token_hex(32), tracking_token_digest=secrets.token_hex(32),
                                  tracking_expires_at=now + timedelta(days=1), retention_due_at=now + timedelta(days=90))
     else:
         from dispatch.services.orders import order_create

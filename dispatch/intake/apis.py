@@ -48,6 +48,7 @@ class OrderCreateApi(APIView):
             "id": order.pk,
             "status": order.status,
             "pickup_code": order.pickup_code,
+            # The only time the link exists outside the customer's hands: the server keeps its digest alone.
             "tracking_url": request.build_absolute_uri(reverse("track-page", args=[order.tracking_token])),
             "customer": selectors.customer_view(order),
         }

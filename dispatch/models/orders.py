@@ -41,8 +41,11 @@ class Order(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
-    delivery_pin = models.CharField(max_length=8)
-    tracking_token = models.CharField(max_length=64, unique=True)
+    # Keyed digests only (dispatch/tokens.py): the token and the PIN themselves are never stored.
+    delivery_pin_digest = models.CharField(max_length=64)
+    tracking_token_digest = models.CharField(max_length=64, unique=True)
+    # Not a field: set only on the instance `order_create` returns, so the caller can hand the link out once.
+    tracking_token: str
     tracking_expires_at = models.DateTimeField()
     retention_due_at = models.DateTimeField(db_index=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -15,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .. import geofence
+from .. import geofence, tokens
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, ProxySession, Rider, Tier
 from .audit import audit_record
@@ -221,7 +220,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
     attempts_key = f"pin-attempts:{order.pk}"
     if (cache.get(attempts_key) or 0) >= 5:
         raise DomainError("Too many wrong PINs. Call the customer or dispatch.", code="pin_locked")
-    if not hmac.compare_digest(str(pin).strip(), order.delivery_pin):
+    if not tokens.pin_matches(token_digest=order.tracking_token_digest, stored_digest=order.delivery_pin_digest, pin=pin):
         cache.set(attempts_key, (cache.get(attempts_key) or 0) + 1, timeout=3600)
         audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
         return order, Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -8,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import masking
+from .. import masking, tokens
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .audit import audit_record
@@ -34,6 +33,8 @@ def order_create(
     now = timezone.now()
     day, seq, code = pickup_number_allocate(store=store, at=now)
     address = customer["address"]
+    token = tokens.new_tracking_token()
+    token_digest = tokens.token_digest(token)
     order = Order.objects.create(
         store=store,
         merchant=merchant,
@@ -48,8 +49,8 @@ def order_create(
         approx_lng=masking.approx_coordinate(customer["lng"]),
         consent_number_protection=consent.get("number_protection", True),
         consent_marketing=consent.get("marketing", False),
-        delivery_pin=f"{secrets.randbelow(10_000):04d}",
-        tracking_token=secrets.token_urlsafe(24),
+        delivery_pin_digest=tokens.pin_digest(token_digest=token_digest, pin=tokens.delivery_pin(token)),
+        tracking_token_digest=token_digest,
         tracking_expires_at=now + timedelta(seconds=settings.TRACKING_LINK_TTL_S),
         retention_due_at=now + timedelta(days=settings.RETENTION_DAYS),
     )
@@ -80,6 +81,18 @@ def order_create(
     audit_record(actor=merchant.user if merchant else None, action="order.created", order=order,
                  data={"items": len(items), "sensitive": len(sensitive_names)})
     order_event(order, type="order.created")
+    order.tracking_token = token  # the only copy: the caller hands the link out once
+    return order
+
+
+@transaction.atomic
+def order_marketing_withdraw(*, order: Order) -> Order:
+    """The customer withdraws marketing consent (from the tracking link). Withdrawal only: a link cannot opt in."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.consent_marketing:
+        order.consent_marketing = False
+        order.save(update_fields=["consent_marketing"])
+        audit_record(action="consent.withdrawn", order=order, data={"marketing": False})
     return order
 
 

@@ -140,6 +140,19 @@ def contact_reveal(*, order: Order, user, purpose: str, reason: str = "") -> dic
     return {"name": payload["name"], "phone": payload["phone"]}
 
 
+def customer_phone_for_rider(*, order: Order, user) -> str | None:
+    """The customer's number for the rider who holds the order (a live delivery grant), only when the customer
+    turned number protection off. Audited as contact.read for delivery; None otherwise."""
+    if order.consent_number_protection or order.rider is None or order.rider.user_id != user.pk:
+        return None
+    if not live_grants().filter(order=order, principal=user, scope=GrantScope.ADDRESS,
+                                purpose=GrantPurpose.DELIVERY).exists():
+        return None
+    payload = vault_open(order=order, actor=user, purpose=GrantPurpose.DELIVERY, action="contact.read",
+                         data={"field": "phone"})
+    return payload["phone"]
+
+
 def customer_phone_for_call(*, order: Order, session_id: int) -> str:
     """The proxy needs the customer's number to connect a call. Audited; never returned to a party."""
     payload = vault_open(order=order, purpose="call_routing", action="call.customer_number_used",

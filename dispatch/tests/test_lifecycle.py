@@ -4,12 +4,19 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from dispatch import tasks
 from dispatch.models import AuditEvent, Event, Grant, LocationFix, Order, OrderStatus, SealedRecord
 from dispatch.services.delivery import location_ping
 from dispatch.services.lifecycle import access_revoke_due, retention_sweep
+
+
+def customer_pin(created: dict) -> str:
+    """The PIN as the customer's page shows it: derived from the link, stored nowhere."""
+    token = created["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    return Client().get(f"/api/track/{token}/").json()["delivery_pin"]
 
 
 @pytest.mark.django_db
@@ -40,7 +47,7 @@ def test_delivery_schedules_revocation_after_commit(django_capture_on_commit_cal
                         lambda name, args, countdown: sent.append((name, args, countdown)))
     settings.ACCESS_REVOKE_AFTER_S = 30
     Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
-    pin = Order.objects.get(pk=assigned_order["id"]).delivery_pin
+    pin = customer_pin(assigned_order)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         r = client_for("rider1").post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": pin}, format="json")
         assert r.status_code == 200
@@ -57,7 +64,7 @@ def test_long_revocation_windows_use_the_sweep_not_a_countdown(assigned_order, c
     monkeypatch.setattr("dispatch.services.delivery.current_app.send_task", lambda *a, **k: sent.append(a))
     settings.ACCESS_REVOKE_AFTER_S = 7200  # longer than Redis's visibility timeout would allow
     Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
-    pin = Order.objects.get(pk=assigned_order["id"]).delivery_pin
+    pin = customer_pin(assigned_order)
     with django_capture_on_commit_callbacks(execute=True):
         client_for("rider1").post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": pin}, format="json")
     assert sent == []

@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..serializers import AnyDict
 from ..services.calls import call_route, call_session_start
+from ..services.orders import order_marketing_withdraw
 from ..services.privacy import customer_phone_for_call
 
 
@@ -22,7 +23,30 @@ class TrackingApi(APIView):
 
     @extend_schema(responses=AnyDict)
     def get(self, request, token: str):
-        return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token)))
+        return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token), token=token))
+
+
+class MarketingWithdrawIn(serializers.Serializer):
+    marketing = serializers.BooleanField()
+
+
+class TrackingConsentApi(APIView):
+    """The customer withdraws marketing consent. Withdrawal only: the link is a bearer capability, not a signature."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=MarketingWithdrawIn, responses=inline_serializer("TrackConsent", fields={
+        "consent": inline_serializer("ConsentState", fields={
+            "number_protection": serializers.BooleanField(), "marketing": serializers.BooleanField()})}))
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        data = MarketingWithdrawIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if data.validated_data["marketing"]:
+            raise Invalid("Marketing consent can only be withdrawn here.", code="withdraw_only")
+        order = order_marketing_withdraw(order=order)
+        return Response({"consent": selectors.consent_view(order)})
 
 
 class TrackingCallApi(APIView):

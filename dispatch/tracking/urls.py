@@ -9,4 +9,5 @@ page_urlpatterns = [
 api_urlpatterns = [
     path("track/<str:token>/", apis.TrackingApi.as_view()),
     path("track/<str:token>/call/", apis.TrackingCallApi.as_view()),
+    path("track/<str:token>/consent/", apis.TrackingConsentApi.as_view()),
 ]

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot, south_of_door
+from tests.browser.conftest import login, rider_order, screenshot, south_of_door
 
 pytestmark = pytest.mark.browser
 
@@ -362,5 +362,32 @@ def test_rider_journey_reveal_offline_replay_delivery_and_purge(stack, browser):
     assert not any(t in left["text"] for t in DOOR_TEXT)
     assert page.request.get(f"/api/rider/orders/{order_id}/").status == 404
     screenshot(page, "rider-purged")
+    assert page.problems == []
+    context.close()
+
+
+def test_the_real_number_only_where_the_customer_allows_it(stack, browser):
+    """Number protection off: the rider's order view offers the customer's real number to dial; on: never."""
+    from tests.factories import CUSTOMER_PHONE, order_payload
+
+    merchant, dispatcher = stack.token_client("merchant1"), stack.login("dispatcher1")
+    rider_pk = next(r["id"] for r in dispatcher.get("/api/dispatch/riders/").json() if r["name"] == "Mia L.")
+    ids = {}
+    for protection in (False, True):
+        r = merchant.post("/api/orders/", json=order_payload(consent={"number_protection": protection, "marketing": False}))
+        assert r.status_code == 201, r.text
+        ids[protection] = r.json()["id"]
+        assert dispatcher.post(f"/api/dispatch/orders/{ids[protection]}/assign/", json={"rider": rider_pk}).status_code == 200
+    context, page = open_app(stack, browser, "rider2")
+    goto_app(page)
+    shared = rider_order(page, ids[False]).locator("[data-role=customer-direct-call]")
+    expect(shared).to_be_visible()
+    expect(shared).to_have_attribute("href", "tel:" + CUSTOMER_PHONE.replace(" ", ""))
+    screenshot(page, "rider-number-shared")
+    page.click("button.back-btn")
+    protected = rider_order(page, ids[True])
+    expect(protected.locator("[data-role=customer-phone]")).to_have_text("****5678")
+    expect(protected.locator("[data-role=customer-direct-call]")).to_be_hidden()
+    assert CUSTOMER_PHONE.replace(" ", "")[-7:] not in protected.inner_html().replace(" ", "")
     assert page.problems == []
     context.close()

@@ -161,3 +161,25 @@ def test_expired_or_unknown_link_shows_the_expired_page(stack, browser):
     expect(page.locator("h1")).to_have_text("This tracking link has expired", timeout=10_000)
     assert "Tell your rider" not in page.content()
     context.close()
+
+
+def test_customer_stops_marketing_and_sees_what_the_rider_may_see(stack, browser):
+    from tests.factories import order_payload
+
+    r = stack.token_client("merchant1").post("/api/orders/", json=order_payload(
+        consent={"number_protection": False, "marketing": True}))
+    assert r.status_code == 201, r.text
+    token = r.json()["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    context, page = open_tracking(stack, browser, token)
+    expect(page.locator("#call-privacy")).to_contain_text("You allowed your rider to see your number")
+    expect(page.locator("#consent-card")).to_be_visible()
+    page.locator("#consent-btn").click()
+    expect(page.locator("#consent-result")).to_contain_text("will not send you offers")
+    expect(page.locator("#consent-btn")).to_be_hidden()
+    assert tracking(stack, token)["consent"]["marketing"] is False
+    screenshot(page, "track-marketing-withdrawn")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#consent-card")).to_be_hidden()
+    assert page.problems == []
+    context.close()

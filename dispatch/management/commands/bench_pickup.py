@@ -129,7 +129,7 @@ class Command(BaseCommand):
                             ready_at=at + timedelta(minutes=8) if status != OrderStatus.CREATED else None,
                             picked_up_at=at + timedelta(minutes=12) if status in HANDED_OVER else None,
                             delivered_at=at + timedelta(minutes=30) if status == OrderStatus.DELIVERED else None,
-                            delivery_pin=f"{rng.randint(0, 9999):04d}", tracking_token=secrets.token_urlsafe(18),
+                            delivery_pin_digest=secrets.token_hex(32), tracking_token_digest=secrets.token_hex(32),
                             tracking_expires_at=at + timedelta(days=1), retention_due_at=at + timedelta(days=90)))
                         if len(rows) >= 5000:
                             total_items += self.flush(rows)

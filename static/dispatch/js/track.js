@@ -104,6 +104,19 @@ function renderCall(d) {
   }
 }
 
+const PROTECTED_TEXT = "Calls go through a temporary number. Your rider never sees your number, and you never see theirs.";
+const SHARED_TEXT = "You allowed your rider to see your number while they have your order. " +
+  "Calls through the temporary number still hide it.";
+
+function renderConsent(d) {
+  setText($("call-privacy"), d.consent.number_protection ? PROTECTED_TEXT : SHARED_TEXT);
+  const card = $("consent-card");
+  const withdrawn = card.dataset.withdrawn === "true";
+  card.hidden = !d.consent.marketing && !withdrawn;
+  $("consent-btn").hidden = !d.consent.marketing;
+  $("consent-text").hidden = !d.consent.marketing;
+}
+
 function telLine(number) {
   return el("p", { class: "call-line" }, "Your private line: ",
     el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
@@ -134,6 +147,7 @@ function render(d) {
   renderApproach(d);
   renderPin(d);
   renderCall(d);
+  renderConsent(d);
   renderSeen(d);
   $("expires").textContent = `This page works until ${dayAndClock(d.expires_at)}.`;
   document.body.dataset.status = d.status;
@@ -190,6 +204,29 @@ $("call-btn").addEventListener("click", async (event) => {
   } finally {
     button.removeAttribute("aria-busy");
     button.textContent = "Call your rider";
+  }
+});
+
+$("consent-btn").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  if (button.getAttribute("aria-busy") === "true") return;
+  const card = $("consent-card");
+  const out = $("consent-result");
+  button.setAttribute("aria-busy", "true");
+  try {
+    const res = await api(`${base}consent/`, { method: "POST", body: { marketing: false } });
+    card.dataset.withdrawn = "true";
+    out.replaceChildren(el("p", { class: "call-ok" }, "Done. The shop will not send you offers or news."));
+    if (data) {
+      data.consent = res.consent;
+      renderConsent(data);
+    }
+  } catch (err) {
+    const text = (err && err.detail) || "That did not work. Please try again.";
+    out.replaceChildren(el("p", { class: "error" }, text));
+    toast(text, "error");
+  } finally {
+    button.removeAttribute("aria-busy");
   }
 });
 

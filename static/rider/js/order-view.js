@@ -69,6 +69,8 @@ export class OrderView {
     // --- Customer (masked) ---
     r.custName = el("p", { class: "cust-name", "data-role": "customer-name" });
     r.custPhone = el("p", { class: "cust-phone", "data-role": "customer-phone" });
+    // Only when the customer turned number protection off: their real number, to dial directly.
+    r.directCall = el("a", { class: "btn btn-block", "data-role": "customer-direct-call", hidden: true });
     r.callBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "call",
       onclick: (e) => this.call(e.currentTarget) }, "Call customer");
     r.callLink = el("a", { class: "btn btn-block call-link", "data-role": "proxy-link" });
@@ -79,7 +81,7 @@ export class OrderView {
       el("p", { class: "muted" }, "Calls go through a delivery number. Neither of you sees the other's phone."),
       r.callLink, r.dialBtn, r.callResult);
     r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
-      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.callBtn, r.callPanel);
+      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.directCall, r.callBtn, r.callPanel);
 
     // --- Items ---
     r.items = el("ul", { class: "items", "data-role": "items" });
@@ -148,6 +150,15 @@ export class OrderView {
 
     r.custName.textContent = order.customer.display_name;
     r.custPhone.textContent = order.customer.phone_masked;
+    const phone = open ? order.customer.phone : null;
+    r.directCall.hidden = !phone;
+    if (phone) {
+      r.directCall.href = `tel:${phone.replace(/[^+\d]/g, "")}`;
+      r.directCall.textContent = `Call ${phone} (the customer allows it)`;
+    } else {
+      r.directCall.removeAttribute("href");
+      r.directCall.textContent = "";
+    }
     r.customer.hidden = !open && status !== "delivered";
 
     r.items.replaceChildren(...(order.items.lines || []).map((line) => el("li", {}, `${line.qty} × ${line.name}`)));

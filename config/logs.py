@@ -1,0 +1,61 @@
+"""Log hygiene: a tracking token is a bearer capability, so no log line may carry one.
+
+`RedactTokens` (installed from settings.LOGGING on the console handler and on the loggers that name request
+paths) rewrites `/t/<token>/`, `/api/track/<token>/...` and `/ws/track/<token>/` to `<redacted>`.
+daphne writes its access log straight to stdout with its own `AccessLogGenerator`; `AccessLog` sends those
+lines through the `daphne.access` logger instead, and `install_daphne_access_log()` (called from config/asgi.py,
+which daphne's CLI imports before it builds the access log) makes daphne use it, with no extra flag.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from daphne.access import AccessLogGenerator
+
+_TOKEN_PATH = re.compile(r"(/(?:t|api/track|ws/track)/)[^/\s?#\"'<>]+")
+_traceback_formatter = logging.Formatter()
+
+
+def redact(text: str) -> str:
+    return _TOKEN_PATH.sub(r"\1<redacted>", text)
+
+
+class RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _traceback_formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+class AccessLog(AccessLogGenerator):
+    """daphne's NCSA-style lines, through the `daphne.access` logger (so LOGGING's filters apply); with
+    `--access-log FILE` into that file, redacted here."""
+
+    logger = logging.getLogger("daphne.access")
+
+    def write_entry(self, host, date, request, status=None, length=None, ident=None, user=None):
+        line = '%s %s %s [%s] "%s" %s %s' % (  # noqa: UP031 - daphne's own format
+            host, ident or "-", user or "-", date.strftime("%d/%b/%Y:%H:%M:%S"), request, status or "-", length or "-",
+        )
+        if self.stream is sys.stdout:
+            self.logger.info(line)
+        else:
+            self.stream.write(redact(line) + "\n")
+
+
+def install_daphne_access_log() -> None:
+    """When running under daphne's command line, make it build `AccessLog` rather than its own generator."""
+    cli = sys.modules.get("daphne.cli")
+    if cli is not None and getattr(cli, "AccessLogGenerator", None) is AccessLogGenerator:
+        cli.AccessLogGenerator = AccessLog  # type: ignore[attr-defined]

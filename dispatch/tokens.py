@@ -1,0 +1,57 @@
+"""Bearer secrets of an order: the tracking token (the customer's link) and the delivery PIN.
+
+Neither is ever stored. The database holds keyed digests (HMAC-SHA256 under `TOKEN_DIGEST_KEY`),
+so a copy of it opens no tracking page and delivers no order. One key serves three purposes, kept
+apart by domain separation (a sub-key per label):
+- `token_digest(token)`: the look-up key of the link;
+- `delivery_pin(token)`: the PIN is derived from the token, so only a request that holds the link
+  can show it; the server cannot produce it otherwise;
+- `pin_digest(token_digest=..., pin=...)`: what the rider's entry is checked against, bound to the
+  order's token digest so equal PINs of two orders do not show as equal digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from functools import lru_cache
+
+from django.conf import settings
+
+TOKEN_BYTES = 24
+PIN_DIGITS = 4
+
+
+@lru_cache(maxsize=8)
+def _subkey(master: str, label: str) -> bytes:
+    return hmac.new(master.encode(), f"pd-bearer:{label}".encode(), hashlib.sha256).digest()
+
+
+def _mac(label: str, message: str) -> bytes:
+    return hmac.new(_subkey(settings.TOKEN_DIGEST_KEY, label), message.encode(), hashlib.sha256).digest()
+
+
+def new_tracking_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_digest(token: str) -> str:
+    return _mac("tracking-token", token).hex()
+
+
+def delivery_pin(token: str) -> str:
+    value = int.from_bytes(_mac("delivery-pin", token)[:8], "big")  # bias over 10**4 of 2**64: negligible
+    return f"{value % 10**PIN_DIGITS:0{PIN_DIGITS}d}"
+
+
+def pin_digest(*, token_digest: str, pin: str) -> str:
+    return _mac("delivery-pin-check", f"{token_digest}:{pin}").hex()
+
+
+def pin_matches(*, token_digest: str, stored_digest: str, pin: object) -> bool:
+    """The rider's entry against the stored digest, compared in constant time."""
+    entry = str(pin).strip()
+    if len(entry) != PIN_DIGITS or not entry.isdigit():
+        entry = ""  # still compared, so a malformed entry costs the same as a wrong one
+    return hmac.compare_digest(pin_digest(token_digest=token_digest, pin=entry), stored_digest)
