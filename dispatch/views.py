@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LogoutView
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django_permissions_policy.decorators import permissions_policy_override
 
 from .errors import NotFound
 from .permissions import is_dispatcher, role_of
@@ -27,6 +28,7 @@ def board(request):
     return render(request, "dispatch/board.html", {"map_config": config})
 
 
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "microphone": ["self"]})  # in-app calls
 @never_cache
 def track_page(request, token: str):
     """The customer's page. The token is the capability; an expired or unknown one is a plain 404 page."""
