@@ -282,7 +282,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # --- Guessing and deployment: login lockout, HTTPS, Permissions-Policy ----------------------
 # Passwords: every door (login form, POST /api/auth/token/, admin login) goes through django-axes,
 # which counts failures in the database (a restart or a cache flush cannot clear them), per username
-# and per client address. The 10th failure within the window locks both for the window.
+# and per client address. A username or an address with 10 failures, none 15 minutes older than the
+# next, is locked until 15 minutes after its last failure; a refused try during the lock does not extend it.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

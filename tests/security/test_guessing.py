@@ -4,18 +4,21 @@ Each test plays an attacker who guesses; the counters must hold across a cache c
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import time
 from datetime import timedelta
 
 import httpx
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import F
 from django.test import Client
 
 from dispatch.models import Order, OrderStatus
-from tests.harness import BIN, LiveStack
+from tests.harness import BIN, LiveStack, free_port, scale_urls
 
 RIGHT = "right-horse-battery-staple"
 LIMIT = 10  # failures allowed in the window; the next try is refused
@@ -194,16 +197,22 @@ def _restart(stack: LiveStack, i: int = 0) -> None:
     stack._wait_http(port)
 
 
+def _picked_up_live(stack: LiveStack) -> tuple[int, str]:
+    """A demo order assigned to rider1 and moved to picked up; its id and the PIN its tracking page shows."""
+    out = stack.manage("demo_order", "--rider", "rider1").stdout
+    order_id = int(out.split("Order ")[1].split(",")[0])
+    token = out.rsplit("/t/", 1)[1].split("/")[0]
+    pin = httpx.get(f"{stack.url}/api/track/{token}/").json()["delivery_pin"]
+    stack.manage("shell", "-c", f"from dispatch.models import Order; "
+                                f"Order.objects.filter(pk={order_id}).update(status='picked_up')")
+    return order_id, pin
+
+
 def test_pin_lock_survives_a_server_restart(tmp_path):
     """Rider guessing the customer's PIN, then waiting for a restart of the server (embedded profile)
     (finding: the PIN lock lives in the cache, which a restart clears)."""
     with LiveStack(tmp_path) as stack:
-        out = stack.manage("demo_order", "--rider", "rider1").stdout
-        order_id = int(out.split("Order ")[1].split(",")[0])
-        token = out.rsplit("/t/", 1)[1].split("/")[0]
-        pin = httpx.get(f"{stack.url}/api/track/{token}/").json()["delivery_pin"]
-        stack.manage("shell", "-c", f"from dispatch.models import Order; "
-                                    f"Order.objects.filter(pk={order_id}).update(status='picked_up')")
+        order_id, pin = _picked_up_live(stack)
         rider = stack.login("rider1")
         url = f"/api/rider/orders/{order_id}/deliver/"
         codes = [rider.post(url, json={"pin": _wrong(pin)}).json()["code"] for _ in range(5)]
@@ -213,3 +222,51 @@ def test_pin_lock_survives_a_server_restart(tmp_path):
         r = stack.login("rider1").post(url, json={"pin": pin})
         assert r.status_code == 409 and r.json()["code"] == "pin_locked", r.text
         print(f"restarted and refused in {time.monotonic() - started:.2f} s")
+
+
+@contextlib.contextmanager
+def _private_redis(port: int, tmp_path):
+    """A redis-server of this test's own (the shared one is never restarted), with no persistence."""
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                                 "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+        client = redis.Redis(port=port)
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                if client.ping():
+                    return proc
+            time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    procs = [start()]
+
+    def restart() -> None:
+        procs[0].terminate()
+        procs[0].wait(timeout=10)
+        procs[0] = start()
+
+    try:
+        yield restart
+    finally:
+        procs[0].terminate()
+        procs[0].wait(timeout=10)
+
+
+@pytest.mark.scale
+def test_pin_lock_survives_a_redis_restart(tmp_path):
+    """Rider guessing the customer's PIN on the scale profile, then waiting for a Redis restart (the
+    cache empties) (finding: the PIN lock lives in the cache, which a Redis restart clears)."""
+    database_url, _ = scale_urls()
+    if not database_url:
+        pytest.skip("DATABASE_URL not set: the scale-profile variant needs PostgreSQL")
+    port = free_port()
+    with _private_redis(port, tmp_path) as restart_redis, \
+            LiveStack(tmp_path / "stack", database_url=database_url, redis_url=f"redis://127.0.0.1:{port}/0") as stack:
+        order_id, pin = _picked_up_live(stack)
+        rider = stack.login("rider1")
+        url = f"/api/rider/orders/{order_id}/deliver/"
+        assert [rider.post(url, json={"pin": _wrong(pin)}).json()["code"] for _ in range(5)] == ["wrong_pin"] * 5
+        restart_redis()
+        assert redis.Redis(port=port).dbsize() == 0
+        r = stack.login("rider1").post(url, json={"pin": pin})  # the session too lived in Redis: log in again
+        assert r.status_code == 409 and r.json()["code"] == "pin_locked", r.text
