@@ -34,3 +34,23 @@ class SyncChainMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer Django makes (any status), unless it says no-store
+    already or its URL name is in CACHEABLE_URL_NAMES: pages and API answers carry PII and secrets
+    (addresses, PINs, handoff codes, tokens), and no browser or proxy cache may keep them. Static
+    files are served before Django's middleware and keep their own headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.cacheable = frozenset(settings.CACHEABLE_URL_NAMES)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name in self.cacheable:
+            return response
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        return response

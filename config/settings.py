@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from base64 import urlsafe_b64encode
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -85,6 +87,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.NoStoreMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
     "config.middleware.SyncChainMiddleware",  # last: the chain runs in one thread (config/middleware.py)
 ]
 
@@ -213,7 +218,10 @@ CELERY_BEAT_SCHEDULE = {
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["dispatch.auth.RoleBackend"]  # the session user comes with its role rows
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address (see "Guessing")
+    "dispatch.auth.RoleBackend",  # the session user comes with its role rows
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -256,7 +264,7 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", *([_tile_origin] if _tile_origin else [])],
-        "connect-src": ["'self'", "ws:", "wss:"],
+        "connect-src": ["'self'"],  # CSP 3: 'self' covers ws:/wss: to this host and port
         "worker-src": ["'self'"],
         "manifest-src": ["'self'"],
         "frame-ancestors": ["'none'"],
@@ -273,6 +281,49 @@ SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Guessing and deployment: login lockout, HTTPS, Permissions-Policy ----------------------
+# Passwords: every door (login form, POST /api/auth/token/, admin login) goes through django-axes,
+# which counts failures in the database (a restart or a cache flush cannot clear them), per username
+# and per client address. A username or an address with 10 failures, none 15 minutes older than the
+# next, is locked until 15 minutes after its last failure; a refused try during the lock does not extend it.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the window is fixed: Retry-After holds
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
+AXES_DISABLE_ACCESS_LOG = True  # no table of successful logins with addresses
+# The client address: REMOTE_ADDR unless a reverse proxy in front sets a header it controls, e.g.
+# AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR (never trust a header no proxy overwrites).
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+
+# HTTPS: on by default outside demo/test mode (plain http on 127.0.0.1 there); each can be overridden.
+_secure = not (DEMO_MODE or TESTING)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _secure else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_secure)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_secure)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_secure)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_secure)
+# Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+_proxy_ssl = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl[0], _proxy_ssl[1]) if len(_proxy_ssl) == 2 else None
+# Joining the browsers' HSTS preload list is an operator's decision (SECURE_HSTS_PRELOAD=1), not a default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Powerful browser features: all off, except per page (views decorated with permissions_policy_override):
+# geolocation, microphone and the screen wake lock on the rider app, the camera on the store counter,
+# the microphone on the tracking page.
+PERMISSIONS_POLICY: dict[str, list[str]] = {feature: [] for feature in (
+    "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera", "clipboard-read",
+    "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid", "identity-credentials-get",
+    "idle-detection", "local-fonts", "magnetometer", "microphone", "midi", "otp-credentials", "payment",
+    "publickey-credentials-get", "screen-wake-lock", "serial", "usb", "web-share", "window-management",
+    "xr-spatial-tracking",
+)}
+# Answers that may be stored by browsers and proxies (config.middleware.NoStoreMiddleware): URL names.
+CACHEABLE_URL_NAMES = ["rider-sw", "rider-manifest"]
 
 # --- Product settings -------------------------------------------------------------------
 VAULT_MASTER_KEY = env.str("VAULT_MASTER_KEY", default="")

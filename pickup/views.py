@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django_permissions_policy.decorators import permissions_policy_override
 
 from dispatch import selectors
 from dispatch.errors import NotFound
@@ -13,6 +14,7 @@ from dispatch.permissions import staff_of
 from dispatch.services.counter import failure_limit, undo_window
 
 
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": ["self"]})  # scans the rider's QR code
 @never_cache
 @login_required
 def console(request):

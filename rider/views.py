@@ -5,10 +5,13 @@ from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django_permissions_policy.decorators import permissions_policy_override
 
 from dispatch.permissions import rider_of
 
 
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "geolocation": ["self"], "microphone": ["self"],
+                             "screen-wake-lock": ["self"]})
 @never_cache
 @login_required
 def rider_app(request):

@@ -33,7 +33,7 @@ def refuse_to_restore(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("dispatch", "0002_indexes"),
+        ("dispatch", "0005_guessing"),
     ]
 
     operations = [

@@ -3,12 +3,14 @@ from .audit import AuditEvent, AuditHead
 from .events import Event
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, Tier
+from .security import FailedAttempt
 
 __all__ = [
     "AuditEvent",
     "AuditHead",
     "Dispatcher",
     "Event",
+    "FailedAttempt",
     "Grant",
     "GrantPurpose",
     "GrantScope",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from django.utils import timezone
 from .. import geofence
 from ..errors import DomainError, NotFound, RateLimited
 from ..models import AuditEvent, Order, OrderItem, OrderStatus, Rider, Store
+from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish
 from .handoff import HandoffRefused, handoff_check, order_by_pickup_code, order_by_rider_code, pickup_handoff
@@ -44,41 +45,32 @@ def undo_window() -> timedelta:
     return timedelta(seconds=int(getattr(settings, "PICKUP_UNDO_WINDOW_S", 60)))
 
 
-# --- Failure counting (Django cache; keys hold ids only) ------------------------------------
-# A sliding minute in 10-second steps: a failure counts for 60 to 70 seconds. It may count a little
-# long, never too short, so a burst across a minute boundary is still seen whole.
-SLOT_S = 10
-SLOTS = WINDOW_S // SLOT_S
+# --- Failure counting (in the database: a restart clears no limit; keys hold ids only) -----------
+SCOPES = {"user": "pickup-user", "store": "pickup-store"}
 
 
-def _keys(scope: str, ident: int, now: float) -> list[str]:
-    slot = int(now // SLOT_S)
-    return [f"pickup-fail:{scope}:{ident}:{s}" for s in range(slot - SLOTS, slot + 1)]
+def _now(now: float | None = None) -> datetime:
+    return datetime.fromtimestamp(time.time() if now is None else now, tz=UTC)
 
 
 def failures(*, scope: str, ident: int, now: float | None = None) -> int:
     """Failures of this staff member (`user`) or store (`store`) in the last minute."""
-    return sum(cache.get_many(_keys(scope, ident, time.time() if now is None else now)).values())
+    key = (SCOPES[scope], ident)
+    return failed_attempt_counts(keys=[key], window=timedelta(seconds=WINDOW_S), now=_now(now))[key]
 
 
 def _count(scope: str, ident: int) -> int:
     now = time.time()
-    current = _keys(scope, ident, now)[-1]
-    ttl = WINDOW_S + 2 * SLOT_S
-    cache.add(current, 0, timeout=ttl)
-    try:
-        cache.incr(current)
-    except ValueError:  # expired between add and incr
-        cache.set(current, 1, timeout=ttl)
+    failed_attempt_note(scope=SCOPES[scope], key=ident, window=timedelta(seconds=WINDOW_S), now=_now(now))
     return failures(scope=scope, ident=ident, now=now)
 
 
 def counter_guard(*, user, store: Store, action: str) -> None:
     """Refuse (429) once this staff member or this store passed the failure limit. Audited."""
     limit = failure_limit()
-    now = time.time()
-    over = [scope for scope, ident in (("user", user.pk), ("store", store.pk))
-            if failures(scope=scope, ident=ident, now=now) >= limit]
+    counts = failed_attempt_counts(keys=[(SCOPES["user"], user.pk), (SCOPES["store"], store.pk)],
+                                   window=timedelta(seconds=WINDOW_S), now=_now())
+    over = [scope for scope, ident in (("user", user.pk), ("store", store.pk)) if counts[(SCOPES[scope], ident)] >= limit]
     if not over:
         return
     audit_record(actor=user, action="pickup.rate_limited", data={"store": store.pk, "scope": over[0], "attempt": action})

@@ -17,6 +17,7 @@ from django.utils import timezone
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, ProxySession, Rider, Tier
+from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .events import GROUP_DISPATCH, context_version_key, ephemeral_publish, event_publish, group_track
 from .fixes import buffer as fix_buffer
@@ -202,6 +203,10 @@ def _spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> None:
                           payload={"kind": "spoofing", "rider": rider.pk, "order": order_id, "flags": flags})
 
 
+PIN_TRIES = 5  # wrong PINs an order takes within PIN_WINDOW before it locks (counted in the database)
+PIN_WINDOW = timedelta(hours=1)
+
+
 def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
     """Deliver with the customer's PIN. A wrong PIN is audited, and the audit commits before the refusal."""
     order, refusal = _order_deliver_tx(rider=rider, order_id=order_id, pin=pin)
@@ -217,11 +222,11 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
         raise DomainError("This order is already delivered.", code="already_delivered")
     if order.status != OrderStatus.PICKED_UP:
         raise DomainError("Pick the order up at the store before delivering it.", code="not_picked_up")
-    attempts_key = f"pin-attempts:{order.pk}"
-    if (cache.get(attempts_key) or 0) >= 5:
+    key = ("pin", order.pk)
+    if failed_attempt_counts(keys=[key], window=PIN_WINDOW)[key] >= PIN_TRIES:
         raise DomainError("Too many wrong PINs. Call the customer or dispatch.", code="pin_locked")
     if not tokens.pin_matches(token_digest=order.tracking_token_digest, stored_digest=order.delivery_pin_digest, pin=pin):
-        cache.set(attempts_key, (cache.get(attempts_key) or 0) + 1, timeout=3600)
+        failed_attempt_note(scope="pin", key=order.pk, window=PIN_WINDOW)
         audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
         return order, Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")
     now = timezone.now()

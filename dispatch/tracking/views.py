@@ -1,10 +1,13 @@
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django_permissions_policy.decorators import permissions_policy_override
 
 from ..errors import NotFound
 from ..selectors import order_by_tracking_token
 
 
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "microphone": ["self"]})  # in-app calls
 @never_cache
 def track_page(request, token: str):
     """The customer's page. The token is the capability; an expired or unknown one is a plain 404 page."""
