@@ -78,11 +78,13 @@ class RiderCallApi(APIView):
     permission_classes = [IsRider]
 
     @extend_schema(request=None, responses=inline_serializer("CallSession", fields={
-        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField()}))
+        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField(),
+        "sandbox": serializers.BooleanField(help_text="The demo's sandbox carrier can place the call (call/dial/).")}))
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         session = call_session_start(order=order, rider=rider_of(request.user))
-        return Response({"proxy_number": session.proxy_number, "expires_at": session.expires_at.isoformat()})
+        return Response({"proxy_number": session.proxy_number, "expires_at": session.expires_at.isoformat(),
+                         "sandbox": sandbox_carrier_enabled()})
 
 
 class RiderDialApi(APIView):
