@@ -238,3 +238,27 @@ def test_every_way_of_losing_the_order_goes_through_one_revocation(pool, merchan
     assert ended.count() == 1 and ended.get().data["reason"] == reason
     assert Event.objects.filter(group=f"rider.{rider.pk}", type="order.revoked", payload__order=order_id).count() == 1
     assert call_route(caller=rider.phone, proxy_number=session.proxy_number).connect_to is None
+
+
+@pytest.mark.django_db
+def test_after_delivery_only_the_after_sales_call_outlives_the_address_and_then_it_ends(pool, merchant, dispatcher, demo):
+    """Plays the rider who delivered (finding 2): once the address access expires the order leaves their app, the
+    masked line stays only for the after-sales window (the customer may call about the delivery), then goes dead."""
+    pool.CALL_WINDOW_S = 1800
+    rider = demo["rider1"].rider
+    order_id, _ = post_order(merchant)
+    assign(dispatcher, order_id, rider)
+    session = call_session_start(order=Order.objects.get(pk=order_id), rider=rider)
+    delivered = deliver(order_id, rider).delivered_at
+    Grant.objects.filter(order_id=order_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert access_revoke_due(order_id=order_id) >= 1
+
+    session.refresh_from_db()
+    assert session.ended_at is None and session.expires_at == delivered + timedelta(seconds=1800)
+    assert call_route(caller=CUSTOMER_PHONE, proxy_number=session.proxy_number).connect_to == rider.phone
+    assert AuditEvent.objects.filter(order_id=order_id, action="access.revoked").count() == 1
+
+    ProxySession.objects.filter(pk=session.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert call_route(caller=CUSTOMER_PHONE, proxy_number=session.proxy_number).connect_to is None
+    assert call_route(caller=rider.phone, proxy_number=session.proxy_number).connect_to is None
+    assert call_sessions_end_due() == 1
