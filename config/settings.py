@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -27,7 +28,6 @@ env = environ.Env(
     REVEAL_STREET_M=(int, 1000),
     REVEAL_DOOR_M=(int, 150),
     RETENTION_DAYS=(int, 90),
-    TELEPHONY_PROVIDER=(str, "sandbox"),
     TRACKING_LINK_TTL_S=(int, 86400),
     HANDOFF_CODE_TTL_S=(int, 120),
     BREAK_GLASS_QUOTA_PER_DAY=(int, 5),
@@ -372,7 +372,14 @@ PICKUP_ALERT_AFTER = env.int("PICKUP_ALERT_AFTER", default=5)  # failures a minu
 PICKUP_UNDO_WINDOW_S = env.int("PICKUP_UNDO_WINDOW_S", default=60)
 MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
 
-TELEPHONY_PROVIDER = env("TELEPHONY_PROVIDER")
+# The sandbox carrier places calls locally for the demo: it must never answer in production.
+TELEPHONY_PROVIDER = env.str("TELEPHONY_PROVIDER", default="sandbox" if DEMO_MODE or TESTING else "twilio")
+if TELEPHONY_PROVIDER not in ("sandbox", "twilio"):
+    raise ImproperlyConfigured(f"TELEPHONY_PROVIDER must be 'sandbox' or 'twilio', not {TELEPHONY_PROVIDER!r}.")
+if TELEPHONY_PROVIDER == "sandbox" and not (DEMO_MODE or TESTING):
+    raise ImproperlyConfigured("TELEPHONY_PROVIDER=sandbox is for the demo only: set DEMO_MODE=1 or use twilio.")
+CALL_SESSION_MAX_S = env.int("CALL_SESSION_MAX_S", default=4 * 3600)  # every masked call session ends by then
+PROXY_COOLOFF_S = env.int("PROXY_COOLOFF_S", default=86400)  # a number is not given to the same customer again
 TELEPHONY_POOL = env.list(
     "TELEPHONY_POOL", default=["+15550100001", "+15550100002", "+15550100003", "+15550100004"]
 )

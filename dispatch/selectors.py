@@ -209,7 +209,7 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
     revoked = (
         AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk").values_list("at", flat=True)
     )
-    session = live_sessions().filter(order=order).first()
+    session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
     return {
         "status": order.status,
         "pickup_code": order.pickup_code,

@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch import selectors
+from dispatch.errors import NotFound
 from dispatch.permissions import IsRider, rider_of
 from dispatch.serializers import LocationIn
-from dispatch.services.calls import call_route, call_session_start
+from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import location_ping, order_deliver
 from dispatch.services.handoff import handoff_code_issue
@@ -77,16 +78,17 @@ class RiderCallApi(APIView):
     permission_classes = [IsRider]
 
     @extend_schema(request=None, responses=inline_serializer("CallSession", fields={
-        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField(allow_null=True)}))
+        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField(),
+        "sandbox": serializers.BooleanField(help_text="The demo's sandbox carrier can place the call (call/dial/).")}))
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         session = call_session_start(order=order, rider=rider_of(request.user))
-        return Response({"proxy_number": session.proxy_number,
-                         "expires_at": session.expires_at.isoformat() if session.expires_at else None})
+        return Response({"proxy_number": session.proxy_number, "expires_at": session.expires_at.isoformat(),
+                         "sandbox": sandbox_carrier_enabled()})
 
 
 class RiderDialApi(APIView):
-    """Sandbox only: place the call from the rider's own phone to the proxy number."""
+    """The sandbox carrier (demo mode only, else 404): place the call from the rider's own phone to the proxy number."""
 
     permission_classes = [IsRider]
 
@@ -94,10 +96,12 @@ class RiderDialApi(APIView):
         "connected": serializers.BooleanField(), "callee": serializers.CharField(),
         "caller_id": serializers.CharField(), "message": serializers.CharField()}))
     def post(self, request, order_id: int):
+        if not sandbox_carrier_enabled():
+            raise NotFound()
         order = selectors.access_order(user=request.user, order_id=order_id)
         rider = rider_of(request.user)
         session = call_session_start(order=order, rider=rider)
-        route = call_route(caller=rider.phone, proxy_number=session.proxy_number)
+        route = call_route_for_rider(rider=rider, proxy_number=session.proxy_number)
         return Response({"connected": route.connect_to is not None, "callee": route.callee,
                          "caller_id": route.caller_id, "message": route.message})
 

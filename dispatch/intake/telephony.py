@@ -3,18 +3,22 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..services.calls import call_route
+from .. import selectors
+from ..errors import NotFound
+from ..permissions import rider_of
+from ..services.calls import call_route_for_customer, call_route_for_rider, call_webhook_route, sandbox_carrier_enabled
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +26,27 @@ log = logging.getLogger(__name__)
 @csrf_exempt  # Twilio cannot send a CSRF token; the request signature authenticates it instead.
 @require_POST
 def twilio_voice(request):
-    """Twilio's voice webhook: route the call by (From, To) and answer with TwiML."""
+    """Twilio's voice webhook: route the call by (From, To) and answer with TwiML.
+
+    A signature carries no timestamp, so a captured request stays valid: each CallSid is answered once.
+    A replay gets an empty `<Response/>` (Twilio ends the call): repeating the first answer would mean
+    storing the customer's number or routing, dialling and auditing again."""
     if not settings.TWILIO_AUTH_TOKEN:
         return HttpResponseForbidden("Twilio is not configured.")
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     url = settings.TWILIO_WEBHOOK_URL or request.build_absolute_uri()
+    call_sid = request.POST.get("CallSid", "")
     if not validator.validate(url, request.POST.dict(), request.headers.get("X-Twilio-Signature", "")):
-        log.warning("twilio_voice: bad signature call=%s", request.POST.get("CallSid", "")[:40])
+        log.warning("twilio_voice: bad signature call=%s", call_sid[:40])
         return HttpResponseForbidden("Bad signature.")
-    route = call_route(caller=request.POST.get("From", ""), proxy_number=request.POST.get("To", ""))
+    if not call_sid or len(call_sid) > 64:
+        return HttpResponseBadRequest("A CallSid is required.")
+    route = call_webhook_route(call_sid=call_sid, caller=request.POST.get("From", ""),
+                               proxy_number=request.POST.get("To", ""))
     response = VoiceResponse()
-    if route.connect_to:
+    if route is None:
+        log.warning("twilio_voice: replayed call=%s answered with an empty response", call_sid[:40])
+    elif route.connect_to:
         dial = response.dial(caller_id=route.caller_id, timeout=25)
         dial.number(route.connect_to)
     else:
@@ -42,23 +56,36 @@ def twilio_voice(request):
 
 
 class SandboxCallIn(serializers.Serializer):
-    from_number = serializers.CharField(max_length=32)
     to = serializers.CharField(max_length=32)
+    token = serializers.CharField(max_length=64, required=False,
+                                  help_text="The tracking link's token: call as that order's customer.")
+
+
+SandboxCallOut = inline_serializer("SandboxCallOut", fields={
+    "connected": serializers.BooleanField(), "callee": serializers.CharField(),
+    "caller_id": serializers.CharField(), "message": serializers.CharField()})
 
 
 class SandboxCallApi(APIView):
-    """The sandbox carrier: places a call locally. It reports who was reached, never their number."""
+    """The sandbox carrier, demo mode only: the in-app softphone of a logged-in rider (calling from their own
+    phone) or of the tracking link's holder (calling from the order's customer phone). The answer has the same
+    shape for every number and says only what the caller's own sessions already tell them."""
 
     permission_classes = [AllowAny]
 
-    @extend_schema(request=SandboxCallIn, responses=inline_serializer("SandboxCallOut", fields={
-        "connected": serializers.BooleanField(), "callee": serializers.CharField(),
-        "caller_id": serializers.CharField(), "message": serializers.CharField()}))
+    @extend_schema(request=SandboxCallIn, responses=SandboxCallOut)
     def post(self, request):
-        if settings.TELEPHONY_PROVIDER != "sandbox":
-            return Response({"code": "not_found", "detail": "Not found."}, status=404)
+        if not sandbox_carrier_enabled():
+            raise NotFound()
         data = SandboxCallIn(data=request.data)
         data.is_valid(raise_exception=True)
-        route = call_route(caller=data.validated_data["from_number"], proxy_number=data.validated_data["to"])
+        to, token = data.validated_data["to"], data.validated_data.get("token")
+        if token:
+            order = selectors.order_by_tracking_token(token=token)
+            route = call_route_for_customer(order=order, proxy_number=to)
+        elif (rider := rider_of(request.user)) is not None:
+            route = call_route_for_rider(rider=rider, proxy_number=to)
+        else:
+            raise NotAuthenticated("Log in as a rider, or call from your tracking link.")
         return Response({"connected": route.connect_to is not None, "callee": route.callee,
                          "caller_id": route.caller_id, "message": route.message})

@@ -2,7 +2,7 @@ from .accounts import Dispatcher, Merchant, Rider, Staff, Store
 from .audit import AuditEvent, AuditHead
 from .events import Event
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
-from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, Tier
+from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .security import FailedAttempt
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "ProxySession",
     "Rider",
     "SealedRecord",
+    "SeenCallSid",
     "Staff",
     "Store",
     "Tier",

@@ -63,8 +63,15 @@ class ProxySession(models.Model):
     rider_digest = models.CharField(max_length=64)
     customer_digest = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    expires_at = models.DateTimeField(db_index=True)  # always set: the absolute end, whatever happens to the order
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["proxy_number", "ended_at"])]
+        indexes = [models.Index(fields=["proxy_number", "ended_at"]), models.Index(fields=["customer_digest"])]
+
+
+class SeenCallSid(models.Model):
+    """A carrier call already answered: a replayed webhook with the same CallSid dials nobody. Pruned after a day."""
+
+    call_sid = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(db_index=True)

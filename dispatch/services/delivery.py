@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
-from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, ProxySession, Rider, Tier
+from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, Rider, Tier
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
+from .calls import call_sessions_window_set
 from .events import GROUP_DISPATCH, context_version_key, ephemeral_publish, event_publish, group_track
 from .fixes import buffer as fix_buffer
 from .orders import access_deadline_set, order_event
@@ -234,9 +235,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
     order.delivered_at = now
     order.save(update_fields=["status", "delivered_at"])
     access_deadline_set(order=order, rider=rider)
-    ProxySession.objects.filter(order=order, ended_at__isnull=True).update(
-        expires_at=now + timedelta(seconds=settings.CALL_WINDOW_S)
-    )
+    call_sessions_window_set(order=order, delivered_at=now)
     audit_record(actor=rider.user, action="order.delivered", order=order)
     order_event(order)
     transaction.on_commit(lambda: schedule_revocation(order.pk))

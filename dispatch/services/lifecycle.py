@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from ..models import Event, Grant, LocationFix, Order, SealedRecord
-from .audit import audit_record
-from .calls import call_sessions_end_due
-from .events import event_publish, group_rider, group_track
+from .access import rider_access_revoke
+from .calls import call_sessions_end_due, call_sids_prune
+from .events import event_publish, group_track
 from .privacy import order_shred
 
 
@@ -25,13 +26,11 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
     pairs = set(due.values_list("order_id", "principal_id"))
     if not pairs:
         return 0
-    count = due.update(revoked_at=now)
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in={u for _, u in pairs})}
+    count = 0
     for order_id_, user_id in sorted(pairs):
-        order = Order.objects.select_related("rider").get(pk=order_id_)
-        rider = order.rider if order.rider is not None and order.rider.user_id == user_id else None
-        audit_record(action="access.revoked", order=order, data={"user": user_id, "reason": "expired"})
-        if rider:
-            event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+        order = Order.objects.get(pk=order_id_)
+        count += rider_access_revoke(order=order, user=users[user_id], reason="expired", now=now)
     for order_id_ in sorted({o for o, _ in pairs}):  # the customer's page lists when access ended
         order = Order.objects.only("status", "pickup_code").get(pk=order_id_)
         event_publish(groups=[group_track(order.pk)], type="order.updated",
@@ -55,5 +54,6 @@ def retention_sweep() -> dict[str, int]:
         received_at__lt=now - timedelta(days=settings.LOCATION_HISTORY_DAYS)
     ).delete()
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
-    return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events,
+    call_sids = call_sids_prune(now=now)
+    return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events, "call_sids_deleted": call_sids,
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

@@ -10,10 +10,11 @@ from django.utils import timezone
 from .. import masking, tokens
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .access import rider_access_revoke
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .pickup_numbers import pickup_number_allocate
-from .privacy import grant_create, live_grants, vault_seal
+from .privacy import grant_create, vault_seal
 
 
 def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None) -> None:
@@ -96,15 +97,6 @@ def order_marketing_withdraw(*, order: Order) -> Order:
     return order
 
 
-def _revoke_rider_access(order: Order, rider: Rider, *, reason: str) -> int:
-    now = timezone.now()
-    n = live_grants(now=now).filter(order=order, principal=rider.user).update(revoked_at=now)
-    if n:
-        audit_record(action="access.revoked", order=order, data={"rider": rider.pk, "reason": reason})
-        event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
-    return n
-
-
 def _locked(order: Order | None, order_id: int | None) -> Order:
     """The order to change: the caller's, already locked by `access_order(..., lock=True)` in the caller's
     transaction, or read and locked here by id."""
@@ -129,10 +121,11 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     if order.rider_id == rider.pk:
         return order
     previous = order.rider
+    now = timezone.now()
     if previous is not None:
-        _revoke_rider_access(order, previous, reason="reassigned")
+        rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
     order.rider = rider
-    order.assigned_at = timezone.now()
+    order.assigned_at = now
     if order.status == OrderStatus.CREATED:
         order.status = OrderStatus.ASSIGNED
     order.save(update_fields=["rider", "assigned_at", "status"])
@@ -168,7 +161,7 @@ def order_cancel(*, order_id: int, by, reason: str = "") -> Order:
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
     if order.rider is not None:
-        _revoke_rider_access(order, order.rider, reason="cancelled")
+        rider_access_revoke(order=order, user=order.rider.user, reason="cancelled", now=order.cancelled_at)
     audit_record(actor=by, action="order.cancelled", order=order, data={"reason_given": bool(reason)})
     order_event(order)
     return order

@@ -6,8 +6,10 @@ import pytest
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from dispatch.models import Order, ProxySession, Rider
+from dispatch.errors import NotFound
+from dispatch.models import Order, ProxySession, Rider, SeenCallSid
 from dispatch.services.calls import call_route, call_session_start, call_sessions_end_due
+from dispatch.services.lifecycle import retention_sweep
 from tests.factories import CUSTOMER_PHONE, order_payload
 
 
@@ -65,3 +67,24 @@ def test_twilio_webhook_checks_signature_and_answers_twiml(client, merchant, dis
     assert ok.status_code == 200
     body = ok.content.decode()
     assert f'callerId="{session.proxy_number}"' in body and "<Number>+44 7700 905678</Number>" in body
+
+
+@pytest.mark.django_db
+def test_twilio_webhook_needs_a_call_sid_and_seen_call_sids_are_pruned_after_a_day(client, settings):
+    settings.TWILIO_AUTH_TOKEN = "test-token"  # noqa: S105
+    settings.TWILIO_WEBHOOK_URL = "https://example.test/telephony/twilio/voice/"
+    params = {"From": "+447700111222", "To": "+15550100001"}
+    signature = RequestValidator("test-token").compute_signature(settings.TWILIO_WEBHOOK_URL, params)
+    assert client.post("/telephony/twilio/voice/", params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 400
+    now = timezone.now()
+    SeenCallSid.objects.create(call_sid="CAold", seen_at=now - timedelta(days=1, seconds=1))
+    SeenCallSid.objects.create(call_sid="CAnew", seen_at=now - timedelta(hours=23))
+    assert retention_sweep()["call_sids_deleted"] == 1
+    assert list(SeenCallSid.objects.values_list("call_sid", flat=True)) == ["CAnew"]
+
+
+@pytest.mark.django_db
+def test_only_the_orders_current_rider_starts_a_session(merchant, dispatcher, demo):
+    order = new_order(merchant, dispatcher, demo["rider1"].rider)
+    with pytest.raises(NotFound):
+        call_session_start(order=order, rider=demo["rider2"].rider)

@@ -2,6 +2,7 @@
 
 import base64
 import os
+import re
 
 import pytest
 from django.db import connection
@@ -26,7 +27,8 @@ def raw_database_dump() -> bytes:
 
 @pytest.mark.django_db
 def test_no_plaintext_pii_in_the_database(posted_order):
-    dump = raw_database_dump()
+    # Digests and hashes are long hex runs: a short number such as the door code can occur inside one by chance.
+    dump = re.sub(rb"[0-9a-f]{16,}", b"<hex>", raw_database_dump())
     for secret in (CUSTOMER_NAME, "7700 905678", "905678", STREET, "Marylebone", "Blue door", SENSITIVE_ITEM, "4921"):
         assert secret.encode() not in dump, secret
     assert vault_open(order=Order.objects.get(pk=posted_order["id"]), purpose="test")["name"] == CUSTOMER_NAME

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -12,9 +11,8 @@ from rest_framework.views import APIView
 from .. import selectors
 from ..errors import DomainError, Invalid
 from ..serializers import AnyDict
-from ..services.calls import call_route, call_session_start
+from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.orders import order_marketing_withdraw
-from ..services.privacy import customer_phone_for_call
 
 
 class TrackingApi(APIView):
@@ -65,8 +63,7 @@ class TrackingCallApi(APIView):
             raise DomainError("No rider is assigned yet.", code="no_rider")
         session = call_session_start(order=order, rider=order.rider)
         out = {"proxy_number": session.proxy_number, "connected": False, "callee": ""}
-        if settings.TELEPHONY_PROVIDER == "sandbox":
-            route = call_route(caller=customer_phone_for_call(order=order, session_id=session.pk),
-                               proxy_number=session.proxy_number)
+        if sandbox_carrier_enabled():
+            route = call_route_for_customer(order=order, proxy_number=session.proxy_number)
             out.update(connected=route.connect_to is not None, callee=route.callee)
         return Response(out)

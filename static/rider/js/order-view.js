@@ -252,6 +252,7 @@ export class OrderView {
       this.r.callLink.href = `tel:${data.proxy_number}`;
       this.r.callLink.textContent = `Call ${data.proxy_number}`;
       this.r.callResult.textContent = "";
+      this.r.dialBtn.hidden = !data.sandbox; // the demo's sandbox carrier only
       this.r.callPanel.hidden = false;
     } catch (_) { /* toast shown */ }
   }
