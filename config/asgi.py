@@ -11,6 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.middleware import SocketPathGuard  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
@@ -22,11 +23,13 @@ application = ProtocolTypeRouter(
         "http": ASGIStaticFilesHandler(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(
-                URLRouter(
-                    rider_routing.websocket_urlpatterns
-                    + pickup_routing.websocket_urlpatterns
-                    + board_routing.websocket_urlpatterns
-                    + tracking_routing.websocket_urlpatterns
+                SocketPathGuard(
+                    URLRouter(
+                        rider_routing.websocket_urlpatterns
+                        + pickup_routing.websocket_urlpatterns
+                        + board_routing.websocket_urlpatterns
+                        + tracking_routing.websocket_urlpatterns
+                    )
                 )
             )
         ),

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import time
 
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
+from django.http import JsonResponse
+
+from dispatch.text import path_is_clean
 
 
 class ServerTimingMiddleware:
@@ -34,3 +38,28 @@ class SyncChainMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+class PathCharactersMiddleware:
+    """A path with a control, format or separator character (`/t/%00/`, `/api/track/%E2%80%AE/`) names nothing:
+    404 before any view or database lookup sees it (PostgreSQL refuses a NUL in a query)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not path_is_clean(request.path_info):
+            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        return self.get_response(request)
+
+
+class SocketPathGuard:
+    """The same check for the websocket URL router: such a handshake is refused before any consumer runs."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and not path_is_clean(scope.get("path", "")):
+            return await WebsocketDenier.as_asgi()(scope, receive, send)
+        return await self.inner(scope, receive, send)

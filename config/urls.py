@@ -3,13 +3,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
 from dispatch.intake import urls as intake_urls
 from dispatch.tracking import urls as tracking_urls
-from dispatch.views import PrivacyLogoutView
+from dispatch.views import PrivacyLogoutView, TokenApi
 from pickup import urls as pickup_urls
 from rider import urls as rider_urls
 
@@ -17,7 +16,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", PrivacyLogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", TokenApi.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Redoc styles itself at run time: its page alone may use inline styles and blob workers.
     path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(

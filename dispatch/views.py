@@ -1,8 +1,11 @@
-"""Site pages shared by every party: the home page and a logout that clears the browser's data."""
+"""Site pages shared by every party: the home page, a logout that clears the browser's data, and the API token."""
 
 from django.contrib.auth.views import LogoutView
 from django.shortcuts import render
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
+from .parsers import LimitedJSONParser
 from .permissions import role_of
 
 ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/api/docs/"}
@@ -21,3 +24,9 @@ class PrivacyLogoutView(LogoutView):
         response = super().post(request, *args, **kwargs)
         response["Clear-Site-Data"] = '"cache", "storage"'
         return response
+
+
+class TokenApi(ObtainAuthToken):
+    """POST {username, password} -> {token}: DRF's view with the API's JSON parser (depth and size limits)."""
+
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from dispatch import selectors
 from dispatch.permissions import IsRider, rider_of
-from dispatch.serializers import LocationIn
+from dispatch.serializers import LocationIn, StrictBooleanField, StrictCharField, StrictIntegerField, StrictRegexField
 from dispatch.services.calls import call_route, call_session_start
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import location_ping, order_deliver
@@ -103,7 +103,7 @@ class RiderDialApi(APIView):
 
 
 class DeliverIn(serializers.Serializer):
-    pin = serializers.RegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
+    pin = StrictRegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
 
 
 class RiderDeliverApi(APIView):
@@ -120,7 +120,7 @@ class RiderDeliverApi(APIView):
 
 
 class DutyIn(serializers.Serializer):
-    on_duty = serializers.BooleanField()
+    on_duty = StrictBooleanField()
 
 
 class RiderDutyApi(APIView):
@@ -135,8 +135,8 @@ class RiderDutyApi(APIView):
 
 
 class PickupCheckIn(serializers.Serializer):
-    store = serializers.IntegerField(min_value=1)
-    code = serializers.CharField(max_length=12)
+    store = StrictIntegerField(min_value=1, strings=True)
+    code = StrictCharField(max_length=12)
 
 
 class RiderPickupCheckApi(APIView):

@@ -237,3 +237,15 @@ def test_other_endpoints_are_strict(assigned_order, client_for, path, body, fiel
 def test_query_parameters_are_strict(rider1, assigned_order, query):
     """A rider at the counter, findings "control and bidi characters": query parameters too."""
     assert_error(rider1.get(f"/api/rider/pickup-check/?{query}"), (400,), "invalid")
+
+
+@pytest.mark.parametrize("text, depth", [
+    ('{"a": "[[[[\\"]]]", "b": [[1]]}', 3), ('["abc', 1), ('"x\\\\" [[ "', 2), ('"' + '\\"' * 30_000, 0),
+    ("[" * 40, 40), ("{}", 1), ("1", 0),
+])
+def test_json_depth_ignores_brackets_in_strings(text, depth):
+    """Any client, finding "deep JSON": the depth check counts only structure, and an unterminated string of escaped
+    quotes (which made a naive pattern take 9 s on 64 KiB) is one linear pass."""
+    from dispatch.parsers import json_depth
+
+    assert json_depth(text) == depth
