@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from drf_spectacular.utils import extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .text import text_problem
@@ -123,16 +123,134 @@ class OrderIn(serializers.Serializer):
     consent = ConsentIn(required=False, default=dict)
 
 
+# --- Output: the shapes the selectors' views return (documentation; the views build plain dicts) ------------
+class ErrorOut(serializers.Serializer):
+    """Every 4xx answer (`dispatch/errors.py`)."""
+
+    code = serializers.CharField(help_text="Stable and machine-readable, e.g. `invalid`, `malformed`, `not_found`.")
+    detail = serializers.CharField(help_text="For people.")
+    errors = serializers.JSONField(required=False, help_text="On 400 `invalid`: the messages per field.")
+
+
+class NamedOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CustomerOut(serializers.Serializer):
+    display_name = serializers.CharField(help_text='Masked, e.g. "Z**".')
+    phone_masked = serializers.CharField(help_text='e.g. "****5678".')
+
+
+class ItemLineOut(serializers.Serializer):
+    name = serializers.CharField()
+    qty = serializers.IntegerField()
+
+
+class ItemsOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    lines = ItemLineOut(many=True, help_text="Non-sensitive lines only; sensitive items are a category count.")
+    sensitive_count = serializers.IntegerField()
+    sensitive_summary = serializers.CharField()
+
+
+class PointOut(serializers.Serializer):
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+
+
+class MaskedOrderOut(serializers.Serializer):
+    """What merchants and dispatchers see: never any address beyond the area."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    external_ref = serializers.CharField()
+    pickup_code = serializers.CharField()
+    store = NamedOut()
+    customer = CustomerOut()
+    items = ItemsOut()
+    area = serializers.CharField()
+    approx = PointOut(help_text="The destination rounded to about 1 km.")
+    rider = NamedOut(allow_null=True)
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+    picked_up_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+
+class StoreOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    timezone = serializers.CharField()
+
+
+class DestinationOut(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=["area", "street", "door"])
+    text = serializers.CharField(help_text="Only what the tier allows.")
+    distance_m = serializers.IntegerField(allow_null=True, help_text="Coarse at `area`, and measured to a point near "
+                                                                     "but never at the door.")
+    lat = serializers.FloatField(required=False, help_text="From `street` on.")
+    lng = serializers.FloatField(required=False, help_text="From `street` on.")
+
+
+class RiderOrderOut(serializers.Serializer):
+    """What the assigned rider sees: the address only at the tier they hold."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    pickup_code = serializers.CharField()
+    store = StoreOut()
+    customer = CustomerOut()
+    items = ItemsOut()
+    destination = DestinationOut()
+
+
+class BoardRiderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    on_duty = serializers.BooleanField()
+    lat = serializers.FloatField(allow_null=True)
+    lng = serializers.FloatField(allow_null=True)
+    at = serializers.DateTimeField(allow_null=True, help_text="When the position was reported.")
+
+
+class _TrackRiderOut(serializers.Serializer):
+    name = serializers.CharField()
+
+
+class _AddressSeenOut(serializers.Serializer):
+    tier = serializers.CharField()
+    at = serializers.DateTimeField()
+    by = serializers.CharField()
+
+
+class TrackingOut(serializers.Serializer):
+    """What the customer's tracking link shows: a masked rider, the PIN, and who saw the address and when."""
+
+    status = serializers.CharField()
+    pickup_code = serializers.CharField()
+    store = serializers.CharField()
+    rider = _TrackRiderOut(allow_null=True)
+    delivery_pin = serializers.CharField(allow_null=True)
+    call_number = serializers.CharField(allow_null=True, help_text="The masked proxy number, while a session lives.")
+    address_seen = _AddressSeenOut(many=True)
+    access_revoked_at = serializers.ListField(child=serializers.DateTimeField())
+    expires_at = serializers.DateTimeField()
+
+
 class OrderCreatedOut(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     pickup_code = serializers.CharField()
     tracking_url = serializers.CharField()
-    customer = serializers.DictField()
+    customer = CustomerOut()
 
 
-# A placeholder response schema (an object with an id) still used by a few endpoints.
-AnyDict = inline_serializer("AnyObject", fields={"id": serializers.IntegerField()})
+class TokenOut(serializers.Serializer):
+    token = serializers.CharField()
 
 
 class AssignIn(serializers.Serializer):

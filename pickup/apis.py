@@ -187,6 +187,7 @@ class StorePackingApi(APIView):
     """The packing list with the sensitive item names unsealed (audited, purpose `packing`)."""
 
     permission_classes = [IsStaff]
+    error_statuses = (409,)
 
     @extend_schema(responses=PackingOut)
     def get(self, request, order_id: int):
@@ -197,6 +198,7 @@ class StorePackingApi(APIView):
 
 class StoreLookupApi(APIView):
     permission_classes = [IsStaff]
+    error_statuses = (404, 409, 429)  # unknown code, a refusal, the counter's failure limit
 
     @extend_schema(parameters=[
         OpenApiParameter("code", str, description="The pickup number the rider states, e.g. 27 or B27."),
@@ -216,6 +218,7 @@ class StoreHandoffCheckApi(APIView):
     """The dry run: may the holder of this rider code take this bag? Nothing is consumed."""
 
     permission_classes = [IsStaff]
+    error_statuses = (404, 429)
 
     @extend_schema(request=HandoffIn, responses=CheckOut)
     def post(self, request):
@@ -232,6 +235,7 @@ class StoreHandoffCheckApi(APIView):
 
 class StoreHandoffApi(APIView):
     permission_classes = [IsStaff]
+    error_statuses = (404, 429)
 
     @extend_schema(request=HandoffIn, responses=StoreOrderOut)
     def post(self, request):

@@ -10,23 +10,25 @@ from rest_framework.views import APIView
 
 from dispatch import selectors
 from dispatch.permissions import IsRider, rider_of
-from dispatch.serializers import LocationIn, StrictBooleanField, StrictCharField, StrictIntegerField, StrictRegexField
+from dispatch.serializers import (
+    LocationIn,
+    RiderOrderOut,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from dispatch.services.calls import call_route, call_session_start
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import location_ping, order_deliver
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
 
-OrderOut = inline_serializer("RiderOrder", fields={
-    "id": serializers.IntegerField(), "status": serializers.CharField(), "pickup_code": serializers.CharField(),
-    "store": serializers.DictField(), "customer": serializers.DictField(), "items": serializers.DictField(),
-    "destination": serializers.DictField()})
-
 
 class RiderOrderListApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(operation_id="rider_orders_list", responses=OrderOut)
+    @extend_schema(operation_id="rider_orders_list", responses=RiderOrderOut(many=True))
     def get(self, request):
         orders = selectors.rider_orders(user=request.user)
         return Response([selectors.rider_order_view(o, user=request.user) for o in orders])
@@ -35,7 +37,7 @@ class RiderOrderListApi(APIView):
 class RiderOrderDetailApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(responses=OrderOut)
+    @extend_schema(responses=RiderOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(selectors.rider_order_view(order, user=request.user))

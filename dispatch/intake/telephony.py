@@ -50,6 +50,7 @@ class SandboxCallApi(APIView):
     """The sandbox carrier: places a call locally. It reports who was reached, never their number."""
 
     permission_classes = [AllowAny]
+    error_statuses = (404,)  # with another provider
 
     @extend_schema(request=SandboxCallIn, responses=inline_serializer("SandboxCallOut", fields={
         "connected": serializers.BooleanField(), "callee": serializers.CharField(),

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError
-from ..serializers import AnyDict
+from ..serializers import TrackingOut
 from ..services.calls import call_route, call_session_start
 from ..services.privacy import customer_phone_for_call
 
@@ -20,7 +20,7 @@ class TrackingApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses=AnyDict)
+    @extend_schema(responses=TrackingOut)
     def get(self, request, token: str):
         return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token)))
 
@@ -31,6 +31,7 @@ class TrackingCallApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    error_statuses = (409,)  # no rider yet, or no proxy number free
 
     @extend_schema(request=None, responses=inline_serializer("TrackCall", fields={
         "proxy_number": serializers.CharField(), "connected": serializers.BooleanField(),
