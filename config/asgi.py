@@ -11,7 +11,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from config.middleware import SocketPathGuard  # noqa: E402
+from config.middleware import SocketGuard  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
@@ -21,9 +21,9 @@ application = ProtocolTypeRouter(
     {
         # The embedded profile serves /static/ itself (one command, no web server in front).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(
-                SocketPathGuard(
+        "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
                     URLRouter(
                         rider_routing.websocket_urlpatterns
                         + pickup_routing.websocket_urlpatterns

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.factories import order_payload
 from tests.harness import LiveStack
@@ -30,6 +32,20 @@ def test_nul_in_a_tracking_token_is_404_on_postgresql(stack):
             assert response.status_code == 404, (path, response.status_code, response.text[:200])
             assert response.json()["code"] == "not_found"
     assert refusal(stack.url, "/ws/track/%00/") == 403
+
+
+def test_nul_in_a_session_cookie_is_ignored_on_postgresql(stack):
+    """A stranger, finding "NUL gives a 500 on PostgreSQL": a cookie's octal escape (`"\\000"`) decodes to a NUL,
+    which reached the session lookup."""
+    for cookie in ('sessionid="\\000abcdefghijklmnop"', 'csrftoken="\\000abc"; sessionid="abc\\001defghijk"'):
+        response = httpx.get(f"{stack.url}/rider/", headers={"Cookie": cookie}, timeout=20)
+        assert response.status_code == 302, (cookie, response.status_code, response.text[:200])
+        response = httpx.get(f"{stack.url}/api/stores/", headers={"Cookie": cookie}, timeout=20)
+        assert response.status_code == 401, (cookie, response.status_code, response.text[:200])
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"ws://{stack.url.split('//')[1]}/ws/rider/", open_timeout=10,
+                    additional_headers={"Origin": stack.url, "Cookie": cookie})
+        assert refused.value.response.status_code == 403
 
 
 def test_deep_json_and_coerced_types_are_400_on_postgresql(stack):
