@@ -46,7 +46,7 @@ class LimitedJSONParser(JSONParser):
             text = codecs.decode(raw, encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise ParseError("The body is not valid text.") from exc
-        if json_depth(text) > MAX_DEPTH:
+        if text.count("[") + text.count("{") > MAX_DEPTH and json_depth(text) > MAX_DEPTH:
             raise ParseError(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
         try:
             return json.loads(text, parse_constant=_refuse_constant)
