@@ -12,6 +12,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
+from config.middleware import SocketGuard  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
@@ -23,13 +24,15 @@ application = ProtocolTypeRouter(
     {
         # The embedded profile serves /static/ itself (one command, no web server in front).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(
-                URLRouter(
-                    rider_routing.websocket_urlpatterns
-                    + pickup_routing.websocket_urlpatterns
-                    + board_routing.websocket_urlpatterns
-                    + tracking_routing.websocket_urlpatterns
+        "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
+            AllowedHostsOriginValidator(
+                AuthMiddlewareStack(
+                    URLRouter(
+                        rider_routing.websocket_urlpatterns
+                        + pickup_routing.websocket_urlpatterns
+                        + board_routing.websocket_urlpatterns
+                        + tracking_routing.websocket_urlpatterns
+                    )
                 )
             )
         ),

@@ -13,8 +13,12 @@ from django.db.models import Max
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from rest_framework.authtoken.views import ObtainAuthToken
+from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
+
+from dispatch.serializers import TokenOut
+from dispatch.views import TokenApi
 
 
 def retry_after_s(request, credentials: dict | None) -> int:
@@ -50,10 +54,13 @@ def lockout_response(request, original_response=None, credentials: dict | None =
     return response
 
 
-class AuthTokenApi(ObtainAuthToken):
+class AuthTokenApi(TokenApi):
     """POST /api/auth/token/ {username, password} -> {token}; 429 `locked_out` while django-axes holds a
     lock. (Axes flags the DRF request it was handed, which its middleware never sees.)"""
 
+    error_statuses = (429,)
+
+    @extend_schema(request=AuthTokenSerializer, responses=TokenOut)
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)

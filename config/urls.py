@@ -34,3 +34,5 @@ urlpatterns = [
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,
 ]
+
+handler404 = "dispatch.views.not_found"

@@ -1,9 +1,17 @@
-"""Site pages shared by every party: the home page and a logout that clears the browser's data."""
+"""Site pages shared by every party: the home page, a logout that clears the browser's data, and the API token."""
 
 from django.contrib.auth.views import LogoutView
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.defaults import page_not_found
+from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
+from .parsers import LimitedJSONParser
 from .permissions import role_of
+from .serializers import TokenOut
 
 ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/api/docs/"}
 
@@ -11,6 +19,13 @@ ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/"
 def home(request):
     role = role_of(request.user) if request.user.is_authenticated else None
     return render(request, "home.html", {"role": role, "role_home": ROLE_HOME.get(role or "", "")})
+
+
+def not_found(request, exception):
+    """handler404: an API path that names nothing answers in the API's error shape; pages keep the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 class PrivacyLogoutView(LogoutView):
@@ -21,3 +36,13 @@ class PrivacyLogoutView(LogoutView):
         response = super().post(request, *args, **kwargs)
         response["Clear-Site-Data"] = '"cache", "storage"'
         return response
+
+
+class TokenApi(ObtainAuthToken):
+    """POST {username, password} -> {token}: DRF's view with the API's JSON parser (depth and size limits)."""
+
+    parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+
+    @extend_schema(request=AuthTokenSerializer, responses=TokenOut)
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

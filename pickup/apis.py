@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import IsStaff, staff_of
+from dispatch.serializers import StrictCharField, StrictRegexField
 from dispatch.services.counter import (
     counter_handoff,
     handoff_history,
@@ -133,7 +134,7 @@ def _no_store(response: Response) -> Response:
 PICKUP_HELP = "Enter the pickup number the rider tells you, like 27 or B27."
 
 
-class PickupCodeField(serializers.CharField):
+class PickupCodeField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=12, trim_whitespace=True, **kwargs)
 
@@ -149,7 +150,7 @@ RIDER_CODE = {"regex": r"^\s*\d{6}\s*$", "error_messages": {"invalid": "The ride
 
 class LookupIn(serializers.Serializer):
     code = PickupCodeField(required=False)
-    rider_code = serializers.RegexField(required=False, **RIDER_CODE)
+    rider_code = StrictRegexField(required=False, **RIDER_CODE)
 
     def validate(self, attrs):
         if bool(attrs.get("code")) == bool(attrs.get("rider_code")):
@@ -159,7 +160,7 @@ class LookupIn(serializers.Serializer):
 
 class HandoffIn(serializers.Serializer):
     pickup_code = PickupCodeField()
-    rider_code = serializers.RegexField(**RIDER_CODE)
+    rider_code = StrictRegexField(**RIDER_CODE)
 
 
 # --- Views -----------------------------------------------------------------------------------
@@ -186,6 +187,7 @@ class StorePackingApi(APIView):
     """The packing list with the sensitive item names unsealed (audited, purpose `packing`)."""
 
     permission_classes = [IsStaff]
+    error_statuses = (409,)
 
     @extend_schema(responses=PackingOut)
     def get(self, request, order_id: int):
@@ -196,6 +198,7 @@ class StorePackingApi(APIView):
 
 class StoreLookupApi(APIView):
     permission_classes = [IsStaff]
+    error_statuses = (404, 409, 429)  # unknown code, a refusal, the counter's failure limit
 
     @extend_schema(parameters=[
         OpenApiParameter("code", str, description="The pickup number the rider states, e.g. 27 or B27."),
@@ -215,6 +218,7 @@ class StoreHandoffCheckApi(APIView):
     """The dry run: may the holder of this rider code take this bag? Nothing is consumed."""
 
     permission_classes = [IsStaff]
+    error_statuses = (404, 429)
 
     @extend_schema(request=HandoffIn, responses=CheckOut)
     def post(self, request):
@@ -231,6 +235,7 @@ class StoreHandoffCheckApi(APIView):
 
 class StoreHandoffApi(APIView):
     permission_classes = [IsStaff]
+    error_statuses = (404, 429)
 
     @extend_schema(request=HandoffIn, responses=StoreOrderOut)
     def post(self, request):

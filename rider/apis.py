@@ -11,23 +11,25 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import IsRider, rider_of
-from dispatch.serializers import LocationIn
+from dispatch.serializers import (
+    LocationIn,
+    RiderOrderOut,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import location_ping, order_deliver
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
 
-OrderOut = inline_serializer("RiderOrder", fields={
-    "id": serializers.IntegerField(), "status": serializers.CharField(), "pickup_code": serializers.CharField(),
-    "store": serializers.DictField(), "customer": serializers.DictField(), "items": serializers.DictField(),
-    "destination": serializers.DictField()})
-
 
 class RiderOrderListApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(operation_id="rider_orders_list", responses=OrderOut)
+    @extend_schema(operation_id="rider_orders_list", responses=RiderOrderOut(many=True))
     def get(self, request):
         orders = selectors.rider_orders(user=request.user)
         return Response([selectors.rider_order_view(o, user=request.user) for o in orders])
@@ -36,7 +38,7 @@ class RiderOrderListApi(APIView):
 class RiderOrderDetailApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(responses=OrderOut)
+    @extend_schema(responses=RiderOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(selectors.rider_order_view(order, user=request.user))
@@ -107,7 +109,7 @@ class RiderDialApi(APIView):
 
 
 class DeliverIn(serializers.Serializer):
-    pin = serializers.RegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
+    pin = StrictRegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
 
 
 class RiderDeliverApi(APIView):
@@ -124,7 +126,7 @@ class RiderDeliverApi(APIView):
 
 
 class DutyIn(serializers.Serializer):
-    on_duty = serializers.BooleanField()
+    on_duty = StrictBooleanField()
 
 
 class RiderDutyApi(APIView):
@@ -139,8 +141,8 @@ class RiderDutyApi(APIView):
 
 
 class PickupCheckIn(serializers.Serializer):
-    store = serializers.IntegerField(min_value=1)
-    code = serializers.CharField(max_length=12)
+    store = StrictIntegerField(min_value=1, strings=True)
+    code = StrictCharField(max_length=12)
 
 
 class RiderPickupCheckApi(APIView):

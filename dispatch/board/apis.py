@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..permissions import IsDispatcher
-from ..serializers import AnyDict, AssignIn, BreakGlassIn
+from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, MaskedOrderOut
 from ..services.orders import order_assign
 from ..services.privacy import order_break_glass
 
@@ -18,7 +18,7 @@ from ..services.privacy import order_break_glass
 class BoardOrdersApi(APIView):
     permission_classes = [IsDispatcher]
 
-    @extend_schema(responses=AnyDict)
+    @extend_schema(responses=MaskedOrderOut(many=True))
     def get(self, request):
         return Response([selectors.masked_order_view(o) for o in selectors.board_orders(user=request.user)[:500]])
 
@@ -26,7 +26,7 @@ class BoardOrdersApi(APIView):
 class BoardRidersApi(APIView):
     permission_classes = [IsDispatcher]
 
-    @extend_schema(responses=AnyDict)
+    @extend_schema(responses=BoardRiderOut(many=True))
     def get(self, request):
         return Response([
             {"id": r.pk, "name": r.display_name, "on_duty": r.on_duty, "lat": r.last_lat, "lng": r.last_lng,
@@ -38,7 +38,7 @@ class BoardRidersApi(APIView):
 class OrderAssignApi(APIView):
     permission_classes = [IsDispatcher]
 
-    @extend_schema(request=AssignIn, responses=AnyDict)
+    @extend_schema(request=AssignIn, responses=MaskedOrderOut)
     def post(self, request, order_id: int):
         data = AssignIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -52,6 +52,7 @@ class OrderBreakGlassApi(APIView):
     """Emergency reveal of contact data: a reason, a daily quota, a 15-minute grant, all audited."""
 
     permission_classes = [IsDispatcher]
+    error_statuses = (429,)  # the daily quota
 
     @extend_schema(request=BreakGlassIn, responses=inline_serializer("BreakGlassOut", fields={
         "name": serializers.CharField(), "phone": serializers.CharField(), "expires_at": serializers.DateTimeField()}))

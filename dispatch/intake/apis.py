@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import Invalid
 from ..permissions import IsMerchant, merchant_of
-from ..serializers import AnyDict, OrderCreatedOut, OrderIn
+from ..serializers import MaskedOrderOut, OrderCreatedOut, OrderIn, StoreOut
 from ..services.orders import order_create
 
 
 class StoreListApi(APIView):
-    @extend_schema(responses=inline_serializer("Store", fields={
-        "id": serializers.IntegerField(), "name": serializers.CharField(), "address": serializers.CharField(),
-        "lat": serializers.FloatField(), "lng": serializers.FloatField(), "timezone": serializers.CharField()}, many=True))
+    @extend_schema(responses=StoreOut(many=True))
     def get(self, request):
         return Response([selectors.store_view(s) for s in selectors.stores_for(user=request.user)])
 
@@ -58,7 +55,7 @@ class OrderCreateApi(APIView):
 class OrderDetailApi(APIView):
     permission_classes = [IsMerchant]
 
-    @extend_schema(responses=AnyDict)
+    @extend_schema(responses=MaskedOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(selectors.masked_order_view(order))

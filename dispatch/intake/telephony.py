@@ -72,6 +72,7 @@ class SandboxCallApi(APIView):
     shape for every number and says only what the caller's own sessions already tell them."""
 
     permission_classes = [AllowAny]
+    error_statuses = (404,)  # with another provider
 
     @extend_schema(request=SandboxCallIn, responses=SandboxCallOut)
     def post(self, request):

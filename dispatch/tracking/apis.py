@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
-from ..serializers import AnyDict
+from ..serializers import ConsentOut, StrictBooleanField, TrackingOut
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.orders import order_marketing_withdraw
 
@@ -19,13 +19,13 @@ class TrackingApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses=AnyDict)
+    @extend_schema(responses=TrackingOut)
     def get(self, request, token: str):
         return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token), token=token))
 
 
 class MarketingWithdrawIn(serializers.Serializer):
-    marketing = serializers.BooleanField()
+    marketing = StrictBooleanField()
 
 
 class TrackingConsentApi(APIView):
@@ -35,8 +35,7 @@ class TrackingConsentApi(APIView):
     authentication_classes = []
 
     @extend_schema(request=MarketingWithdrawIn, responses=inline_serializer("TrackConsent", fields={
-        "consent": inline_serializer("ConsentState", fields={
-            "number_protection": serializers.BooleanField(), "marketing": serializers.BooleanField()})}))
+        "consent": ConsentOut()}))
     def post(self, request, token: str):
         order = selectors.order_by_tracking_token(token=token)
         data = MarketingWithdrawIn(data=request.data)
@@ -53,6 +52,7 @@ class TrackingCallApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    error_statuses = (409,)  # no rider yet, or no proxy number free
 
     @extend_schema(request=None, responses=inline_serializer("TrackCall", fields={
         "proxy_number": serializers.CharField(), "connected": serializers.BooleanField(),
