@@ -1,20 +1,66 @@
 from __future__ import annotations
 
+import time
+
 from channels.db import database_sync_to_async
 from rest_framework.exceptions import ValidationError
 
 from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError
 from dispatch.permissions import rider_of
+from dispatch.selectors import rider_access_starts
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
 
 
 class RiderConsumer(EventConsumer):
+    """Besides the rider's account, each order's events are checked against the rider's access to that
+    order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
+    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one."""
+
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
+        self.order_trusted_until: dict[int, float] = {}
         return [group_rider(self.rider.pk)] if self.rider else None
+
+    def still_allowed(self, user) -> bool:
+        rider = rider_of(user)
+        return rider is not None and rider.pk == self.rider.pk
+
+    async def relays(self, event: dict) -> bool:
+        order_id = event.get("order")
+        if type(order_id) is not int:
+            return True
+        if event.get("type") == "order.revoked":
+            self.order_trusted_until.pop(order_id, None)
+            return True
+        now = time.monotonic()
+        if self.order_trusted_until.get(order_id, 0.0) > now:
+            return True
+        starts = await database_sync_to_async(rider_access_starts)(user=self.scope["user"], order_ids=[order_id])
+        if order_id not in starts:
+            self.order_trusted_until.pop(order_id, None)
+            return False
+        self.order_trusted_until[order_id] = now + self.recheck_s
+        return True
+
+    def missed_since(self, seq: int):
+        """Events of orders the rider holds now, written since that access began; and the purges of the rest."""
+        events = super().missed_since(seq)
+        order_ids = {e.payload.get("order") for e in events if type(e.payload.get("order")) is int}
+        starts = rider_access_starts(user=self.scope["user"], order_ids=order_ids) if order_ids else {}
+        kept = []
+        for event in events:
+            order_id = event.payload.get("order")
+            if type(order_id) is not int:
+                kept.append(event)
+            elif order_id in starts:
+                if event.created_at >= starts[order_id]:
+                    kept.append(event)
+            elif event.type == "order.revoked":
+                kept.append(event)
+        return kept
 
     async def handle(self, message: dict) -> None:
         if message.get("type") != "location":
