@@ -51,6 +51,21 @@ def rider_access_starts(*, user, order_ids=None) -> dict[int, Any]:
     return dict(live.values("order_id").annotate(start=Min("created_at")).values_list("order_id", "start"))
 
 
+def rider_access_windows(*, user, order_ids) -> dict[int, list[tuple[Any, Any]]]:
+    """For each of these orders, the periods `(start, end)` in which `user` held address access (`end` None
+    while it lasts): a replay to the rider's device keeps to these."""
+    now = timezone.now()
+    windows: dict[int, list[tuple[Any, Any]]] = {}
+    grants = Grant.objects.filter(principal=user, scope=GrantScope.ADDRESS, order_id__in=order_ids)
+    for order_id, start, revoked_at, expires_at in grants.values_list("order_id", "created_at", "revoked_at",
+                                                                         "expires_at"):
+        end = revoked_at
+        if expires_at is not None and expires_at <= now:
+            end = expires_at if end is None else min(end, expires_at)
+        windows.setdefault(order_id, []).append((start, end))
+    return windows
+
+
 def store_orders(*, user, day=None) -> QuerySet[Order]:
     staff = staff_of(user)
     if staff is None:

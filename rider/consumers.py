@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError
 from dispatch.permissions import rider_of
-from dispatch.selectors import rider_access_starts
+from dispatch.selectors import rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
@@ -46,19 +46,25 @@ class RiderConsumer(EventConsumer):
         return True
 
     def missed_since(self, seq: int):
-        """Events of orders the rider holds now, written since that access began; and the purges of the rest."""
+        """An order's events written while the rider held access to it, and the purges of orders they no
+        longer hold; nothing written before their access began or after it ended."""
         events = super().missed_since(seq)
         order_ids = {e.payload.get("order") for e in events if type(e.payload.get("order")) is int}
-        starts = rider_access_starts(user=self.scope["user"], order_ids=order_ids) if order_ids else {}
+        if not order_ids:
+            return events
+        user = self.scope["user"]
+        windows = rider_access_windows(user=user, order_ids=order_ids)
+        held = rider_access_starts(user=user, order_ids=order_ids)
         kept = []
         for event in events:
             order_id = event.payload.get("order")
             if type(order_id) is not int:
                 kept.append(event)
-            elif order_id in starts:
-                if event.created_at >= starts[order_id]:
-                    kept.append(event)
             elif event.type == "order.revoked":
+                if order_id not in held:
+                    kept.append(event)
+            elif any(start <= event.created_at and (end is None or event.created_at <= end)
+                     for start, end in windows.get(order_id, ())):
                 kept.append(event)
         return kept
 

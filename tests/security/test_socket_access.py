@@ -233,25 +233,60 @@ def test_rider_whose_grant_lapsed_gets_no_more_events_of_that_order(demo, assign
     assert async_to_sync(scenario)() == []
 
 
-def test_rider_resume_after_reassignment_replays_only_the_purge(demo, assigned_order, dispatcher):
-    """Plays the rider an order was taken from, reconnecting and resuming from 0: the old order's
-    `order.assigned` (with its pickup code) is not replayed, only the purge. Covers the resume finding
-    for riders; the new rider replays the order from their own assignment on."""
-    order_id = assigned_order["id"]
-    dispatcher.post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": demo["rider2"].rider.pk}, format="json")
-
-    cookies = {name: login_cookie(demo[name]) for name in ("rider1", "rider2")}
-
-    async def replay(username):
-        comm, ok = await open_socket("/ws/rider/", cookies[username])
+def rider_replay(cookie: str) -> list[tuple[str, int, str | None]]:
+    async def replay():
+        comm, ok = await open_socket("/ws/rider/", cookie)
         assert ok
         await comm.send_json_to({"type": "resume", "seq": 0})
         frames = await frames_until_quiet(comm)
         await shut(comm)
-        return [(f["type"], f["order"]) for f in frames]
+        return [(f["type"], f["order"], f.get("status")) for f in frames]
 
-    assert async_to_sync(replay)("rider1") == [("order.revoked", order_id)]
-    assert async_to_sync(replay)("rider2") == [("order.assigned", order_id)]
+    return async_to_sync(replay)()
+
+
+def test_rider_resume_replays_nothing_written_after_access_ended(demo, assigned_order, staff1):
+    """Plays a rider's phone reconnecting and resuming from 0 after the rider lost two orders: one cancelled
+    (revoked), one whose grant lapsed at read time before the store marked it ready. Events written after
+    access ended are not replayed; the purges are. Covers the resume finding for riders."""
+    cancelled = assigned_order["id"]
+    order_cancel(order_id=cancelled, by=demo["dispatcher1"])
+    lapsed = post_order(client_for_merchant(demo))
+    assign(demo, lapsed, "rider1")
+    Grant.objects.filter(order_id=lapsed).update(expires_at=timezone.now())  # lapses now, after order.assigned
+    assert staff1.post(f"/api/pickup/orders/{lapsed}/ready/").status_code == 200
+
+    assert rider_replay(login_cookie(demo["rider1"])) == [
+        ("order.assigned", cancelled, "assigned"), ("order.revoked", cancelled, None),
+        ("order.assigned", lapsed, "assigned"),
+    ]
+
+
+def test_rider_resume_after_reassignment(demo, assigned_order):
+    """Plays the rider an order was taken from, and the rider it went to, both resuming from 0: each replays
+    only what was written while they held the order, the first also the purge."""
+    order_id = assigned_order["id"]
+    assign(demo, order_id, "rider2")
+    cookies = {name: login_cookie(demo[name]) for name in ("rider1", "rider2")}
+    assert rider_replay(cookies["rider1"]) == [("order.assigned", order_id, "assigned"), ("order.revoked", order_id, None)]
+    assert rider_replay(cookies["rider2"]) == [("order.assigned", order_id, "assigned")]
+
+
+def client_for_merchant(demo):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(demo["merchant1"])
+    return client
+
+
+def assign(demo, order_id: int, username: str) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(demo["dispatcher1"])
+    response = client.post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": demo[username].rider.pk}, format="json")
+    assert response.status_code == 200, response.content
 
 
 # --- malformed messages --------------------------------------------------------------------------------
