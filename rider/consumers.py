@@ -17,11 +17,12 @@ from dispatch.services.events import group_rider
 class RiderConsumer(EventConsumer):
     """Besides the rider's account, each order's events are checked against the rider's access to that
     order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
-    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one."""
+    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one,
+    `order.assigned` re-checks."""
 
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
-        self.order_trusted_until: dict[int, float] = {}
+        self.order_verdicts: dict[int, tuple[bool, float]] = {}  # order id -> (may see it, until when)
         return [group_rider(self.rider.pk)] if self.rider else None
 
     def still_allowed(self, user) -> bool:
@@ -33,17 +34,15 @@ class RiderConsumer(EventConsumer):
         if type(order_id) is not int:
             return True
         if event.get("type") == "order.revoked":
-            self.order_trusted_until.pop(order_id, None)
+            self.order_verdicts.pop(order_id, None)
             return True
         now = time.monotonic()
-        if self.order_trusted_until.get(order_id, 0.0) > now:
-            return True
+        verdict = self.order_verdicts.get(order_id)
+        if verdict is not None and verdict[1] > now and event.get("type") != "order.assigned":
+            return verdict[0]
         starts = await database_sync_to_async(rider_access_starts)(user=self.scope["user"], order_ids=[order_id])
-        if order_id not in starts:
-            self.order_trusted_until.pop(order_id, None)
-            return False
-        self.order_trusted_until[order_id] = now + self.recheck_s
-        return True
+        self.order_verdicts[order_id] = (order_id in starts, now + self.recheck_s)
+        return order_id in starts
 
     def missed_since(self, seq: int):
         """An order's events written while the rider held access to it, and the purges of orders they no
