@@ -8,11 +8,11 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
 from config.middleware import SocketGuard  # noqa: E402
+from config.origins import OriginValidator  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
@@ -25,7 +25,7 @@ application = ProtocolTypeRouter(
         # The embedded profile serves /static/ itself (one command, no web server in front).
         "http": ASGIStaticFilesHandler(django_asgi_app),
         "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
-            AllowedHostsOriginValidator(
+            OriginValidator(
                 AuthMiddlewareStack(
                     URLRouter(
                         rider_routing.websocket_urlpatterns

@@ -178,6 +178,8 @@ else:
 # embedded profile) reach sockets through a relay that tails the event table in the web process.
 EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
+# How long an open socket trusts its last access check (session, role, order grant) before re-checking.
+SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=1.0)
 
 # --- Celery ----------------------------------------------------------------------------
 CELERY_QUEUE_DIR = VAR_DIR / "celery"

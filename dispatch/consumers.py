@@ -3,31 +3,73 @@
 A consumer authorises in `groups_for` with the same selectors the HTTP layer uses, joins its
 groups, replays what a reconnecting client missed (`{"type": "resume", "seq": n}`), then relays
 domain events. Frames carry ids, states and tiers only.
+
+Access is not settled once at connect. Before a frame is delivered and before an inbound message is
+handled, the consumer re-checks that the connection's access still holds (`still_allowed`, with the
+session read afresh): at most once every `SOCKET_RECHECK_S`, so a frame costs a clock comparison in
+between. A socket whose access ended is closed with code 4403 (the client stops reconnecting), and
+so is every socket of a session that logs out (each joins its session's group). Access that ends at a
+known time (a tracking link) also closes the socket then, on a timer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import time
+from importlib import import_module
+from types import SimpleNamespace
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib import auth
 
+from .auth import RoleBackend
 from .relay import ensure_relay
-from .services.events import events_since
+from .services.events import events_since, group_session
 
 log = logging.getLogger(__name__)
+
+MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit row ids
+MAX_MESSAGE_BYTES = 64 * 1024
+CLOSE_ACCESS_ENDED = 4403
+CLOSE_CHECK_FAILED = 1011  # the access check itself failed (database or cache down): the client reconnects
 
 
 class EventConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+    uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
 
     async def groups_for(self) -> list[str] | None:
-        """The groups this connection may join, or None to refuse it."""
+        """The groups this connection may join, or None to refuse it. May set `access_ends_at` (epoch seconds)."""
         raise NotImplementedError
 
+    def still_allowed(self, user) -> bool:
+        """Whether this connection's access still holds; runs in a database thread. `user` is the session's
+        account read afresh (None if `uses_session` is False): the session is already known to be live."""
+        return True
+
+    def missed_since(self, seq: int) -> list[Any]:
+        """The stored events to replay on `resume` (runs in a database thread)."""
+        return events_since(groups=self.groups_joined, seq=seq)
+
+    async def relays(self, event: dict) -> bool:
+        """Whether to deliver this live event; access to the connection as a whole is already checked."""
+        return True
+
+    # --- lifecycle -----------------------------------------------------------------------------
     async def connect(self):
         self.groups_joined = []
+        self.control_groups: list[str] = []
+        self.ended = False
+        self.access_ends_at: float | None = None
+        self.expiry_task: asyncio.Task | None = None
+        self.recheck_s = settings.SOCKET_RECHECK_S
+        self.trusted_until = 0.0
         groups = await self.groups_for()
         if not groups:
             await self.close(code=4403)
@@ -35,22 +77,114 @@ class EventConsumer(AsyncWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = groups
+        session_key = self._session_key()
+        if self.uses_session and session_key:
+            self.control_groups = [group_session(session_key)]
+            await self.channel_layer.group_add(self.control_groups[0], self.channel_name)
         await ensure_relay()
         await self.accept()
+        self.trusted_until = time.monotonic() + self.recheck_s
+        self._arm_expiry()
         await self.send_json({"type": "hello", "seq": 0})
 
     async def disconnect(self, code):
-        for group in self.groups_joined:
+        self.ended = True
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+        for group in self.groups_joined + self.control_groups:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    async def receive(self, text_data=None, bytes_data=None):
+    async def end(self, code: int = CLOSE_ACCESS_ENDED) -> None:
+        """Close because access ended: nothing more is delivered or handled from now on."""
+        if self.ended:
+            return
+        self.ended = True
+        if self.expiry_task is not None and self.expiry_task is not asyncio.current_task():
+            self.expiry_task.cancel()
+        await self.close(code=code)
+
+    async def session_ended(self, message):
+        await self.end()
+
+    # --- access ----------------------------------------------------------------------------------
+    async def allowed(self, *, force: bool = False) -> bool:
+        """Whether frames may flow now; closes the socket if not. Cheap unless the verdict is stale."""
+        if self.ended:
+            return False
+        if self.access_ends_at is not None and time.time() >= self.access_ends_at:
+            await self.end()
+            return False
+        if not force and time.monotonic() < self.trusted_until:
+            return True
+        ends_at = self.access_ends_at
         try:
-            message = json.loads(text_data or "")
-        except ValueError:
-            await self.send_json({"type": "error", "code": "malformed", "detail": "Send JSON."})
+            ok = await database_sync_to_async(self._verify)()
+        except Exception:
+            log.warning("socket access check failed; closing", exc_info=True)
+            await self.end(CLOSE_CHECK_FAILED)
+            return False
+        if not ok:
+            await self.end()
+            return False
+        self.trusted_until = time.monotonic() + self.recheck_s
+        if self.access_ends_at != ends_at:
+            self._arm_expiry()
+        return True
+
+    def _verify(self) -> bool:
+        if not self.uses_session:
+            return self.still_allowed(None)
+        user = self._fresh_user()
+        return user is not None and self.still_allowed(user)
+
+    def _session_key(self) -> str | None:
+        session = self.scope.get("session")
+        return session.session_key if session is not None else None
+
+    def _fresh_user(self):
+        """The connection's account as its session shows it now, or None if the session ended (logout,
+        flush, expiry, password change) or now belongs to someone else."""
+        user = self.scope.get("user")
+        if not getattr(user, "is_authenticated", False):
+            return None
+        if self.scope.get("session") is None:  # mounted without the session middleware (a benchmark)
+            return RoleBackend().get_user(user.pk)
+        key = self._session_key()
+        if not key:
+            return None
+        store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+        fresh = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+        return fresh if fresh.is_authenticated and fresh.pk == user.pk else None
+
+    def _arm_expiry(self) -> None:
+        if self.expiry_task is not None:
+            self.expiry_task.cancel()
+            self.expiry_task = None
+        if self.access_ends_at is not None and not self.ended:
+            self.expiry_task = asyncio.get_running_loop().create_task(self._expire(self.access_ends_at))
+
+    async def _expire(self, at: float) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(max(0.0, at - time.time()))
+            await self.end()
+
+    # --- frames ----------------------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        if not await self.allowed():
+            return
+        if text_data is None:
+            await self.error("malformed", "Send text frames of JSON.")
+            return
+        if len(text_data) > MAX_MESSAGE_BYTES or len(text_data.encode()) > MAX_MESSAGE_BYTES:
+            await self.error("too_large", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes.")
+            return
+        try:
+            message = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self.error("malformed", "Send JSON.")
             return
         if not isinstance(message, dict):
-            await self.send_json({"type": "error", "code": "malformed", "detail": "Send a JSON object."})
+            await self.error("malformed", "Send a JSON object.")
             return
         if message.get("type") == "resume":
             await self.resume(message.get("seq"))
@@ -58,18 +192,27 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.handle(message)
 
     async def handle(self, message: dict) -> None:
-        await self.send_json({"type": "error", "code": "unknown_type", "detail": "Unknown message type."})
+        await self.error("unknown_type", "Unknown message type.")
+
+    async def error(self, code: str, detail: str) -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
 
     async def resume(self, seq) -> None:
-        if not isinstance(seq, int) or seq < 0:
-            await self.send_json({"type": "error", "code": "invalid", "detail": "seq must be a whole number."})
+        if type(seq) is not int or not 0 <= seq <= MAX_SEQ:
+            await self.error("invalid", "seq must be a whole number from 0 to 2**63-1.")
             return
-        missed = await database_sync_to_async(events_since)(groups=self.groups_joined, seq=seq)
+        if not await self.allowed(force=True):
+            return
+        missed = await database_sync_to_async(self.missed_since)(seq)
         for event in missed:
             await self.send_json({"type": event.type, "seq": event.pk, **event.payload})
 
     async def domain_event(self, message):
-        await self.send_json(message["event"])
+        if not await self.allowed():
+            return
+        event = message["event"]
+        if await self.relays(event):
+            await self.send_json(event)
 
     async def send_json(self, content) -> None:
         await self.send(text_data=json.dumps(content))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Min, Prefetch, QuerySet
 from django.utils import timezone
 
 from . import geofence, masking, tokens
@@ -38,6 +38,32 @@ def rider_orders(*, user) -> QuerySet[Order]:
         .filter(rider=rider, pk__in=live.values("order_id"))
         .order_by("-pk")
     )
+
+
+def rider_access_starts(*, user, order_ids=None) -> dict[int, Any]:
+    """For each order the rider holds a live address grant on (as `rider_orders`): when that access began."""
+    rider = rider_of(user)
+    if rider is None:
+        return {}
+    live = live_grants().filter(principal=user, scope=GrantScope.ADDRESS, order__rider=rider)
+    if order_ids is not None:
+        live = live.filter(order_id__in=order_ids)
+    return dict(live.values("order_id").annotate(start=Min("created_at")).values_list("order_id", "start"))
+
+
+def rider_access_windows(*, user, order_ids) -> dict[int, list[tuple[Any, Any]]]:
+    """For each of these orders, the periods `(start, end)` in which `user` held address access (`end` None
+    while it lasts): a replay to the rider's device keeps to these."""
+    now = timezone.now()
+    windows: dict[int, list[tuple[Any, Any]]] = {}
+    grants = Grant.objects.filter(principal=user, scope=GrantScope.ADDRESS, order_id__in=order_ids)
+    for order_id, start, revoked_at, expires_at in grants.values_list("order_id", "created_at", "revoked_at",
+                                                                         "expires_at"):
+        end = revoked_at
+        if expires_at is not None and expires_at <= now:
+            end = expires_at if end is None else min(end, expires_at)
+        windows.setdefault(order_id, []).append((start, end))
+    return windows
 
 
 def store_orders(*, user, day=None) -> QuerySet[Order]:

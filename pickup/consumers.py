@@ -8,4 +8,11 @@ from dispatch.services.events import group_store
 class StoreConsumer(EventConsumer):
     async def groups_for(self):
         staff = await database_sync_to_async(staff_of)(self.scope.get("user"))
-        return [group_store(staff.store_id)] if staff else None
+        if not staff:
+            return None
+        self.store_id = staff.store_id
+        return [group_store(staff.store_id)]
+
+    def still_allowed(self, user) -> bool:
+        staff = staff_of(user)
+        return staff is not None and staff.store_id == self.store_id

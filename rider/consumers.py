@@ -1,20 +1,71 @@
 from __future__ import annotations
 
+import time
+
 from channels.db import database_sync_to_async
 from rest_framework.exceptions import ValidationError
 
 from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError
 from dispatch.permissions import rider_of
+from dispatch.selectors import rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
 
 
 class RiderConsumer(EventConsumer):
+    """Besides the rider's account, each order's events are checked against the rider's access to that
+    order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
+    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one,
+    `order.assigned` re-checks."""
+
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
+        self.order_verdicts: dict[int, tuple[bool, float]] = {}  # order id -> (may see it, until when)
         return [group_rider(self.rider.pk)] if self.rider else None
+
+    def still_allowed(self, user) -> bool:
+        rider = rider_of(user)
+        return rider is not None and rider.pk == self.rider.pk
+
+    async def relays(self, event: dict) -> bool:
+        order_id = event.get("order")
+        if type(order_id) is not int:
+            return True
+        if event.get("type") == "order.revoked":
+            self.order_verdicts.pop(order_id, None)
+            return True
+        now = time.monotonic()
+        verdict = self.order_verdicts.get(order_id)
+        if verdict is not None and verdict[1] > now and event.get("type") != "order.assigned":
+            return verdict[0]
+        starts = await database_sync_to_async(rider_access_starts)(user=self.scope["user"], order_ids=[order_id])
+        self.order_verdicts[order_id] = (order_id in starts, now + self.recheck_s)
+        return order_id in starts
+
+    def missed_since(self, seq: int):
+        """An order's events written while the rider held access to it, and the purges of orders they no
+        longer hold; nothing written before their access began or after it ended."""
+        events = super().missed_since(seq)
+        order_ids = {e.payload.get("order") for e in events if type(e.payload.get("order")) is int}
+        if not order_ids:
+            return events
+        user = self.scope["user"]
+        windows = rider_access_windows(user=user, order_ids=order_ids)
+        held = rider_access_starts(user=user, order_ids=order_ids)
+        kept = []
+        for event in events:
+            order_id = event.payload.get("order")
+            if type(order_id) is not int:
+                kept.append(event)
+            elif event.type == "order.revoked":
+                if order_id not in held:
+                    kept.append(event)
+            elif any(start <= event.created_at and (end is None or event.created_at <= end)
+                     for start, end in windows.get(order_id, ())):
+                kept.append(event)
+        return kept
 
     async def handle(self, message: dict) -> None:
         if message.get("type") != "location":

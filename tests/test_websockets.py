@@ -26,7 +26,7 @@ def ck(demo):
 
 
 def communicator(path: str, cookie=None, origin: str = "http://testserver") -> WebsocketCommunicator:
-    headers = [(b"origin", origin.encode())]
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
     if cookie is not None:
         headers.append((b"cookie", cookie.encode()))
     return WebsocketCommunicator(application, path, headers=headers)

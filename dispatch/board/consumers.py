@@ -10,3 +10,6 @@ class DispatchConsumer(EventConsumer):
         user = self.scope.get("user")
         ok = await database_sync_to_async(is_dispatcher)(user)
         return [GROUP_DISPATCH] if ok else None
+
+    def still_allowed(self, user) -> bool:
+        return is_dispatcher(user)

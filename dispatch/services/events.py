@@ -7,6 +7,8 @@ process) the web process relays the outbox (see dispatch.relay).
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from functools import partial
 from typing import Any
@@ -18,6 +20,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from ..models import Event
+
+log = logging.getLogger(__name__)
 
 
 def group_rider(rider_id: int) -> str:
@@ -33,6 +37,22 @@ def group_track(order_id: int) -> str:
 
 
 GROUP_DISPATCH = "dispatch"
+
+
+def group_session(session_key: str) -> str:
+    """Every socket opened with this login session; named from a digest, never the key itself."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def session_sockets_close(*, session_key: str | None) -> None:
+    """Close the sockets of a session that ended (logout). Best effort: if the channel layer is down,
+    each socket still re-checks its session before the next frame it delivers or handles."""
+    if not session_key:
+        return
+    try:
+        send_now(group_session(session_key), {"type": "session.ended"})
+    except Exception:  # a logout must not fail because the channel layer is unreachable
+        log.warning("could not tell a session's sockets to close", exc_info=True)
 
 
 def to_message(event: Event) -> dict[str, Any]:
@@ -72,5 +92,11 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
     send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
 
 
-def events_since(*, groups: list[str], seq: int, limit: int = 200) -> list[Event]:
-    return list(Event.objects.filter(group__in=groups, pk__gt=seq).order_by("pk")[:limit])
+def events_since(*, groups: list[str], seq: int, limit: int = 200, not_before=None, not_after=None) -> list[Event]:
+    """Stored events after `seq`; with `not_before`/`not_after`, only those written inside that access window."""
+    events = Event.objects.filter(group__in=groups, pk__gt=seq)
+    if not_before is not None:
+        events = events.filter(created_at__gte=not_before)
+    if not_after is not None:
+        events = events.filter(created_at__lte=not_after)
+    return list(events.order_by("pk")[:limit])

@@ -3,16 +3,35 @@ from channels.db import database_sync_to_async
 from ..consumers import EventConsumer
 from ..errors import NotFound
 from ..selectors import order_by_tracking_token
-from ..services.events import group_track
+from ..services.events import events_since, group_track
 
 
 class TrackConsumer(EventConsumer):
-    """The customer's tracking page: the token in the path is the capability, and it expires."""
+    """The customer's tracking page: the token in the path is the capability, and it expires. The socket
+    closes when the link expires, and `resume` replays only what was written while the link was valid."""
+
+    uses_session = False
 
     async def groups_for(self):
-        token = self.scope["url_route"]["kwargs"]["token"]
+        order = await database_sync_to_async(self._lookup)()
+        if order is None:
+            return None
+        self.order_id = order.pk
+        return [group_track(order.pk)]
+
+    def _lookup(self):
         try:
-            order = await database_sync_to_async(order_by_tracking_token)(token=token)
+            order = order_by_tracking_token(token=self.scope["url_route"]["kwargs"]["token"])
         except NotFound:
             return None
-        return [group_track(order.pk)]
+        self.window = (order.created_at, order.tracking_expires_at)
+        self.access_ends_at = order.tracking_expires_at.timestamp()
+        return order
+
+    def still_allowed(self, user) -> bool:
+        order = self._lookup()
+        return order is not None and order.pk == self.order_id
+
+    def missed_since(self, seq: int):
+        not_before, not_after = self.window
+        return events_since(groups=self.groups_joined, seq=seq, not_before=not_before, not_after=not_after)

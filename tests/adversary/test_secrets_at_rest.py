@@ -96,7 +96,7 @@ def test_the_link_still_opens_the_page_the_api_and_the_socket(merchant):
     assert customer.get(f"/api/track/{wrong}/").status_code == 404
 
     async def socket(path: str) -> bool:
-        comm = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://testserver")])
+        comm = WebsocketCommunicator(application, path, headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")])
         connected, _ = await comm.connect()
         if connected:
             assert (await comm.receive_json_from(timeout=2))["type"] == "hello"

@@ -192,12 +192,32 @@ def test_refusals_hold_on_every_server(stack, parties):
         assert refusal(base, "/ws/rider/", rider1, origin="http://evil.example") == 403
         assert refusal(base, "/ws/rider/", rider1, origin="null") == 403
         assert refusal(base, "/ws/rider/", rider1, origin=None) == 403  # no Origin header at all
+        port = stack.ports[server]
+        assert refusal(base, "/ws/rider/", rider1, origin=f"http://127.0.0.1:{port + 1}") == 403  # another port
+        assert refusal(base, "/ws/rider/", rider1, origin=f"https://127.0.0.1:{port}") == 403  # another scheme
         assert refusal(base, "/ws/dispatch/", rider1) == 403  # wrong role
         assert refusal(base, "/ws/store/", rider1) == 403
         assert refusal(base, "/ws/rider/", store1) == 403
         assert refusal(base, "/ws/track/not-a-real-token/") == 403
     # Sessions live in the shared database: a login on A opens a socket on B.
     assert refusal(stack.url_of(B), "/ws/rider/", parties("rider1", A)) is None
+
+
+def test_logout_on_one_server_closes_the_sessions_socket_on_another(stack):
+    """Plays a dispatcher who logs out on server A while the board's socket is open on server B: the close
+    crosses servers through the Redis channel layer (the session's group)."""
+    from websockets.exceptions import ConnectionClosed
+
+    client = stack.login("dispatcher1", A)
+    board = Socket(stack.url_of(B), "/ws/dispatch/", client, name="dispatcher1@B")
+    try:
+        assert client.post("/accounts/logout/").status_code in (200, 302)
+        with pytest.raises(ConnectionClosed) as closed:
+            board.drain(10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    finally:
+        board.close()
+        client.close()
 
 
 def sessions_opened(stack) -> int:

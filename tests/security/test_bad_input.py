@@ -93,7 +93,7 @@ def test_control_characters_in_socket_paths_are_refused(path):
     from unittest import mock
 
     async def attempt():
-        communicator = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://testserver")])
+        communicator = WebsocketCommunicator(application, path, headers=[(b"host", b"testserver"), (b"origin", b"http://testserver")])
         connected, _ = await communicator.connect()
         await communicator.disconnect()
         return connected
@@ -142,7 +142,7 @@ def test_socket_location_is_strictly_typed(demo):
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def attempt():
-        communicator = WebsocketCommunicator(application, "/ws/rider/", headers=[(b"origin", b"http://testserver"),
+        communicator = WebsocketCommunicator(application, "/ws/rider/", headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"),
                                                                                 (b"cookie", cookie)])
         connected, _ = await communicator.connect()
         assert connected
