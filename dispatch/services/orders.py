@@ -11,6 +11,7 @@ from django.utils import timezone
 from .. import masking
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .area import area_offset_draw
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .pickup_numbers import pickup_number_allocate
@@ -34,6 +35,7 @@ def order_create(
     now = timezone.now()
     day, seq, code = pickup_number_allocate(store=store, at=now)
     address = customer["address"]
+    bearing, offset = area_offset_draw()
     order = Order.objects.create(
         store=store,
         merchant=merchant,
@@ -46,6 +48,8 @@ def order_create(
         area=address["area"],
         approx_lat=masking.approx_coordinate(customer["lat"]),
         approx_lng=masking.approx_coordinate(customer["lng"]),
+        area_bearing=bearing,
+        area_offset_m=offset,
         consent_number_protection=consent.get("number_protection", True),
         consent_marketing=consent.get("marketing", False),
         delivery_pin=f"{secrets.randbelow(10_000):04d}",

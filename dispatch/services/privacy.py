@@ -136,9 +136,17 @@ def sensitive_item_names(*, order: Order, user, purpose: str) -> list[str]:
 
 @transaction.atomic
 def order_shred(*, order: Order) -> None:
-    """Crypto-shred: destroy the data key and ciphertext. Masked fields stay for statistics."""
+    """Crypto-shred: destroy the data key and ciphertext, and every stored trace near the door
+    (services.area.order_traces_erase). Masked fields stay for statistics."""
+    from .area import order_traces_erase
+
+    try:
+        dest: tuple[float, float] | None = destination_point(order=order)
+    except vault.ShreddedError:
+        dest = None
+    erased = order_traces_erase(order=order, dest=dest)
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
-    audit_record(action="order.shredded", order=order)
+    audit_record(action="order.shredded", order=order, data=erased)
 
 
 BREAK_GLASS_TTL = timedelta(minutes=15)
