@@ -70,5 +70,6 @@ def order_traces_erase(*, order: Order, dest: tuple[float, float] | None) -> dic
         cleared = Rider.objects.filter(pk__in=riders, **last).update(last_lat=None, last_lng=None)
     sessions = ProxySession.objects.filter(order=order).update(rider_digest="", customer_digest="")
     Order.objects.filter(pk=order.pk).update(approx_lat=None, approx_lng=None, area_bearing=None, area_offset_m=None)
+    order.approx_lat = order.approx_lng = order.area_bearing = order.area_offset_m = None
     cache.delete_many([f"geo:{order.pk}:{r}" for r in riders])  # the engine's state holds the last fix
     return {"fixes_deleted": fixes, "rider_positions_cleared": cleared, "sessions_blanked": sessions}

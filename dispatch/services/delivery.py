@@ -190,7 +190,7 @@ def _tier_reached(
             order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=t, purpose=GrantPurpose.DELIVERY,
             # A band, never coordinates or the figure: the log is append-only and outlives the door.
             audit_data={"distance_band": geofence.distance_band(distance, radii),
-                        "accuracy_m": round(accuracy), "rider": rider.pk},
+                        "accuracy": round(accuracy), "rider": rider.pk},
         )
     order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
     return held < tier

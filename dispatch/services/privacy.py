@@ -141,7 +141,8 @@ def order_shred(*, order: Order) -> None:
     from .area import order_traces_erase
 
     try:
-        dest: tuple[float, float] | None = destination_point(order=order)
+        # A fresh copy: the caller's instance must not cache the record that is about to be erased.
+        dest: tuple[float, float] | None = destination_point(order=Order.objects.select_related("sealed").get(pk=order.pk))
     except vault.ShreddedError:
         dest = None
     erased = order_traces_erase(order=order, dest=dest)

@@ -9,7 +9,10 @@ generated attack. The minimum error over all attacks is printed and written to v
 
 from __future__ import annotations
 
+import base64
 import math
+import os
+import random
 import time
 from pathlib import Path
 
@@ -19,9 +22,9 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
-from dispatch import geofence
-from dispatch.models import Event, Order
-from dispatch.services import delivery
+from dispatch import geofence, vault
+from dispatch.models import Event, Order, SealedRecord
+from dispatch.services import area, delivery
 from dispatch.services.orders import order_cancel
 from tests.factories import order_payload
 
@@ -179,10 +182,12 @@ ring = st.tuples(st.floats(0, 360), st.floats(300, 5000))
     first=st.lists(ring, min_size=4, max_size=10),
     circles=st.tuples(st.floats(1000, 3000), st.floats(1000, 2500), st.floats(0, 45)),
 )
-def test_no_sequence_of_area_answers_locates_the_door(merchant, dispatcher, client_for, demo, door, prior, first,
-                                                      circles):
+def test_no_sequence_of_area_answers_locates_the_door(merchant, dispatcher, client_for, demo, monkeypatch, door, prior,
+                                                      first, circles):
     """Plays a curious assigned rider at the AREA tier (finding 1): pings from many positions within the speed
     rules, reads the order's distance after each, and trilaterates. The door must stay >= 250 m away."""
+    # The area point's draw is seeded from the example, so a run repeats exactly (production uses `secrets`).
+    monkeypatch.setattr(area, "_random", random.Random(repr((door, prior, first, circles))))
     rider = demo["rider1"].rider
     order_id = new_order(merchant, dispatcher, rider, door)
     # The attacker's prior: the district centre, public knowledge, somewhere within 1.5 km of the door.
@@ -261,3 +266,38 @@ def test_nothing_else_a_rider_sees_at_the_area_tier_depends_on_the_door(merchant
     if not picked_up:
         assert (reading["distance_m"], reading["distance_text"]) == (1000, "under 1 km")
     assert reading["distance_approx"] is True
+
+
+@pytest.mark.django_db
+def test_the_area_point_is_drawn_once_and_survives_key_rotation(merchant, dispatcher, client_for, demo, settings):
+    """Plays an AREA-tier rider who waits for the point to move (finding 1): a fresh point per reading, or per
+    master key, would let averaging find the door. The point is drawn once, 400-700 m out, and stays."""
+    rider = demo["rider1"].rider
+    door = (51.4900, -0.1000)
+    order_id = new_order(merchant, dispatcher, rider, door)
+    order = Order.objects.get(pk=order_id)
+    assert area.AREA_OFFSET_M[0] <= order.area_offset_m <= area.AREA_OFFSET_M[1] and 0 <= order.area_bearing < 360
+    client = client_for("rider1")
+    point = area.area_point(order=order, dest=door)
+    edge = to_ll(door, *polar(*to_xy(door, *point), 90.0, 1000.0))  # 1 km from the area point: a step boundary
+    lat, lng = to_ll(door, *polar(*to_xy(door, *edge), 90.0, 10.0))
+    client.post("/api/rider/location/", {"lat": lat, "lng": lng, "accuracy": 5.0, "timestamp": time.time() - 5,
+                                         "seq": 1}, format="json")
+    first_reading = client.get(f"/api/rider/orders/{order_id}/").json()["destination"]
+    assert (first_reading["distance_m"], first_reading["distance_text"]) == (1000, "about 1 km")
+
+    record = SealedRecord.objects.get(order_id=order_id)
+    settings.VAULT_OLD_MASTER_KEYS = [settings.VAULT_MASTER_KEY]
+    settings.VAULT_MASTER_KEY = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    record.key_id, record.wrapped_key = vault.rewrap(record.key_id, record.wrapped_key, aad=f"order:{order_id}".encode())
+    record.save()
+    settings.VAULT_OLD_MASTER_KEYS = []
+    for _ in range(5):
+        assert client.get(f"/api/rider/orders/{order_id}/").json()["destination"] == first_reading
+    assert area.area_point(order=Order.objects.get(pk=order_id), dest=door) == point
+
+    # An order from before area points: drawn on first read, then kept.
+    Order.objects.filter(pk=order_id).update(area_bearing=None, area_offset_m=None)
+    drawn = area.area_point(order=Order.objects.get(pk=order_id), dest=door)
+    assert 400 <= geofence.fast_distance(*drawn, *door) <= 700
+    assert area.area_point(order=Order.objects.get(pk=order_id), dest=door) == drawn
