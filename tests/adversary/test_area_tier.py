@@ -210,17 +210,17 @@ def test_no_sequence_of_area_answers_locates_the_door(merchant, dispatcher, clie
     assert error >= MIN_ERROR_M, f"an area-tier attacker located the door within {error:.1f} m"
 
 
-def test_zz_report_minimum_error():
-    """Records the figure for the closing note (runs after the attack in file order)."""
-    if not ERRORS:
-        pytest.skip("the attack did not run in this session")
-    out = Path(dj_settings.VAR_DIR) / "area_tier_min_error.txt"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    median = sorted(ERRORS)[len(ERRORS) // 2]
-    line = f"area-tier attacks: {len(ERRORS)}, minimum door error {min(ERRORS):.1f} m, median {median:.1f} m"
-    out.write_text(line + "\n")
-    print(line)
-    assert min(ERRORS) >= MIN_ERROR_M
+@pytest.fixture(scope="module", autouse=True)
+def _report_minimum_error():
+    """After the module: the figure for the closing note, printed and written to var/test/."""
+    yield
+    if ERRORS:
+        median = sorted(ERRORS)[len(ERRORS) // 2]
+        line = f"area-tier attacks: {len(ERRORS)}, minimum door error {min(ERRORS):.1f} m, median {median:.1f} m"
+        out = Path(dj_settings.VAR_DIR) / "area_tier_min_error.txt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(line + "\n")
+        print("\n" + line)
 
 
 def _snapshot(client, order_id: int, ack: dict) -> dict:
@@ -301,3 +301,31 @@ def test_the_area_point_is_drawn_once_and_survives_key_rotation(merchant, dispat
     drawn = area.area_point(order=Order.objects.get(pk=order_id), dest=door)
     assert 400 <= geofence.fast_distance(*drawn, *door) <= 700
     assert area.area_point(order=Order.objects.get(pk=order_id), dest=door) == drawn
+
+
+@pytest.mark.django_db
+def test_a_ping_costs_the_same_work_at_any_distance_from_the_door(merchant, dispatcher, demo, monkeypatch):
+    """Plays an AREA-tier rider who times the location answer (finding 1, a side channel): extra work only
+    near a reveal radius (a geodesic refinement, ~70 us against ~2 us) would mark the 1000 m and 150 m rings
+    around the door in the response time. The work done must not depend on where the rider is."""
+    rider = demo["rider1"].rider
+    door = (51.4900, -0.1000)
+    order_id = new_order(merchant, dispatcher, rider, door)
+    Order.objects.filter(pk=order_id).update(status="picked_up")
+    calls: list[int] = []
+    real = geofence.geodesic
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geofence, "geodesic", counting)
+    work = []
+    t = time.time() - 600
+    for seq, metres in enumerate([3000.0, 1005.0, 2000.0, 1010.0], start=1):
+        lat, lng = to_ll(door, *polar(0.0, 0.0, 30.0, metres))
+        before = len(calls)
+        result = delivery.location_ping(rider=rider, lat=lat, lng=lng, accuracy=5.0, timestamp=t + 100 * seq, seq=seq)
+        assert result.accepted and result.tiers == {}
+        work.append(len(calls) - before)
+    assert len(set(work)) == 1, f"geodesic calls per ping at 3000, 1005, 2000, 1010 m: {work}"
