@@ -1,10 +1,13 @@
 """The area point (what an AREA-tier distance is measured to) and the erasure of positions near a door.
 
 Contract: an AREA-tier rider learns distances to the area point only, in coarse steps
-(geofence.coarse_distance). The area point lies AREA_OFFSET_M[0]..AREA_OFFSET_M[1] from the door on
-a uniformly random bearing, drawn with `secrets` once per order, so no sequence of answers places
-the door closer than the lower offset minus the attacker's error on the area point (itself at least
-a fraction of a coarse step), and the bearing is never learnt.
+(geofence.coarse_distance), never a figure measured to the door. The area point lies
+AREA_OFFSET_M[0]..AREA_OFFSET_M[1] from the door on a uniformly random bearing, both drawn with
+`secrets` once per order and kept in columns of the order (not derived from any key, so a key
+rotation cannot move it), stored as an offset so no column holds the point itself. Whatever the
+answers, the door stays unknown on a ring of that radius around the area point: an attacker who
+found the area point exactly would still be at least AREA_OFFSET_M[0] from the door, and one who
+missed it by e metres at least AREA_OFFSET_M[0] - e (tests/adversary/test_area_tier.py measures it).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def area_point(*, order: Order, dest: tuple[float, float]) -> tuple[float, float
 
 
 def _box(dest: tuple[float, float], metres: float) -> dict[str, float]:
+    """Lookups for a lat/lng box holding the circle of `metres` around `dest` (an index-friendly superset)."""
     north = geofence.offset_point(dest[0], dest[1], 0.0, metres)
     east = geofence.offset_point(dest[0], dest[1], 90.0, metres)
     dlat, dlng = north[0] - dest[0], east[1] - dest[1]
@@ -63,7 +67,7 @@ def order_traces_erase(*, order: Order, dest: tuple[float, float] | None) -> dic
     fixes, _ = LocationFix.objects.filter(order=order).delete()
     cleared = 0
     if dest is not None:
-        box = _box(dest, ERASE_RADIUS_M * 1.05)
+        box = _box(dest, ERASE_RADIUS_M * 1.05)  # 5% for the local-plane approximation
         near, _ = LocationFix.objects.filter(rider_id__in=riders, **box).delete()
         fixes += near
         last = {f"last_{k}": v for k, v in box.items()}
