@@ -4,7 +4,7 @@ import secrets
 
 from django.db import migrations, models
 
-AREA_OFFSET_M = (400.0, 700.0)  # as dispatch.services.area.AREA_OFFSET_M when this was written
+AREA_OFFSET_M = (500.0, 800.0)  # as dispatch.services.area.AREA_OFFSET_M when this was written
 
 
 def draw_area_points(apps, schema_editor):

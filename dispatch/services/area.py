@@ -19,7 +19,7 @@ from django.core.cache import cache
 from .. import geofence
 from ..models import Grant, LocationFix, Order, ProxySession, Rider
 
-AREA_OFFSET_M = (400.0, 700.0)
+AREA_OFFSET_M = (500.0, 800.0)
 ERASE_RADIUS_M = 500.0
 _random = secrets.SystemRandom()
 
