@@ -174,15 +174,22 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
     if reveal is None:
         raise NotFound()
     rider = order.rider
-    distance = None
-    if rider and rider.last_lat is not None:
+    destination: dict[str, Any] = {"tier": reveal.tier, "text": reveal.text, "distance_m": None}
+    if reveal.lat is not None:
+        destination.update(lat=reveal.lat, lng=reveal.lng)
+    if rider and rider.last_lat is not None and rider.last_lng is not None:
+        from .services.area import area_point
         from .services.privacy import destination_point
 
         dest = destination_point(order=order)
-        distance = round(geofence.fast_distance(rider.last_lat, rider.last_lng, *dest))
-    destination: dict[str, Any] = {"tier": reveal.tier, "text": reveal.text, "distance_m": distance}
-    if reveal.lat is not None:
-        destination.update(lat=reveal.lat, lng=reveal.lng)
+        if reveal.lat is None:
+            # AREA: `distance_m` is a coarse step to the order's area point, never to the door
+            # (services.area); `distance_text` says it in words and `distance_approx` marks it.
+            metres, text = geofence.coarse_distance(
+                geofence.fast_distance(rider.last_lat, rider.last_lng, *area_point(order=order, dest=dest)))
+            destination.update(distance_m=metres, distance_approx=True, distance_text=text)
+        else:  # STREET and DOOR: the distance to the door, to the metre
+            destination["distance_m"] = round(geofence.fast_distance(rider.last_lat, rider.last_lng, *dest))
     return {
         "id": order.pk,
         "status": order.status,

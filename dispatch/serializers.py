@@ -160,8 +160,8 @@ class ItemsOut(serializers.Serializer):
 
 
 class PointOut(serializers.Serializer):
-    lat = serializers.FloatField()
-    lng = serializers.FloatField()
+    lat = serializers.FloatField(allow_null=True, help_text="Null once the order's data was shredded.")
+    lng = serializers.FloatField(allow_null=True)
 
 
 class ConsentOut(serializers.Serializer):
@@ -203,6 +203,9 @@ class DestinationOut(serializers.Serializer):
     text = serializers.CharField(help_text="Only what the tier allows.")
     distance_m = serializers.IntegerField(allow_null=True, help_text="Coarse at `area`, and measured to a point near "
                                                                      "but never at the door.")
+    distance_approx = serializers.BooleanField(required=False, help_text="True at `area`: `distance_m` is a coarse "
+                                                                         "step to the order's area point, not the door.")
+    distance_text = serializers.CharField(required=False, help_text='At `area`: e.g. "about 3 km", "under 1 km".')
     lat = serializers.FloatField(required=False, help_text="From `street` on.")
     lng = serializers.FloatField(required=False, help_text="From `street` on.")
 

@@ -29,8 +29,15 @@ class Order(models.Model):
     display_name = models.CharField(max_length=32)
     phone_masked = models.CharField(max_length=16)
     area = models.CharField(max_length=120)
-    approx_lat = models.FloatField()  # destination rounded to ~1 km for the dispatch map
-    approx_lng = models.FloatField()
+    approx_lat = models.FloatField(null=True)  # destination rounded to ~1 km for the dispatch map; None once shredded
+    approx_lng = models.FloatField(null=True)
+    # The area point: what an AREA-tier distance is measured to, never the door. It lies
+    # area_offset_m (AREA_OFFSET_M, drawn with `secrets`) from the door along area_bearing, both drawn
+    # once per order and never changed (key rotation re-wraps keys and leaves them alone). Only the
+    # offset is stored, never the point: with the door sealed in the vault, no column holds a position
+    # near it. Shredding clears both (services.area).
+    area_bearing = models.FloatField(null=True, blank=True)
+    area_offset_m = models.FloatField(null=True, blank=True)
     consent_number_protection = models.BooleanField(default=True)
     consent_marketing = models.BooleanField(default=False)
 

@@ -146,7 +146,8 @@ def location_ping(
         if decision.spoof:
             _spoof_alert(order_id=ctx.order_id, rider=rider, flags=decision.flags)
         if decision.new_tier and _tier_reached(order_id=ctx.order_id, rider=rider, tier=decision.new_tier,
-                                               fix=(lat, lng, accuracy), distance=decision.distance_m or 0.0):
+                                               accuracy=accuracy, distance=decision.distance_m or 0.0,
+                                               radii=ctx.radii):
             reached[ctx.order_id] = geofence.TIER_NAMES[decision.new_tier]
         if decision.accepted and ctx.picked_up and decision.distance_m is not None \
                 and cache.add(f"eta-sent:{ctx.order_id}", 1, timeout=POSITION_EVERY_S):
@@ -178,7 +179,9 @@ def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None
 
 
 @transaction.atomic
-def _tier_reached(*, order_id: int, rider: Rider, tier: int, fix: tuple[float, float, float], distance: float) -> bool:
+def _tier_reached(
+    *, order_id: int, rider: Rider, tier: int, accuracy: float, distance: float, radii: geofence.Radii
+) -> bool:
     """Persist a reached tier as grants. Re-checked against the database: a rider whose access was
     revoked meanwhile (the context in memory may be seconds old) gets nothing."""
     order = Order.objects.select_for_update().get(pk=order_id)
@@ -188,8 +191,9 @@ def _tier_reached(*, order_id: int, rider: Rider, tier: int, fix: tuple[float, f
     for t in range(held + 1, tier + 1):
         grant_create(
             order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=t, purpose=GrantPurpose.DELIVERY,
-            audit_data={"lat": round(fix[0], 5), "lng": round(fix[1], 5), "accuracy": fix[2],
-                        "distance_m": round(distance, 1), "rider": rider.pk},
+            # A band, never coordinates or the figure: the log is append-only and outlives the door.
+            audit_data={"distance_band": geofence.distance_band(distance, radii),
+                        "accuracy": round(accuracy), "rider": rider.pk},
         )
     order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
     return held < tier

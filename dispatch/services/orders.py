@@ -11,6 +11,7 @@ from .. import masking, tokens
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .access import rider_access_revoke
+from .area import area_offset_draw
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .pickup_numbers import pickup_number_allocate
@@ -36,6 +37,7 @@ def order_create(
     address = customer["address"]
     token = tokens.new_tracking_token()
     token_digest = tokens.token_digest(token)
+    bearing, offset = area_offset_draw()
     order = Order.objects.create(
         store=store,
         merchant=merchant,
@@ -48,6 +50,8 @@ def order_create(
         area=address["area"],
         approx_lat=masking.approx_coordinate(customer["lat"]),
         approx_lng=masking.approx_coordinate(customer["lng"]),
+        area_bearing=bearing,
+        area_offset_m=offset,
         consent_number_protection=consent.get("number_protection", True),
         consent_marketing=consent.get("marketing", False),
         delivery_pin_digest=tokens.pin_digest(token_digest=token_digest, pin=tokens.delivery_pin(token)),

@@ -167,9 +167,18 @@ def sensitive_item_names(*, order: Order, user, purpose: str) -> list[str]:
 
 @transaction.atomic
 def order_shred(*, order: Order) -> None:
-    """Crypto-shred: destroy the data key and ciphertext. Masked fields stay for statistics."""
+    """Crypto-shred: destroy the data key and ciphertext, and every stored trace near the door
+    (services.area.order_traces_erase). Masked fields stay for statistics."""
+    from .area import order_traces_erase
+
+    try:
+        # A fresh copy: the caller's instance must not cache the record that is about to be erased.
+        dest: tuple[float, float] | None = destination_point(order=Order.objects.select_related("sealed").get(pk=order.pk))
+    except vault.ShreddedError:
+        dest = None
+    erased = order_traces_erase(order=order, dest=dest)
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
-    audit_record(action="order.shredded", order=order)
+    audit_record(action="order.shredded", order=order, data=erased)
 
 
 @dataclass(frozen=True)

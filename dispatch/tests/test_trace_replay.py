@@ -95,4 +95,5 @@ def test_service_replay_creates_grants_in_band(assigned_order, demo, monkeypatch
     audits = AuditEvent.objects.filter(order_id=assigned_order["id"], action="grant.created").order_by("pk")
     tiers = [a.data["tier"] for a in audits]
     assert tiers == ["area", "street", "door"]
-    assert all("distance_m" in a.data and "accuracy" in a.data for a in audits[1:])
+    assert [a.data["distance_band"] for a in audits[1:]] == ["150-1000 m", "<150 m"]  # a band, never coordinates
+    assert all("accuracy" in a.data and "lat" not in a.data for a in audits[1:])

@@ -65,10 +65,7 @@ class Command(BaseCommand):
             d = g.evaluate(state, f, DEST, radii, now=f.ts, picked_up=True)
             state = d.state if d.accepted else state
         dt = time.perf_counter() - t0
-        near = sum(1 for f in fixes if abs(g.fast_distance(f.lat, f.lng, *DEST) - 1000) < 25
-                   or abs(g.fast_distance(f.lat, f.lng, *DEST) - 150) < 5)
-        self.stdout.write(f"engine: {n} decisions, {dt / n * 1e6:.2f} us per decision "
-                          f"({near} near a boundary took the geodesic path)")
+        self.stdout.write(f"engine: {n} decisions, {dt / n * 1e6:.2f} us per decision")
 
     def setup_order(self):
         from dispatch.models import Order, OrderStatus, Rider

@@ -184,7 +184,9 @@ export class OrderView {
     if (this.lastFix && dest.lat !== undefined && dest.lat !== null) {
       m = distanceM(this.lastFix.lat, this.lastFix.lng, dest.lat, dest.lng);
     }
-    this.r.distance.textContent = formatDistance(m);
+    // At the area tier the server sends a coarse step to a point near, never at, the door: show its words.
+    const approx = dest.distance_approx && dest.distance_text && (dest.lat === undefined || dest.lat === null);
+    this.r.distance.textContent = approx ? `${dest.distance_text} away` : formatDistance(m);
     this.r.distance.hidden = m === null || m === undefined;
   }
 
