@@ -155,12 +155,17 @@ if REDIS_URL:
                        "prefix": f"{REDIS_PREFIX}:asgi"},
         }
     }
+    # --- Faults: Redis going away never turns a request into a 500 (config/cache.py) ---
+    # An unreachable Redis is a cache miss, logged at WARNING (rate-limited); short socket timeouts so a
+    # Redis that drops packets costs a request at most about a second.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
-            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},  # not a new connection a request
+            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool",  # not a new connection a request
+                        "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5),
+                        "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5)},
         }
     }
 else:
@@ -263,8 +268,9 @@ CONTENT_SECURITY_POLICY = {
 }
 LEAFLET_CONFIG = {"TILES": TILE_URL, "ATTRIBUTION_PREFIX": "OpenStreetMap"}
 # Sessions are written to the database and read through the cache (Redis on the scale profile, shared
-# by every server): a request's session costs a cache read, not a database query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# by every server): a request's session costs a cache read, not a database query. Faults: a cache error
+# is a miss and the database answers (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
