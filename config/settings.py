@@ -176,6 +176,8 @@ else:
 # embedded profile) reach sockets through a relay that tails the event table in the web process.
 EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
+# --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
+EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 
 # --- Celery ----------------------------------------------------------------------------
 CELERY_QUEUE_DIR = VAR_DIR / "celery"

@@ -233,7 +233,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
     )
     audit_record(actor=rider.user, action="order.delivered", order=order)
     order_event(order)
-    transaction.on_commit(lambda: schedule_revocation(order.pk))
+    transaction.on_commit(lambda: schedule_revocation(order.pk), robust=True)
     return order, None
 
 

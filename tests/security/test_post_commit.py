@@ -1,0 +1,81 @@
+"""Finding "After a 1 s Redis restart, 1 of 10 committed writes answered 500": a post-commit hook (the
+socket send, the context bump) raised, so a committed delivery answered 500 and the hooks after it (the
+revocation countdown) never ran. The operator's view: Redis blips right after a commit."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.test import override_settings
+
+from dispatch.models import Event, Order, OrderStatus
+from dispatch.services.lifecycle import lifecycle_sweep
+from tests.security.outage import scale_settings
+from tests.security.test_cache_outage import picked_up_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Layer:
+    """A channel layer whose Redis is down (`broken`) or up (records what it was asked to send)."""
+
+    def __init__(self, broken: bool) -> None:
+        self.broken = broken
+        self.sent: list[tuple[str, dict]] = []
+
+    async def group_send(self, group: str, message: dict) -> None:
+        if self.broken:
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        self.sent.append((group, message))
+
+
+@pytest.fixture(scope="module")
+def dead_redis(tmp_path_factory) -> dict:
+    return scale_settings(tmp_path_factory.mktemp("postcommit"))
+
+
+def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resends(
+        demo, dead_redis, merchant, dispatcher, rider1, staff1, monkeypatch):
+    """Operator, Redis blip after commit (finding 2): the delivery answers 200, the revocation countdown
+    is still sent, and the events the sockets missed are resent by the beat sweep, once."""
+    order = picked_up_order(merchant, dispatcher, rider1, staff1, demo)
+    pin = Order.objects.get(pk=order["id"]).delivery_pin
+    scheduled: list[tuple] = []
+    monkeypatch.setattr("dispatch.services.delivery.current_app.send_task",
+                        lambda name, args, countdown: scheduled.append((name, args)))
+    down = Layer(broken=True)
+    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: down)
+    last_seq = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
+    rider1.raise_request_exception = False
+    with override_settings(**dead_redis):
+        caches.close_all()
+        response = rider1.post(f"/api/rider/orders/{order['id']}/deliver/", {"pin": pin}, format="json")
+    caches.close_all()
+    assert Order.objects.get(pk=order["id"]).status == OrderStatus.DELIVERED  # committed
+    assert response.status_code == 200, response.content
+    assert scheduled == [("dispatch.tasks.revoke_order_access", [order["id"]])]
+
+    missed = set(Event.objects.filter(pk__gt=last_seq).values_list("pk", flat=True))
+    assert missed, "the delivery wrote events to the outbox"
+    up = Layer(broken=False)
+    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: up)
+    with override_settings(EVENTS_RESEND_AFTER_S=0):
+        lifecycle_sweep()
+        resent = {message["event"]["seq"] for _, message in up.sent}
+        up.sent.clear()
+        lifecycle_sweep()
+    assert resent == missed
+    assert up.sent == []  # sent once: the outbox remembers what went out
+
+
+def test_events_sent_after_commit_are_not_resent(demo, merchant, monkeypatch):
+    """Operator (finding 2), the control: with the layer up, the sweep has nothing to resend."""
+    up = Layer(broken=False)
+    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: up)
+    merchant.post("/api/orders/", __import__("tests.factories").factories.order_payload(), format="json")
+    assert up.sent
+    up.sent.clear()
+    with override_settings(EVENTS_RESEND_AFTER_S=0):
+        lifecycle_sweep()
+    assert up.sent == []
