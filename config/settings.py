@@ -322,4 +322,8 @@ LOGGING = {
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
 LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
-LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.5)
+# --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
+# The batch writer's gather window: an ack waits for the group commit, so this bounds its latency.
+LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.02)
+# How long an ack waits for the write; after it the ack says accepted=false, code "not_saved" (HTTP: 503).
+LOCATION_ACK_TIMEOUT_S = env.float("LOCATION_ACK_TIMEOUT_S", default=5.0)

@@ -4,11 +4,12 @@ from channels.db import database_sync_to_async
 from rest_framework.exceptions import ValidationError
 
 from dispatch.consumers import EventConsumer
-from dispatch.errors import DomainError
+from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
+from dispatch.services.fixes import fixes_durable
 
 
 class RiderConsumer(EventConsumer):
@@ -35,6 +36,12 @@ class RiderConsumer(EventConsumer):
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})
+            return
+        # The ack means the fix is durable: it waits for the batch writer's group commit. A fix that
+        # could not be written in time is answered not_saved (the device sends it again).
+        if result.durable is not None and not await fixes_durable(result.durable):
+            await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": NotSaved.code,
+                                  "detail": NotSaved.default_detail})
             return
         await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": result.accepted,
                               "reason": result.reason})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -101,6 +102,8 @@ class PingResult:
     accepted: bool
     reason: str
     tiers: dict[int, str]  # order id -> tier reached by this ping
+    # Resolves once the ping's location history is committed: an ack waits for it (services/fixes.py).
+    durable: Future | None = field(default=None, compare=False)
 
 
 def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
@@ -153,12 +156,12 @@ def location_ping(
     if not contexts:  # on duty without an order: a position for the dispatch map only
         fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at, received_at=received,
                                  seq=seq, accepted=True))
-    fix_buffer.add(fixes)
+    durable = fix_buffer.add(fixes)
     accepted = not decisions or any(d.accepted for d in decisions)
     if accepted:
         _position_update(rider, lat, lng, at)
     pool = [d for d in decisions if d.accepted == accepted]
-    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached)
+    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached, durable)
 
 
 POSITION_SAVE_EVERY_S = 5.0
