@@ -88,8 +88,13 @@ class FixBuffer:
             self._full.wait(settings.LOCATION_FIX_FLUSH_S)  # the gather window of one group commit
             self._wake.clear()
             self._full.clear()
-            close_old_connections()
-            if self.flush() == 0 and self.pending():
+            try:
+                close_old_connections()
+                written = self.flush()
+            except Exception:  # the writer outlives a database that is away: the rows stay buffered
+                log.exception("location fix writer failed; retrying")
+                written = 0
+            if written == 0 and self.pending():
                 self._full.wait(RETRY_AFTER_FAILURE_S)
                 self._wake.set()
 

@@ -36,9 +36,9 @@ def dead_redis(tmp_path_factory) -> dict:
 
 
 def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resends(
-        demo, dead_redis, merchant, dispatcher, rider1, staff1, monkeypatch):
-    """Operator, Redis blip after commit (finding 2): the delivery answers 200, the revocation countdown
-    is still sent, and the events the sockets missed are resent by the beat sweep, once."""
+        demo, merchant, dispatcher, rider1, staff1, monkeypatch):
+    """Operator, the channel layer's Redis blips after commit (finding 2): the delivery answers 200, the
+    revocation countdown is still sent, and the events the sockets missed are resent by the sweep, once."""
     order = picked_up_order(merchant, dispatcher, rider1, staff1, demo)
     pin = Order.objects.get(pk=order["id"]).delivery_pin
     scheduled: list[tuple] = []
@@ -48,10 +48,7 @@ def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resen
     monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: down)
     last_seq = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
     rider1.raise_request_exception = False
-    with override_settings(**dead_redis):
-        caches.close_all()
-        response = rider1.post(f"/api/rider/orders/{order['id']}/deliver/", {"pin": pin}, format="json")
-    caches.close_all()
+    response = rider1.post(f"/api/rider/orders/{order['id']}/deliver/", {"pin": pin}, format="json")
     assert Order.objects.get(pk=order["id"]).status == OrderStatus.DELIVERED  # committed
     assert response.status_code == 200, response.content
     assert scheduled == [("dispatch.tasks.revoke_order_access", [order["id"]])]
@@ -67,6 +64,23 @@ def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resen
         lifecycle_sweep()
     assert resent == missed
     assert up.sent == []  # sent once: the outbox remembers what went out
+
+
+def test_every_after_commit_step_survives_the_whole_redis_going_away(
+        demo, dead_redis, merchant, dispatcher, rider1, staff1, monkeypatch):
+    """Operator, all of Redis down right after the commit (finding 2): the cache's context bump and the
+    socket send fail after the commit; the assignment still answers 200 and its events wait for the sweep."""
+    order = merchant.post("/api/orders/", __import__("tests.factories").factories.order_payload(), format="json").json()
+    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: Layer(broken=True))
+    dispatcher.raise_request_exception = False
+    with override_settings(**dead_redis):
+        caches.close_all()
+        response = dispatcher.post(f"/api/dispatch/orders/{order['id']}/assign/",
+                                   {"rider": demo["rider1"].rider.pk}, format="json")
+    caches.close_all()
+    assert Order.objects.get(pk=order["id"]).rider_id == demo["rider1"].rider.pk  # committed
+    assert response.status_code == 200, response.content
+    assert Event.objects.filter(pending_send=True, type="order.assigned").exists()
 
 
 def test_events_sent_after_commit_are_not_resent(demo, merchant, monkeypatch):
