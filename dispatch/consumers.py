@@ -7,11 +7,15 @@ domain events. Frames carry ids, states and tiers only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import weakref
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+
+from config.cache import OUTAGE, OutageLog
 
 from .errors import NotFound
 from .permissions import is_dispatcher
@@ -20,10 +24,35 @@ from .selectors import order_by_tracking_token
 from .services.events import GROUP_DISPATCH, events_since, group_track
 
 log = logging.getLogger(__name__)
+_layer_outage = OutageLog(log, "channel layer (socket)")
+LAYER_DOWN = (*OUTAGE, OSError)
+CLOSE_LAYER_RESTART = 4012  # "reconnect and resume" (1012 itself is not a code a server may send here)
+_open_sockets: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
 
 
 class EventConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
+
+    async def __call__(self, scope, receive, send):
+        """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
+        with 4012, logged and rate-limited, instead of crashing the application or leaving it open and
+        deaf; the client reconnects and resumes from its last seq, which rejoins its groups. Only one
+        consumer of the process sees the error (channels-redis reads for all of them), so every open
+        socket of the process is closed."""
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_DOWN as exc:
+            _layer_outage("socket", exc)
+            _open_sockets.discard(self)
+            for other in list(_open_sockets):
+                _open_sockets.discard(other)
+                with contextlib.suppress(Exception):
+                    await other.close(code=CLOSE_LAYER_RESTART)
+            for group in getattr(self, "groups_joined", []):
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_RESTART})
 
     async def groups_for(self) -> list[str] | None:
         """The groups this connection may join, or None to refuse it."""
@@ -40,9 +69,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.groups_joined = groups
         await ensure_relay()
         await self.accept()
+        _open_sockets.add(self)
         await self.send_json({"type": "hello", "seq": 0})
 
     async def disconnect(self, code):
+        _open_sockets.discard(self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 

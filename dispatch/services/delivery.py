@@ -250,5 +250,6 @@ def schedule_revocation(order_id: int) -> None:
         return
     try:
         current_app.send_task("dispatch.tasks.revoke_order_access", args=[order_id], countdown=delay + 1)
-    except Exception:  # the broker being down must not fail a delivery; the sweep will revoke
-        log.exception("could not schedule revocation for order %s", order_id)
+    except Exception as exc:  # the broker being down must not fail a delivery; the sweep will revoke
+        log.warning("could not schedule revocation for order %s (%s: %s); the sweep will revoke", order_id,
+                    type(exc).__name__, exc)

@@ -18,6 +18,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from config.cache import OutageLog
@@ -74,7 +76,7 @@ def _send_events(events: list[Event]) -> int:
             break
         sent.append(event.pk)
     if sent:
-        Event.objects.filter(pk__in=sent).update(pending_send=False)
+        Event.objects.filter(pk__in=sent).update(sent_at=Now())  # one clock for every process
     return len(sent)
 
 
@@ -82,7 +84,8 @@ def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> l
     """Write to the outbox now, send after commit. Every after-commit step is robust: a failing cache or
     channel layer is logged and never turns the committed write into an error; the sweep resends."""
     pending = not settings.EVENTS_RELAY
-    events = [Event.objects.create(group=g, type=type, payload=payload, pending_send=pending) for g in groups]
+    sent_at = None if pending else timezone.now()
+    events = [Event.objects.create(group=g, type=type, payload=payload, sent_at=sent_at) for g in groups]
     for group in groups:
         if group.startswith("rider."):  # the rider's orders changed: drop cached ping contexts
             transaction.on_commit(partial(_bump_context, int(group.split(".", 1)[1])), robust=True)
@@ -98,7 +101,7 @@ def events_resend_pending(*, older_than_s: float | None = None, limit: int = 500
         return 0
     age = settings.EVENTS_RESEND_AFTER_S if older_than_s is None else older_than_s
     due = timezone.now() - timedelta(seconds=age)
-    events = list(Event.objects.filter(pending_send=True, created_at__lte=due).order_by("pk")[:limit])
+    events = list(Event.objects.filter(sent_at__isnull=True, created_at__lte=due).order_by("pk")[:limit])
     return _send_events(events) if events else 0
 
 
@@ -112,4 +115,10 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
 
 
 def events_since(*, groups: list[str], seq: int, limit: int = 200) -> list[Event]:
-    return list(Event.objects.filter(group__in=groups, pk__gt=seq).order_by("pk")[:limit])
+    """Events after `seq`, and events before it that went out after it did (a transaction that committed
+    late, a send the sweep retried after an outage): a client that saw `seq` may have missed those."""
+    after = Q(pk__gt=seq)
+    seen_sent_at = Event.objects.filter(pk=seq).values_list("sent_at", flat=True).first()
+    if seen_sent_at is not None:
+        after |= Q(pk__lt=seq, sent_at__gte=seen_sent_at)  # a repeat is harmless, a gap is not
+    return list(Event.objects.filter(after, group__in=groups).order_by("pk")[:limit])
