@@ -21,7 +21,7 @@ from .errors import NotFound
 from .permissions import is_dispatcher
 from .relay import ensure_relay
 from .selectors import order_by_tracking_token
-from .services.events import GROUP_DISPATCH, events_since, group_track
+from .services.events import GROUP_DISPATCH, RESUME_PAGE, events_since, group_track
 
 log = logging.getLogger(__name__)
 _layer_outage = OutageLog(log, "channel layer (socket)")
@@ -98,9 +98,14 @@ class EventConsumer(AsyncWebsocketConsumer):
         if not isinstance(seq, int) or seq < 0:
             await self.send_json({"type": "error", "code": "invalid", "detail": "seq must be a whole number."})
             return
-        missed = await database_sync_to_async(events_since)(groups=self.groups_joined, seq=seq)
-        for event in missed:
-            await self.send_json({"type": event.type, "seq": event.pk, **event.payload})
+        late = True  # every missed event, page by page (after an outage there can be more than a page)
+        while True:
+            missed = await database_sync_to_async(events_since)(groups=self.groups_joined, seq=seq, late=late)
+            for event in missed:
+                await self.send_json({"type": event.type, "seq": event.pk, **event.payload})
+            if len(missed) < RESUME_PAGE:
+                return
+            seq, late = max(seq, missed[-1].pk), False
 
     async def domain_event(self, message):
         await self.send_json(message["event"])

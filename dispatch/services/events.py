@@ -114,11 +114,15 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
         _layer_outage("group_send", exc)
 
 
-def events_since(*, groups: list[str], seq: int, limit: int = 200) -> list[Event]:
-    """Events after `seq`, and events before it that went out after it did (a transaction that committed
-    late, a send the sweep retried after an outage): a client that saw `seq` may have missed those."""
+RESUME_PAGE = 200
+
+
+def events_since(*, groups: list[str], seq: int, limit: int = RESUME_PAGE, late: bool = True) -> list[Event]:
+    """Events after `seq`, and (`late`) events before it that went out after it did (a transaction that
+    committed late, a send the sweep retried after an outage): a client that saw `seq` may have missed
+    those. Pages: call again with the last seq returned and late=False until a page comes back short."""
     after = Q(pk__gt=seq)
-    seen_sent_at = Event.objects.filter(pk=seq).values_list("sent_at", flat=True).first()
+    seen_sent_at = Event.objects.filter(pk=seq).values_list("sent_at", flat=True).first() if late else None
     if seen_sent_at is not None:
         after |= Q(pk__lt=seq, sent_at__gte=seen_sent_at)  # a repeat is harmless, a gap is not
     return list(Event.objects.filter(after, group__in=groups).order_by("pk")[:limit])

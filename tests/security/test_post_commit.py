@@ -115,3 +115,28 @@ def test_a_resume_replays_an_event_the_sweep_sent_after_the_clients_last_one(dem
         lifecycle_sweep()  # seq 1 goes out now, while the page is away
     assert [e.pk for e in events_since(groups=["rider.1"], seq=seen.pk)] == [missed.pk]
     assert events_since(groups=["rider.1"], seq=seen.pk + 1000) == []
+
+
+def test_a_resume_after_a_long_outage_replays_more_than_one_page(demo):
+    """Dispatcher's page, back after an outage with more than a page of events missed (finding 2): the
+    socket replays all of them, not the first 200."""
+    from asgiref.sync import async_to_sync
+
+    from dispatch.services.events import GROUP_DISPATCH, RESUME_PAGE, event_publish
+    from tests.test_websockets import connect, cookie_for, drain
+
+    first = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    for n in range(RESUME_PAGE + 30):
+        event_publish(groups=[GROUP_DISPATCH], type="alert", payload={"kind": "test", "n": n})
+    cookie = cookie_for(demo["dispatcher1"])
+    got = []
+
+    async def scenario():
+        comm, ok, _ = await connect("/ws/dispatch/", cookie)
+        assert ok
+        await comm.send_json_to({"type": "resume", "seq": first})
+        got.extend(await drain(comm))
+        await comm.disconnect()
+
+    async_to_sync(scenario)()
+    assert [f["n"] for f in got if f.get("kind") == "test"] == list(range(RESUME_PAGE + 30))
