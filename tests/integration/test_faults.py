@@ -235,6 +235,7 @@ def test_kill_9_of_a_server_mid_ping_stream_loses_no_acknowledged_fix(stack, par
     flows = [run_flow(parties, traffic, B, until="picked_up")]  # rider1 is mid-delivery
     rider_ws = Socket(stack.url_of(A), "/ws/rider/", parties("rider1", A), name="rider1@A")
     acked: list[int] = []
+    ack_ms: list[float] = []
     stop = threading.Event()
 
     def stream() -> None:
@@ -242,10 +243,12 @@ def test_kill_9_of_a_server_mid_ping_stream_loses_no_acknowledged_fix(stack, par
         with contextlib.suppress(ConnectionClosed, OSError, TimeoutError):
             while not stop.is_set():
                 seq += 1
+                sent = time.perf_counter()
                 rider_ws.send({"type": "location", "lat": FAR[0], "lng": FAR[1], "accuracy": 8,
                                "timestamp": time.time(), "seq": seq})
                 ack = rider_ws.wait_for(lambda f, s=seq: f.get("type") == "location.ack" and f.get("seq") == s,
                                         timeout=10, what=f"ack {seq}")
+                ack_ms.append((time.perf_counter() - sent) * 1000)
                 if ack.get("accepted"):
                     acked.append(seq)
 
@@ -264,7 +267,9 @@ def test_kill_9_of_a_server_mid_ping_stream_loses_no_acknowledged_fix(stack, par
     stored = shell_json(stack, _FIXES.format(user="rider1", seqs=acked))
     lost_fixes = sorted(set(acked) - set(stored))
     figures = {"pings_acked": len(acked), "acked_but_lost": len(lost_fixes), "requests": traffic.requests,
-               "5xx": len(traffic.errors_5xx), **audit_flows(stack, flows), "server_back_s": round(back, 1)}
+               "5xx": len(traffic.errors_5xx), **audit_flows(stack, flows), "server_back_s": round(back, 1),
+               "ack_ms_p50": round(sorted(ack_ms)[len(ack_ms) // 2], 1),
+               "ack_ms_p99": round(sorted(ack_ms)[int(len(ack_ms) * 0.99)], 1)}
     report("kill -9 daphne", figures)
     assert lost_fixes == []
     assert figures["lost"] == 0 and figures["committed_5xx"] == 0 and traffic.errors_5xx == [], traffic.errors_5xx
