@@ -104,6 +104,10 @@ class ResilientRedisCache(RedisCache):
     def delete(self, key, version=None):
         return self._absorb("delete", False, super().delete, key, version)
 
+    def strict_delete(self, key, version=None):
+        """`delete` that raises when Redis is unreachable, for callers that must know (config.sessions)."""
+        return super().delete(key, version)
+
     def get_many(self, keys, version=None):
         return self._absorb("get_many", {}, super().get_many, keys, version)
 

@@ -99,3 +99,30 @@ def test_session_engine_reads_the_database_when_the_cache_raises(demo, dead_redi
         status = rider.get("/api/rider/orders/").status_code
     caches.close_all()
     assert status == 200
+
+
+@pytest.mark.django_db
+def test_a_logout_while_the_cache_is_unreachable_does_not_come_back_with_the_cache(demo, monkeypatch):
+    """Thief with a copied session cookie, and a cache that was unreachable during the victim's logout
+    but still holds the session when it comes back (finding 1's fallback must not open this)."""
+    from django.conf import settings
+
+    cache = caches["default"]
+    victim = Client()
+    victim.force_login(demo["store1"])
+    stolen = victim.cookies[settings.SESSION_COOKIE_NAME].value
+    assert victim.get("/api/pickup/orders/").status_code == 200  # the session is now in the cache
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("the cache is unreachable")
+
+    for name in ("delete", "strict_delete"):
+        if hasattr(cache, name):
+            monkeypatch.setattr(cache, name, unreachable)
+    victim.raise_request_exception = False
+    assert victim.post("/accounts/logout/").status_code in (200, 302)  # the logout itself works
+    monkeypatch.undo()  # the cache is back, with the session still in it
+    thief = Client()
+    thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert thief.get("/api/pickup/orders/").status_code in (401, 403)
+    assert thief.get("/pickup/").status_code == 302
