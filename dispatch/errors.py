@@ -47,7 +47,7 @@ class RateLimited(DomainError):
 
 
 class NotSaved(DomainError):
-    """A write that could not be made durable in time (the client keeps its data and resends it)."""
+    """A write that could not be made durable in time: nothing was acknowledged, the client may resend."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "not_saved"

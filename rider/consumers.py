@@ -38,7 +38,8 @@ class RiderConsumer(EventConsumer):
                                   "detail": exc.detail})
             return
         # The ack means the fix is durable: it waits for the batch writer's group commit. A fix that
-        # could not be written in time is answered not_saved (the device sends it again).
+        # could not be written in time is answered not_saved: never acknowledged as accepted. (The page does
+        # not resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
         if result.durable is not None and not await fixes_durable(result.durable):
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": NotSaved.code,
                                   "detail": NotSaved.default_detail})
