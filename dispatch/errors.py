@@ -51,7 +51,7 @@ class NotSaved(DomainError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "not_saved"
-    default_detail = "Your position could not be saved yet. It will be sent again."
+    default_detail = "Your position could not be saved yet."
 
 
 _DRF_CODES = {
