@@ -26,7 +26,7 @@ demo: migrate
 run: demo
 	@mkdir -p var/celery/queue var/celery/processed
 	@$(BIN)/python manage.py run_banner --port $(PORT)
-	PORT=$(PORT) $(BIN)/honcho -f Procfile start
+	PORT=$(PORT) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
 test: install
 	@mkdir -p var

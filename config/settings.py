@@ -162,12 +162,17 @@ if REDIS_URL:
                        "prefix": f"{REDIS_PREFIX}:asgi"},
         }
     }
+    # --- Faults: Redis going away never turns a request into a 500 (config/cache.py) ---
+    # An unreachable Redis is a cache miss, logged at WARNING (rate-limited); short socket timeouts so a
+    # Redis that drops packets costs a request at most about a second.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": REDIS_PREFIX,
-            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool"},  # not a new connection a request
+            "OPTIONS": {"pool_class": "config.cache.SharedConnectionPool",  # not a new connection a request
+                        "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5),
+                        "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT_S", default=0.5)},
         }
     }
 else:
@@ -180,6 +185,8 @@ EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
 # How long an open socket trusts its last access check (session, role, order grant) before re-checking.
 SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=1.0)
+# --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
+EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 
 # --- Celery ----------------------------------------------------------------------------
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
@@ -277,8 +284,9 @@ CONTENT_SECURITY_POLICY = {
 }
 LEAFLET_CONFIG = {"TILES": TILE_URL, "ATTRIBUTION_PREFIX": "OpenStreetMap"}
 # Sessions are written to the database and read through the cache (Redis on the scale profile, shared
-# by every server): a request's session costs a cache read, not a database query.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# by every server): a request's session costs a cache read, not a database query. Faults: a cache error
+# is a miss and the database answers (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -410,4 +418,8 @@ LOGGING = {
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
 LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
-LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.5)
+# --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
+# The batch writer's gather window: an ack waits for the group commit, so this bounds its latency.
+LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.02)
+# How long an ack waits for the write; after it the ack says accepted=false, code "not_saved" (HTTP: 503).
+LOCATION_ACK_TIMEOUT_S = env.float("LOCATION_ACK_TIMEOUT_S", default=5.0)

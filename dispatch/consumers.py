@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+import weakref
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -28,11 +29,17 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib import auth
 
+from config.cache import OUTAGE, OutageLog
+
 from .auth import RoleBackend
 from .relay import ensure_relay
-from .services.events import events_since, group_session
+from .services.events import RESUME_PAGE, events_since, group_session
 
 log = logging.getLogger(__name__)
+_layer_outage = OutageLog(log, "channel layer (socket)")
+LAYER_DOWN = (*OUTAGE, OSError)
+CLOSE_LAYER_RESTART = 4012  # "reconnect and resume" (1012 itself is not a code a server may send here)
+_open_sockets: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
 
 MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit row ids
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -44,6 +51,27 @@ class EventConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
 
+    async def __call__(self, scope, receive, send):
+        """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
+        with 4012, logged and rate-limited, instead of crashing the application or leaving it open and
+        deaf; the client reconnects and resumes from its last seq, which rejoins its groups. Only one
+        consumer of the process sees the error (channels-redis reads for all of them), so every open
+        socket of the process is closed."""
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_DOWN as exc:
+            _layer_outage("socket", exc)
+            _open_sockets.discard(self)
+            for other in list(_open_sockets):
+                _open_sockets.discard(other)
+                with contextlib.suppress(Exception):
+                    await other.close(code=CLOSE_LAYER_RESTART)
+            for group in getattr(self, "groups_joined", []):
+                with contextlib.suppress(Exception):
+                    await self.channel_layer.group_discard(group, self.channel_name)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": CLOSE_LAYER_RESTART})
+
     async def groups_for(self) -> list[str] | None:
         """The groups this connection may join, or None to refuse it. May set `access_ends_at` (epoch seconds)."""
         raise NotImplementedError
@@ -53,9 +81,17 @@ class EventConsumer(AsyncWebsocketConsumer):
         account read afresh (None if `uses_session` is False): the session is already known to be live."""
         return True
 
-    def missed_since(self, seq: int) -> list[Any]:
-        """The stored events to replay on `resume` (runs in a database thread)."""
-        return events_since(groups=self.groups_joined, seq=seq)
+    def missed_since(self, seq: int, late: bool = True) -> list[Any]:
+        """One page of the stored events after `seq` for this connection's groups (runs in a database thread)."""
+        return events_since(groups=self.groups_joined, seq=seq, late=late)
+
+    def replayable(self, events: list[Any]) -> list[Any]:
+        """Of a page of stored events, those this connection may replay (runs in a database thread)."""
+        return events
+
+    def _replay_page(self, seq: int, late: bool) -> tuple[int, int, list[Any]]:
+        events = self.missed_since(seq, late)
+        return len(events), (events[-1].pk if events else seq), self.replayable(events)
 
     async def relays(self, event: dict) -> bool:
         """Whether to deliver this live event; access to the connection as a whole is already checked."""
@@ -85,10 +121,12 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.trusted_until = time.monotonic() + self.recheck_s
         self._arm_expiry()
+        _open_sockets.add(self)
         await self.send_json({"type": "hello", "seq": 0})
 
     async def disconnect(self, code):
         self.ended = True
+        _open_sockets.discard(self)
         if self.expiry_task is not None:
             self.expiry_task.cancel()
         for group in self.groups_joined + self.control_groups:
@@ -203,9 +241,14 @@ class EventConsumer(AsyncWebsocketConsumer):
             return
         if not await self.allowed(force=True):
             return
-        missed = await database_sync_to_async(self.missed_since)(seq)
-        for event in missed:
-            await self.send_json({"type": event.type, "seq": event.pk, **event.payload})
+        late = True  # every missed event, page by page (after an outage there can be more than a page)
+        while True:
+            count, last, kept = await database_sync_to_async(self._replay_page)(seq, late)
+            for event in kept:
+                await self.send_json({"type": event.type, "seq": event.pk, **event.payload})
+            if count < RESUME_PAGE:
+                return
+            seq, late = max(seq, last), False
 
     async def domain_event(self, message):
         if not await self.allowed():

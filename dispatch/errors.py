@@ -46,6 +46,14 @@ class RateLimited(DomainError):
     default_detail = "Too many attempts. Wait a minute and try again."
 
 
+class NotSaved(DomainError):
+    """A write that could not be made durable in time: nothing was acknowledged, the client may resend."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "not_saved"
+    default_detail = "Your position could not be saved yet."
+
+
 _DRF_CODES = {
     drf_exc.ParseError: "malformed",
     drf_exc.NotAuthenticated: "not_authenticated",

@@ -6,12 +6,13 @@ from channels.db import database_sync_to_async
 from rest_framework.exceptions import ValidationError
 
 from dispatch.consumers import EventConsumer
-from dispatch.errors import DomainError
+from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
 from dispatch.selectors import rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
+from dispatch.services.fixes import fixes_durable
 
 
 class RiderConsumer(EventConsumer):
@@ -44,10 +45,9 @@ class RiderConsumer(EventConsumer):
         self.order_verdicts[order_id] = (order_id in starts, now + self.recheck_s)
         return order_id in starts
 
-    def missed_since(self, seq: int):
+    def replayable(self, events):
         """An order's events written while the rider held access to it, and the purges of orders they no
         longer hold; nothing written before their access began or after it ended."""
-        events = super().missed_since(seq)
         order_ids = {e.payload.get("order") for e in events if type(e.payload.get("order")) is int}
         if not order_ids:
             return events
@@ -86,6 +86,13 @@ class RiderConsumer(EventConsumer):
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})
+            return
+        # The ack means the fix is durable: it waits for the batch writer's group commit. A fix that
+        # could not be written in time is answered not_saved: never acknowledged as accepted. (The page does
+        # not resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
+        if result.durable is not None and not await fixes_durable(result.durable):
+            await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": NotSaved.code,
+                                  "detail": NotSaved.default_detail})
             return
         await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": result.accepted,
                               "reason": result.reason})

@@ -65,3 +65,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("username",)
 
     username = factory.Sequence(lambda n: f"user{n}")
+
+
+def tracking_token_of(created: dict) -> str:
+    """The tracking token from the URL the merchant received at creation (the database holds only a digest)."""
+    return created["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+
+
+def delivery_pin_of(created: dict) -> str:
+    """The delivery PIN the customer's tracking page shows for the order the merchant created."""
+    from dispatch import tokens
+
+    return tokens.delivery_pin(tracking_token_of(created))

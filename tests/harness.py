@@ -72,6 +72,7 @@ class LiveStack:
         self.redis_url = redis_url
         self.extra_env = env or {}
         self.procs: list[subprocess.Popen] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.ports: list[int] = []
         self.db_name = ""
 
@@ -128,8 +129,9 @@ class LiveStack:
             self.wait_for_log("worker", "ready", timeout=60)
         return self
 
-    def _spawn(self, name: str, cmd: list[str], extra: dict[str, str] | None = None) -> None:
-        out = open(self.tmp / "logs" / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    def _spawn(self, name: str, cmd: list[str], extra: dict[str, str] | None = None, mode: str = "w") -> None:
+        self.commands[name] = (cmd, extra)
+        out = open(self.tmp / "logs" / f"{name}.log", mode)  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **(extra or {})}, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         proc.name = name  # type: ignore[attr-defined]
@@ -173,6 +175,18 @@ class LiveStack:
             if proc.name == name and proc.poll() is None:
                 os.killpg(proc.pid, sig)
                 proc.wait(timeout=20)
+
+    def kill(self, name: str) -> None:
+        """A crash: SIGKILL to the process (and its group), nothing flushed."""
+        self.stop(name, signal.SIGKILL)
+
+    def respawn(self, name: str) -> None:
+        """Start a stopped or killed process again, as a supervisor would (its log goes on in the same file)."""
+        self.procs = [p for p in self.procs if p.name != name]
+        cmd, extra = self.commands[name]
+        self._spawn(name, cmd, extra, mode="a")
+        if name.startswith("daphne"):
+            self._wait_http(self.ports[int(name.removeprefix("daphne"))])
 
     def __exit__(self, *exc) -> None:
         for proc in self.procs:

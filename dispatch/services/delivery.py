@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -104,6 +105,8 @@ class PingResult:
     accepted: bool
     reason: str
     tiers: dict[int, str]  # order id -> tier reached by this ping
+    # Resolves once the ping's location history is committed: an ack waits for it (services/fixes.py).
+    durable: Future | None = field(default=None, compare=False)
 
 
 def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
@@ -157,12 +160,12 @@ def location_ping(
     if not contexts:  # on duty without an order: a position for the dispatch map only
         fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at, received_at=received,
                                  seq=seq, accepted=True))
-    fix_buffer.add(fixes)
+    durable = fix_buffer.add(fixes)
     accepted = not decisions or any(d.accepted for d in decisions)
     if accepted:
         _position_update(rider, lat, lng, at)
     pool = [d for d in decisions if d.accepted == accepted]
-    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached)
+    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached, durable)
 
 
 POSITION_SAVE_EVERY_S = 5.0
@@ -242,7 +245,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
     call_sessions_window_set(order=order, delivered_at=now)
     audit_record(actor=rider.user, action="order.delivered", order=order)
     order_event(order)
-    transaction.on_commit(lambda: schedule_revocation(order.pk))
+    transaction.on_commit(lambda: schedule_revocation(order.pk), robust=True)
     return order, None
 
 
@@ -256,5 +259,6 @@ def schedule_revocation(order_id: int) -> None:
         return
     try:
         current_app.send_task("dispatch.tasks.revoke_order_access", args=[order_id], countdown=delay + 1)
-    except Exception:  # the broker being down must not fail a delivery; the sweep will revoke
-        log.exception("could not schedule revocation for order %s", order_id)
+    except Exception as exc:  # the broker being down must not fail a delivery; the sweep will revoke
+        log.warning("could not schedule revocation for order %s (%s: %s); the sweep will revoke", order_id,
+                    type(exc).__name__, exc)

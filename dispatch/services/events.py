@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from config.cache import OutageLog
 
 from ..models import Event
 
@@ -65,6 +71,9 @@ def send_now(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+_layer_outage = OutageLog(log, "channel layer")
+
+
 def context_version_key(rider_id: int) -> str:
     return f"ctx-ver:{rider_id}"
 
@@ -73,28 +82,69 @@ def _bump_context(rider_id: int) -> None:
     cache.set(context_version_key(rider_id), time.time_ns(), None)
 
 
+def _send_events(events: list[Event]) -> int:
+    """Send in order until the layer fails; mark what went out. The rest stays pending for the sweep."""
+    sent = []
+    for event in events:
+        try:
+            send_now(event.group, to_message(event))
+        except Exception as exc:
+            _layer_outage("group_send", exc)
+            break
+        sent.append(event.pk)
+    if sent:
+        Event.objects.filter(pk__in=sent).update(sent_at=Now())  # one clock for every process
+    return len(sent)
+
+
 def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> list[Event]:
-    events = [Event.objects.create(group=g, type=type, payload=payload) for g in groups]
+    """Write to the outbox now, send after commit. Every after-commit step is robust: a failing cache or
+    channel layer is logged and never turns the committed write into an error; the sweep resends."""
+    pending = not settings.EVENTS_RELAY
+    sent_at = None if pending else timezone.now()
+    events = [Event.objects.create(group=g, type=type, payload=payload, sent_at=sent_at) for g in groups]
     for group in groups:
         if group.startswith("rider."):  # the rider's orders changed: drop cached ping contexts
-            transaction.on_commit(partial(_bump_context, int(group.split(".", 1)[1])))
-    if not settings.EVENTS_RELAY:
-        def _send() -> None:
-            for event in events:
-                send_now(event.group, to_message(event))
-
-        transaction.on_commit(_send)
+            transaction.on_commit(partial(_bump_context, int(group.split(".", 1)[1])), robust=True)
+    if pending:
+        transaction.on_commit(partial(_send_events, events), robust=True)
     return events
 
 
+def events_resend_pending(*, older_than_s: float | None = None, limit: int = 500) -> int:
+    """Resend outbox events whose after-commit send did not happen (the beat sweep calls this). Events
+    younger than EVENTS_RESEND_AFTER_S are left to their own after-commit send."""
+    if settings.EVENTS_RELAY:
+        return 0
+    age = settings.EVENTS_RESEND_AFTER_S if older_than_s is None else older_than_s
+    due = timezone.now() - timedelta(seconds=age)
+    events = list(Event.objects.filter(sent_at__isnull=True, created_at__lte=due).order_by("pk")[:limit])
+    return _send_events(events) if events else 0
+
+
 def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None:
-    """High-rate, no-replay messages (rider positions): sent straight away, never stored."""
-    send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+    """High-rate, no-replay messages (rider positions): sent straight away, never stored. A layer that is
+    down drops them (logged, rate-limited): the next position supersedes this one."""
+    try:
+        send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+    except Exception as exc:
+        _layer_outage("group_send", exc)
 
 
-def events_since(*, groups: list[str], seq: int, limit: int = 200, not_before=None, not_after=None) -> list[Event]:
-    """Stored events after `seq`; with `not_before`/`not_after`, only those written inside that access window."""
-    events = Event.objects.filter(group__in=groups, pk__gt=seq)
+RESUME_PAGE = 200
+
+
+def events_since(*, groups: list[str], seq: int, limit: int = RESUME_PAGE, late: bool = True, not_before=None,
+                 not_after=None) -> list[Event]:
+    """Events after `seq`, and (`late`) events before it that went out after it did (a transaction that
+    committed late, a send the sweep retried after an outage): a client that saw `seq` may have missed
+    those. Pages: call again with the last seq returned and late=False until a page comes back short.
+    With `not_before`/`not_after`, only events written inside that access window."""
+    after = Q(pk__gt=seq)
+    seen_sent_at = Event.objects.filter(pk=seq).values_list("sent_at", flat=True).first() if late else None
+    if seen_sent_at is not None:
+        after |= Q(pk__lt=seq, sent_at__gte=seen_sent_at)  # a repeat is harmless, a gap is not
+    events = Event.objects.filter(after, group__in=groups)
     if not_before is not None:
         events = events.filter(created_at__gte=not_before)
     if not_after is not None:

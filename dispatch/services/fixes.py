@@ -1,15 +1,23 @@
 """Location history, written in batches off the ping path.
 
-Pings append to an in-process buffer; a daemon thread writes it with one INSERT every
-LOCATION_FIX_FLUSH_S (or sooner when it holds LOCATION_FIX_BATCH_MAX rows). On process exit the
-buffer is flushed. History is a record, not a decision input: the reveal engine never reads it.
+Pings append to an in-process buffer; a daemon thread writes it with one INSERT per group: it wakes when
+rows arrive, gathers for LOCATION_FIX_FLUSH_S (or until it holds LOCATION_FIX_BATCH_MAX rows), and
+writes them together. History is a record, not a decision input: the reveal engine never reads it.
+
+Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
+waits for it (the ack means "durable"), so a process killed with rows in the buffer loses only fixes
+that were never acked: the device still holds them. A failed write keeps the rows (and their futures)
+for the next attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
 import logging
 import threading
+from concurrent.futures import Future
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -17,31 +25,46 @@ from django.db import close_old_connections
 from ..models import LocationFix
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_FAILURE_S = 0.5
+
+
+def _done() -> Future:
+    future: Future = Future()
+    future.set_result(None)
+    return future
 
 
 class FixBuffer:
     def __init__(self) -> None:
         self._rows: list[LocationFix] = []
+        self._futures: list[Future] = [Future()]  # the last one is the open group's
         self._lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # rows are waiting
+        self._full = threading.Event()  # enough rows: write without waiting out the gather window
         self._thread: threading.Thread | None = None
 
-    def add(self, rows: list[LocationFix]) -> None:
+    def add(self, rows: list[LocationFix]) -> Future:
+        """Queue rows; the future resolves when they are committed."""
         if not settings.LOCATION_FIX_BATCH:
             LocationFix.objects.bulk_create(rows)
-            return
+            return _done()
         with self._lock:
             self._rows.extend(rows)
+            future = self._futures[-1]
             full = len(self._rows) >= settings.LOCATION_FIX_BATCH_MAX
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="fix-flusher", daemon=True)
                 self._thread.start()
+        self._wake.set()
         if full:
-            self._wake.set()
+            self._full.set()
+        return future
 
     def flush(self) -> int:
+        """Write what is buffered now. Returns the rows written (0 on failure: they stay buffered)."""
         with self._lock:
             rows, self._rows = self._rows, []
+            futures, self._futures = self._futures, [Future()]
         if rows:
             try:
                 LocationFix.objects.bulk_create(rows, batch_size=500)
@@ -49,7 +72,11 @@ class FixBuffer:
                 log.exception("could not write %s location fixes; keeping them for the next flush", len(rows))
                 with self._lock:
                     self._rows[:0] = rows
+                    self._futures[:0] = futures
                 return 0
+        for future in futures:
+            if not future.done():
+                future.set_result(None)
         return len(rows)
 
     def pending(self) -> int:
@@ -57,11 +84,42 @@ class FixBuffer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(settings.LOCATION_FIX_FLUSH_S)
+            self._wake.wait()
+            self._full.wait(settings.LOCATION_FIX_FLUSH_S)  # the gather window of one group commit
             self._wake.clear()
-            close_old_connections()
-            self.flush()
+            self._full.clear()
+            try:
+                close_old_connections()
+                written = self.flush()
+            except Exception:  # the writer outlives a database that is away: the rows stay buffered
+                log.exception("location fix writer failed; retrying")
+                written = 0
+            if written == 0 and self.pending():
+                self._full.wait(RETRY_AFTER_FAILURE_S)
+                self._wake.set()
 
 
 buffer = FixBuffer()
 atexit.register(buffer.flush)
+
+
+def fixes_wait_durable(future: Future, *, wait_s: float | None = None) -> bool:
+    """Block until the fixes behind `future` are committed; False if that takes over LOCATION_ACK_TIMEOUT_S."""
+    try:
+        future.result(timeout=settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s)
+    except concurrent.futures.TimeoutError:
+        return False
+    return True
+
+
+async def fixes_durable(future: Future, *, wait_s: float | None = None) -> bool:
+    """`fixes_wait_durable` for the event loop: waits without holding a thread."""
+    if future.done():
+        return True
+    try:
+        # shield: a timeout here must not cancel the group's future that other pings wait on
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
+                               settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s)
+    except TimeoutError:
+        return False
+    return True

@@ -12,7 +12,7 @@ from django.utils import timezone
 from ..models import Event, Grant, LocationFix, Order, SealedRecord
 from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
-from .events import event_publish, group_track
+from .events import event_publish, events_resend_pending, group_track
 from .privacy import order_shred
 
 
@@ -41,7 +41,8 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
 def lifecycle_sweep() -> dict[str, int]:
     revoked = access_revoke_due()
     calls = call_sessions_end_due()
-    return {"revoked": revoked, "calls_ended": calls}
+    resent = events_resend_pending()  # after the revocations: their events go out in this pass too
+    return {"revoked": revoked, "calls_ended": calls, "events_resent": resent}
 
 
 def retention_sweep() -> dict[str, int]:

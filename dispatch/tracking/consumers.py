@@ -32,6 +32,6 @@ class TrackConsumer(EventConsumer):
         order = self._lookup()
         return order is not None and order.pk == self.order_id
 
-    def missed_since(self, seq: int):
+    def missed_since(self, seq: int, late: bool = True):
         not_before, not_after = self.window
-        return events_since(groups=self.groups_joined, seq=seq, not_before=not_before, not_after=not_after)
+        return events_since(groups=self.groups_joined, seq=seq, late=late, not_before=not_before, not_after=not_after)

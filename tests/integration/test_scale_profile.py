@@ -56,7 +56,7 @@ def stack(scale_env, redis_prefix, tmp_path_factory):
         profile = stack_profile(live)
         read_timeout = profile.pop("layer_read_timeout")
         assert profile == {"vendor": "postgresql", "layer": "channels_redis.core.RedisChannelLayer",
-                           "cache": "django.core.cache.backends.redis.RedisCache", "broker": redis_url,
+                           "cache": "config.cache.ResilientRedisCache", "broker": redis_url,
                            "relay": False, "layer_blocking_pop": profile["layer_blocking_pop"]}, profile
         # An idle socket blocks in BZPOPMIN; a socket read timeout no longer than that drops it.
         assert read_timeout is None or read_timeout > profile["layer_blocking_pop"], (read_timeout, profile)
