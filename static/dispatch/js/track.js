@@ -221,6 +221,7 @@ $("consent-btn").addEventListener("click", async (event) => {
       data.consent = res.consent;
       renderConsent(data);
     }
+    load(); // a read already in flight may predate the withdrawal: read again after it
   } catch (err) {
     const text = (err && err.detail) || "That did not work. Please try again.";
     out.replaceChildren(el("p", { class: "error" }, text));
