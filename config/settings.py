@@ -360,6 +360,12 @@ else:
 
 ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
 CALL_WINDOW_S = env("CALL_WINDOW_S")
+# In-app calls: STUN/TURN servers as JSON (a list of RTCIceServer dicts); TURN credentials are minted per call
+# under TURN_SECRET (the TURN REST convention, coturn's use-auth-secret) and live TURN_TTL_S.
+ICE_SERVERS: list[dict] = env.json("ICE_SERVERS", default=[])
+TURN_SECRET = env.str("TURN_SECRET", default="")
+TURN_TTL_S = env.int("TURN_TTL_S", default=600)
+RING_TIMEOUT_S = env.int("RING_TIMEOUT_S", default=45)
 REVEAL_STREET_M = env("REVEAL_STREET_M")
 REVEAL_DOOR_M = env("REVEAL_DOOR_M")
 RETENTION_DAYS = env("RETENTION_DAYS")

@@ -6,12 +6,17 @@ from rest_framework.exceptions import ValidationError
 from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError
 from dispatch.permissions import rider_of
+from dispatch.rtc_consumer import RtcMixin
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
+from dispatch.services.rtc import Caller
 
 
-class RiderConsumer(EventConsumer):
+class RiderConsumer(RtcMixin, EventConsumer):
+    def rtc_party(self):
+        return Caller("rider", user=self.scope.get("user")) if getattr(self, "rider", None) else None
+
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
         return [group_rider(self.rider.pk)] if self.rider else None

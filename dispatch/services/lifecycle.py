@@ -13,6 +13,7 @@ from .audit import audit_record
 from .calls import call_sessions_end_due
 from .events import event_publish, group_rider, group_track
 from .privacy import order_shred
+from .rtc import calls_end_lost_access, interactions_retire
 
 
 @transaction.atomic
@@ -32,6 +33,7 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
         audit_record(action="access.revoked", order=order, data={"user": user_id, "reason": "expired"})
         if rider:
             event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+            calls_end_lost_access(order=order)
     for order_id_ in sorted({o for o, _ in pairs}):  # the customer's page lists when access ended
         order = Order.objects.only("status", "pickup_code").get(pk=order_id_)
         event_publish(groups=[group_track(order.pk)], type="order.updated",
@@ -42,7 +44,8 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
 def lifecycle_sweep() -> dict[str, int]:
     revoked = access_revoke_due()
     calls = call_sessions_end_due()
-    return {"revoked": revoked, "calls_ended": calls}
+    in_app = calls_end_lost_access()
+    return {"revoked": revoked, "calls_ended": calls, "in_app_calls_ended": in_app}
 
 
 def retention_sweep() -> dict[str, int]:
@@ -55,5 +58,7 @@ def retention_sweep() -> dict[str, int]:
         received_at__lt=now - timedelta(days=settings.LOCATION_HISTORY_DAYS)
     ).delete()
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
+    interactions = interactions_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
     return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events,
+            "interactions_aggregated": sum(interactions.values()),
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

@@ -14,6 +14,7 @@ from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .pickup_numbers import pickup_number_allocate
 from .privacy import grant_create, live_grants, vault_seal
+from .rtc import calls_end_lost_access
 
 
 def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None) -> None:
@@ -102,6 +103,7 @@ def _revoke_rider_access(order: Order, rider: Rider, *, reason: str) -> int:
     if n:
         audit_record(action="access.revoked", order=order, data={"rider": rider.pk, "reason": reason})
         event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+        calls_end_lost_access(order=order)  # a call the rider was in ends with their access
     return n
 
 

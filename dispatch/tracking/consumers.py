@@ -2,11 +2,13 @@ from channels.db import database_sync_to_async
 
 from ..consumers import EventConsumer
 from ..errors import NotFound
+from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import group_track
+from ..services.rtc import Caller
 
 
-class TrackConsumer(EventConsumer):
+class TrackConsumer(RtcMixin, EventConsumer):
     """The customer's tracking page: the token in the path is the capability, and it expires."""
 
     async def groups_for(self):
@@ -16,3 +18,6 @@ class TrackConsumer(EventConsumer):
         except NotFound:
             return None
         return [group_track(order.pk)]
+
+    def rtc_party(self):
+        return Caller("customer", token=self.scope["url_route"]["kwargs"]["token"])
