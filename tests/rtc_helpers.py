@@ -38,8 +38,8 @@ class Sock:
     async def send(self, message: dict) -> None:
         await self.comm.send_json_to(message)
 
-    async def recv(self, timeout: float = 3) -> dict:
-        text = await self.comm.receive_from(timeout=timeout)
+    async def recv(self, wait: float = 3) -> dict:
+        text = await self.comm.receive_from(timeout=wait)
         self.raw.append(text)
         import json
 
@@ -47,10 +47,10 @@ class Sock:
         self.frames.append(frame)
         return frame
 
-    async def expect(self, type_: str, timeout: float = 3, **match) -> dict:
+    async def expect(self, type_: str, wait: float = 3, **match) -> dict:
         """The next frame of this type (others on the way are kept, not asserted)."""
         while True:
-            frame = await self.recv(timeout)
+            frame = await self.recv(wait)
             if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
                 return frame
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 from asgiref.sync import async_to_sync
 
-from dispatch.models import ChatMessage, Interaction
+import dispatch.models as models  # attributes read late: the tests also run against a tree without the feature
 from tests.factories import CUSTOMER_PHONE
 from tests.rtc_helpers import Sock, cookie_for, token_of
 
@@ -89,8 +89,8 @@ def test_rider_calls_customer_then_chat_with_reconnect_and_no_number_anywhere(as
     store_frames = async_to_sync(scenario)()
     # The store was no party to the chat or the call: no text and no call frame reached it.
     assert not [f for f in store_frames if f.get("type", "").startswith(("chat.", "call."))]
-    assert ChatMessage.objects.filter(order_id=order_id).count() == 3
-    assert b"downstairs" not in b"".join(bytes(m.sealed) for m in ChatMessage.objects.all())
+    assert models.ChatMessage.objects.filter(order_id=order_id).count() == 3
+    assert b"downstairs" not in b"".join(bytes(m.sealed) for m in models.ChatMessage.objects.all())
 
     pages = [client.get(f"/t/{token}/").content.decode()]
     log = dispatcher.get(f"/api/dispatch/orders/{order_id}/interactions/")
@@ -128,13 +128,12 @@ def test_customer_calls_rider_who_declines_and_busy_is_refused(assigned_order, d
         await customer.close()
 
     async_to_sync(scenario)()
-    outcomes = list(Interaction.objects.filter(order_id=order_id).order_by("pk").values_list("outcome", flat=True))
+    outcomes = list(models.Interaction.objects.filter(order_id=order_id).order_by("pk").values_list("outcome", flat=True))
     assert outcomes == ["declined", "busy"]
 
 
 def test_store_calls_rider_and_chat_text_is_sealed_and_shredded(assigned_order, demo):
     """Store staff call the assigned rider about a bag and chat; shredding the order removes the chat."""
-    from dispatch.models import Order
     from dispatch.services.privacy import order_shred
 
     order_id = assigned_order["id"]
@@ -157,9 +156,9 @@ def test_store_calls_rider_and_chat_text_is_sealed_and_shredded(assigned_order, 
         await store.close()
 
     async_to_sync(scenario)()
-    order = Order.objects.get(pk=order_id)
+    order = models.Order.objects.get(pk=order_id)
     order_shred(order=order)
-    assert not ChatMessage.objects.filter(order_id=order_id).exists()
+    assert not models.ChatMessage.objects.filter(order_id=order_id).exists()
 
 
 def test_turn_credentials_are_minted_per_call(settings):

@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.utils import timezone
 
-from dispatch.models import Grant, Interaction, Order
+import dispatch.models as models  # attributes read late: the tests also run against a tree without the feature
 from tests.factories import order_payload
 from tests.rtc_helpers import Sock, cookie_for, token_of
 
@@ -48,7 +48,7 @@ def test_reassigned_rider_cannot_call_or_chat(assigned_order, demo, dispatcher):
 
     heard = async_to_sync(scenario)()
     assert not [f for f in heard if f.get("type", "").startswith(("call.", "chat."))]
-    assert not Interaction.objects.filter(order_id=order_id).exists()
+    assert not models.Interaction.objects.filter(order_id=order_id).exists()
 
 
 @pytest.mark.parametrize("how", ["reassigned", "grant_expired"])
@@ -66,7 +66,7 @@ def test_revoked_riders_call_in_progress_is_ended_by_the_server(assigned_order, 
                                 format="json")
             assert r.status_code == 200
         else:
-            Grant.objects.filter(order_id=order_id, principal=demo["rider1"]).update(
+            models.Grant.objects.filter(order_id=order_id, principal=demo["rider1"]).update(
                 expires_at=timezone.now() - timedelta(seconds=1))
             assert access_revoke_due() >= 1
 
@@ -87,7 +87,7 @@ def test_revoked_riders_call_in_progress_is_ended_by_the_server(assigned_order, 
 
     heard = async_to_sync(scenario)()
     assert not [f for f in heard if f.get("type") == "call.signal"]
-    assert Interaction.objects.get(kind="call", order_id=order_id).outcome == "revoked"
+    assert models.Interaction.objects.get(kind="call", order_id=order_id).outcome == "revoked"
 
 
 def test_expired_tracking_link_cannot_call_and_its_live_call_ends(assigned_order, demo):
@@ -99,7 +99,7 @@ def test_expired_tracking_link_cannot_call_and_its_live_call_ends(assigned_order
     rider_cookie = cookie_for(demo["rider1"])
 
     def expire():
-        Order.objects.filter(pk=order_id).update(tracking_expires_at=timezone.now() - timedelta(seconds=1))
+        models.Order.objects.filter(pk=order_id).update(tracking_expires_at=timezone.now() - timedelta(seconds=1))
 
     async def scenario():
         rider, customer = Sock("/ws/rider/", rider_cookie), Sock(f"/ws/track/{token}/")
@@ -155,4 +155,4 @@ def test_third_parties_cannot_inject_into_another_orders_call(assigned_order, de
 
     heard = async_to_sync(scenario)()
     assert "evil" not in repr(heard)
-    assert Interaction.objects.get(kind="call", order_id=order_id).state == "connected"
+    assert models.Interaction.objects.get(kind="call", order_id=order_id).state == "connected"
