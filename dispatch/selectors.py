@@ -165,6 +165,7 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
         "customer": {**customer_view(order), **_rider_phone(order, user=user)},
         "items": items_view(order),
         "destination": destination,
+        "reach": _reach(order, role="rider", user=user),
     }
 
 
@@ -211,6 +212,7 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
     )
     session = live_sessions().filter(order=order).first()
     return {
+        "order_id": order.pk,  # names the order in call and chat messages on the link's socket
         "status": order.status,
         "pickup_code": order.pickup_code,
         "store": order.store.name,
@@ -221,4 +223,12 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
         "address_seen": reveals,
         "access_revoked_at": [t.isoformat() for t in revoked],
         "expires_at": order.tracking_expires_at.isoformat(),
+        "reach": _reach(order, role="customer", token=token),
     }
+
+
+def _reach(order: Order, *, role: str, user=None, token: str = "") -> dict[str, bool]:
+    """Whom this party may call or message in the app right now (the buttons; each message is checked again)."""
+    from .services.rtc import Caller, reachable
+
+    return reachable(party=Caller(role, user=user, token=token), order=order)
