@@ -457,9 +457,10 @@ export class ChatPanel {
     const rows = [...this.messages.values()].sort((a, b) => a.id - b.id).map((m) =>
       el("li", { class: `chat-msg ${m.from === this.me ? "chat-mine" : "chat-theirs"}`, "data-id": String(m.id) },
         el("span", { class: "visually-hidden" }, m.from === this.me ? "You: " : `${roleName(m.from)}: `),
-        m.text == null ? el("em", {}, "(no longer available)") : m.text));
+        el("span", { class: "chat-text" }, m.text == null ? "(no longer available)" : m.text)));
     for (const text of this.pending.values()) {
-      rows.push(el("li", { class: "chat-msg chat-mine chat-pending", "data-pending": "true" }, text, " (sending…)"));
+      rows.push(el("li", { class: "chat-msg chat-mine chat-pending", "data-pending": "true" },
+        el("span", { class: "chat-text" }, text), " (sending…)"));
     }
     this.list.replaceChildren(...rows);
   }

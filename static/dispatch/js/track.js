@@ -293,4 +293,5 @@ const socket = new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
   },
 });
 
+window.__live = socket; // the browser tests drop the socket to check catch-up
 load();
