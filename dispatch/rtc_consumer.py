@@ -11,7 +11,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from .errors import DomainError
+from . import selectors
+from .errors import DomainError, NotFound
 from .services import rtc
 
 
@@ -42,27 +43,34 @@ class RtcMixin:
     def _rtc(self, party: rtc.Caller, kind: str, m: dict[str, Any]) -> dict[str, Any] | None:
         channel = self.channel_name
         if kind == "call.start":
-            call, servers = rtc.call_start(party=party, order_id=m.get("order"), to=str(m.get("to")), channel=channel)
+            order = selectors.access_party_order(party=party, order_id=m.get("order"))
+            call, servers = rtc.call_start(party=party, order=order, to=str(m.get("to")), channel=channel)
             return {"type": "call.calling", "call": call.pk, "order": call.order_id, "to": call.callee_role,
                     "ice_servers": servers}
-        if kind == "call.accept":
-            call, servers = rtc.call_accept(party=party, call_id=m.get("call"), channel=channel)
-            return {"type": "call.connected", "call": call.pk, "order": call.order_id, "from": call.caller_role,
-                    "ice_servers": servers}
-        if kind in ("call.decline", "call.hangup", "call.timeout", "call.fail", "call.cancel"):
-            rtc.call_end(party=party, call_id=m.get("call"), action=kind.split(".", 1)[1])
-            return None
-        if kind == "call.signal":
-            body = {k: m[k] for k in ("sdp", "candidate") if k in m}
-            rtc.call_signal(party=party, call_id=m.get("call"), channel=channel, kind=str(m.get("kind")), body=body)
+        if kind in ("call.accept", "call.signal", *(f"call.{a}" for a in rtc.END_ACTIONS)):
+            try:
+                call, _order, side = selectors.access_call(party=party, call_id=m.get("call"))
+            except NotFound:
+                rtc.call_end_if_access_lost(call_id=m.get("call"))  # a party who lost access ends its call
+                raise
+            if kind == "call.accept":
+                call, servers = rtc.call_accept(party=party, call=call, side=side, channel=channel)
+                return {"type": "call.connected", "call": call.pk, "order": call.order_id, "from": call.caller_role,
+                        "ice_servers": servers}
+            if kind == "call.signal":
+                body = {k: m[k] for k in ("sdp", "candidate") if k in m}
+                rtc.call_signal(call=call, side=side, channel=channel, kind=str(m.get("kind")), body=body)
+                return None
+            rtc.call_end(call=call, side=side, action=kind.split(".", 1)[1])
             return None
         if kind == "chat.send":
-            msg = rtc.chat_send(party=party, order_id=m.get("order"), to=str(m.get("to")), text=str(m.get("text", "")),
+            order = selectors.access_party_order(party=party, order_id=m.get("order"))
+            msg = rtc.chat_send(party=party, order=order, to=str(m.get("to")), text=str(m.get("text", "")),
                                 client_id=str(m.get("client_id", "")))
             return {"type": "chat.sent", "id": msg.pk, "order": msg.order_id, "client_id": m.get("client_id")}
         if kind == "chat.history":
             return {"type": "chat.history", "order": m.get("order"),
-                    "messages": rtc.chat_history(party=party, order_id=m.get("order"))}
+                    "messages": selectors.chat_history(party=party, order_id=m.get("order"))}
         raise DomainError("Unknown message type.", code="unknown_type")
 
     async def rtc_frame(self, message) -> None:
@@ -73,7 +81,7 @@ class RtcMixin:
             party = self.rtc_party()
             texts = {}
             if party is not None and isinstance(content.get("id"), int):
-                texts = await database_sync_to_async(rtc.chat_texts)(party=party, order_id=content.get("order"),
-                                                                     ids=[content["id"]])
+                texts = await database_sync_to_async(selectors.chat_texts)(
+                    party=party, order_id=content.get("order"), ids=[content["id"]])
             content = {**content, "text": texts.get(content.get("id"))}
         await super().send_json(content)  # type: ignore[misc]

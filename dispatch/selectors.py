@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from . import geofence, masking, tokens
 from .errors import NotFound
-from .models import AuditEvent, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .models import AuditEvent, ChatMessage, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .permissions import is_dispatcher, merchant_of, rider_of, staff_of
 from .services.pickup_numbers import business_date
 from .services.privacy import address_reveal, customer_phone_for_rider, live_grants
@@ -107,6 +108,66 @@ def access_order(*, user, order_id, lock: bool = False) -> Order:
     if is_dispatcher(user):
         return _get(_orders(), order_id, lock=lock)
     raise NotFound()
+
+
+def access_party_order(*, party, order_id) -> Order:
+    """The order if `party` (a `services.rtc.Caller` on a socket) may reach it right now: the rider holding it
+    (a live grant), its store's staff, or the holder of its unexpired tracking link. NotFound otherwise."""
+    if party.role == "customer":
+        order = order_by_tracking_token(token=party.token)
+        if str(order.pk) != str(order_id):
+            raise NotFound()
+        return order
+    if party.role in ("rider", "store") and (rider_of(party.user) if party.role == "rider" else staff_of(party.user)):
+        order = access_order(user=party.user, order_id=order_id)
+        if party.role == "rider" and (order.rider is None or order.rider.user_id != party.user.pk):
+            raise NotFound()
+        return order
+    raise NotFound()
+
+
+def access_call(*, party, call_id):
+    """A live in-app call `party` is on (or is rung by), its order re-authorised, and the side: (call, order,
+    "caller" | "callee"). NotFound for a missing call, an outsider, or a party who lost access."""
+    from .services.rtc import live_calls, party_id_hash
+
+    try:
+        call = live_calls().select_related("order").get(pk=int(call_id))
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound() from exc
+    if party.role not in (call.caller_role, call.callee_role):
+        raise NotFound()
+    order = access_party_order(party=party, order_id=call.order_id)
+    me = party_id_hash(party=party, order=order)
+    if party.role == call.caller_role and me == call.caller_hash:
+        return call, order, "caller"
+    if party.role == call.callee_role and (not call.callee_hash or me == call.callee_hash):
+        return call, order, "callee"
+    raise NotFound()
+
+
+def chat_history(*, party, order_id) -> list[dict[str, Any]]:
+    """This party's messages on the order, opened (audited) for them."""
+    from .services.privacy import chat_open
+
+    order = access_party_order(party=party, order_id=order_id)
+    messages = [m for m in ChatMessage.objects.filter(order=order).order_by("pk")[:500]
+                if party.role in (m.sender, m.recipient)]
+    texts = chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
+    return [{"id": m.pk, "order": order.pk, "from": m.sender, "to": m.recipient, "text": texts.get(m.pk),
+             "at": m.created_at.isoformat()} for m in messages]
+
+
+def chat_texts(*, party, order_id, ids: list[int]) -> dict[int, str]:
+    """Texts of these messages for `party`, only while it may still reach the order; {} otherwise."""
+    from .services.privacy import chat_open
+
+    try:
+        order = access_party_order(party=party, order_id=order_id)
+    except NotFound:
+        return {}
+    messages = list(ChatMessage.objects.filter(order=order, pk__in=ids))
+    return chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
 
 
 def order_by_tracking_token(*, token: str) -> Order:

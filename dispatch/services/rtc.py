@@ -15,7 +15,7 @@ import hmac
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial, wraps
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -28,7 +28,7 @@ from ..errors import DomainError, Invalid, NotFound
 from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party
 from .audit import audit_record
 from .events import event_publish, group_rider, group_store, group_track
-from .privacy import chat_open, chat_seal, live_grants, party_hash
+from .privacy import chat_seal, live_grants, party_hash
 
 LIVE = ("ringing", "connected")
 PAIRS = {frozenset(("rider", "customer")), frozenset(("rider", "store")), frozenset(("store", "customer"))}
@@ -45,24 +45,7 @@ class Caller:
     token: str = ""
 
 
-# --- Authorisation --------------------------------------------------------------------------------------
-def party_order(*, party: Caller, order_id) -> Order:
-    """The order if `party` may reach it right now (the HTTP selectors), else NotFound."""
-    from .. import selectors
-
-    if party.role == Party.CUSTOMER:
-        order = selectors.order_by_tracking_token(token=party.token)
-        if str(order.pk) != str(order_id):
-            raise NotFound()
-        return order
-    if party.role in (Party.RIDER, Party.STORE):
-        order = selectors.access_order(user=party.user, order_id=order_id)
-        if party.role == Party.RIDER and (order.rider is None or order.rider.user_id != party.user.pk):
-            raise NotFound()
-        return order
-    raise NotFound()
-
-
+# --- Windows ----------------------------------------------------------------------------------------------
 def party_id_hash(*, party: Caller, order: Order) -> str:
     if party.role == Party.CUSTOMER:
         return party_hash("customer", order.pk)
@@ -93,7 +76,7 @@ def window_check(*, order: Order, a: str, b: str) -> None:
 
 def group_of(order: Order, role: str) -> str:
     if role == Party.RIDER:
-        return group_rider(order.rider_id)
+        return group_rider(order.rider_id or 0)
     if role == Party.CUSTOMER:
         return group_track(order.pk)
     return group_store(order.store_id)
@@ -101,15 +84,15 @@ def group_of(order: Order, role: str) -> str:
 
 def reachable(*, party: Caller, order: Order) -> dict[str, bool]:
     """Which other parties this party may call or chat with now (for the buttons)."""
-    out = {}
+    out: dict[str, bool] = {}
     for role in (Party.RIDER, Party.CUSTOMER, Party.STORE):
         if role == party.role:
             continue
         try:
             window_check(order=order, a=party.role, b=role)
-            out[role] = True
+            out[str(role)] = True
         except DomainError:
-            out[role] = False
+            out[str(role)] = False
     return out
 
 
@@ -163,10 +146,10 @@ def _end(call: Interaction, *, outcome: str, by: str) -> None:
     _after_commit(group_of(call.order, call.callee_role), frame, group=True)  # stop the ringing everywhere
 
 
-def call_start(*, party: Caller, order_id, to: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
-    """Ring `to` on the order. A second call while one is live is refused as busy (and logged as such)."""
+def call_start(*, party: Caller, order: Order, to: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
+    """Ring `to` on `order` (authorised for `party` by `selectors.access_party_order`). A second call while one
+    is live is refused as busy (and logged as such)."""
     with transaction.atomic():
-        order = party_order(party=party, order_id=order_id)
         window_check(order=order, a=party.role, b=to)
         me = party_id_hash(party=party, order=order)
         busy = _live_calls().select_for_update().filter(order=order).exists()
@@ -184,45 +167,29 @@ def call_start(*, party: Caller, order_id, to: str, channel: str) -> tuple[Inter
     raise DomainError("They are on another call about this order.", code="busy")
 
 
-def _call_for(party: Caller, call_id, *, lock: bool = True) -> tuple[Interaction, Order, str]:
-    """The live call, the order (re-authorised), and which side `party` is on. NotFound otherwise."""
+def live_calls():
+    return _live_calls()
+
+
+def _relock(call: Interaction) -> Interaction:
+    """The call row again, locked, still live: authorised by `selectors.access_call` just before."""
     try:
-        qs = _live_calls().select_for_update() if lock else _live_calls()
-        call = qs.select_related("order").get(pk=int(call_id))
-    except (Interaction.DoesNotExist, ValueError, TypeError) as exc:
+        return _live_calls().select_for_update().select_related("order").get(pk=call.pk)
+    except Interaction.DoesNotExist as exc:
         raise NotFound() from exc
-    if party.role not in (call.caller_role, call.callee_role):
-        raise NotFound()
-    order = party_order(party=party, order_id=call.order_id)
-    me = party_id_hash(party=party, order=order)
-    if party.role == call.caller_role and me == call.caller_hash:
-        return call, order, "caller"
-    if party.role == call.callee_role and (not call.callee_hash or me == call.callee_hash):
-        return call, order, "callee"
-    raise NotFound()
 
 
-def _guarded(service):
-    """Run a call service in its own transaction; when the party is refused, end the call if one of its
-    parties lost access (committed on its own: a refusal must not roll the ending back), then refuse."""
-
-    @wraps(service)
-    def run(*, party: Caller, call_id, **kwargs):
-        try:
-            with transaction.atomic():
-                return service(party=party, call_id=call_id, **kwargs)
-        except NotFound:
-            call = _live_calls().filter(pk=call_id if isinstance(call_id, int) else -1).first()
-            if call is not None:
-                calls_end_lost_access(order=call.order)
-            raise
-
-    return run
+def call_end_if_access_lost(*, call_id) -> None:
+    """A party was refused on this call: if one of its parties lost access, the server ends it."""
+    call = _live_calls().filter(pk=call_id if isinstance(call_id, int) else -1).select_related("order").first()
+    if call is not None:
+        calls_end_lost_access(order=call.order)
 
 
-@_guarded
-def call_accept(*, party: Caller, call_id, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
-    call, order, side = _call_for(party, call_id)
+@transaction.atomic
+def call_accept(*, party: Caller, call: Interaction, side: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
+    call = _relock(call)
+    order = call.order
     if side != "callee" or call.state != "ringing":
         raise DomainError("This call cannot be answered.", code="wrong_state")
     window_check(order=order, a=call.caller_role, b=call.callee_role)
@@ -238,9 +205,9 @@ def call_accept(*, party: Caller, call_id, channel: str) -> tuple[Interaction, l
 END_ACTIONS = {"decline": "declined", "hangup": "completed", "timeout": "missed", "fail": "failed", "cancel": "cancelled"}
 
 
-@_guarded
-def call_end(*, party: Caller, call_id, action: str) -> Interaction:
-    call, _order, side = _call_for(party, call_id)
+@transaction.atomic
+def call_end(*, call: Interaction, side: str, action: str) -> Interaction:
+    call = _relock(call)
     outcome = END_ACTIONS.get(action)
     if outcome is None:
         raise Invalid("Unknown action.", code="invalid")
@@ -252,13 +219,13 @@ def call_end(*, party: Caller, call_id, action: str) -> Interaction:
     return call
 
 
-@_guarded
-def call_signal(*, party: Caller, call_id, channel: str, kind: str, body: dict[str, Any]) -> None:
+@transaction.atomic
+def call_signal(*, call: Interaction, side: str, channel: str, kind: str, body: dict[str, Any]) -> None:
     """Relay an offer, answer, ICE candidate or rejoin to the other socket of the call, and nowhere else. A
     reconnected socket takes its place here (any signal from it updates its channel)."""
     if kind not in SIGNAL_KINDS:
         raise Invalid("Unknown signal.", code="invalid")
-    call, _order, side = _call_for(party, call_id)
+    call = _relock(call)
     if call.state != "connected":
         raise DomainError("This call is not connected.", code="wrong_state")
     mine = "caller_channel" if side == "caller" else "callee_channel"
@@ -304,8 +271,7 @@ def calls_end_lost_access(*, order: Order | None = None) -> int:
 
 # --- Chat ------------------------------------------------------------------------------------------------
 @transaction.atomic
-def chat_send(*, party: Caller, order_id, to: str, text: str, client_id: str = "") -> ChatMessage:
-    order = party_order(party=party, order_id=order_id)
+def chat_send(*, party: Caller, order: Order, to: str, text: str, client_id: str = "") -> ChatMessage:
     window_check(order=order, a=party.role, b=to)
     text = (text or "").strip()
     if not text or len(text) > CHAT_MAX:
@@ -320,25 +286,6 @@ def chat_send(*, party: Caller, order_id, to: str, text: str, client_id: str = "
     event_publish(groups=[group_of(order, party.role), group_of(order, to)], type="chat.message",
                   payload={"order": order.pk, "id": message.pk, "from": party.role, "to": to, "client_id": client_id})
     return message
-
-
-def chat_texts(*, party: Caller, order_id, ids: list[int]) -> dict[int, str]:
-    """Texts of these messages for `party`, only while it may still reach the order; {} otherwise."""
-    try:
-        order = party_order(party=party, order_id=order_id)
-    except NotFound:
-        return {}
-    messages = list(ChatMessage.objects.filter(order=order, pk__in=ids))
-    return chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
-
-
-def chat_history(*, party: Caller, order_id) -> list[dict[str, Any]]:
-    order = party_order(party=party, order_id=order_id)
-    messages = [m for m in ChatMessage.objects.filter(order=order).order_by("pk")[:500]
-                if party.role in (m.sender, m.recipient)]
-    texts = chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
-    return [{"id": m.pk, "order": order.pk, "from": m.sender, "to": m.recipient, "text": texts.get(m.pk),
-             "at": m.created_at.isoformat()} for m in messages]
 
 
 # --- The interaction log -------------------------------------------------------------------------------
