@@ -177,3 +177,16 @@ def test_turn_credentials_are_minted_per_call(settings):
     assert name == "call7" and int(expiry) > 0
     expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
     assert turn["credential"] == expected
+
+
+def test_proxy_number_calls_enter_the_interaction_log_without_numbers(assigned_order, rider1, dispatcher):
+    """The phone fallback: a proxy call the sandbox connects is logged with roles, hashed ids and outcome only."""
+    order_id = assigned_order["id"]
+    call = rider1.post(f"/api/rider/orders/{order_id}/call/").json()
+    assert rider1.post(f"/api/rider/orders/{order_id}/call/dial/").json()["connected"] is True
+    log = dispatcher.get(f"/api/dispatch/orders/{order_id}/interactions/")
+    rows = log.json()
+    assert [(r["kind"], r["from"]["role"], r["to"]["role"], r["outcome"]) for r in rows] == [
+        ("phone", "rider", "customer", "connected")]
+    for form in [*number_forms(CUSTOMER_PHONE, RIDER1_PHONE), call["proxy_number"]]:
+        assert form not in log.content.decode()
