@@ -313,8 +313,8 @@ SECURE_PROXY_SSL_HEADER = (_proxy_ssl[0], _proxy_ssl[1]) if len(_proxy_ssl) == 2
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Powerful browser features: all off, except per page (views decorated with permissions_policy_override):
-# geolocation, microphone and the screen wake lock on the rider app, the camera and microphone on the store counter,
-# the microphone on the tracking page.
+# geolocation, microphone and wake lock on the rider app, the camera and microphone on the store counter, the microphone
+# on the dispatch board (emergency calls) and on the tracking page.
 PERMISSIONS_POLICY: dict[str, list[str]] = {feature: [] for feature in (
     "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera", "clipboard-read",
     "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid", "identity-credentials-get",

@@ -27,11 +27,12 @@ from django.utils import timezone
 from ..errors import DomainError, Invalid, NotFound
 from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party
 from .audit import audit_record
-from .events import event_publish, group_rider, group_store, group_track
+from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .privacy import chat_seal, live_grants, party_hash
 
 LIVE = ("ringing", "connected")
-PAIRS = {frozenset(("rider", "customer")), frozenset(("rider", "store")), frozenset(("store", "customer"))}
+PAIRS = {frozenset(("rider", "customer")), frozenset(("rider", "store")), frozenset(("store", "customer")),
+         frozenset(("dispatch", "rider")), frozenset(("dispatch", "customer"))}
 CHAT_MAX = 1000
 SIGNAL_KINDS = ("offer", "answer", "ice", "rejoin")
 
@@ -66,6 +67,8 @@ def window_check(*, order: Order, a: str, b: str) -> None:
         raise Invalid("You cannot reach that party here.", code="invalid_party")
     if order.status == OrderStatus.CANCELLED:
         raise DomainError("This order was cancelled.", code="wrong_state")
+    if Party.DISPATCH in (a, b) and not live_grants().filter(order=order, scope=GrantScope.CONTACT).exists():
+        raise DomainError("Dispatch joins only through break-glass.", code="no_break_glass")
     if Party.RIDER in (a, b):
         if not _rider_holds(order):
             raise DomainError("No rider holds this order now.", code="no_rider")
@@ -79,13 +82,15 @@ def group_of(order: Order, role: str) -> str:
         return group_rider(order.rider_id or 0)
     if role == Party.CUSTOMER:
         return group_track(order.pk)
+    if role == Party.DISPATCH:
+        return GROUP_DISPATCH
     return group_store(order.store_id)
 
 
 def reachable(*, party: Caller, order: Order) -> dict[str, bool]:
     """Which other parties this party may call or chat with now (for the buttons)."""
     out: dict[str, bool] = {}
-    for role in (Party.RIDER, Party.CUSTOMER, Party.STORE):
+    for role in (Party.RIDER, Party.CUSTOMER, Party.STORE, Party.DISPATCH):
         if role == party.role:
             continue
         try:
@@ -149,6 +154,8 @@ def _end(call: Interaction, *, outcome: str, by: str) -> None:
 def call_start(*, party: Caller, order: Order, to: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
     """Ring `to` on `order` (authorised for `party` by `selectors.access_party_order`). A second call while one
     is live is refused as busy (and logged as such)."""
+    if to == Party.DISPATCH:
+        raise Invalid("Dispatch calls you; reply in the chat.", code="invalid_party")
     with transaction.atomic():
         window_check(order=order, a=party.role, b=to)
         me = party_id_hash(party=party, order=order)

@@ -5,7 +5,7 @@
 // Call states on the bar: calling, ringing, connected (with a timer), ended, missed, declined, busy, failed.
 import { el } from "./api.js";
 
-const ROLE_TEXT = { rider: "your rider", customer: "the customer", store: "the store" };
+const ROLE_TEXT = { rider: "your rider", customer: "the customer", store: "the store", dispatch: "dispatch (emergency)" };
 const OUTCOME_TEXT = {
   completed: "Call ended.",
   declined: "Call declined.",

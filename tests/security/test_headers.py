@@ -133,6 +133,7 @@ def test_permissions_policy_allows_each_feature_only_where_it_is_used(world):
     allowed = {  # page -> features it may use; every other listed feature is ()
         "/rider/": {"geolocation", "microphone", "screen-wake-lock"},
         "/pickup/": {"camera", "microphone"},  # the QR scan; in-app calls with riders and customers
+        "/dispatch/": {"microphone"},  # emergency in-app calls after break-glass
         f"/t/{token}/": {"microphone"},
     }
     for path, response in pages.items():

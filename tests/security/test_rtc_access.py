@@ -156,3 +156,39 @@ def test_third_parties_cannot_inject_into_another_orders_call(assigned_order, de
     heard = async_to_sync(scenario)()
     assert "evil" not in repr(heard)
     assert models.Interaction.objects.get(kind="call", order_id=order_id).state == "connected"
+
+
+def test_dispatch_joins_only_through_break_glass(assigned_order, demo, dispatcher):
+    """Plays a dispatcher: without break-glass they cannot call or message the order's parties; after a
+    break-glass reveal (a reason, audited, counted against the daily quota) they can call the customer, whose
+    page rings with `from: dispatch`; nobody can call dispatch back in the app."""
+    order_id, token = assigned_order["id"], token_of(assigned_order)
+    cookie = cookie_for(demo["dispatcher1"])
+
+    def break_glass():
+        r = dispatcher.post(f"/api/dispatch/orders/{order_id}/break-glass/",
+                            {"reason": "Rider reported an accident at the door"}, format="json")
+        assert r.status_code == 200, r.content
+
+    async def scenario():
+        board, customer = Sock("/ws/dispatch/", cookie), Sock(f"/ws/track/{token}/")
+        assert await board.open() and await customer.open()
+        await board.send({"type": "call.start", "order": order_id, "to": "customer"})
+        assert (await board.expect("error"))["code"] == "not_found"
+        await board.send({"type": "chat.send", "order": order_id, "to": "rider", "text": "are you ok"})
+        assert (await board.expect("error"))["code"] == "not_found"
+        await sync_to_async(break_glass)()
+        await board.send({"type": "call.start", "order": order_id, "to": "customer"})
+        call = (await board.expect("call.calling"))["call"]
+        assert (await customer.expect("call.ring", call=call))["from"] == "dispatch"
+        await customer.send({"type": "call.decline", "call": call})
+        await board.expect("call.ended", call=call)
+        await customer.send({"type": "call.start", "order": order_id, "to": "dispatch"})
+        assert (await customer.expect("error"))["code"] == "invalid_party"
+        await board.close()
+        await customer.close()
+
+    async_to_sync(scenario)()
+    assert models.AuditEvent.objects.filter(action="breakglass.used", order_id=order_id).count() == 1
+    row = models.Interaction.objects.get(kind="call", order_id=order_id)
+    assert (row.caller_role, row.callee_role, row.outcome) == ("dispatch", "customer", "declined")
