@@ -140,7 +140,14 @@ def test_rider_calls_customer_mute_hangup_then_customer_calls_rider(stack, brows
     rider.locator("[data-call=answer]").click()
     wait_connected(rider, customer)
     print("inbound audio bytes (rider, customer):", audio_grows(rider, customer))
-    customer.locator("[data-call=hangup]").click()
+    # The customer's socket drops mid-call: the call carries on, the new socket takes over the signalling
+    # (rejoin, ICE restart), and the rider's hang-up reaches it there.
+    customer.evaluate("() => window.__live.ws.close()")
+    expect(customer.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    expect(customer.locator("#conn")).to_have_attribute("data-state", "online")
+    wait_connected(rider, customer)
+    print("after the customer's reconnect:", audio_grows(customer))
+    rider.locator("[data-call=hangup]").click()
     for page in (rider, customer):
         expect(page.locator("#call-bar")).to_have_attribute("data-state", "ended")
 
