@@ -324,8 +324,8 @@ SECURE_PROXY_SSL_HEADER = (_proxy_ssl[0], _proxy_ssl[1]) if len(_proxy_ssl) == 2
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Powerful browser features: all off, except per page (views decorated with permissions_policy_override):
-# geolocation, microphone and the screen wake lock on the rider app, the camera on the store counter,
-# the microphone on the tracking page.
+# geolocation, microphone and wake lock on the rider app, the camera and microphone on the store counter, the microphone
+# on the dispatch board (emergency calls) and on the tracking page.
 PERMISSIONS_POLICY: dict[str, list[str]] = {feature: [] for feature in (
     "accelerometer", "ambient-light-sensor", "autoplay", "bluetooth", "browsing-topics", "camera", "clipboard-read",
     "display-capture", "encrypted-media", "gamepad", "geolocation", "gyroscope", "hid", "identity-credentials-get",
@@ -371,6 +371,12 @@ else:
 
 ACCESS_REVOKE_AFTER_S = env("ACCESS_REVOKE_AFTER_S")
 CALL_WINDOW_S = env("CALL_WINDOW_S")
+# In-app calls: STUN/TURN servers as JSON (a list of RTCIceServer dicts); TURN credentials are minted per call
+# under TURN_SECRET (the TURN REST convention, coturn's use-auth-secret) and live TURN_TTL_S.
+ICE_SERVERS: list[dict] = env.json("ICE_SERVERS", default=[])
+TURN_SECRET = env.str("TURN_SECRET", default="")
+TURN_TTL_S = env.int("TURN_TTL_S", default=600)
+RING_TIMEOUT_S = env.int("RING_TIMEOUT_S", default=45)
 REVEAL_STREET_M = env("REVEAL_STREET_M")
 REVEAL_DOOR_M = env("REVEAL_DOOR_M")
 RETENTION_DAYS = env("RETENTION_DAYS")

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Min, Prefetch, QuerySet
 from django.utils import timezone
 
 from . import geofence, masking, tokens
 from .errors import NotFound
-from .models import AuditEvent, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
+from .models import AuditEvent, ChatMessage, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .permissions import is_dispatcher, merchant_of, rider_of, staff_of
 from .services.pickup_numbers import business_date
-from .services.privacy import address_reveal, customer_phone_for_rider, live_grants
+from .services.privacy import address_reveal, chat_open, customer_phone_for_rider, live_grants
 
 OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
 
@@ -135,6 +136,69 @@ def access_order(*, user, order_id, lock: bool = False) -> Order:
     raise NotFound()
 
 
+def access_party_order(*, party, order_id) -> Order:
+    """The order if `party` (a `services.rtc.Caller` on a socket) may reach it right now: the rider holding it
+    (a live grant), its store's staff, or the holder of its unexpired tracking link. NotFound otherwise."""
+    if party.role == "customer":
+        order = order_by_tracking_token(token=party.token)
+        if str(order.pk) != str(order_id):
+            raise NotFound()
+        return order
+    if party.role == "dispatch":  # an emergency join: only with a live break-glass grant on this order
+        if not is_dispatcher(party.user):
+            raise NotFound()
+        order = _get(_orders(), order_id)
+        if not live_grants().filter(order=order, principal=party.user, scope=GrantScope.CONTACT).exists():
+            raise NotFound()
+        return order
+    if party.role in ("rider", "store") and (rider_of(party.user) if party.role == "rider" else staff_of(party.user)):
+        order = access_order(user=party.user, order_id=order_id)
+        if party.role == "rider" and (order.rider is None or order.rider.user_id != party.user.pk):
+            raise NotFound()
+        return order
+    raise NotFound()
+
+
+def access_call(*, party, call_id):
+    """A live in-app call `party` is on (or is rung by), its order re-authorised, and the side: (call, order,
+    "caller" | "callee"). NotFound for a missing call, an outsider, or a party who lost access."""
+    from .services.rtc import live_calls, party_id_hash
+
+    try:
+        call = live_calls().select_related("order").get(pk=int(call_id))
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+        raise NotFound() from exc
+    if party.role not in (call.caller_role, call.callee_role):
+        raise NotFound()
+    order = access_party_order(party=party, order_id=call.order_id)
+    me = party_id_hash(party=party, order=order)
+    if party.role == call.caller_role and me == call.caller_hash:
+        return call, order, "caller"
+    if party.role == call.callee_role and (not call.callee_hash or me == call.callee_hash):
+        return call, order, "callee"
+    raise NotFound()
+
+
+def chat_history(*, party, order_id) -> list[dict[str, Any]]:
+    """This party's messages on the order, opened (audited) for them."""
+    order = access_party_order(party=party, order_id=order_id)
+    messages = [m for m in ChatMessage.objects.filter(order=order).order_by("pk")[:500]
+                if party.role in (m.sender, m.recipient)]
+    texts = chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
+    return [{"id": m.pk, "order": order.pk, "from": m.sender, "to": m.recipient, "text": texts.get(m.pk),
+             "at": m.created_at.isoformat()} for m in messages]
+
+
+def chat_texts(*, party, order_id, ids: list[int]) -> dict[int, str]:
+    """Texts of these messages for `party`, only while it may still reach the order; {} otherwise."""
+    try:
+        order = access_party_order(party=party, order_id=order_id)
+    except NotFound:
+        return {}
+    messages = list(ChatMessage.objects.filter(order=order, pk__in=ids))
+    return chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
+
+
 def order_by_tracking_token(*, token: str) -> Order:
     """The order whose link this is, found by the token's digest (the token is never stored); 404 once expired."""
     order = Order.objects.select_related("store", "rider").filter(tracking_token_digest=tokens.token_digest(token)).first()
@@ -198,6 +262,8 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
         "customer": {**customer_view(order), **_rider_phone(order, user=user)},
         "items": items_view(order),
         "destination": destination,
+        # The rider holds the order here (a live grant, or NotFound above): they may reach both other parties.
+        "reach": {"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
     }
 
 
@@ -244,6 +310,7 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
     )
     session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
     return {
+        "order_id": order.pk,  # names the order in call and chat messages on the link's socket
         "status": order.status,
         "pickup_code": order.pickup_code,
         "store": order.store.name,
@@ -254,4 +321,12 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
         "address_seen": reveals,
         "access_revoked_at": [t.isoformat() for t in revoked],
         "expires_at": order.tracking_expires_at.isoformat(),
+        "reach": _reach(order, role="customer", token=token),
     }
+
+
+def _reach(order: Order, *, role: str, user=None, token: str = "") -> dict[str, bool]:
+    """Whom this party may call or message in the app right now (the buttons; each message is checked again)."""
+    from .services.rtc import Caller, reachable
+
+    return reachable(party=Caller(role, user=user, token=token), order=order)

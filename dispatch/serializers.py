@@ -189,6 +189,27 @@ class MaskedOrderOut(serializers.Serializer):
     consent = ConsentOut()
 
 
+class _PartyOut(serializers.Serializer):
+    role = serializers.CharField()
+    id = serializers.CharField(allow_null=True, help_text="A keyed hash of the party's id, never the id or a number.")
+
+
+# One call (in-app or by phone) or chat message, for safety review: never content or numbers. Built with type()
+# because one field is named "from", a Python keyword.
+InteractionOut = type("InteractionOut", (serializers.Serializer,), {
+    "__doc__": "One call or chat message, for safety review: roles, hashed ids, times, outcome; never content.",
+    "id": serializers.IntegerField(),
+    "kind": serializers.CharField(),
+    "from": _PartyOut(),
+    "to": _PartyOut(),
+    "state": serializers.CharField(),
+    "started_at": serializers.DateTimeField(),
+    "duration_s": serializers.IntegerField(allow_null=True),
+    "outcome": serializers.CharField(allow_null=True),
+    "ended_by": serializers.CharField(allow_null=True),
+})
+
+
 class StoreOut(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -220,6 +241,8 @@ class RiderOrderOut(serializers.Serializer):
     customer = RiderCustomerOut()
     items = ItemsOut()
     destination = DestinationOut()
+    reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the rider may call or message "
+                                                                             "in the app now, by role.")
 
 
 class BoardRiderOut(serializers.Serializer):
@@ -254,6 +277,9 @@ class TrackingOut(serializers.Serializer):
     access_revoked_at = serializers.ListField(child=serializers.DateTimeField())
     expires_at = serializers.DateTimeField()
     consent = ConsentOut()
+    order_id = serializers.IntegerField(help_text="Names the order in call and chat messages on the link's socket.")
+    reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the customer may call or message "
+                                                                             "in the app now, by role.")
 
 
 class OrderCreatedOut(serializers.Serializer):

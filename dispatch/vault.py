@@ -97,6 +97,23 @@ def open_payload(
     return json.loads(body)
 
 
+def seal_under(kid: str, wrapped: bytes | memoryview | None, plaintext: bytes, *, aad: bytes, label: bytes) -> bytes:
+    """Seal extra bytes (a chat message) under a record's data key; `label` keeps them apart from the payload."""
+    if wrapped is None:
+        raise ShreddedError("the data of this order was erased")
+    dek = _unwrap(kid, bytes(wrapped), aad)
+    nonce = os.urandom(12)
+    return nonce + AESGCM(dek).encrypt(nonce, plaintext, aad + b"|" + label)
+
+
+def open_under(kid: str, wrapped: bytes | memoryview | None, sealed: bytes | memoryview, *, aad: bytes, label: bytes) -> bytes:
+    if wrapped is None:
+        raise ShreddedError("the data of this order was erased")
+    dek = _unwrap(kid, bytes(wrapped), aad)
+    raw = bytes(sealed)
+    return AESGCM(dek).decrypt(raw[:12], raw[12:], aad + b"|" + label)
+
+
 def rewrap(kid: str, wrapped: bytes, *, aad: bytes) -> tuple[str, bytes]:
     """Re-wrap a data key under the current master key (key rotation); payload untouched."""
     dek = _unwrap(kid, bytes(wrapped), aad)

@@ -14,7 +14,7 @@ from dispatch.permissions import staff_of
 from dispatch.services.counter import failure_limit, undo_window
 
 
-@permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": ["self"]})  # scans the rider's QR code
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": ["self"], "microphone": ["self"]})  # QR scan; in-app calls
 @never_cache
 @login_required
 def console(request):

@@ -8,14 +8,16 @@ from rest_framework.exceptions import ValidationError
 from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
+from dispatch.rtc_consumer import RtcMixin
 from dispatch.selectors import rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn
 from dispatch.services.delivery import location_ping
 from dispatch.services.events import group_rider
 from dispatch.services.fixes import fixes_durable
+from dispatch.services.rtc import Caller
 
 
-class RiderConsumer(EventConsumer):
+class RiderConsumer(RtcMixin, EventConsumer):
     """Besides the rider's account, each order's events are checked against the rider's access to that
     order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
     that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one,
@@ -25,6 +27,9 @@ class RiderConsumer(EventConsumer):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
         self.order_verdicts: dict[int, tuple[bool, float]] = {}  # order id -> (may see it, until when)
         return [group_rider(self.rider.pk)] if self.rider else None
+
+    def rtc_party(self):
+        return Caller("rider", user=self.scope.get("user")) if getattr(self, "rider", None) else None
 
     def still_allowed(self, user) -> bool:
         rider = rider_of(user)

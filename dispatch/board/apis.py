@@ -10,9 +10,10 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..permissions import IsDispatcher
-from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, MaskedOrderOut
+from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, InteractionOut, MaskedOrderOut
 from ..services.orders import order_assign
 from ..services.privacy import order_break_glass
+from ..services.rtc import interaction_log
 
 
 class BoardOrdersApi(APIView):
@@ -64,3 +65,14 @@ class OrderBreakGlassApi(APIView):
         response = Response({**contact, "expires_at": expires.isoformat()})
         response["Cache-Control"] = "no-store"
         return response
+
+
+class OrderInteractionsApi(APIView):
+    """The safety-review log of an order's calls and chat: roles, hashed ids, times, outcomes; never content."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=InteractionOut(many=True))
+    def get(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        return Response(interaction_log(order=order))

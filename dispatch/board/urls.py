@@ -11,4 +11,5 @@ api_urlpatterns = [
     path("dispatch/riders/", apis.BoardRidersApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
+    path("dispatch/orders/<int:order_id>/interactions/", apis.OrderInteractionsApi.as_view()),
 ]

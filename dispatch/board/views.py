@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django_permissions_policy.decorators import permissions_policy_override
 
 from ..permissions import is_dispatcher
 
 
+@permissions_policy_override({**settings.PERMISSIONS_POLICY, "microphone": ["self"]})  # emergency in-app calls
 @never_cache
 @login_required
 def board(request):

@@ -3,11 +3,13 @@ from .audit import AuditEvent, AuditHead
 from .events import Event
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
+from .rtc import ChatMessage, Interaction, InteractionKind, Party
 from .security import FailedAttempt
 
 __all__ = [
     "AuditEvent",
     "AuditHead",
+    "ChatMessage",
     "Dispatcher",
     "Event",
     "FailedAttempt",
@@ -15,11 +17,14 @@ __all__ = [
     "GrantPurpose",
     "GrantScope",
     "HandoffCode",
+    "Interaction",
+    "InteractionKind",
     "LocationFix",
     "Merchant",
     "Order",
     "OrderItem",
     "OrderStatus",
+    "Party",
     "PickupCounter",
     "ProxySession",
     "Rider",

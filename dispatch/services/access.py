@@ -10,11 +10,12 @@ from ..models import Grant, Order, OrderStatus, Rider
 from .audit import audit_record
 from .calls import call_sessions_end
 from .events import event_publish, group_rider
+from .rtc import calls_end_lost_access
 
 
 @transaction.atomic
 def rider_access_revoke(*, order: Order, user, reason: str, now: datetime) -> int:
-    """Revoke `user`'s grants on `order`, end their call sessions on it, write one `access.revoked` and tell
+    """Revoke `user`'s grants on `order`, end their call sessions (proxy and in-app) on it, write one `access.revoked` and tell
     their devices to purge (`order.revoked` to the rider's group), all in the caller's transaction.
 
     With reason "expired" only the grants already past their `expires_at` are revoked (a break-glass grant
@@ -37,4 +38,5 @@ def rider_access_revoke(*, order: Order, user, reason: str, now: datetime) -> in
                  data={"user": user.pk, "rider": rider.pk if rider else None, "reason": reason})
     if rider is not None:
         event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+    calls_end_lost_access(order=order)  # an in-app call the party was in ends with their access
     return revoked

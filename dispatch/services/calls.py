@@ -21,6 +21,7 @@ from ..errors import DomainError, NotFound
 from ..models import Order, OrderStatus, ProxySession, Rider, SeenCallSid
 from .audit import audit_record
 from .privacy import customer_phone_digest, customer_phone_for_call, phone_digest
+from .rtc import phone_call_log
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,9 @@ def _route(*, caller_digest: str, proxy_number: str) -> Route:
     else:
         target, callee = session.rider.phone, "rider"
     audit_record(action="call.connected", order=session.order, data={"session": session.pk, "callee": callee})
+    phone_call_log(order=session.order, caller_role="rider" if callee == "customer" else "customer",
+                   caller_ident=session.rider_id if callee == "customer" else session.order_id, callee_role=callee,
+                   outcome="connected")
     return Route(target, callee, proxy_number, "Connecting you now.", session.pk)
 
 

@@ -14,6 +14,7 @@ from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
 from .privacy import order_shred
+from .rtc import calls_end_lost_access, interactions_retire
 
 
 @transaction.atomic
@@ -42,7 +43,8 @@ def lifecycle_sweep() -> dict[str, int]:
     revoked = access_revoke_due()
     calls = call_sessions_end_due()
     resent = events_resend_pending()  # after the revocations: their events go out in this pass too
-    return {"revoked": revoked, "calls_ended": calls, "events_resent": resent}
+    in_app = calls_end_lost_access()
+    return {"revoked": revoked, "calls_ended": calls, "in_app_calls_ended": in_app, "events_resent": resent}
 
 
 def retention_sweep() -> dict[str, int]:
@@ -56,5 +58,7 @@ def retention_sweep() -> dict[str, int]:
     ).delete()
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     call_sids = call_sids_prune(now=now)
+    interactions = interactions_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
     return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events, "call_sids_deleted": call_sids,
+            "interactions_aggregated": sum(interactions.values()),
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import vault
-from ..models import AuditEvent, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
+from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
 from .audit import audit_record
 
@@ -50,6 +50,39 @@ def customer_phone_digest(*, order: Order, actor=None) -> str:
     """The digest of the customer's number, to bind a call session. Audited; the number itself stays here."""
     payload = vault_open(order=order, actor=actor, purpose="call_routing", action="call.customer_digest")
     return phone_digest(payload["phone"])
+
+
+def party_hash(role: str, ident: int | str) -> str:
+    """A stable keyed id for a party in the interaction log: recognisable in review, meaningless outside it."""
+    return vault.digest(f"party:{role}:{ident}")[:16]
+
+
+def chat_seal(*, order: Order, sender: str, recipient: str, text: str) -> bytes:
+    """Seal a chat message's text under the order's data key (shredding the order makes it unreadable)."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk),
+                            label=_chat_label(sender, recipient))
+
+
+def chat_open(*, order: Order, messages: list[ChatMessage], reader: str, actor=None) -> dict[int, str]:
+    """The texts of `messages` for one of their two parties (`reader` is a role). One audit event per read;
+    the caller has authorised `reader` on the order. A shredded order yields nothing."""
+    readable = [m for m in messages if m.order_id == order.pk and reader in (m.sender, m.recipient)]
+    if not readable:
+        return {}
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    try:
+        texts = {m.pk: vault.open_under(record.key_id, record.wrapped_key, m.sealed, aad=_aad(order.pk),
+                                        label=_chat_label(m.sender, m.recipient)).decode() for m in readable}
+    except vault.ShreddedError:
+        return {}
+    audit_record(actor=actor, action="chat.read", order=order,
+                 data={"reader": reader, "messages": [m.pk for m in readable]})
+    return texts
+
+
+def _chat_label(sender: str, recipient: str) -> bytes:
+    return f"chat:{sender}>{recipient}".encode()
 
 
 def live_grants(*, now: datetime | None = None):
@@ -178,6 +211,7 @@ def order_shred(*, order: Order) -> None:
         dest = None
     erased = order_traces_erase(order=order, dest=dest)
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
+    ChatMessage.objects.filter(order=order).delete()
     audit_record(action="order.shredded", order=order, data=erased)
 
 

@@ -161,3 +161,25 @@ def test_break_glass_needs_a_reason_and_has_a_quota(assigned_order, dispatcher, 
     third = dispatcher.post(url, {"reason": "One more time, please, it matters"}, format="json")
     assert third.status_code == 429 and third.json()["code"] == "quota_exceeded"
     assert AuditEvent.objects.filter(action="contact.read").count() == 2
+
+
+@pytest.mark.django_db
+def test_retention_reduces_old_interactions_to_counts(assigned_order, settings):
+    """The interaction log follows retention: rows older than RETENTION_DAYS become counts, newer ones stay."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatch.models import Interaction
+    from dispatch.services.lifecycle import retention_sweep
+
+    def row(days_ago: int, outcome: str) -> None:
+        i = Interaction.objects.create(order_id=assigned_order["id"], kind="call", caller_role="rider", caller_hash="a",
+                                       callee_role="customer", state="ended", outcome=outcome)
+        Interaction.objects.filter(pk=i.pk).update(started_at=timezone.now() - timedelta(days=days_ago))
+
+    row(settings.RETENTION_DAYS + 1, "completed")
+    row(settings.RETENTION_DAYS + 2, "missed")
+    row(1, "completed")
+    assert retention_sweep()["interactions_aggregated"] == 2
+    assert list(Interaction.objects.values_list("outcome", flat=True)) == ["completed"]

@@ -2,11 +2,13 @@ from channels.db import database_sync_to_async
 
 from ..consumers import EventConsumer
 from ..errors import NotFound
+from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import events_since, group_track
+from ..services.rtc import Caller
 
 
-class TrackConsumer(EventConsumer):
+class TrackConsumer(RtcMixin, EventConsumer):
     """The customer's tracking page: the token in the path is the capability, and it expires. The socket
     closes when the link expires, and `resume` replays only what was written while the link was valid."""
 
@@ -35,3 +37,6 @@ class TrackConsumer(EventConsumer):
     def missed_since(self, seq: int, late: bool = True):
         not_before, not_after = self.window
         return events_since(groups=self.groups_joined, seq=seq, late=late, not_before=not_before, not_after=not_after)
+
+    def rtc_party(self):
+        return Caller("customer", token=self.scope["url_route"]["kwargs"]["token"])

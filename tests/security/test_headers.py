@@ -132,7 +132,8 @@ def test_permissions_policy_allows_each_feature_only_where_it_is_used(world):
     assert all(r.status_code in (200, 404) for r in pages.values()), {p: r.status_code for p, r in pages.items()}
     allowed = {  # page -> features it may use; every other listed feature is ()
         "/rider/": {"geolocation", "microphone", "screen-wake-lock"},
-        "/pickup/": {"camera"},
+        "/pickup/": {"camera", "microphone"},  # the QR scan; in-app calls with riders and customers
+        "/dispatch/": {"microphone"},  # emergency in-app calls after break-glass
         f"/t/{token}/": {"microphone"},
     }
     for path, response in pages.items():

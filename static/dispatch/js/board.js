@@ -3,6 +3,7 @@
 // Data comes from the API. Socket frames carry no PII: order events only trigger a re-fetch,
 // rider.position frames move a marker, alert frames go to the alerts panel.
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
+import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -310,8 +311,10 @@ function buildRow(order) {
   r.glassHidden = el("span", { class: "visually-hidden" });
   r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, "Break glass", r.glassHidden);
   r.glassBtn.addEventListener("click", () => openGlass(id));
+  r.logBtn = el("button", { type: "button", class: "btn btn-quiet", dataset: { log: id } }, "Calls and messages");
+  r.logBtn.addEventListener("click", () => openLog(id, r.logBtn));
   r.tr = el("tr", { dataset: { order: id } }, r.code, r.store, r.status, r.area, r.customer, r.rider, r.assign,
-    cell("Emergency", r.glassBtn));
+    cell("Emergency", r.glassBtn, " ", r.logBtn));
   return r;
 }
 
@@ -534,6 +537,33 @@ function openGlass(orderId) {
   $("glass-reason").focus();
 }
 
+// The interaction log of one order, for safety review (roles, hashed ids, times and outcomes only).
+async function openLog(orderId, opener) {
+  const dialog = $("log-dialog");
+  const order = orderById(orderId);
+  $("log-title").textContent = `Calls and messages: order ${order ? order.pickup_code : orderId}`;
+  $("log-error").hidden = true;
+  $("log-rows").replaceChildren(el("tr", {}, el("td", { colspan: "7" }, "Loading…")));
+  if (!dialog.dataset.wired) {
+    dialog.dataset.wired = "1";
+    dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+  }
+  dialog.addEventListener("close", () => restoreFocus(opener), { once: true });
+  dialog.showModal();
+  try {
+    const rows = await api(`/api/dispatch/orders/${orderId}/interactions/`);
+    const party = (p) => `${p.role}${p.id ? ` (${p.id.slice(0, 6)})` : ""}`;
+    $("log-rows").replaceChildren(...(rows.length ? rows.map((r) => el("tr", { dataset: { kind: r.kind } },
+      el("td", {}, timeOf(r.started_at)), el("td", {}, { call: "In-app call", phone: "Phone (proxy)", chat: "Message" }[r.kind] || r.kind),
+      el("td", {}, party(r.from)), el("td", {}, party(r.to)),
+      el("td", {}, r.duration_s == null ? "–" : `${r.duration_s} s`), el("td", {}, r.outcome || r.state),
+      el("td", {}, r.ended_by || "–"))) : [el("tr", {}, el("td", { colspan: "7" }, "No calls or messages yet."))]));
+  } catch (err) {
+    $("log-error").hidden = false;
+    $("log-error").textContent = errorText(err, "Could not load the log.");
+  }
+}
+
 function restoreFocus(opener) {
   (opener && opener.isConnected ? opener : $("orders-heading")).focus();
 }
@@ -590,8 +620,17 @@ function formatRemaining(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
+// An emergency join: with the break-glass grant live, dispatch may call the rider or the customer in the app.
+let calls = null;
+document.querySelectorAll("[data-rtc-join]").forEach((button) => button.addEventListener("click", () => {
+  const orderId = contact.orderId;
+  contact.dialog.close();
+  if (calls && orderId) calls.start(orderId, button.dataset.rtcJoin);
+}));
+
 function showContact(data, order, opener) {
   forgetContact();
+  contact.orderId = order ? order.id : null;
   contact.opener = opener;
   contact.expires = new Date(data.expires_at).getTime();
   $("contact-title").textContent = `Emergency contact: order ${order ? order.pickup_code : ""}`;
@@ -702,10 +741,14 @@ async function start() {
   state.loaded = true;
   fitOnce();
   document.body.dataset.ready = "true";
-  new LiveSocket("/ws/dispatch/", {
-    onEvent,
-    onOpen() { scheduleOrders(); scheduleRiders(); }, // catch up after a reconnect
+  const socket = new LiveSocket("/ws/dispatch/", {
+    onEvent(msg) {
+      if (calls.handle(msg)) return;
+      onEvent(msg);
+    },
+    onOpen() { scheduleOrders(); scheduleRiders(); calls.reconnected(); }, // catch up after a reconnect
   });
+  calls = new CallManager({ send: (m) => socket.send(m), me: "dispatch" });
   // The list also refreshes slowly, for duty changes and the "seen … ago" times.
   setInterval(() => { loadRiders().catch(() => {}); }, 30000);
   setInterval(() => { for (const r of rows.values()) r.age.textContent = `${ago(r.order.created_at)} ago`; }, 30000);

@@ -2,6 +2,7 @@
 // The link's token is the only key. Socket frames carry no PII: order events trigger a re-fetch,
 // rider.approaching says how far away the rider is.
 import { api, ApiError, el, toast } from "../../common/api.js";
+import { CallManager, ChatPanel } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -140,6 +141,30 @@ function renderSeen(d) {
     el("time", { datetime: e.at }, clock(e.at)), " ", e.text)));
 }
 
+let chats = null;
+function renderInApp(d) {
+  const reach = d.reach || {};
+  const orderId = d.order_id;
+  $("rtc-call-rider").hidden = !reach.rider;
+  $("rtc-call-store").hidden = !reach.store;
+  const why = $("rtc-why");
+  const closed = !reach.rider && !reach.store;
+  why.hidden = !closed;
+  why.textContent = d.status === "cancelled" ? "This order was cancelled: in-app calls and messages are closed."
+    : d.status === "delivered" ? "The after-sales window is over: in-app calls and messages are closed."
+      : "You can call and message your rider once a rider has your order.";
+  if (!chats && orderId) {
+    chats = { rider: new ChatPanel({ send, me: "customer", order: orderId, peer: "rider" }),
+      store: new ChatPanel({ send, me: "customer", order: orderId, peer: "store" }) };
+    $("chats").replaceChildren(chats.rider.root, chats.store.root);
+    Object.values(chats).forEach((c) => c.load());
+  }
+  if (chats) {
+    chats.rider.setOpen(Boolean(reach.rider), "Messages with your rider are closed: they no longer have your order.");
+    chats.store.setOpen(Boolean(reach.store), "Messages with the store are closed: the after-sales window is over.");
+  }
+}
+
 function render(d) {
   $("track-order").textContent = `Order ${d.pickup_code} from ${d.store}`;
   setText($("headline"), headline(d));
@@ -147,6 +172,7 @@ function render(d) {
   renderApproach(d);
   renderPin(d);
   renderCall(d);
+  renderInApp(d);
   renderConsent(d);
   renderSeen(d);
   $("expires").textContent = `This page works until ${dayAndClock(d.expires_at)}.`;
@@ -203,7 +229,7 @@ $("call-btn").addEventListener("click", async (event) => {
     toast(text, "error");
   } finally {
     button.removeAttribute("aria-busy");
-    button.textContent = "Call your rider";
+    button.textContent = "Call by phone instead";
   }
 });
 
@@ -237,9 +263,20 @@ function scheduleLoad() {
   timer = setTimeout(load, 150);
 }
 
-new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
+function send(message) {
+  return socket.send(message);
+}
+
+const calls = new CallManager({ send, me: "customer", onPhone: () => $("call-btn").click() });
+document.querySelectorAll("[data-rtc-call]").forEach((button) => button.addEventListener("click", () => {
+  if (data) calls.start(data.order_id, button.dataset.rtcCall);
+}));
+
+const socket = new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
   onEvent(msg) {
     if (!msg || !msg.type) return;
+    if (calls.handle(msg)) return;
+    if (chats && (chats.rider.handle(msg) | chats.store.handle(msg))) return;
     if (msg.type === "rider.approaching") {
       approach = { distance_m: Number(msg.distance_m), eta_s: Number(msg.eta_s) };
       if (data) renderApproach(data);
@@ -247,10 +284,15 @@ new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
       scheduleLoad();
     }
   },
-  onOpen: scheduleLoad, // catch up after a reconnect
+  onOpen() {
+    scheduleLoad(); // catch up after a reconnect
+    calls.reconnected();
+    if (chats) Object.values(chats).forEach((c) => c.load());
+  },
   onState(state) {
     if (state === "offline" && navigator.onLine) load(); // refused: the link may have expired
   },
 });
 
+window.__live = socket; // the browser tests drop the socket to check catch-up
 load();

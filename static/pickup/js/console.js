@@ -3,6 +3,7 @@
 // browser has BarcodeDetector), a dry-run check of the rider's code, the handoff, and today's
 // handoffs with a one-minute undo. Socket frames carry no PII: an order event only triggers a re-fetch.
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
+import { CallManager, ChatPanel } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -113,12 +114,35 @@ function buildCard(order) {
   r.labelBag = el("span", { class: "visually-hidden" });
   r.label = el("a", { class: "btn btn-quiet", "data-action": "label", target: "_blank", rel: "noopener" }, "Print label",
     r.labelBag);
+  r.callRider = el("button", { type: "button", class: "btn", "data-action": "rtc-call-rider",
+    onclick: () => calls.start(id, "rider") }, "Call rider in the app");
+  r.callCustomer = el("button", { type: "button", class: "btn btn-quiet", "data-action": "rtc-call-customer",
+    onclick: () => calls.start(id, "customer") }, "Call customer in the app");
+  r.chatBtn = el("button", { type: "button", class: "btn btn-quiet", "data-action": "chat", "aria-expanded": "false",
+    onclick: (e) => toggleChats(id, r, e.currentTarget) }, "Messages");
+  r.chats = el("div", { class: "oc-chats", hidden: true });
   r.root = el("li", { class: "order-card", dataset: { order: id }, "aria-labelledby": `oc-h-${id}` },
     el("h3", { class: "visually-hidden", id: `oc-h-${id}` }, `Bag ${order.pickup_code}`),
     r.codeSpoken, r.code,
     el("div", { class: "oc-body" }, el("p", { class: "oc-meta" }, r.status, " ", r.age), r.items, r.rider),
-    el("div", { class: "oc-actions" }, r.ready, r.reveal, r.label));
+    el("div", { class: "oc-actions" }, r.ready, r.reveal, r.label, r.callRider, r.callCustomer, r.chatBtn), r.chats);
   return r;
+}
+
+// --- In-app calls and chat (no numbers) ----------------------------------------------------------
+const chats = new Map(); // order id -> { rider: ChatPanel, customer: ChatPanel }
+function toggleChats(id, r, button) {
+  const open = r.chats.hidden;
+  if (open && !chats.has(id)) {
+    const pair = { rider: new ChatPanel({ send, me: "store", order: id, peer: "rider" }),
+      customer: new ChatPanel({ send, me: "store", order: id, peer: "customer" }) };
+    chats.set(id, pair);
+    r.chats.replaceChildren(pair.rider.root, pair.customer.root);
+    pair.rider.load();
+    pair.customer.load();
+  }
+  r.chats.hidden = !open;
+  button.setAttribute("aria-expanded", String(open));
 }
 
 function renderItems(r, order) {
@@ -155,6 +179,8 @@ function updateCard(r, order) {
   r.reveal.setAttribute("aria-expanded", String(state.revealed.has(order.id)));
   r.label.href = order.label_url;
   r.labelBag.textContent = ` for bag ${order.pickup_code}`;
+  r.callRider.hidden = !(order.rider && OPEN.has(order.status));
+  r.callCustomer.hidden = order.status === "cancelled";
 }
 
 function renderQueue(orders) {
@@ -573,12 +599,22 @@ scanSupported().then((ok) => {
 });
 
 // --- Live updates ---------------------------------------------------------------------------------
-new LiveSocket("/ws/store/", {
+const send = (message) => socket.send(message);
+const calls = new CallManager({ send, me: "store" });
+const socket = new LiveSocket("/ws/store/", {
   onEvent(msg) {
+    if (calls.handle(msg)) return;
+    let chatFrame = false;
+    for (const pair of chats.values()) chatFrame = Boolean(pair.rider.handle(msg) | pair.customer.handle(msg)) || chatFrame;
+    if (chatFrame) return;
     if (msg.type === "order.created") announce(`New order: bag ${msg.pickup_code}.`);
     if (typeof msg.type === "string" && msg.type.startsWith("order.")) scheduleRefresh();
   },
-  onOpen: () => scheduleRefresh(),
+  onOpen: () => {
+    scheduleRefresh();
+    calls.reconnected();
+    for (const pair of chats.values()) Object.values(pair).forEach((c) => c.load());
+  },
 });
 
 setInterval(tickUndo, 1000);

@@ -1,6 +1,7 @@
 // The rider's screen: assigned orders, live over /ws/rider/, with the order screen, position
 // sharing, and the purge of every local trace of an order when access to it ends.
 import { api, el, toast } from "../../common/api.js";
+import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { ACTIVE, TIER_LABELS, formatClock, statusLabel, withBusy } from "./format.js";
 import { Tracker, describeAck } from "./geo.js";
@@ -81,7 +82,7 @@ function openOrder(id, { focus = true } = {}) {
   if (state.view && state.view.id !== id) closeOrder({ keepKey: true });
   if (!state.view) {
     state.view = new OrderView(order, {
-      cfg, lastFix: tracker.lastFix,
+      cfg, lastFix: tracker.lastFix, rtc,
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
       onHere: () => tracker.here().then((ack) => {
@@ -221,8 +222,18 @@ function purgeStorage(id) {
 
 // --- Live socket --------------------------------------------------------------------------------
 let opens = 0;
+const send = (message) => socket.send(message);
+const rtc = {
+  send,
+  calls: new CallManager({ send, me: "rider", onPhone: (orderId) => {
+    const button = document.querySelector(`article.order[data-order='${orderId}'] [data-action=call]`);
+    if (button) button.click();
+  } }),
+};
 const socket = new LiveSocket("/ws/rider/", {
   onEvent(msg) {
+    if (rtc.calls.handle(msg)) return;
+    if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, "Delivery finished: this order's details were removed from your phone.");
     } else if (msg.type === "location.ack") {
@@ -234,6 +245,8 @@ const socket = new LiveSocket("/ws/rider/", {
   },
   onOpen() {
     opens += 1;
+    rtc.calls.reconnected();
+    if (opens > 1 && state.view) state.view.loadChats();
     tracker.drain();
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
   },

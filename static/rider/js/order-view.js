@@ -2,6 +2,7 @@
 // and delivery with the customer's PIN. Built once per order and patched on every update, so that
 // typing, focus and open panels survive live updates.
 import { api, el, toast } from "../../common/api.js";
+import { ChatPanel } from "../../common/rtc.js";
 import { DestinationMap } from "./map.js";
 import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
@@ -10,8 +11,9 @@ import {
 const MAX_CODE_REFRESHES = 10;
 
 export class OrderView {
-  constructor(order, { cfg, onBack, onChanged, onHere, lastFix }) {
+  constructor(order, { cfg, onBack, onChanged, onHere, lastFix, rtc = null }) {
     this.id = order.id;
+    this.rtc = rtc; // { calls: CallManager, send }: in-app calls and chat over the rider's socket
     this.cfg = cfg;
     this.onChanged = onChanged;
     this.onHere = onHere;
@@ -72,7 +74,16 @@ export class OrderView {
     // Only when the customer turned number protection off: their real number, to dial directly.
     r.directCall = el("a", { class: "btn btn-block", "data-role": "customer-direct-call", hidden: true });
     r.callBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "call",
-      onclick: (e) => this.call(e.currentTarget) }, "Call customer");
+      onclick: (e) => this.call(e.currentTarget) }, "Call by phone instead");
+    r.rtcCall = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "rtc-call-customer",
+      onclick: () => this.rtc && this.rtc.calls.start(this.id, "customer") }, "Call customer in the app");
+    r.rtcStore = el("button", { type: "button", class: "btn btn-block", "data-action": "rtc-call-store",
+      onclick: () => this.rtc && this.rtc.calls.start(this.id, "store") }, "Call the store in the app");
+    r.rtcWhy = el("p", { class: "muted", "data-role": "rtc-why", hidden: true });
+    this.chats = this.rtc ? {
+      customer: new ChatPanel({ send: this.rtc.send, me: "rider", order: this.id, peer: "customer" }),
+      store: new ChatPanel({ send: this.rtc.send, me: "rider", order: this.id, peer: "store" }),
+    } : null;
     r.callLink = el("a", { class: "btn btn-block call-link", "data-role": "proxy-link" });
     r.dialBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "dial",
       onclick: (e) => this.dial(e.currentTarget) }, "Place call (sandbox)");
@@ -81,7 +92,8 @@ export class OrderView {
       el("p", { class: "muted" }, "Calls go through a delivery number. Neither of you sees the other's phone."),
       r.callLink, r.dialBtn, r.callResult);
     r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
-      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.directCall, r.callBtn, r.callPanel);
+      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.rtcCall, r.rtcStore, r.rtcWhy,
+      r.directCall, r.callBtn, r.callPanel);
 
     // --- Items ---
     r.items = el("ul", { class: "items", "data-role": "items" });
@@ -105,7 +117,18 @@ export class OrderView {
 
     return el("article", { class: "order", "data-order": String(id) },
       r.back, el("div", { class: "order-head" }, r.title, r.status),
-      r.done, r.pickup, r.dest, r.deliver, r.customer, r.itemsCard);
+      r.done, r.pickup, r.dest, r.deliver, r.customer, ...(this.chats ? [this.chats.customer.root, this.chats.store.root] : []),
+      r.itemsCard);
+  }
+
+  // Chat frames for this order; history again after a reconnect (messages are kept by id: no duplicates).
+  handleChat(msg) {
+    if (!this.chats) return false;
+    return Boolean(this.chats.customer.handle(msg) | this.chats.store.handle(msg));
+  }
+
+  loadChats() {
+    if (this.chats) Object.values(this.chats).forEach((c) => c.load());
   }
 
   update(order) {
@@ -160,6 +183,19 @@ export class OrderView {
       r.directCall.textContent = "";
     }
     r.customer.hidden = !open && status !== "delivered";
+    const reach = order.reach || {};
+    r.rtcCall.hidden = !reach.customer;
+    r.rtcStore.hidden = !reach.store;
+    r.rtcWhy.hidden = Boolean(reach.customer);
+    r.rtcWhy.textContent = "In-app calls and messages end when your access to this order ends.";
+    if (this.chats) {
+      this.chats.customer.setOpen(Boolean(reach.customer), "Messages are closed: your access to this order ended.");
+      this.chats.store.setOpen(Boolean(reach.store), "Messages are closed: your access to this order ended.");
+      if (!this.chatsLoaded) {
+        this.chatsLoaded = true;
+        this.loadChats();
+      }
+    }
 
     r.items.replaceChildren(...(order.items.lines || []).map((line) => el("li", {}, `${line.qty} × ${line.name}`)));
     r.sensitive.hidden = !order.items.sensitive_count;
