@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http clean
+.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http bench-live clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-geofence: install
 
 bench-http: install
 	$(BIN)/python -m tests.bench_http
+
+# Rider sockets through daphne vs a bare echo consumer; scale profile when DATABASE_URL and REDIS_URL are set.
+bench-live: install
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live $(BENCH_ARGS)
 
 clean:
 	rm -rf var
