@@ -353,7 +353,8 @@ class MapObserver:
 
 
 def map_process(conn, url: str, session: str) -> None:
-    """The map observer in a process of its own: ("start"), then ("stop") answers the frames seen."""
+    """The map observer in a process of its own. It answers "ready" (or "failed: ..."), then each "frames"
+    with the frames seen since the last one, and "stop" with the last ones before it exits."""
     loop = asyncio.new_event_loop()
     observer = MapObserver(url, session)
     stop = asyncio.Event()
@@ -361,15 +362,18 @@ def map_process(conn, url: str, session: str) -> None:
     async def main():
         task = asyncio.create_task(observer.run(stop))
         await asyncio.sleep(0.5)
-        conn.send("ready")
-        while not await loop.run_in_executor(None, conn.poll, 0.2):
-            if task.done():
+        conn.send("ready" if not task.done() else f"failed: {task.exception()!r}")
+        while True:
+            if not await loop.run_in_executor(None, conn.poll, 0.2):
+                continue
+            cmd = conn.recv()
+            frames, observer.frames = observer.frames, []
+            conn.send(frames)
+            if cmd == "stop":
                 break
-        if not task.done():
-            conn.recv()
-            stop.set()
-        await task
-        conn.send(observer.frames)
+        stop.set()
+        with contextlib.suppress(Exception):
+            await task
 
     try:
         loop.run_until_complete(main())
@@ -418,6 +422,9 @@ class DemoRider:
                 drain.cancel()
                 with contextlib.suppress(Exception):
                     await ws.close()
+                if stop.is_set():  # the demo ends: off the board, not a stale marker
+                    with contextlib.suppress(Exception):
+                        await rider.post("/api/rider/duty/", json={"on_duty": False})
 
     async def _ping(self, ws, stop: asyncio.Event) -> None:
         last = time.monotonic()
