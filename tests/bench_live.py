@@ -14,11 +14,12 @@ Columns: offered and achieved pings/s; ack latency p50/p95/p99 (send to `locatio
 to its position on the dispatcher's socket); lost (pings never acked within 2 s of the step's end); map
 missing (positions the server should have put on the map, by its one-a-second-per-rider rule, that never
 arrived); overflow (the server's own count of messages dropped on full channels); riders on the map out of
-riders pinging; server CPU ms per acked ping (every server process, and on scale PostgreSQL's backends for
-this database and Redis, from /proc); RSS KiB per open socket (servers' RSS with the sockets open minus
-before, over the sockets); the app's achieved load over the echo's at the same offered load; the
-client's own lag p99 (how late the load generator sent pings: when it is large, the offered load was not
-really offered).
+riders pinging; map stale (at the step's end, the most any pinging rider's last accepted ping is ahead of its
+position on the map; a rider never shown counts from the step's start); server CPU ms per acked ping (every
+server process, and on scale PostgreSQL's backends for this database and Redis, from /proc); RSS KiB per
+open socket (servers' RSS with the sockets open minus before, over the sockets; the servers are restarted
+between targets); the app's achieved load over the echo's at the same offered load; the client's own lag
+p99 (how late the load generator sent pings: when it is large, the offered load was not really offered).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from tests.harness import BIN, ROOT, LiveStack, free_port
 TICK = os.sysconf("SC_CLK_TCK")
 SATURATED_P99_MS = 5000.0
 COLUMNS = ["target", "offered/s", "achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "map p99 ms", "lost",
-           "map missing", "overflow", "riders on map", "CPU ms/ping", "RSS KiB/socket", "vs echo", "client lag p99 ms"]
+           "map missing", "overflow", "riders on map", "map stale max s", "CPU ms/ping", "RSS KiB/socket", "vs echo",
+           "client lag p99 ms"]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -135,8 +137,16 @@ class Bench:
         """Fresh daphne processes, same command and ports, for the next target: its RSS per socket is not
         flattered by memory the last target freed, and no backlog of the last overload is still running."""
         t0 = time.monotonic()
-        for i in range(len(self.stack.ports)):
-            self.stack.stop(f"daphne{i}")
+        servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):  # a server still working off a backlog is killed
+            for proc in servers:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, sig)
+            for proc in servers:
+                try:
+                    proc.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    pass
         self.stack.procs = [p for p in self.stack.procs if p.poll() is None]
         for i, port in enumerate(self.stack.ports):
             self.stack._spawn(f"daphne{i}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
@@ -170,13 +180,14 @@ class Bench:
             rss1 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
             rss_per = (rss1 - rss0) / max(opened, 1)
             print(f"  {target}: {opened} sockets open ({failed} failed), RSS +{(rss1 - rss0) / 1024:.1f} MiB", flush=True)
-            if self.args.warmup_seconds > 0:  # one ping per socket, unmeasured: first-ping costs (context load) out of step 1
+            if self.args.warmup_seconds > 0:  # one unmeasured ping per socket, acked (up to 60 s) before step 1 starts
                 t0 = time.monotonic()
                 start_at = time.time() + 0.5
                 for _, conn in shards:
                     conn.send(("step", {"interval": self.args.warmup_seconds, "start_at": start_at, "phase0": 0.0,
-                                        "seconds": self.args.warmup_seconds, "total": opened}))
+                                        "seconds": self.args.warmup_seconds, "total": opened, "grace": 60.0}))
                 acked = sum(len(conn.recv()["acks"]) for _, conn in shards)
+                time.sleep(1.0)
                 print(f"  {target}: warm-up, {acked} of {opened} first pings acked in {time.monotonic() - t0:.1f} s", flush=True)
             observer = self.map_open() if target == "app" else None
             try:
@@ -267,7 +278,13 @@ class Bench:
                     if ts - last >= 1.0:  # the server forwards at most one position a second per rider
                         expected += 1
                         last = ts
+            shown: dict[int, float] = {}
+            for rider, at in seen:
+                shown[rider] = max(at, shown.get(rider, at))
+            # At the step's end, how far the map's position of each pinging rider lags its last accepted ping.
+            stale = [max(times) - shown.get(rider, start_at) for rider, times in by_rider.items()]
             row.update({"map p99 ms": pct(map_lat, 0.99), "map missing": max(0, expected - len(seen)),
+                        "map stale max s": max(stale, default=0.0),
                         "overflow": over1 - over0,
                         "riders on map": f"{len({r for r, _ in seen})}/{len(by_rider)}"})
         print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms",
@@ -312,7 +329,7 @@ class Bench:
             if self.redis is not None:
                 self.redis.stop()
             shutil.rmtree(tmp, ignore_errors=True)
-        self.print_table()
+            self.print_table()  # what was measured, even when a later part failed
 
     def print_table(self) -> None:
         echo = {r["offered/s"]: r["achieved/s"] for r in self.rows if r["target"] == "echo"}

@@ -252,7 +252,8 @@ class LoadShard:
                 if sent is not None:
                     self.acks.append((rider_id, sent, now - sent, bool(msg.get("accepted"))))
 
-    async def step(self, *, interval: float, start_at: float, seconds: float, phase0: float, total: int) -> dict:
+    async def step(self, *, interval: float, start_at: float, seconds: float, phase0: float, total: int,
+                   grace: float = 2.0) -> dict:
         """Each socket pings every `interval` s from `start_at` for `seconds`, its first ping spread over the
         interval by its global index (open loop: a ping goes out on schedule whether or not acks came)."""
         self.sent.clear()
@@ -284,7 +285,7 @@ class LoadShard:
 
         await asyncio.gather(*(pinger(k, s, ws, m) for k, (s, ws, m)
                                in enumerate(zip(self.riders, self.sockets, self.movers, strict=True))))
-        grace_end = time.time() + 2.0  # acks still in flight
+        grace_end = time.time() + grace  # acks still in flight
         while self.sent and time.time() < grace_end:  # noqa: ASYNC110 - polls a dict the readers empty
             await asyncio.sleep(0.05)
         late.sort()

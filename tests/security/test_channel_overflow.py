@@ -79,3 +79,59 @@ def test_overload_endpoint_is_for_dispatchers_only(client_for):
     """Plays a rider and a merchant reading the operator's overload figures: refused."""
     assert client_for("rider1").get("/api/dispatch/overload/").status_code == 403
     assert client_for("merchant1").get("/api/dispatch/overload/").status_code in (401, 403)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own on a free port (the shared one is never flushed or restarted)."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.harness import free_port
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                             "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
+    """Plays an operator on the scale profile (covers "no frame dropped silently"): the Redis layer's
+    group_send past a channel's capacity is counted and logged, like the in-memory layer's."""
+    from dispatch.channel_layers import CountingRedisChannelLayer
+
+    overflow_reset()
+
+    async def scenario():
+        layer = CountingRedisChannelLayer(hosts=[private_redis], capacity=3, prefix="overflow-test")
+        slow = await layer.new_channel()
+        await layer.group_add(GROUP_DISPATCH, slow)
+        for i in range(5):
+            await layer.group_send(GROUP_DISPATCH, {"type": "domain.event", "event": {"n": i}})
+        first = await layer.receive(slow)
+        await layer.flush()
+        await layer.close_pools()
+        return first
+
+    with caplog.at_level(logging.WARNING, logger="dispatch.channel_layers"):
+        first = asyncio.run(scenario())
+    assert first["event"] == {"n": 0}
+    assert overflow_counts() == {"dropped": 2, "by_group": {"dispatch": 2}}
+    assert any("channel layer overflow" in r.getMessage() for r in caplog.records)
+    overflow_reset()
