@@ -12,10 +12,11 @@ engine runs on every ping) and pings every riders/rate seconds, open loop. A dis
 
 Columns: offered and achieved pings/s; ack latency p50/p95/p99 (send to `location.ack`); map p99 (ping sent
 to its position on the dispatcher's socket); lost (pings never acked within 2 s of the step's end); map
-missing (positions the server should have put on the map, by its one-a-second-per-rider rule, that never
-arrived); overflow (the server's own count of messages dropped on full channels); riders on the map out of
-riders pinging; map stale (at the step's end, the most any pinging rider's last accepted ping is ahead of its
-position on the map; a rider never shown counts from the step's start); server CPU ms per acked ping (every
+missing (positions the server should have put on the map, by its one-a-second-per-rider rule, that had not
+arrived 2 s after the step's end: dropped, or too late to be of use); overflow (the server's own count of
+messages dropped on full channels); riders on the map out of riders pinging; map stale (at the step's end,
+the most any pinging rider's last accepted ping is ahead of its position on the map; a rider never shown
+counts from the step's start); server CPU ms per acked ping (every
 server process, and on scale PostgreSQL's backends for this database and Redis, from /proc); RSS KiB per
 open socket (servers' RSS with the sockets open minus before, over the sockets; the servers are restarted
 between targets); the app's achieved load over the echo's at the same offered load; the client's own lag
