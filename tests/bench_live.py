@@ -262,7 +262,7 @@ class Bench:
         row = {"target": target, "offered/s": rate, "achieved/s": len(acks) / seconds, "ack p50 ms": pct(lat, 0.5),
                "ack p95 ms": pct(lat, 0.95), "ack p99 ms": pct(lat, 0.99), "lost": sum(r["lost"] for r in results),
                "sent": sum(r["sent"] for r in results),
-               "CPU ms/ping": (cpu1 - cpu0) * 1e3 / max(len(acks), 1), "RSS KiB/socket": rss_per,
+               "CPU ms/ping": (cpu1 - cpu0) * 1e3 / len(acks) if acks else None, "RSS KiB/socket": rss_per,
                "client lag p99 ms": max(r["client_late_p99"] for r in results) * 1e3}
         if with_map:
             end = start_at + seconds

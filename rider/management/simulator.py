@@ -212,19 +212,20 @@ class LoadShard:
         sem = asyncio.Semaphore(concurrency)
         failures = 0
 
-        async def one(i: int, spec: dict[str, Any]):
+        async def one(spec: dict[str, Any]):
             nonlocal failures
-            async with sem:
-                try:
-                    ws, _ = await ws_connect(spec["url"], self.path, spec["session"])
-                except Exception:
-                    failures += 1
-                    return None
-                return ws
+            for attempt in range(3):  # a busy server's listen queue overflows under a connect storm: retry
+                async with sem:
+                    with contextlib.suppress(Exception):
+                        ws, _ = await ws_connect(spec["url"], self.path, spec["session"])
+                        return ws
+                await asyncio.sleep(1.0 + attempt)
+            failures += 1
+            return None
 
         for spec in self.riders:
             spec["url"] = self.urls[spec["index"] % len(self.urls)]
-        results = await asyncio.gather(*(one(i, s) for i, s in enumerate(self.riders)))
+        results = await asyncio.gather(*(one(s) for s in self.riders))
         for spec, ws in zip(self.riders, results, strict=True):
             if ws is None:
                 continue
@@ -255,7 +256,8 @@ class LoadShard:
     async def step(self, *, interval: float, start_at: float, seconds: float, phase0: float, total: int,
                    grace: float = 2.0) -> dict:
         """Each socket pings every `interval` s from `start_at` for `seconds`, its first ping spread over the
-        interval by its global index (open loop: a ping goes out on schedule whether or not acks came)."""
+        interval by its global index (open loop: a ping goes out on schedule whether or not acks came).
+        `total` (the sockets open over all shards) is informational."""
         self.sent.clear()
         self.acks = []
         late: list[float] = []
@@ -263,7 +265,8 @@ class LoadShard:
 
         async def pinger(k: int, spec: dict[str, Any], ws, mover: Mover):
             nonlocal sent_count
-            due = start_at + interval * ((spec["index"] / max(total, 1) + phase0) % 1.0)
+            # Golden-ratio spacing of the first pings: even over the interval whichever sockets failed to open.
+            due = start_at + interval * ((spec["index"] * 0.6180339887498949 + phase0) % 1.0)
             end = start_at + seconds
             while due < end:
                 delay = due - time.time()
