@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http clean
+.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http bench-live clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +27,7 @@ demo: migrate
 run: demo
 	@mkdir -p var/celery/queue var/celery/processed
 	@$(BIN)/python manage.py run_banner --port $(PORT)
-	PORT=$(PORT) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
+	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
 test: install
 	@mkdir -p var
@@ -52,6 +53,10 @@ bench-geofence: install
 
 bench-http: install
 	$(BIN)/python -m tests.bench_http
+
+# Rider sockets through daphne vs a bare echo consumer; scale profile when DATABASE_URL and REDIS_URL are set.
+bench-live: install
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live $(BENCH_ARGS)
 
 clean:
 	rm -rf var

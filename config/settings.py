@@ -154,7 +154,7 @@ REDIS_PREFIX = env.str("REDIS_PREFIX", default="pd")  # lets several deployments
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "dispatch.channel_layers.CountingRedisChannelLayer",  # counts drops on full channels
             # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's blocking
             # BZPOPMIN: an idle socket's receive then raises TimeoutError and the websocket drops
             # (django/channels_redis#422). Allow the blocking read, still detect a dead connection.
@@ -176,7 +176,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.channel_layers.CountingInMemoryChannelLayer",  # counts drops
+                                  "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Events that are written by a process without a shared channel layer (the Celery worker on the

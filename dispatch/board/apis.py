@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
+from ..channel_layers import overflow_counts
 from ..permissions import IsDispatcher
 from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, InteractionOut, MaskedOrderOut
 from ..services.orders import order_assign
@@ -34,6 +35,17 @@ class BoardRidersApi(APIView):
              "at": r.last_seen_at.isoformat() if r.last_seen_at else None}
             for r in selectors.riders_on_duty(user=request.user)
         ])
+
+
+class OverloadApi(APIView):
+    """Messages the channel layer dropped on full channels, counted by the server process that answers."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=inline_serializer("Overload", fields={
+        "dropped": serializers.IntegerField(), "by_group": serializers.DictField(child=serializers.IntegerField())}))
+    def get(self, request):
+        return Response(overflow_counts())
 
 
 class OrderAssignApi(APIView):

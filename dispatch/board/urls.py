@@ -9,6 +9,7 @@ page_urlpatterns = [
 api_urlpatterns = [
     path("dispatch/orders/", apis.BoardOrdersApi.as_view()),
     path("dispatch/riders/", apis.BoardRidersApi.as_view()),
+    path("dispatch/overload/", apis.OverloadApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/interactions/", apis.OrderInteractionsApi.as_view()),

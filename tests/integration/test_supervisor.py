@@ -36,7 +36,7 @@ class Supervised:
         self.env = {k: v for k, v in os.environ.items()
                     if k not in ("DATABASE_URL", "REDIS_URL", "TESTING", "DJANGO_SETTINGS_MODULE", "EVENTS_RELAY")}
         self.env.update(DJANGO_SETTINGS_MODULE="config.settings", DEMO_MODE="1", VAR_DIR=str(self.var),
-                        PORT=str(self.port), PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1")
+                        PORT=str(self.port), PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1", SIM_RIDERS="2")
         self.out = tmp / "supervisord.out"
         self.proc: subprocess.Popen | None = None
 
@@ -78,8 +78,20 @@ def test_make_run_restarts_a_killed_server_and_worker_and_ctrl_c_stops_everythin
         wait_for(stack.http_up, timeout=60, what="HTTP")
         wait_for(lambda: "ready." in stack.output(), timeout=60, what="the worker")
         pids = {name: wait_for(lambda n=name: stack.pid(n), timeout=20, what=f"{name} pid")
-                for name in ("web", "worker", "beat")}
+                for name in ("web", "worker", "beat", "sim")}
         seen |= set(pids.values())
+        started = time.monotonic()
+        desk = httpx.Client(base_url=f"http://127.0.0.1:{stack.port}", timeout=5)
+        desk.get("/accounts/login/")
+        desk.post("/accounts/login/", data={"username": "dispatcher1", "password": "deliver-privately",
+                                            "csrfmiddlewaretoken": desk.cookies["csrftoken"]})
+
+        def sim_riders_moving() -> bool:
+            riders = desk.get("/api/dispatch/riders/").json()
+            return sum(1 for r in riders if r["lat"] is not None and r["name"].startswith("Sim")) >= 1
+
+        wait_for(sim_riders_moving, timeout=30, what="simulated riders on the dispatch map")
+        print(f"\nsupervisor: simulated riders on the dispatch map {time.monotonic() - started:.1f} s after HTTP was up")
 
         os.kill(pids["web"], signal.SIGKILL)
         killed = time.monotonic()

@@ -1,0 +1,114 @@
+"""Channel layers that count what they drop.
+
+Channels drops a `group_send` message silently for every member channel that is full (its consumer
+is not reading fast enough). These layers count each such drop per process, log it (at most one
+warning per LOG_EVERY_S per process, with the count suppressed meanwhile) and expose the totals
+through `overflow_counts()`, which `GET /api/dispatch/overload/` answers for its server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
+
+log = logging.getLogger(__name__)
+LOG_EVERY_S = 5.0
+
+_lock = threading.Lock()
+_by_group: Counter[str] = Counter()
+_state = {"total": 0, "logged_at": float("-inf"), "unlogged": 0}
+
+
+def _group_family(group: str) -> str:
+    return group.split(".", 1)[0]  # "rider.12" -> "rider": bounded keys, ids stay out of the totals
+
+
+def overflow_record(group: str, dropped: int) -> None:
+    """Count `dropped` messages to `group` lost on full channels, and log at a bounded rate."""
+    if dropped <= 0:
+        return
+    now = time.monotonic()
+    with _lock:
+        _by_group[_group_family(group)] += dropped
+        _state["total"] += dropped
+        _state["unlogged"] += dropped
+        if now - _state["logged_at"] < LOG_EVERY_S:
+            return
+        unlogged, total = _state["unlogged"], _state["total"]
+        _state["logged_at"], _state["unlogged"] = now, 0
+    log.warning("channel layer overflow: %d message(s) dropped on full channels (last group %s), %d since start",
+                unlogged, group, total)
+
+
+def overflow_counts() -> dict[str, Any]:
+    with _lock:
+        return {"dropped": _state["total"], "by_group": dict(_by_group)}
+
+
+def overflow_reset() -> None:
+    """For tests."""
+    with _lock:
+        _by_group.clear()
+        _state.update(total=0, logged_at=float("-inf"), unlogged=0)
+
+
+class CountingInMemoryChannelLayer(InMemoryChannelLayer):
+    async def group_send(self, group, message):
+        assert isinstance(message, dict), "Message is not a dict"
+        self.require_valid_group_name(group)
+        self._clean_expired()
+        ops = [asyncio.create_task(self.send(channel, message)) for channel in list(self.groups.get(group, {}))]
+        dropped = 0
+        for result in asyncio.as_completed(ops):
+            try:
+                await result
+            except ChannelFull:
+                dropped += 1
+        overflow_record(group, dropped)
+
+
+class CountingRedisChannelLayer(RedisChannelLayer):
+    """channels-redis 4.x's group_send, with the Lua script's over-capacity count kept and recorded
+    (upstream only logs it at INFO)."""
+
+    async def group_send(self, group, message):
+        assert self.require_valid_group_name(group), "Group name not valid"
+        key = self._group_key(group)
+        connection = self.connection(self.consistent_hash(group))
+        await connection.zremrangebyscore(key, min=0, max=int(time.time()) - self.group_expiry)
+        channel_names = [x.decode("utf8") for x in await connection.zrange(key, 0, -1)]
+        to_keys, key_message, key_capacity = self._map_channel_keys_to_connection(channel_names, message)
+        dropped = 0
+        for index, keys in to_keys.items():
+            connection = self.connection(index)
+            pipe = connection.pipeline()
+            for k in keys:
+                pipe.zremrangebyscore(k, min=0, max=int(time.time()) - int(self.expiry))
+            await pipe.execute()
+            args = [key_message[k] for k in keys] + [key_capacity[k] for k in keys] + [time.time(), self.expiry]
+            dropped += int(await connection.eval(_GROUP_SEND_LUA, len(keys), *keys, *args) or 0)
+        overflow_record(group, dropped)
+
+
+_GROUP_SEND_LUA = """
+    local over_capacity = 0
+    local current_time = ARGV[#ARGV - 1]
+    local expiry = ARGV[#ARGV]
+    for i=1,#KEYS do
+        if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[i + #KEYS]) then
+            redis.call('ZADD', KEYS[i], current_time, ARGV[i])
+            redis.call('EXPIRE', KEYS[i], expiry)
+        else
+            over_capacity = over_capacity + 1
+        end
+    end
+    return over_capacity
+"""

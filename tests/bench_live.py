@@ -1,0 +1,386 @@
+"""`make bench-live`: the ping path through daphne over real websockets, against a bare echo consumer on the
+same daphne, in one run. Prints one table; asserts nothing.
+
+    python -m tests.bench_live [--riders 1000] [--steps 100,250,500,1000,2500] [--step-seconds 20]
+                               [--profile auto|embedded|scale] [--procs N]
+
+Profiles: embedded (one daphne on SQLite, the in-memory channel layer), or scale when DATABASE_URL and
+REDIS_URL are set (two daphne, a fresh PostgreSQL database on that server, and a private redis-server on a
+free port, so that its CPU is this run's alone). Every rider socket holds a picked-up order (the reveal
+engine runs on every ping) and pings every riders/rate seconds, open loop. A dispatcher socket times each
+`rider.position` frame against the send time the rider put in the ping's `timestamp`.
+
+Columns: offered and achieved pings/s; ack latency p50/p95/p99 (send to `location.ack`); map p99 (ping sent
+to its position on the dispatcher's socket); lost (pings never acked within 2 s of the step's end); map
+missing (positions the server should have put on the map, by its one-a-second-per-rider rule, that had not
+arrived 2 s after the step's end: dropped, or too late to be of use); overflow (the server's own count of
+messages dropped on full channels); riders on the map out of riders pinging; map stale (at the step's end,
+the most any pinging rider's last accepted ping is ahead of its position on the map; a rider never shown
+counts from the step's start); server CPU ms per acked ping (every
+server process, and on scale PostgreSQL's backends for this database and Redis, from /proc); RSS KiB per
+open socket (servers' RSS with the sockets open minus before, over the sockets; the servers are restarted
+between targets); the app's achieved load over the echo's at the same offered load; the client's own lag
+p99 (how late the load generator sent pings: when it is large, the offered load was not really offered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import httpx
+
+from rider.management import simulator
+from tests.harness import BIN, ROOT, LiveStack, free_port
+
+TICK = os.sysconf("SC_CLK_TCK")
+SATURATED_P99_MS = 5000.0
+COLUMNS = ["target", "offered/s", "achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "map p99 ms", "lost",
+           "map missing", "overflow", "riders on map", "map stale max s", "CPU ms/ping", "RSS KiB/socket", "vs echo",
+           "client lag p99 ms"]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return total
+
+
+def rss_kib(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, max(0, int(len(values) * q + 0.5) - 1))]
+
+
+class PrivateRedis:
+    def __init__(self, tmp: Path):
+        self.port = free_port()
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--dir", str(tmp), "--maxclients", "20000"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        import redis
+
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.rows: list[dict] = []
+        self.notes: list[str] = []
+
+    # --- the server's processes ---------------------------------------------------------------------
+    def server_pids(self) -> list[int]:
+        pids = [p.pid for p in self.stack.procs if p.poll() is None]
+        if self.redis is not None:
+            pids.append(self.redis.proc.pid)
+        if self.stack.db_name:
+            import psycopg
+
+            with psycopg.connect(self.stack.base_db_url, autocommit=True) as conn:
+                pids += [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                    (self.stack.db_name,))]
+        return pids
+
+    def overflow(self) -> int:
+        total = 0
+        for i in range(len(self.stack.ports)):
+            r = httpx.get(f"{self.stack.url_of(i)}/api/dispatch/overload/", timeout=10,
+                          headers={"Authorization": f"Token {self.setup['dispatcher']['token']}"})
+            total += r.json()["dropped"] if r.status_code == 200 else 0
+        return total
+
+    def restart_servers(self) -> None:
+        """Fresh daphne processes, same command and ports, for the next target: its RSS per socket is not
+        flattered by memory the last target freed, and no backlog of the last overload is still running."""
+        t0 = time.monotonic()
+        servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):  # a server still working off a backlog is killed
+            for proc in servers:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, sig)
+            for proc in servers:
+                try:
+                    proc.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.stack.procs = [p for p in self.stack.procs if p.poll() is None]
+        for i, port in enumerate(self.stack.ports):
+            self.stack._spawn(f"daphne{i}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+                                             "config.asgi:application"], {"PORT": str(port)})
+        for port in self.stack.ports:
+            self.stack._wait_http(port)
+        print(f"  servers restarted for the next target in {time.monotonic() - t0:.1f} s", flush=True)
+
+    # --- a target's run -------------------------------------------------------------------------------
+    def run_target(self, target: str, path: str) -> None:
+        ctx = multiprocessing.get_context("fork")
+        riders = self.setup["riders"]
+        procs = max(1, self.args.procs or (len(riders) + 2499) // 2500)
+        urls = [self.stack.url_of(i) for i in range(len(self.stack.ports))]
+        shards = []
+        rss0 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
+        for k in range(procs):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=simulator.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
+            proc.start()
+            shards.append((proc, mine))
+        try:
+            for _, conn in shards:
+                conn.send(("open", {}))
+            opened = failed = 0
+            for _, conn in shards:
+                ok, bad = conn.recv()
+                opened += ok
+                failed += bad
+            time.sleep(1.0)
+            rss1 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
+            rss_per = (rss1 - rss0) / max(opened, 1)
+            print(f"  {target}: {opened} sockets open ({failed} failed), RSS +{(rss1 - rss0) / 1024:.1f} MiB", flush=True)
+            if self.args.warmup_seconds > 0:  # one unmeasured ping per socket, acked (up to 60 s) before step 1 starts
+                t0 = time.monotonic()
+                start_at = time.time() + 0.5
+                for _, conn in shards:
+                    conn.send(("step", {"interval": self.args.warmup_seconds, "start_at": start_at, "phase0": 0.0,
+                                        "seconds": self.args.warmup_seconds, "total": opened, "grace": 60.0}))
+                acked = sum(len(conn.recv()["acks"]) for _, conn in shards)
+                time.sleep(1.0)
+                print(f"  {target}: warm-up, {acked} of {opened} first pings acked in {time.monotonic() - t0:.1f} s", flush=True)
+            observer = self.map_open() if target == "app" else None
+            try:
+                for rate in self.args.steps:
+                    row = self.step(target, shards, rate, opened, rss_per, observer=observer)
+                    self.rows.append(row)
+                    if row["ack p99 ms"] > SATURATED_P99_MS or row["lost"] > 0.05 * max(row["sent"], 1):
+                        self.notes.append(f"{target}: saturated at {rate:.0f}/s offered (ack p99 {row['ack p99 ms']:.0f} ms, "
+                                          f"{row['lost']} lost); higher steps skipped to keep the run bounded")
+                        break
+                    time.sleep(2.0)
+            finally:
+                if observer is not None:
+                    observer[1].send("stop")
+                    observer[1].poll(30) and observer[1].recv()
+                    observer[0].join(10)
+                    if observer[0].is_alive():
+                        observer[0].kill()
+        finally:
+            for _, conn in shards:
+                try:
+                    conn.send(("close", {}))
+                    conn.poll(30) and conn.recv()
+                except (OSError, EOFError):
+                    pass
+            for proc, _ in shards:
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
+
+    def map_open(self):
+        """The dispatcher's socket, in a process of its own, open for the whole target run."""
+        ctx = multiprocessing.get_context("fork")
+        mine, theirs = ctx.Pipe()
+        proc = ctx.Process(target=simulator.map_process, daemon=True,
+                           args=(theirs, self.stack.url, self.setup["dispatcher"]["session"]))
+        proc.start()
+        answer = mine.recv() if mine.poll(60) else "failed: no answer in 60 s"
+        if answer != "ready":
+            proc.kill()
+            raise RuntimeError(f"the dispatcher socket did not open: {answer}")
+        return proc, mine
+
+    def step(self, target: str, shards, rate: float, sockets: int, rss_per: float, *, observer) -> dict:
+        seconds = self.args.step_seconds
+        with_map = observer is not None
+        if with_map:
+            observer[1].send("frames")
+            observer[1].recv()  # what arrived before this step (late frames of the last one) is not this step's
+        over0 = self.overflow() if with_map else 0
+        pids = self.server_pids()
+        cpu0 = cpu_seconds(pids)
+        start_at = time.time() + 1.0
+        for _, conn in shards:
+            conn.send(("step", {"interval": sockets / rate, "start_at": start_at, "seconds": seconds,
+                                "phase0": 0.0, "total": sockets}))
+        results = []
+        for _, conn in shards:
+            if not conn.poll(seconds + 120):
+                raise RuntimeError("a load-generator process did not report")
+            results.append(conn.recv())
+        pids = sorted(set(pids) | set(self.server_pids()))
+        cpu1 = cpu_seconds(pids)
+        frames: list = []
+        if with_map:
+            observer[1].send("frames")
+            frames = observer[1].recv() if observer[1].poll(30) else []
+        over1 = self.overflow() if with_map else 0
+        acks = [a for r in results for a in r["acks"]]
+        lat = [a[2] * 1e3 for a in acks]
+        row = {"target": target, "offered/s": rate, "achieved/s": len(acks) / seconds, "ack p50 ms": pct(lat, 0.5),
+               "ack p95 ms": pct(lat, 0.95), "ack p99 ms": pct(lat, 0.99), "lost": sum(r["lost"] for r in results),
+               "sent": sum(r["sent"] for r in results),
+               "CPU ms/ping": (cpu1 - cpu0) * 1e3 / len(acks) if acks else None, "RSS KiB/socket": rss_per,
+               "client lag p99 ms": max(r["client_late_p99"] for r in results) * 1e3}
+        if with_map:
+            end = start_at + seconds
+            seen = {(r, at) for r, at, _ in frames if start_at <= at <= end}
+            map_lat = [(arr - at) * 1e3 for r, at, arr in frames if start_at <= at <= end]
+            by_rider: dict[int, list[float]] = defaultdict(list)
+            for rider, ts, _lat, accepted in acks:
+                if accepted:
+                    by_rider[rider].append(ts)
+            expected = 0
+            for times in by_rider.values():
+                last = float("-inf")
+                for ts in sorted(times):
+                    if ts - last >= 1.0:  # the server forwards at most one position a second per rider
+                        expected += 1
+                        last = ts
+            shown: dict[int, float] = {}
+            for rider, at in seen:
+                shown[rider] = max(at, shown.get(rider, at))
+            # At the step's end, how far the map's position of each pinging rider lags its last accepted ping.
+            stale = [max(times) - shown.get(rider, start_at) for rider, times in by_rider.items()]
+            row.update({"map p99 ms": pct(map_lat, 0.99), "map missing": max(0, expected - len(seen)),
+                        "map stale max s": max(stale, default=0.0),
+                        "overflow": over1 - over0,
+                        "riders on map": f"{len({r for r, _ in seen})}/{len(by_rider)}"})
+        print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms",
+              flush=True)
+        return row
+
+    # --- the whole run ----------------------------------------------------------------------------------
+    def run(self) -> None:
+        args = self.args
+        limit = simulator.raise_fd_limit()
+        load1 = os.getloadavg()[0]
+        print(f"bench-live: profile {args.profile}, {args.riders} riders, steps {args.steps} pings/s x "
+              f"{args.step_seconds:.0f} s, fd limit {limit}, {os.cpu_count()} CPUs")
+        print(f"1-minute load average at start: {load1:.2f}")
+        if load1 >= 1.0:
+            print("WARNING: the machine is busy (load >= 1.0): figures will be noisy and low.")
+        tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
+        self.redis = None
+        try:
+            db_url = ""
+            if args.profile == "scale":
+                db_url = os.environ["DATABASE_URL"]
+                self.redis = PrivateRedis(tmp)
+            with LiveStack(tmp, servers=2 if args.profile == "scale" else 1, database_url=db_url,
+                           redis_url=self.redis.url if self.redis else "",
+                           env={"BENCH_ECHO": "1", "LOG_LEVEL": "WARNING"}) as stack:
+                self.stack = stack
+                t0 = time.monotonic()
+                out = tmp / "setup.json"
+                subprocess.run([str(BIN / "python"), "manage.py", "simulate", "--riders", str(args.riders), "--orders",
+                                "--setup-json", str(out)], cwd=ROOT, env=stack.env, check=True, capture_output=True,
+                               timeout=3600)
+                self.setup = json.loads(out.read_text())
+                for i, spec in enumerate(self.setup["riders"]):
+                    spec["index"] = i
+                print(f"  set-up of {args.riders} riders with picked-up orders: {time.monotonic() - t0:.1f} s", flush=True)
+                self.run_target("app", "/ws/rider/")
+                if not args.no_echo:
+                    self.restart_servers()
+                    self.run_target("echo", "/ws/echo/")
+        finally:
+            if self.redis is not None:
+                self.redis.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.print_table()  # what was measured, even when a later part failed
+
+    def print_table(self) -> None:
+        echo = {r["offered/s"]: r["achieved/s"] for r in self.rows if r["target"] == "echo"}
+        for r in self.rows:
+            base = echo.get(r["offered/s"])
+            r["vs echo"] = r["achieved/s"] / base if base else None
+
+        def fmt(value) -> str:
+            if value is None:
+                return "-"
+            if isinstance(value, float):
+                return "nan" if value != value else f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+            return str(value)
+
+        cells = [[fmt(r.get(c)) for c in COLUMNS] for r in self.rows]
+        widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(COLUMNS)]
+        print()
+        print(" | ".join(c.rjust(w) for c, w in zip(COLUMNS, widths, strict=True)))
+        print("-+-".join("-" * w for w in widths))
+        for row in cells:
+            print(" | ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
+
+        def capacity(target: str) -> float:
+            ok = [r["achieved/s"] for r in self.rows if r["target"] == target and r["ack p99 ms"] <= 50]
+            return max(ok, default=0.0)
+
+        for note in self.notes:
+            print(note)
+        app, ref = capacity("app"), capacity("echo")
+        print(f"\nhighest achieved load with ack p99 <= 50 ms: app {app:.0f}/s, echo {ref:.0f}/s"
+              + (f", ratio {app / ref:.2f}" if ref else ""))
+
+
+def parse(argv: list[str] | None = None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--riders", type=int, default=1000)
+    p.add_argument("--steps", default="100,250,500,1000,2500", help="offered pings/s per step, comma-separated")
+    p.add_argument("--step-seconds", type=float, default=20.0)
+    p.add_argument("--profile", choices=["auto", "embedded", "scale"], default="auto")
+    p.add_argument("--procs", type=int, default=0, help="load-generator processes (default: one per 2,500 riders)")
+    p.add_argument("--warmup-seconds", type=float, default=10.0, help="one unmeasured ping per socket over this long")
+    p.add_argument("--no-echo", action="store_true", help="skip the echo consumer's steps")
+    args = p.parse_args(argv)
+    args.steps = [float(s) for s in args.steps.split(",") if s.strip()]
+    if args.profile == "auto":
+        args.profile = "scale" if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL") else "embedded"
+    if args.profile == "scale" and not os.environ.get("DATABASE_URL"):
+        p.error("the scale profile needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+    return args
+
+
+if __name__ == "__main__":
+    sys.exit(Bench(parse()).run())

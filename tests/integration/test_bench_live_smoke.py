@@ -1,0 +1,40 @@
+"""`make bench-live`, tiny (20 riders, 2 short steps, embedded): the table prints every column with sane
+numbers. It checks the instrument, not the server's speed."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+from tests.bench_live import COLUMNS
+from tests.harness import ROOT
+
+
+def test_bench_live_prints_one_sane_table():
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run([sys.executable, "-m", "tests.bench_live", "--riders", "20", "--steps", "10,20",
+                          "--step-seconds", "3", "--profile", "embedded"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=240)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("1-minute load average at start: ") for line in lines)
+    header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("target |"))
+    assert [c.strip() for c in lines[header].split("|")] == COLUMNS
+    rows = [[c.strip() for c in line.split("|")] for line in lines[header + 2:header + 6]]
+    assert [(r[0], r[1]) for r in rows] == [("app", "10"), ("app", "20"), ("echo", "10"), ("echo", "20")]
+    for row in rows:
+        cells = dict(zip(COLUMNS, row, strict=True))
+        assert float(cells["achieved/s"]) > 0  # acks came back
+        for name in ("achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "lost", "CPU ms/ping", "client lag p99 ms"):
+            value = float(cells[name])
+            assert not math.isnan(value) and value >= 0, (name, cells)
+        assert float(cells["ack p50 ms"]) <= float(cells["ack p95 ms"]) <= float(cells["ack p99 ms"])
+        if cells["target"] == "app":
+            assert float(cells["map p99 ms"]) >= 0 and int(cells["map missing"]) >= 0 and int(cells["overflow"]) >= 0
+            seen, pinging = (int(x) for x in cells["riders on map"].split("/"))
+            assert 0 < seen <= pinging <= 20
+            assert float(cells["vs echo"]) > 0
+    assert "highest achieved load with ack p99 <= 50 ms: app" in out.stdout

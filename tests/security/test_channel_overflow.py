@@ -1,0 +1,138 @@
+"""Overload is counted, not silent: a message the channel layer drops on a full channel is counted,
+logged and readable by dispatchers."""
+
+import asyncio
+import logging
+
+import pytest
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from config.asgi import application
+from dispatch.board.consumers import DispatchConsumer
+from dispatch.channel_layers import overflow_counts, overflow_reset
+from dispatch.services.events import GROUP_DISPATCH
+from tests.test_websockets import cookie_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+EXTRA = 5
+
+
+@pytest.fixture
+def stalled_dispatcher(monkeypatch):
+    """The dispatcher's socket consumer blocks inside its first frame until the test lets it go, so its
+    channel fills up exactly (no timing involved)."""
+    entered, release = asyncio.Event(), asyncio.Event()
+    original = DispatchConsumer.domain_event
+
+    async def stalled(self, message):
+        entered.set()
+        await release.wait()
+        await original(self, message)
+
+    monkeypatch.setattr(DispatchConsumer, "domain_event", stalled)
+    overflow_reset()
+    yield entered, release
+    overflow_reset()
+
+
+def test_group_send_past_capacity_is_counted_logged_and_readable(demo, dispatcher, stalled_dispatcher, caplog):
+    """Plays an operator under overload (covers "no frame dropped silently"): the positions that the channel
+    layer drops for a slow dispatcher socket show up in the count, the log and the overload endpoint."""
+    entered, release = stalled_dispatcher
+    cookie = cookie_for(demo["dispatcher1"])
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, "/ws/dispatch/",
+                                     headers=[(b"host", b"testserver"), (b"origin", b"http://testserver"),
+                                              (b"cookie", cookie.encode())])
+        connected, _ = await comm.connect()
+        assert connected
+        assert (await comm.receive_json_from(timeout=2))["type"] == "hello"
+        layer = get_channel_layer()
+        frame = {"type": "domain.event", "event": {"type": "rider.position", "seq": 0, "rider": 1, "lat": 51.5,
+                                                   "lng": -0.1, "at": "2026-01-01T00:00:00+00:00"}}
+        await layer.group_send(GROUP_DISPATCH, frame)
+        await asyncio.wait_for(entered.wait(), 5)  # the consumer now holds frame 1 and reads nothing more
+        for _ in range(layer.capacity + EXTRA):
+            await layer.group_send(GROUP_DISPATCH, frame)
+        release.set()
+        received = 0
+        while not await comm.receive_nothing(timeout=0.2):
+            await comm.receive_json_from(timeout=2)
+            received += 1
+        await comm.disconnect()
+        return layer.capacity, received
+
+    with caplog.at_level(logging.WARNING, logger="dispatch.channel_layers"):
+        capacity, received = asyncio.run(scenario())
+    assert received == 1 + capacity
+    assert overflow_counts() == {"dropped": EXTRA, "by_group": {"dispatch": EXTRA}}
+    lines = [r.getMessage() for r in caplog.records if r.name == "dispatch.channel_layers"]
+    assert len(lines) == 1  # rate-limited: one line for the burst, not one per drop
+    assert "channel layer overflow: 1 message(s) dropped" in lines[0] and "group dispatch" in lines[0]
+    answer = dispatcher.get("/api/dispatch/overload/")
+    assert answer.status_code == 200
+    assert answer.json() == {"dropped": EXTRA, "by_group": {"dispatch": EXTRA}}
+
+
+def test_overload_endpoint_is_for_dispatchers_only(client_for):
+    """Plays a rider and a merchant reading the operator's overload figures: refused."""
+    assert client_for("rider1").get("/api/dispatch/overload/").status_code == 403
+    assert client_for("merchant1").get("/api/dispatch/overload/").status_code in (401, 403)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own on a free port (the shared one is never flushed or restarted)."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.harness import free_port
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                             "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
+    """Plays an operator on the scale profile (covers "no frame dropped silently"): the Redis layer's
+    group_send past a channel's capacity is counted and logged, like the in-memory layer's."""
+    from dispatch.channel_layers import CountingRedisChannelLayer
+
+    overflow_reset()
+
+    async def scenario():
+        layer = CountingRedisChannelLayer(hosts=[private_redis], capacity=3, prefix="overflow-test")
+        slow = await layer.new_channel()
+        await layer.group_add(GROUP_DISPATCH, slow)
+        for i in range(5):
+            await layer.group_send(GROUP_DISPATCH, {"type": "domain.event", "event": {"n": i}})
+        first = await layer.receive(slow)
+        await layer.flush()
+        await layer.close_pools()
+        return first
+
+    with caplog.at_level(logging.WARNING, logger="dispatch.channel_layers"):
+        first = asyncio.run(scenario())
+    assert first["event"] == {"n": 0}
+    assert overflow_counts() == {"dropped": 2, "by_group": {"dispatch": 2}}
+    assert any("channel layer overflow" in r.getMessage() for r in caplog.records)
+    overflow_reset()
