@@ -9,7 +9,6 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
@@ -21,8 +20,8 @@ install_daphne_access_log()  # daphne builds its access log after importing this
 
 application = ProtocolTypeRouter(
     {
-        # The embedded profile serves /static/ itself (one command, no web server in front).
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        # /static/ is served by WhiteNoise's middleware (config/settings.py): one command, no web server in front.
+        "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(
                 URLRouter(

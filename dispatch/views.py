@@ -1,6 +1,6 @@
 """Site pages shared by every party: the home page and a logout that clears the browser's data."""
 
-from django.contrib.auth.views import LogoutView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.shortcuts import render
 
 from .permissions import role_of
@@ -11,6 +11,15 @@ ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/"
 def home(request):
     role = role_of(request.user) if request.user.is_authenticated else None
     return render(request, "home.html", {"role": role, "role_home": ROLE_HOME.get(role or "", "")})
+
+
+class RoleLoginView(LoginView):
+    """After login each party lands in its own app; a safe `next` still wins."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return ROLE_HOME.get(role_of(self.request.user) or "", "") or super().get_default_redirect_url()
 
 
 class PrivacyLogoutView(LogoutView):
