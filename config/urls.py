@@ -1,6 +1,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from config.lockout import AuthTokenApi
@@ -14,6 +15,8 @@ from rider import urls as rider_urls
 
 urlpatterns = [
     path("accounts/login/", RoleLoginView.as_view(), name="login"),
+    path("i18n/", include("django.conf.urls.i18n")),  # POST /i18n/setlang/ (the header's language switcher)
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/logout/", PrivacyLogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", AuthTokenApi.as_view(), name="api-token"),

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..errors import DomainError
 from ..models import Order, OrderStatus, ProxySession, Rider
@@ -25,12 +26,12 @@ def live_sessions(now: datetime | None = None):
 @transaction.atomic
 def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
     if order.status == OrderStatus.CANCELLED:
-        raise DomainError("This order was cancelled.", code="wrong_state")
+        raise DomainError(_("This order was cancelled."), code="wrong_state")
     existing = live_sessions().filter(order=order, rider=rider).first()
     if existing:
         return existing
     if order.status == OrderStatus.DELIVERED:
-        raise DomainError("The after-sales call window is closed.", code="call_window_closed")
+        raise DomainError(_("The after-sales call window is closed."), code="call_window_closed")
     rider_digest = phone_digest(rider.phone)
     customer_digest = customer_phone_digest(order=order, actor=rider.user)
     busy = set(
@@ -40,7 +41,7 @@ def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
     )
     free = [n for n in settings.TELEPHONY_POOL if n not in busy]
     if not free:
-        raise DomainError("No proxy number is free for this pair right now. Try again in a minute.",
+        raise DomainError(_("No proxy number is free for this pair right now. Try again in a minute."),
                           code="pool_exhausted")
     session = ProxySession.objects.create(order=order, rider=rider, proxy_number=free[0],
                                          rider_digest=rider_digest, customer_digest=customer_digest)

@@ -3,6 +3,7 @@
 // rider.approaching says how far away the rider is.
 import { api, ApiError, el, toast } from "../../common/api.js";
 import { LiveSocket } from "../../common/socket.js";
+import { gettext } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const { token } = JSON.parse($("track-config").textContent);
@@ -19,11 +20,11 @@ function setText(node, text) {
 }
 
 function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
 }
 
 function dayAndClock(iso) {
-  return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+  return new Date(iso).toLocaleString(document.documentElement.lang || [], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
     minute: "2-digit" });
 }
 
@@ -38,9 +39,9 @@ function headline(d) {
     case "created": return `${d.store} has your order.`;
     case "assigned": return `${rider || "A rider"} will collect your order from ${d.store}.`;
     case "ready": return rider ? `Your order is ready at ${d.store}. ${rider} is collecting it.` : `Your order is ready at ${d.store}.`;
-    case "picked_up": return `${rider || "Your rider"} is on the way with your order.`;
-    case "delivered": return "Delivered. Thank you!";
-    case "cancelled": return "This order was cancelled. Contact the shop if you have questions.";
+    case "picked_up": return `${rider || gettext("Your rider")} is on the way with your order.`;
+    case "delivered": return gettext("Delivered. Thank you!");
+    case "cancelled": return gettext("This order was cancelled. Contact the shop if you have questions.");
     default: return "";
   }
 }
@@ -85,7 +86,7 @@ function renderApproach(d) {
     return;
   }
   const minutes = Math.max(1, Math.round(approach.eta_s / 60));
-  setText(node, approach.distance_m < 50 ? "Your rider is arriving now."
+  setText(node, approach.distance_m < 50 ? gettext("Your rider is arriving now.")
     : `Your rider is ${distanceText(approach.distance_m)} away, about ${minutes} min.`);
   node.dataset.distance = approach.distance_m;
   node.hidden = false;
@@ -104,9 +105,9 @@ function renderCall(d) {
   }
 }
 
-const PROTECTED_TEXT = "Calls go through a temporary number. Your rider never sees your number, and you never see theirs.";
-const SHARED_TEXT = "You allowed your rider to see your number while they have your order. " +
-  "Calls through the temporary number still hide it.";
+const PROTECTED_TEXT = gettext("Calls go through a temporary number. Your rider never sees your number, and you never see theirs.");
+const SHARED_TEXT = gettext("You allowed your rider to see your number while they have your order. ") +
+  gettext("Calls through the temporary number still hide it.");
 
 function renderConsent(d) {
   setText($("call-privacy"), d.consent.number_protection ? PROTECTED_TEXT : SHARED_TEXT);
@@ -118,7 +119,7 @@ function renderConsent(d) {
 }
 
 function telLine(number) {
-  return el("p", { class: "call-line" }, "Your private line: ",
+  return el("p", { class: "call-line" }, gettext("Your private line: "),
     el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
 }
 
@@ -126,14 +127,14 @@ function renderSeen(d) {
   const entries = [
     ...d.address_seen.map((s) => ({
       at: s.at,
-      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : "Your rider"} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
+      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : gettext("Your rider")} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
       kind: s.tier,
     })),
-    ...d.access_revoked_at.map((at) => ({ at, text: "Your rider's access to your address ended.", kind: "revoked" })),
+    ...d.access_revoked_at.map((at) => ({ at, text: gettext("Your rider's access to your address ended."), kind: "revoked" })),
   ].sort((a, b) => new Date(a.at) - new Date(b.at));
   const list = $("seen");
   if (!entries.length) {
-    list.replaceChildren(el("li", { class: "muted" }, "Nobody has seen more than your area yet."));
+    list.replaceChildren(el("li", { class: "muted" }, gettext("Nobody has seen more than your area yet.")));
     return;
   }
   list.replaceChildren(...entries.map((e) => el("li", { dataset: { kind: e.kind } },
@@ -173,7 +174,7 @@ async function load() {
         location.reload(); // the link expired: the server shows the expired page
         return;
       }
-      toast((err && err.detail) || "Could not load your delivery. Retrying…", "error");
+      toast((err && err.detail) || gettext("Could not load your delivery. Retrying…"), "error");
     } finally {
       inflight = null;
     }
@@ -186,24 +187,24 @@ $("call-btn").addEventListener("click", async (event) => {
   if (button.getAttribute("aria-busy") === "true") return;
   const out = $("call-result");
   button.setAttribute("aria-busy", "true");
-  button.textContent = "Connecting…";
-  out.replaceChildren(el("p", {}, "Setting up a private line…"));
+  button.textContent = gettext("Connecting…");
+  out.replaceChildren(el("p", {}, gettext("Setting up a private line…")));
   try {
     const call = await api(`${base}call/`, { method: "POST" });
     const lines = [telLine(call.proxy_number)];
     if (call.connected) {
       lines.push(el("p", { class: "call-ok" }, `Connected to your ${call.callee || "rider"}. Your number is hidden.`));
     } else {
-      lines.push(el("p", {}, "Tap the number to call. Your rider will not see your number."));
+      lines.push(el("p", {}, gettext("Tap the number to call. Your rider will not see your number.")));
     }
     out.replaceChildren(...lines);
   } catch (err) {
-    const text = (err && err.detail) || "The call could not be set up. Please try again.";
+    const text = (err && err.detail) || gettext("The call could not be set up. Please try again.");
     out.replaceChildren(el("p", { class: "error" }, text));
     toast(text, "error");
   } finally {
     button.removeAttribute("aria-busy");
-    button.textContent = "Call your rider";
+    button.textContent = gettext("Call your rider");
   }
 });
 
@@ -216,13 +217,13 @@ $("consent-btn").addEventListener("click", async (event) => {
   try {
     const res = await api(`${base}consent/`, { method: "POST", body: { marketing: false } });
     card.dataset.withdrawn = "true";
-    out.replaceChildren(el("p", { class: "call-ok" }, "Done. The shop will not send you offers or news."));
+    out.replaceChildren(el("p", { class: "call-ok" }, gettext("Done. The shop will not send you offers or news.")));
     if (data) {
       data.consent = res.consent;
       renderConsent(data);
     }
   } catch (err) {
-    const text = (err && err.detail) || "That did not work. Please try again.";
+    const text = (err && err.detail) || gettext("That did not work. Please try again.");
     out.replaceChildren(el("p", { class: "error" }, text));
     toast(text, "error");
   } finally {

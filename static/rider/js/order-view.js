@@ -6,6 +6,7 @@ import { DestinationMap } from "./map.js";
 import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
 } from "./format.js";
+import { gettext } from "../../common/ui.js";
 
 const MAX_CODE_REFRESHES = 10;
 
@@ -36,18 +37,18 @@ export class OrderView {
     r.storeName = el("p", { class: "store-name" });
     r.storeAddress = el("p", { class: "store-address" });
     r.codeBtn = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "handoff-code",
-      onclick: () => this.showCode() }, "Show code for the counter");
+      onclick: () => this.showCode() }, gettext("Show code for the counter"));
     // Large digits for the counter's eyes; a screen reader gets them one by one (a <p> cannot carry a label).
     r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-hidden": "true" });
     r.codeSpoken = el("p", { class: "visually-hidden", "aria-live": "polite" });
     r.qr = el("img", { class: "qr", alt: "QR code of the same counter code", width: "240", height: "240" });
     r.countdown = el("p", { class: "countdown", "data-role": "countdown" });
     r.codePanel = el("div", { class: "code-panel", hidden: true },
-      el("p", { class: "muted" }, "Show this to the counter staff. It works once and changes when it expires."),
+      el("p", { class: "muted" }, gettext("Show this to the counter staff. It works once and changes when it expires.")),
       r.codeSpoken, r.code, r.qr, r.countdown);
     r.pickup = el("section", { class: "card pickup", "aria-labelledby": `pickup-h-${id}` },
-      el("h3", { id: `pickup-h-${id}` }, "Pick up"),
-      el("p", { class: "label" }, "Pickup number"), r.pickupCode,
+      el("h3", { id: `pickup-h-${id}` }, gettext("Pick up")),
+      el("p", { class: "label" }, gettext("Pickup number")), r.pickupCode,
       r.storeName, r.storeAddress, r.codeBtn, r.codePanel);
 
     // --- Destination ---
@@ -56,13 +57,13 @@ export class OrderView {
     r.destText = el("p", { class: "dest-text", "data-role": "dest-text" });
     r.distance = el("p", { class: "distance", "data-role": "distance" });
     r.mapNote = el("p", { class: "map-note", role: "status", hidden: true });
-    r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": "Map of the destination",
+    r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": gettext("Map of the destination"),
       hidden: true });
-    r.navigate = el("a", { class: "btn btn-block navigate", "data-role": "navigate", hidden: true }, "Navigate (maps app)");
+    r.navigate = el("a", { class: "btn btn-block navigate", "data-role": "navigate", hidden: true }, gettext("Navigate (maps app)"));
     r.hereBtn = el("button", { type: "button", class: "btn btn-block here-btn", "data-action": "here", hidden: true,
-      onclick: (e) => this.here(e.currentTarget) }, "I'm here");
+      onclick: (e) => this.here(e.currentTarget) }, gettext("I'm here"));
     r.dest = el("section", { class: "card destination", "aria-labelledby": `dest-h-${id}` },
-      el("h3", { id: `dest-h-${id}` }, "Destination ", r.tier), r.destText, r.distance, r.tierHelp,
+      el("h3", { id: `dest-h-${id}` }, gettext("Destination "), r.tier), r.destText, r.distance, r.tierHelp,
       r.map, r.mapNote, r.navigate, r.hereBtn);
     this.destMap = new DestinationMap(r.map, r.mapNote, this.cfg);
 
@@ -72,35 +73,35 @@ export class OrderView {
     // Only when the customer turned number protection off: their real number, to dial directly.
     r.directCall = el("a", { class: "btn btn-block", "data-role": "customer-direct-call", hidden: true });
     r.callBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "call",
-      onclick: (e) => this.call(e.currentTarget) }, "Call customer");
+      onclick: (e) => this.call(e.currentTarget) }, gettext("Call customer"));
     r.callLink = el("a", { class: "btn btn-block call-link", "data-role": "proxy-link" });
     r.dialBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "dial",
-      onclick: (e) => this.dial(e.currentTarget) }, "Place call (sandbox)");
+      onclick: (e) => this.dial(e.currentTarget) }, gettext("Place call (sandbox)"));
     r.callResult = el("p", { class: "call-result", "data-role": "call-result", role: "status" });
     r.callPanel = el("div", { class: "call-panel", hidden: true },
-      el("p", { class: "muted" }, "Calls go through a delivery number. Neither of you sees the other's phone."),
+      el("p", { class: "muted" }, gettext("Calls go through a delivery number. Neither of you sees the other's phone.")),
       r.callLink, r.dialBtn, r.callResult);
     r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
-      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.directCall, r.callBtn, r.callPanel);
+      el("h3", { id: `cust-h-${id}` }, gettext("Customer")), r.custName, r.custPhone, r.directCall, r.callBtn, r.callPanel);
 
     // --- Items ---
     r.items = el("ul", { class: "items", "data-role": "items" });
     r.sensitive = el("p", { class: "sensitive", "data-role": "sensitive", hidden: true });
     r.itemsCard = el("section", { class: "card", "aria-labelledby": `items-h-${id}` },
-      el("h3", { id: `items-h-${id}` }, "In the bag"), r.items, r.sensitive);
+      el("h3", { id: `items-h-${id}` }, gettext("In the bag")), r.items, r.sensitive);
 
     // --- Delivery ---
     const pinId = `pin-${id}`;
     r.pin = el("input", { id: pinId, name: "pin", class: "pin-input", inputmode: "numeric", pattern: "[0-9]{4}",
       maxlength: "4", autocomplete: "off", required: true, "aria-describedby": `pin-hint-${id} pin-err-${id}` });
     r.pinErr = el("p", { class: "field-error", id: `pin-err-${id}`, role: "alert" });
-    r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, "Deliver");
+    r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, gettext("Deliver"));
     r.deliverForm = el("form", { class: "deliver-form", novalidate: true, onsubmit: (e) => this.deliver(e) },
-      el("label", { for: pinId }, "Delivery PIN"),
-      el("p", { class: "muted", id: `pin-hint-${id}` }, "Ask the customer for their 4-digit PIN."),
+      el("label", { for: pinId }, gettext("Delivery PIN")),
+      el("p", { class: "muted", id: `pin-hint-${id}` }, gettext("Ask the customer for their 4-digit PIN.")),
       r.pin, r.pinErr, r.deliverBtn);
     r.deliver = el("section", { class: "card deliver", "aria-labelledby": `deliver-h-${id}` },
-      el("h3", { id: `deliver-h-${id}` }, "Hand over"), r.deliverForm);
+      el("h3", { id: `deliver-h-${id}` }, gettext("Hand over")), r.deliverForm);
     r.done = el("section", { class: "card done", role: "status" });
 
     return el("article", { class: "order", "data-order": String(id) },
@@ -168,8 +169,8 @@ export class OrderView {
     r.deliver.hidden = status !== "picked_up";
     r.done.hidden = !["delivered", "cancelled"].includes(status);
     r.done.textContent = status === "delivered"
-      ? "Delivered. This order's details will be removed from this phone shortly."
-      : "This order was cancelled. Return the bag to the store.";
+      ? gettext("Delivered. This order's details will be removed from this phone shortly.")
+      : gettext("This order was cancelled. Return the bag to the store.");
   }
 
   setFix(fix) {
@@ -203,7 +204,7 @@ export class OrderView {
     r.codeSpoken.textContent = `Counter code ${data.code.split("").join(" ")}`;
     r.qr.src = data.qr_svg;
     r.codePanel.hidden = false;
-    r.codeBtn.textContent = "New code";
+    r.codeBtn.textContent = gettext("New code");
     this.codeExpires = new Date(data.expires_at).getTime();
     clearInterval(this.codeTimer);
     this.codeTimer = setInterval(() => this.tick(), 1000);
@@ -220,14 +221,14 @@ export class OrderView {
     clearInterval(this.codeTimer);
     this.codeTimer = null;
     if (this.codeRefreshes >= MAX_CODE_REFRESHES || this.r.pickup.hidden) {
-      this.r.countdown.textContent = "This code has expired. Tap “New code”.";
+      this.r.countdown.textContent = gettext("This code has expired. Tap “New code”.");
       this.r.code.textContent = "——————";
-      this.r.codeSpoken.textContent = "Counter code expired";
+      this.r.codeSpoken.textContent = gettext("Counter code expired");
       this.r.qr.removeAttribute("src");
       return;
     }
     this.codeRefreshes += 1;
-    this.r.countdown.textContent = "Getting a new code…";
+    this.r.countdown.textContent = gettext("Getting a new code…");
     this.loadCode().catch((err) => {
       this.r.countdown.textContent = `Could not get a new code: ${err.detail}`;
     });
@@ -240,14 +241,14 @@ export class OrderView {
     this.r.code.textContent = "";
     this.r.codeSpoken.textContent = "";
     this.r.qr.removeAttribute("src");
-    this.r.codeBtn.textContent = "Show code for the counter";
+    this.r.codeBtn.textContent = gettext("Show code for the counter");
   }
 
   // --- Masked call ---
   async call(button) {
     try {
       const data = await withBusy(button, () => api(`/api/rider/orders/${this.id}/call/`, { method: "POST" }),
-        { ok: "Call number ready." });
+        { ok: gettext("Call number ready.") });
       this.proxy = data.proxy_number;
       this.r.callLink.href = `tel:${data.proxy_number}`;
       this.r.callLink.textContent = `Call ${data.proxy_number}`;
@@ -263,7 +264,7 @@ export class OrderView {
       this.r.callResult.textContent = data.connected
         ? `Connected to the customer through ${this.proxy || data.caller_id}. Your number is hidden.`
         : data.message;
-      toast(data.connected ? "Call connected." : "Call not connected.", data.connected ? "ok" : "error");
+      toast(data.connected ? gettext("Call connected.") : gettext("Call not connected."), data.connected ? "ok" : "error");
     } catch (_) { /* toast shown */ }
   }
 
@@ -282,7 +283,7 @@ export class OrderView {
     r.pinErr.textContent = "";
     r.pin.removeAttribute("aria-invalid");
     if (!/^[0-9]{4}$/.test(pin)) {
-      r.pinErr.textContent = "Enter the 4-digit PIN the customer tells you.";
+      r.pinErr.textContent = gettext("Enter the 4-digit PIN the customer tells you.");
       r.pin.setAttribute("aria-invalid", "true");
       r.pin.focus();
       return;
