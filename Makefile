@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http clean
+.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,12 +23,23 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py demo_data
 
-run: demo
+demo-order: install
+	$(BIN)/python manage.py demo_order --port $(PORT) $(if $(RIDER),--rider $(RIDER))
+
+# The zh-Hans catalogs: locale/*/LC_MESSAGES/*.po -> .mo (GNU gettext's msgfmt; the .mo files are committed too).
+messages: install
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
+
+# Hashed, gzip'd and Brotli'd static files into var/staticfiles (served by WhiteNoise).
+static: install messages
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+
+run: demo static
 	@mkdir -p var/celery/queue var/celery/processed
 	@$(BIN)/python manage.py run_banner --port $(PORT)
 	PORT=$(PORT) $(BIN)/honcho -f Procfile start
 
-test: install
+test: install static
 	@mkdir -p var
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache

@@ -193,3 +193,26 @@ def test_service_worker_shell_lists_hashed_urls(collected, settings, client, db)
     body = client.get("/rider/sw.js").content.decode()
     assert static("rider/js/app.js") in body
     assert re.search(r"app\.[0-9a-f]{12}\.js", body)
+
+
+# --- The demo-order command from a second terminal --------------------------------------------------
+def test_demo_order_works_from_a_second_terminal_with_the_right_port(tmp_path):
+    """Operator: `make run` in one terminal (DEMO_MODE=1 exported by make), then the README's command in a
+    second terminal where nothing is exported: it must work, and its link must use the server's port."""
+    import os
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if k not in {"DEMO_MODE", "SECRET_KEY", "TESTING", "DATABASE_URL",
+                                                                 "REDIS_URL", "DJANGO_SETTINGS_MODULE", "PORT"}}
+    base.update(VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(ROOT))
+    make_env = {**base, "DEMO_MODE": "1", "PORT": "8123"}
+    for command in (["migrate", "--noinput", "-v", "0"], ["demo_data"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=make_env, check=True, capture_output=True)
+    second = subprocess.run([sys.executable, "manage.py", "demo_order", "--port", "8123"], cwd=ROOT, env=base,
+                            capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "http://127.0.0.1:8123/t/" in second.stdout
+    banner = subprocess.run([sys.executable, "manage.py", "run_banner", "--port", "8123"], cwd=ROOT, env=base,
+                            capture_output=True, text=True)
+    assert "demo-order PORT=8123" in banner.stdout and ":8000" not in banner.stdout

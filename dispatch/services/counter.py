@@ -224,7 +224,7 @@ def rider_eta(*, order: Order, now: datetime | None = None) -> Eta | None:
     bucket = next((b for b in _BUCKETS if minutes <= b), None)
     if bucket is None:
         return Eta(None, "more than 30 min away")
-    return Eta(bucket, f"arriving in ~{bucket} min")
+    return Eta(bucket, _("arriving in ~%(minutes)s min") % {"minutes": bucket})
 
 
 # --- The rider at the store ------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // rider.position frames move a marker, alert frames go to the alerts panel.
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { LiveSocket } from "../../common/socket.js";
-import { fmt, gettext, messageFor, sentence } from "../../common/ui.js";
+import { fmt, gettext, messageFor, ngettext, sentence } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const cfg = JSON.parse($("board-config").textContent);
@@ -132,7 +132,7 @@ function drawOrders() {
   for (const o of state.orders) {
     if (!o.approx || o.approx.lat == null) continue;
     live.add(o.id);
-    const label = `${o.pickup_code} · ${o.area} (approximate) · ${STATUS[o.status] || o.status}`;
+    const label = fmt(gettext("%(code)s · %(area)s (approximate) · %(status)s"), { code: o.pickup_code, area: o.area, status: STATUS[o.status] || o.status });
     let circle = mapState.orders.get(o.id);
     if (!circle) {
       circle = L.circle([o.approx.lat, o.approx.lng], {
@@ -346,7 +346,7 @@ function updateRow(r, order) {
   r.items.textContent = `${items.count} item${items.count === 1 ? "" : "s"}${items.sensitive_summary ? `, ${items.sensitive_summary}` : ""}`;
   r.rider.replaceChildren(order.rider ? el("span", { class: "rider-name" }, order.rider.name)
     : el("span", { class: "unassigned" }, gettext("Unassigned")));
-  r.selectLabel.textContent = `Rider for order ${order.pickup_code}`;
+  r.selectLabel.textContent = fmt(gettext("Rider for order %(code)s"), { code: order.pickup_code });
   r.glassHidden.textContent = ` for order ${order.pickup_code}`;
 
   const locked = order.status === "picked_up";
@@ -422,8 +422,11 @@ function renderSummary() {
   const open = state.orders.length;
   const unassigned = state.orders.filter((o) => !o.rider).length;
   const riders = [...state.riders.values()].filter((r) => r.on_duty !== false).length;
-  $("board-summary").textContent = `${open} open order${open === 1 ? "" : "s"} · ${unassigned} unassigned · `
-    + `${riders} rider${riders === 1 ? "" : "s"} on duty`;
+  $("board-summary").textContent = [
+    fmt(ngettext("%(n)s open order", "%(n)s open orders", open), { n: open }),
+    fmt(gettext("%(n)s unassigned"), { n: unassigned }),
+    fmt(ngettext("%(n)s rider on duty", "%(n)s riders on duty", riders), { n: riders }),
+  ].join(" · ");
 }
 
 async function loadOrders() {
@@ -532,7 +535,7 @@ function openGlass(orderId) {
   glass.orderId = orderId;
   glass.opener = rows.get(orderId)?.glassBtn || null;
   resetGlassForm();
-  $("glass-title").textContent = `Break glass: order ${order.pickup_code}`;
+  $("glass-title").textContent = fmt(gettext("Break glass: order %(code)s"), { code: order.pickup_code });
   glass.dialog.showModal();
   $("glass-reason").focus();
 }
@@ -597,7 +600,7 @@ function showContact(data, order, opener) {
   forgetContact();
   contact.opener = opener;
   contact.expires = new Date(data.expires_at).getTime();
-  $("contact-title").textContent = `Emergency contact: order ${order ? order.pickup_code : ""}`;
+  $("contact-title").textContent = fmt(gettext("Emergency contact: order %(code)s"), { code: order ? order.pickup_code : "" });
   $("contact-name").textContent = data.name;
   const phone = $("contact-phone");
   phone.textContent = data.phone;

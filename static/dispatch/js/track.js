@@ -3,7 +3,7 @@
 // rider.approaching says how far away the rider is.
 import { api, ApiError, el, toast } from "../../common/api.js";
 import { LiveSocket } from "../../common/socket.js";
-import { gettext } from "../../common/ui.js";
+import { fmt, formatDistance, gettext } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const { token } = JSON.parse($("track-config").textContent);
@@ -29,17 +29,17 @@ function dayAndClock(iso) {
 }
 
 function distanceText(m) {
-  if (m >= 1000) return `${(m / 1000).toFixed(1)} km`;
-  return `${Math.max(10, Math.round(m / 10) * 10)} m`;
+  return formatDistance(m >= 1000 ? m : Math.max(10, Math.round(m / 10) * 10));
 }
 
 function headline(d) {
   const rider = d.rider ? d.rider.name : null;
   switch (d.status) {
-    case "created": return `${d.store} has your order.`;
-    case "assigned": return `${rider || "A rider"} will collect your order from ${d.store}.`;
-    case "ready": return rider ? `Your order is ready at ${d.store}. ${rider} is collecting it.` : `Your order is ready at ${d.store}.`;
-    case "picked_up": return `${rider || gettext("Your rider")} is on the way with your order.`;
+    case "created": return fmt(gettext("%(store)s has your order."), { store: d.store });
+    case "assigned": return fmt(gettext("%(rider)s will collect your order from %(store)s."), { rider: rider || gettext("A rider"), store: d.store });
+    case "ready": return rider ? fmt(gettext("Your order is ready at %(store)s. %(rider)s is collecting it."), { store: d.store, rider })
+      : fmt(gettext("Your order is ready at %(store)s."), { store: d.store });
+    case "picked_up": return fmt(gettext("%(rider)s is on the way with your order."), { rider: rider || gettext("Your rider") });
     case "delivered": return gettext("Delivered. Thank you!");
     case "cancelled": return gettext("This order was cancelled. Contact the shop if you have questions.");
     default: return "";
@@ -87,7 +87,7 @@ function renderApproach(d) {
   }
   const minutes = Math.max(1, Math.round(approach.eta_s / 60));
   setText(node, approach.distance_m < 50 ? gettext("Your rider is arriving now.")
-    : `Your rider is ${distanceText(approach.distance_m)} away, about ${minutes} min.`);
+    : fmt(gettext("Your rider is %(distance)s away, about %(minutes)s min."), { distance: distanceText(approach.distance_m), minutes }));
   node.dataset.distance = approach.distance_m;
   node.hidden = false;
 }
@@ -150,7 +150,7 @@ function render(d) {
   renderCall(d);
   renderConsent(d);
   renderSeen(d);
-  $("expires").textContent = `This page works until ${dayAndClock(d.expires_at)}.`;
+  $("expires").textContent = fmt(gettext("This page works until %(when)s."), { when: dayAndClock(d.expires_at) });
   document.body.dataset.status = d.status;
   document.body.dataset.ready = "true";
 }

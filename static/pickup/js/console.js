@@ -77,12 +77,13 @@ const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement
 const spaced = (code) => String(code).split("").join(" ");
 const riderLine = (o) => {
   if (!o.rider) return gettext("No rider assigned yet");
-  return o.eta ? `Rider ${o.rider.name} · ${o.eta.label}` : `Rider ${o.rider.name}`;
+  const rider = fmt(gettext("Rider %(name)s"), { name: o.rider.name });
+  return o.eta ? `${rider} · ${o.eta.label}` : rider;
 };
 
 function itemsText(items) {
   const parts = items.lines.map((l) => `${l.qty} × ${l.name}`);
-  if (items.sensitive_count) parts.push(`${items.sensitive_summary} (name sealed)`);
+  if (items.sensitive_count) parts.push(fmt(gettext("%(summary)s (name sealed)"), { summary: items.sensitive_summary }));
   return parts.join(", ") || gettext("No items");
 }
 
@@ -146,7 +147,7 @@ function updateCard(r, order) {
   r.codeSpoken.textContent = `Pickup number ${spaced(order.pickup_code)}`;
   r.status.textContent = STATUS[order.status] || order.status;
   r.status.dataset.status = order.status;
-  r.age.textContent = `ordered ${ago(order.created_at)} ago`;
+  r.age.textContent = fmt(gettext("ordered %(ago)s ago"), { ago: ago(order.created_at) });
   r.age.dataset.created = order.created_at;
   renderItems(r, order);
   r.rider.textContent = riderLine(order);
@@ -192,14 +193,14 @@ function renderQueue(orders) {
   $("done-count").textContent = String(done.length);
   const ready = orders.filter((o) => o.status === "ready").length;
   const time = new Date().toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  $("summary").textContent = `${open.length} waiting, ${ready} ready · updated ${time}`;
+  $("summary").textContent = fmt(gettext("%(waiting)s waiting, %(ready)s ready · updated %(time)s"), { waiting: open.length, ready, time });
   if (state.bag && state.orders.has(state.bag.id)) showBag(state.orders.get(state.bag.id), { quiet: true });
 }
 
 async function markReady(id, button) {
   const order = state.orders.get(id) || state.bag;
   try {
-    const updated = await busy(button, () => api(`/api/pickup/orders/${id}/ready/`, { method: "POST" }), "Marking…");
+    const updated = await busy(button, () => api(`/api/pickup/orders/${id}/ready/`, { method: "POST" }), gettext("Marking…"));
     toast(fmt(gettext("Bag %(code)s is ready. The rider has been told."), { code: updated.pickup_code }), "ok");
     announce(`Bag ${updated.pickup_code} marked ready.`);
     await refresh();
@@ -508,8 +509,10 @@ $("bag-ready").addEventListener("click", (e) => state.bag && markReady(state.bag
 // --- Scanning the rider's QR (progressive: typing always works) ---------------------------------
 const scan = { stream: null, detector: null, timer: null };
 
-async function scanSupported() {
-  if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return false;
+// BarcodeDetector where the browser has it (not Chromium on Linux, not Firefox); else the vendored jsQR
+// (static/vendor/jsqr/, loaded on the first scan) reading video frames from a canvas.
+async function nativeQr() {
+  if (!("BarcodeDetector" in window)) return false;
   try {
     const formats = await window.BarcodeDetector.getSupportedFormats();
     return formats.includes("qr_code");
@@ -518,10 +521,47 @@ async function scanSupported() {
   }
 }
 
+async function scanSupported() {
+  return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && (cfg.jsqr || (await nativeQr())));
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const tag = document.createElement("script");
+    tag.src = src;
+    tag.onload = resolve;
+    tag.onerror = reject;
+    document.head.append(tag);
+  });
+}
+
+export function jsqrDetector() {
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  return {
+    async detect(source) {
+      const w = source.videoWidth || source.naturalWidth || source.width;
+      const h = source.videoHeight || source.naturalHeight || source.height;
+      if (!w || !h) return [];
+      canvas.width = w;
+      canvas.height = h;
+      ctx.drawImage(source, 0, 0, w, h);
+      const hit = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h);
+      return hit ? [{ rawValue: hit.data, format: "qr_code" }] : [];
+    },
+  };
+}
+
+async function qrDetector() {
+  if (await nativeQr()) return new window.BarcodeDetector({ formats: ["qr_code"] });
+  if (!window.jsQR) await loadScript(cfg.jsqr);
+  return jsqrDetector();
+}
+
 async function scanStart() {
   const status = $("scan-status");
   try {
-    scan.detector = scan.detector || new window.BarcodeDetector({ formats: ["qr_code"] });
+    scan.detector = scan.detector || (await qrDetector());
     scan.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
   } catch (_) {
     toast(gettext("The camera is not available. Type the rider's code instead."), "error");
@@ -586,7 +626,7 @@ new LiveSocket("/ws/store/", {
 setInterval(tickUndo, 1000);
 setInterval(() => {
   for (const node of document.querySelectorAll("[data-role=age][data-created]")) {
-    node.textContent = `ordered ${ago(node.dataset.created)} ago`;
+    node.textContent = fmt(gettext("ordered %(ago)s ago"), { ago: ago(node.dataset.created) });
   }
 }, 15_000);
 setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 60_000); // rider ETAs move on

@@ -7,7 +7,7 @@ import { Tracker, describeAck } from "./geo.js";
 import { OrderView } from "./order-view.js";
 import { purgeOrderRecords, saveOrder, savedOrders, wipeSiteData } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
-import { gettext } from "../../common/ui.js";
+import { fmt, gettext, sentence } from "../../common/ui.js";
 
 const cfg = JSON.parse(document.getElementById("rider-config").textContent);
 const OPEN_KEY = "rider.open";
@@ -135,7 +135,7 @@ async function fetchOrder(id) {
         state.fetchedAt.set(id, Date.now());
         const order = await api(`/api/rider/orders/${id}/`);
         if (upsert(order)) {
-          toast(`New order: pickup number ${order.pickup_code} at ${order.store.name}.`, "ok");
+          toast(fmt(gettext("New order: pickup number %(code)s at %(store)s."), { code: order.pickup_code, store: order.store.name }), "ok");
           autoOpen();
         }
       } catch (err) {
@@ -259,7 +259,7 @@ const tracker = new Tracker({
     if (state.view) state.view.setFix(fix);
   },
   onAck(ack) {
-    ui.geoAck.textContent = `Last position ${formatClock(ack.at)}: ${describeAck(ack)}.`;
+    ui.geoAck.textContent = sentence(fmt(gettext("Last position %(time)s: %(result)s"), { time: formatClock(ack.at), result: describeAck(ack) }));
     ui.geoAck.dataset.accepted = String(Boolean(ack.accepted));
     ui.geoAck.dataset.seq = String(ack.seq);
     if (ack.accepted) refreshDistance();

@@ -3,7 +3,7 @@
 // offline. Each message carries a strictly increasing seq that survives reloads.
 import { api } from "../../common/api.js";
 import { dequeuePing, queuePing, queuedPings } from "./store.js";
-import { gettext } from "../../common/ui.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const SEQ_KEY = "rider.seq";
 const RETRY_MS = 5000;
@@ -39,7 +39,7 @@ function body(ping) {
 export function describeAck(ack) {
   if (ack.accepted && !ack.reason) return "accepted";
   const why = REASONS[ack.reason] || REASONS[ack.code] || ack.detail || ack.reason || ack.code || "";
-  return ack.accepted ? `accepted (${why})` : `not used: ${why}`;
+  return ack.accepted ? fmt(gettext("accepted (%(why)s)"), { why }) : fmt(gettext("not used: %(why)s"), { why });
 }
 
 export class Tracker {
@@ -129,7 +129,7 @@ export class Tracker {
     const c = pos.coords;
     const fix = { lat: c.latitude, lng: c.longitude, accuracy: c.accuracy, timestamp: ts };
     this.lastFix = fix;
-    this.setState("sharing", `Sharing your position (±${Math.round(c.accuracy)} m).`);
+    this.setState("sharing", fmt(gettext("Sharing your position (±%(metres)s m)."), { metres: Math.round(c.accuracy) }));
     this.onFix(fix);
     await this.submit({ ...fix, seq: nextSeq() });
   }

@@ -6,7 +6,7 @@ import { DestinationMap } from "./map.js";
 import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
 } from "./format.js";
-import { gettext } from "../../common/ui.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const MAX_CODE_REFRESHES = 10;
 
@@ -28,7 +28,7 @@ export class OrderView {
     const r = this.r;
     const id = this.id;
 
-    r.back = el("button", { type: "button", class: "btn btn-quiet back-btn", onclick: onBack }, "← All orders");
+    r.back = el("button", { type: "button", class: "btn btn-quiet back-btn", onclick: onBack }, gettext("← All orders"));
     r.title = el("h2", { class: "order-title", id: `order-title-${id}`, tabindex: "-1" });
     r.status = el("span", { class: "badge status-badge", "data-role": "status" });
 
@@ -113,7 +113,7 @@ export class OrderView {
     const r = this.r;
     this.order = order;
     const status = order.status;
-    r.title.textContent = `Pickup ${order.pickup_code} · ${order.store.name}`;
+    r.title.textContent = fmt(gettext("Pickup %(code)s · %(store)s"), { code: order.pickup_code, store: order.store.name });
     r.status.textContent = statusLabel(status);
     r.status.dataset.status = status;
     this.root.dataset.status = status;
@@ -201,7 +201,7 @@ export class OrderView {
     const data = await api(`/api/rider/orders/${this.id}/handoff-code/`);
     const r = this.r;
     r.code.textContent = data.code;
-    r.codeSpoken.textContent = `Counter code ${data.code.split("").join(" ")}`;
+    r.codeSpoken.textContent = fmt(gettext("Counter code %(code)s"), { code: data.code.split("").join(" ") });
     r.qr.src = data.qr_svg;
     r.codePanel.hidden = false;
     r.codeBtn.textContent = gettext("New code");
@@ -215,7 +215,7 @@ export class OrderView {
   tick() {
     const left = Math.round((this.codeExpires - Date.now()) / 1000);
     if (left > 0) {
-      this.r.countdown.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      this.r.countdown.textContent = fmt(gettext("Expires in %(time)s"), { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
       return;
     }
     clearInterval(this.codeTimer);
