@@ -155,6 +155,12 @@ def test_counter_code_qr_is_a_standard_qr(rider1, assigned_order):
 
 
 # --- Static files -------------------------------------------------------------------------------
+def settings_default_storages() -> dict:
+    from django.conf import global_settings
+
+    return global_settings.STORAGES
+
+
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory, django_db_blocker):
     """collectstatic once into a temporary root with the production storage, served by WhiteNoise."""
@@ -164,7 +170,8 @@ def collected(tmp_path_factory, django_db_blocker):
     from config import settings as production
 
     root = tmp_path_factory.mktemp("static")
-    with override_settings(STATIC_ROOT=root, STORAGES=production.STORAGES, WHITENOISE_USE_FINDERS=False):
+    storages = getattr(production, "STORAGES", settings_default_storages())
+    with override_settings(STATIC_ROOT=root, STORAGES=storages, WHITENOISE_USE_FINDERS=False):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield root
 

@@ -37,7 +37,9 @@ export function formatNumber(n, options = {}) {
 
 export function formatDistance(metres) {
   if (metres >= 1000) {
-    return new Intl.NumberFormat(lang(), { style: "unit", unit: "kilometer", maximumFractionDigits: 1 }).format(metres / 1000);
+    const digits = metres < 10000 ? 1 : 0; // "2.9 km", "3.0 km", "12 km"
+    return new Intl.NumberFormat(lang(), { style: "unit", unit: "kilometer", minimumFractionDigits: digits,
+      maximumFractionDigits: digits }).format(metres / 1000);
   }
   return new Intl.NumberFormat(lang(), { style: "unit", unit: "meter", maximumFractionDigits: 0 }).format(metres);
 }
