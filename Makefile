@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo lint bench-pickup bench-geofence bench-http bench-live clean
+.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http bench-live clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,24 @@ migrate: install
 demo: migrate
 	$(BIN)/python manage.py demo_data
 
-run: demo
+demo-order: install
+	$(BIN)/python manage.py demo_order --port $(PORT) $(if $(RIDER),--rider $(RIDER))
+
+# The zh-Hans catalogs: locale/*/LC_MESSAGES/*.po -> .mo, after editing a .po (needs GNU gettext's msgfmt; the
+# compiled .mo files are committed, so `make run` and `make test` need no gettext).
+messages: install
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
+
+# Hashed, gzip'd and Brotli'd static files into var/staticfiles (served by WhiteNoise).
+static: install
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+
+run: demo static
 	@mkdir -p var/celery/queue var/celery/processed
 	@$(BIN)/python manage.py run_banner --port $(PORT)
 	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
-test: install
+test: install static
 	@mkdir -p var
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache

@@ -8,7 +8,6 @@ django_asgi_app = get_asgi_application()  # before importing anything that touch
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
 from config.middleware import SocketGuard  # noqa: E402
@@ -30,8 +29,8 @@ if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (config/e
 
 application = ProtocolTypeRouter(
     {
-        # The embedded profile serves /static/ itself (one command, no web server in front).
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        # /static/ is served by WhiteNoise's middleware (config/settings.py): one command, no web server in front.
+        "http": django_asgi_app,
         "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
             OriginValidator(
                 AuthMiddlewareStack(

@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
@@ -39,8 +40,10 @@ def retry_after_s(request, credentials: dict | None) -> int:
 def lockout_response(request, original_response=None, credentials: dict | None = None) -> HttpResponse:
     retry = retry_after_s(request, credentials)
     minutes = math.ceil(retry / 60)
-    detail = (f"Too many failed attempts to log in with this account or from this address. "
-              f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+    detail = ngettext("Too many failed attempts to log in with this account or from this address. "
+                      "Try again in %(minutes)d minute.",
+                      "Too many failed attempts to log in with this account or from this address. "
+                      "Try again in %(minutes)d minutes.", minutes) % {"minutes": minutes}
     response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"code": "locked_out", "detail": detail}, status=429)

@@ -15,3 +15,6 @@ from .settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only  # noqa: S105 - test-only
 DEBUG = False
 LOCATION_FIX_BATCH = False  # in-process tests run inside a transaction: write fixes synchronously
+# Plain static names whatever var/ holds; tests/test_streetready.py collects with the real storage.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

@@ -1,7 +1,7 @@
 from csp.decorators import csp_update
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from config.lockout import AuthTokenApi
@@ -9,12 +9,14 @@ from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
 from dispatch.intake import urls as intake_urls
 from dispatch.tracking import urls as tracking_urls
-from dispatch.views import PrivacyLogoutView
+from dispatch.views import PrivacyLogoutView, RoleLoginView
 from pickup import urls as pickup_urls
 from rider import urls as rider_urls
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", RoleLoginView.as_view(), name="login"),
+    path("i18n/", include("django.conf.urls.i18n")),  # POST /i18n/setlang/ (the header's language switcher)
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/logout/", PrivacyLogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/auth/token/", AuthTokenApi.as_view(), name="api-token"),

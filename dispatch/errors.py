@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import exceptions as drf_exc
 from rest_framework import status
 from rest_framework.response import Response
@@ -13,10 +15,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class DomainError(Exception):
     status_code = status.HTTP_409_CONFLICT
     code = "conflict"
-    default_detail = "The request conflicts with the order's state."
+    default_detail = _lazy("The request conflicts with the order's state.")
 
     def __init__(self, detail: str | None = None, *, code: str | None = None):
-        self.detail = detail or self.default_detail
+        self.detail = str(detail or self.default_detail)
         if code:
             self.code = code
         super().__init__(self.detail)
@@ -25,25 +27,25 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    default_detail = "Not found."
+    default_detail = _lazy("Not found.")
 
 
 class Invalid(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
-    default_detail = "Invalid input."
+    default_detail = _lazy("Invalid input.")
 
 
 class Forbidden(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "forbidden"
-    default_detail = "Your role may not do this."
+    default_detail = _lazy("Your role may not do this.")
 
 
 class RateLimited(DomainError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "rate_limited"
-    default_detail = "Too many attempts. Wait a minute and try again."
+    default_detail = _lazy("Too many attempts. Wait a minute and try again.")
 
 
 class NotSaved(DomainError):
@@ -51,7 +53,7 @@ class NotSaved(DomainError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "not_saved"
-    default_detail = "Your position could not be saved yet."
+    default_detail = _lazy("Your position could not be saved yet.")
 
 
 _DRF_CODES = {
@@ -79,7 +81,7 @@ def exception_handler(exc, context):
         return None
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     if isinstance(exc, drf_exc.ValidationError):
-        response.data = {"code": code, "detail": "Some fields are invalid.", "errors": response.data}
+        response.data = {"code": code, "detail": _("Some fields are invalid."), "errors": response.data}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
         response.data = {"code": code, "detail": str(detail)}

@@ -1,6 +1,6 @@
 """Site pages shared by every party: the home page, a logout that clears the browser's data, and the API token."""
 
-from django.contrib.auth.views import LogoutView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
@@ -26,6 +26,15 @@ def not_found(request, exception):
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+class RoleLoginView(LoginView):
+    """After login each party lands in its own app; a safe `next` still wins."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return ROLE_HOME.get(role_of(self.request.user) or "", "") or super().get_default_redirect_url()
 
 
 class PrivacyLogoutView(LogoutView):

@@ -8,6 +8,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -131,7 +133,7 @@ def _no_store(response: Response) -> Response:
 
 
 # --- Input ---------------------------------------------------------------------------------
-PICKUP_HELP = "Enter the pickup number the rider tells you, like 27 or B27."
+PICKUP_HELP = _lazy("Enter the pickup number the rider tells you, like 27 or B27.")
 
 
 class PickupCodeField(StrictCharField):
@@ -145,7 +147,7 @@ class PickupCodeField(StrictCharField):
         return code
 
 
-RIDER_CODE = {"regex": r"^\s*\d{6}\s*$", "error_messages": {"invalid": "The rider's code is 6 digits."}}
+RIDER_CODE = {"regex": r"^\s*\d{6}\s*$", "error_messages": {"invalid": _lazy("The rider's code is 6 digits.")}}
 
 
 class LookupIn(serializers.Serializer):
@@ -154,7 +156,7 @@ class LookupIn(serializers.Serializer):
 
     def validate(self, attrs):
         if bool(attrs.get("code")) == bool(attrs.get("rider_code")):
-            raise serializers.ValidationError({"code": PICKUP_HELP + " Or scan the rider's code."})
+            raise serializers.ValidationError({"code": f"{PICKUP_HELP} " + _("Or scan the rider's code.")})
         return attrs
 
 

@@ -5,6 +5,7 @@ import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django_permissions_policy.decorators import permissions_policy_override
 
@@ -27,6 +28,7 @@ def console(request):
         "undo_window_s": int(undo_window().total_seconds()),
         "failure_limit": failure_limit(),
         "handoff_code_ttl_s": settings.HANDOFF_CODE_TTL_S,
+        "jsqr": static("vendor/jsqr/jsQR.js"),  # the QR decoder where the browser has no BarcodeDetector
     }
     return render(request, "pickup/console.html", {"store": store, "config": config})
 

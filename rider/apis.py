@@ -73,7 +73,7 @@ class RiderHandoffCodeApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         code, expires = handoff_code_issue(order=order, rider=rider_of(request.user))
-        qr = segno.make(code, error="m").svg_data_uri(scale=6, border=2)
+        qr = segno.make(code, error="m", micro=False).svg_data_uri(scale=6, border=2)
         response = Response({"code": code, "expires_at": expires.isoformat(), "qr_svg": qr})
         response["Cache-Control"] = "no-store"
         return response

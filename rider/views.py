@@ -1,3 +1,7 @@
+import hashlib
+import json
+import re
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
@@ -26,8 +30,14 @@ def rider_app(request):
 
 
 def service_worker(request):
+    """The worker's shell list names the static files as pages do (hashed after collectstatic), and its
+    cache name follows them: a deploy that changes a file installs a new shell."""
     with open(static_path("rider/sw.js"), encoding="utf-8") as fh:
-        response = HttpResponse(fh.read(), content_type="application/javascript")
+        source = fh.read()
+    source = re.sub(r'"/static/([\w./-]+\.\w+)"', lambda m: json.dumps(static(m.group(1))), source)
+    version = hashlib.sha256(source.encode()).hexdigest()[:12]
+    source = source.replace('"rider-shell-v1"', json.dumps(f"rider-shell-{version}"))
+    response = HttpResponse(source, content_type="application/javascript")
     response["Service-Worker-Allowed"] = "/rider/"
     response["Cache-Control"] = "no-cache"
     return response

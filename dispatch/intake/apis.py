@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,11 +34,11 @@ class OrderCreateApi(APIView):
         if "store" in v:
             store = stores.filter(pk=v["store"]).first()
             if store is None:
-                raise Invalid("You may not post orders for that store.", code="unknown_store")
+                raise Invalid(_("You may not post orders for that store."), code="unknown_store")
         else:
             candidates = list(stores[:2])
             if len(candidates) != 1:
-                raise Invalid("Name the store: this merchant has several.", code="store_required")
+                raise Invalid(_("Name the store: this merchant has several."), code="store_required")
             store = candidates[0]
         order = order_create(merchant=merchant, store=store, external_ref=v["external_ref"], customer=v["customer"],
                              items=v["items"], consent=v["consent"])

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..errors import DomainError, NotFound
 from ..models import Order, OrderStatus, ProxySession, Rider, SeenCallSid
@@ -42,14 +43,14 @@ def live_sessions(now: datetime | None = None):
 def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
     order = Order.objects.select_for_update().get(pk=order.pk)  # the rider and the customer may press call at once
     if order.status == OrderStatus.CANCELLED:
-        raise DomainError("This order was cancelled.", code="wrong_state")
+        raise DomainError(_("This order was cancelled."), code="wrong_state")
     if order.rider_id != rider.pk:
         raise NotFound()  # only the order's current rider holds a line to its customer
     existing = live_sessions().filter(order=order, rider=rider).first()
     if existing:
         return existing
     if order.status == OrderStatus.DELIVERED:
-        raise DomainError("The after-sales call window is closed.", code="call_window_closed")
+        raise DomainError(_("The after-sales call window is closed."), code="call_window_closed")
     now = timezone.now()
     rider_digest = phone_digest(rider.phone)
     customer_digest = customer_phone_digest(order=order, actor=rider.user)
@@ -69,8 +70,8 @@ def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
         log.warning("call_session_start: pool exhausted order=%s pool=%s busy=%s cooling=%s",
                     order.pk, len(settings.TELEPHONY_POOL), len(busy), len(cooling - busy))
         raise DomainError(
-            "No masked-call number is free for this call: every number is in use by this rider or customer, "
-            "or served this customer recently. Try again later, or ask dispatch to pass on a message.",
+            _("No masked-call number is free for this call: every number is in use by this rider or customer, "
+              "or served this customer recently. Try again later, or ask dispatch to pass on a message."),
             code="pool_exhausted",
         )
     session = ProxySession.objects.create(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import geofence
 from ..errors import DomainError, NotFound, RateLimited
@@ -74,9 +75,10 @@ def counter_guard(*, user, store: Store, action: str) -> None:
     if not over:
         return
     audit_record(actor=user, action="pickup.rate_limited", data={"store": store.pk, "scope": over[0], "attempt": action})
-    who = "this counter" if over[0] == "user" else "this store"
-    raise RateLimited(f"Too many failed pickup attempts at {who} in the last minute ({limit}). "
-                      "Wait a minute, then check the number and the rider's code. Dispatch has been alerted.")
+    message = (_("Too many failed pickup attempts at this counter in the last minute (%(limit)s).") if over[0] == "user"
+               else _("Too many failed pickup attempts at this store in the last minute (%(limit)s)."))
+    raise RateLimited(message % {"limit": limit} + " "
+                      + _("Wait a minute, then check the number and the rider's code. Dispatch has been alerted."))
 
 
 def failure_note(*, user, store: Store) -> int:
@@ -128,9 +130,9 @@ def handoff_undo(*, store: Store, order_id: int, by) -> Order:
     if order is None:
         raise NotFound()
     if order.status != OrderStatus.PICKED_UP or order.picked_up_at is None:
-        raise DomainError("Only a bag that was just handed over can be taken back.", code="not_picked_up")
+        raise DomainError(_("Only a bag that was just handed over can be taken back."), code="not_picked_up")
     if timezone.now() - order.picked_up_at > undo_window():
-        raise DomainError("The one-minute undo has passed. Call dispatch if the wrong rider has the bag.",
+        raise DomainError(_("The one-minute undo has passed. Call dispatch if the wrong rider has the bag."),
                           code="undo_expired")
     order.status = OrderStatus.READY
     order.picked_up_at = None
@@ -179,7 +181,7 @@ PACKABLE = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
 def order_packing_list(*, order: Order, user) -> list[dict[str, Any]]:
     """Every line with its name, sensitive ones unsealed from the vault for packing (audited there)."""
     if order.status not in PACKABLE:
-        raise DomainError("This bag is no longer at the counter: its item names stay sealed.", code="not_packing")
+        raise DomainError(_("This bag is no longer at the counter: its item names stay sealed."), code="not_packing")
     items: list[OrderItem] = list(order.items.all())
     sealed: list[str] = []
     if any(i.sensitive for i in items):
@@ -222,7 +224,7 @@ def rider_eta(*, order: Order, now: datetime | None = None) -> Eta | None:
     bucket = next((b for b in _BUCKETS if minutes <= b), None)
     if bucket is None:
         return Eta(None, "more than 30 min away")
-    return Eta(bucket, f"arriving in ~{bucket} min")
+    return Eta(bucket, _("arriving in ~%(minutes)s min") % {"minutes": bucket})
 
 
 # --- The rider at the store ------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
@@ -111,11 +112,11 @@ class PingResult:
 
 def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
     if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise Invalid("Coordinates are out of range.", code="bad_coordinates")
+        raise Invalid(_("Coordinates are out of range."), code="bad_coordinates")
     if accuracy < 0:
-        raise Invalid("Accuracy cannot be negative.", code="bad_accuracy")
+        raise Invalid(_("Accuracy cannot be negative."), code="bad_accuracy")
     if ts < 946_684_800 or ts > time.time() + 86_400:  # before 2000, or a day ahead
-        raise Invalid("The timestamp is not plausible.", code="bad_timestamp")
+        raise Invalid(_("The timestamp is not plausible."), code="bad_timestamp")
 
 
 def location_ping(
@@ -127,7 +128,7 @@ def location_ping(
     reached (grants and audit), and hands the location history to the batch writer."""
     _validate(lat, lng, accuracy, timestamp)
     if not rider.on_duty:
-        raise DomainError("You are off duty: positions are not recorded.", code="off_duty")
+        raise DomainError(_("You are off duty: positions are not recorded."), code="off_duty")
     now = time.time()
     at = datetime.fromtimestamp(timestamp, tz=UTC)
     received = timezone.now()
@@ -227,16 +228,16 @@ def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
 def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, DomainError | None]:
     order = Order.objects.select_for_update().get(pk=order_id, rider=rider)
     if order.status == OrderStatus.DELIVERED:
-        raise DomainError("This order is already delivered.", code="already_delivered")
+        raise DomainError(_("This order is already delivered."), code="already_delivered")
     if order.status != OrderStatus.PICKED_UP:
-        raise DomainError("Pick the order up at the store before delivering it.", code="not_picked_up")
+        raise DomainError(_("Pick the order up at the store before delivering it."), code="not_picked_up")
     key = ("pin", order.pk)
     if failed_attempt_counts(keys=[key], window=PIN_WINDOW)[key] >= PIN_TRIES:
-        raise DomainError("Too many wrong PINs. Call the customer or dispatch.", code="pin_locked")
+        raise DomainError(_("Too many wrong PINs. Call the customer or dispatch."), code="pin_locked")
     if not tokens.pin_matches(token_digest=order.tracking_token_digest, stored_digest=order.delivery_pin_digest, pin=pin):
         failed_attempt_note(scope="pin", key=order.pk, window=PIN_WINDOW)
         audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
-        return order, Invalid("That PIN is not right. Ask the customer again.", code="wrong_pin")
+        return order, Invalid(_("That PIN is not right. Ask the customer again."), code="wrong_pin")
     now = timezone.now()
     order.status = OrderStatus.DELIVERED
     order.delivered_at = now

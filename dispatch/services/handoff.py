@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..errors import DomainError
 from ..models import HandoffCode, Order, OrderStatus, Rider, Store
@@ -57,14 +58,14 @@ def order_by_pickup_code(*, store: Store, pickup_code: str, now: datetime | None
     code = normalise_pickup_code(pickup_code)
     shown = (pickup_code or "").strip()[:12] or "(empty)"
     if code is None:
-        raise _refuse("unknown_code", f"No order with pickup number {shown} at this store.", status=404)
+        raise _refuse("unknown_code", _("No order with pickup number %(code)s at this store.") % {"code": shown}, status=404)
     today = business_date(store=store, at=now or timezone.now())
     found = list(
         Order.objects.filter(store=store, business_date__in=[today, today - timedelta(days=1)], pickup_code=code)
         .select_related("rider")
     )
     if not found:
-        raise _refuse("unknown_code", f"No order with pickup number {code} at this store today.", status=404)
+        raise _refuse("unknown_code", _("No order with pickup number %(code)s at this store today.") % {"code": code}, status=404)
     order = min(found, key=lambda o: (o.status not in OPEN, o.business_date != today, -o.pk))
     order.store = store  # the caller's store: no join needed
     return order
@@ -80,26 +81,26 @@ def order_by_rider_code(*, store: Store, rider_code: str) -> Order:
         .first()
     )
     if match is None:
-        raise _refuse("unknown_code", "No bag at this store matches that rider code.", status=404)
+        raise _refuse("unknown_code", _("No bag at this store matches that rider code."), status=404)
     if match.expires_at <= timezone.now():
-        raise _refuse("expired_code", "That code has expired. Ask the rider to show a new one.")
+        raise _refuse("expired_code", _("That code has expired. Ask the rider to show a new one."))
     return match.order
 
 
 def _verdict(order: Order, rider_code: str, now: datetime) -> tuple[HandoffRefused | None, HandoffCode | None]:
     """Whether the bag may go to the holder of `rider_code` now: (refusal, None) or (None, the code)."""
     if order.status == OrderStatus.CANCELLED:
-        return _refuse("cancelled", "This order was cancelled. Do not hand the bag over."), None
+        return _refuse("cancelled", _("This order was cancelled. Do not hand the bag over.")), None
     if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED):
-        return _refuse("already_picked_up", "This bag was already handed over."), None
+        return _refuse("already_picked_up", _("This bag was already handed over.")), None
     if order.status != OrderStatus.READY:
-        return _refuse("not_ready", "This order is not marked ready yet."), None
+        return _refuse("not_ready", _("This order is not marked ready yet.")), None
     digest = _code_digest((rider_code or "").strip())
     match = HandoffCode.objects.filter(code_digest=digest, used_at__isnull=True).order_by("-pk").first()
     if match is None or match.rider_id != order.rider_id or match.order_id != order.pk:
-        return _refuse("wrong_rider", "That code does not belong to the rider assigned to this bag."), None
+        return _refuse("wrong_rider", _("That code does not belong to the rider assigned to this bag.")), None
     if match.expires_at <= now:
-        return _refuse("expired_code", "That code has expired. Ask the rider to refresh it."), None
+        return _refuse("expired_code", _("That code has expired. Ask the rider to refresh it.")), None
     return None, match
 
 
@@ -154,7 +155,7 @@ def _handoff_check_tx(*, store: Store, pickup_code: str, rider_code: str, by) ->
     except HandoffRefused as missing:
         audit_record(actor=by, action="handoff.checked", data={"result": missing.code, "store": store.pk})
         return None, missing
-    refusal, _ = _verdict(order, rider_code, timezone.now())
+    refusal, _match = _verdict(order, rider_code, timezone.now())
     audit_record(actor=by, action="handoff.checked", order=order,
                  data={"result": refusal.code if refusal else "ok", "store": store.pk})
     return order, refusal

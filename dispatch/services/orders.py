@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import masking, tokens
 from ..errors import DomainError, Invalid
@@ -115,13 +116,14 @@ def _locked(order: Order | None, order_id: int | None) -> Order:
 def order_assign(*, order_id: int | None = None, order: Order | None = None, rider_id: int, by) -> Order:
     order = _locked(order, order_id)
     if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
-        raise DomainError(f"An order that is {order.status.replace('_', ' ')} cannot be assigned.", code="wrong_state")
+        raise DomainError(_("An order that is %(status)s cannot be assigned.") % {"status": order.status.replace("_", " ")},
+                          code="wrong_state")
     try:
         rider = Rider.objects.select_related("user").get(pk=rider_id)
     except Rider.DoesNotExist as exc:
-        raise Invalid("No such rider.", code="unknown_rider") from exc
+        raise Invalid(_("No such rider."), code="unknown_rider") from exc
     if not rider.on_duty:
-        raise DomainError("That rider is off duty.", code="rider_off_duty")
+        raise DomainError(_("That rider is off duty."), code="rider_off_duty")
     if order.rider_id == rider.pk:
         return order
     previous = order.rider
@@ -146,7 +148,7 @@ def order_mark_ready(*, order_id: int | None = None, order: Order | None = None,
     if order.status == OrderStatus.READY:
         return order
     if order.status not in (OrderStatus.CREATED, OrderStatus.ASSIGNED):
-        raise DomainError(f"An order that is {order.status.replace('_', ' ')} cannot be marked ready.",
+        raise DomainError(_("An order that is %(status)s cannot be marked ready.") % {"status": order.status.replace("_", " ")},
                           code="wrong_state")
     order.status = OrderStatus.READY
     order.ready_at = timezone.now()
@@ -160,7 +162,7 @@ def order_mark_ready(*, order_id: int | None = None, order: Order | None = None,
 def order_cancel(*, order_id: int, by, reason: str = "") -> Order:
     order = Order.objects.select_for_update().get(pk=order_id)
     if order.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
-        raise DomainError("This order is already closed.", code="wrong_state")
+        raise DomainError(_("This order is already closed."), code="wrong_state")
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = timezone.now()
     order.save(update_fields=["status", "cancelled_at"])

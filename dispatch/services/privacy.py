@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import vault
 from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
@@ -277,7 +278,7 @@ def order_break_glass(*, order: Order, user, reason: str) -> tuple[dict[str, str
         since = timezone.now() - timedelta(days=1)
         used = AuditEvent.objects.filter(actor=user, action="breakglass.used", at__gte=since).count()
         if used >= settings.BREAK_GLASS_QUOTA_PER_DAY:
-            raise RateLimited("Break-glass quota reached for today. Ask a supervisor.", code="quota_exceeded")
+            raise RateLimited(_("Break-glass quota reached for today. Ask a supervisor."), code="quota_exceeded")
         expires = timezone.now() + BREAK_GLASS_TTL
         grant_create(order=order, user=user, scope=GrantScope.CONTACT, purpose=GrantPurpose.EMERGENCY,
                      expires_at=expires, reason=reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -41,7 +42,7 @@ class TrackingConsentApi(APIView):
         data = MarketingWithdrawIn(data=request.data)
         data.is_valid(raise_exception=True)
         if data.validated_data["marketing"]:
-            raise Invalid("Marketing consent can only be withdrawn here.", code="withdraw_only")
+            raise Invalid(_("Marketing consent can only be withdrawn here."), code="withdraw_only")
         order = order_marketing_withdraw(order=order)
         return Response({"consent": selectors.consent_view(order)})
 
@@ -60,7 +61,7 @@ class TrackingCallApi(APIView):
     def post(self, request, token: str):
         order = selectors.order_by_tracking_token(token=token)
         if order.rider is None:
-            raise DomainError("No rider is assigned yet.", code="no_rider")
+            raise DomainError(_("No rider is assigned yet."), code="no_rider")
         session = call_session_start(order=order, rider=order.rider)
         out = {"proxy_number": session.proxy_number, "connected": False, "callee": ""}
         if sandbox_carrier_enabled():

@@ -3,11 +3,13 @@
 //   sock.send({type: "location", ...});  // queued while disconnected
 // States: "connecting", "online", "reconnecting", "offline".
 
+import { gettext } from "./ui.js";
+
 const LABELS = {
-  connecting: "Connecting…",
-  online: "Live",
-  reconnecting: "Connection lost. Reconnecting…",
-  offline: "Offline. Updates will resume when you are back online.",
+  connecting: gettext("Connecting…"),
+  online: gettext("Live"),
+  reconnecting: gettext("Connection lost. Reconnecting…"),
+  offline: gettext("Offline. Updates will resume when you are back online."),
 };
 
 export class LiveSocket {

@@ -7,6 +7,7 @@ const SHELL = [
   "/static/common/site.css",
   "/static/common/api.js",
   "/static/common/socket.js",
+  "/static/common/ui.js",
   "/static/rider/rider.css",
   "/static/rider/js/app.js",
   "/static/rider/js/format.js",

@@ -303,7 +303,7 @@ def test_order_to_door_across_four_screens(stack, browser):
     expect(store.locator("#verdict")).to_have_attribute("data-kind", "bad")
     expect(store.locator("#verdict-title")).to_have_text("Not this rider's bag")
     expect(store.locator("#verdict-detail")).to_contain_text("Do not hand it over")
-    expect(store.locator("#verdict-code")).to_have_text("Code: wrong_rider")
+    expect(store.locator("#verdict")).to_have_attribute("data-code", "wrong_rider")
     expect(store.locator("#confirm-btn")).to_be_hidden()
     expect(card.locator("[data-role=status]")).to_have_text("Ready")  # nothing left the counter
     walker.catch_up(OUTSIDE_M)

@@ -20,7 +20,7 @@ class Command(BaseCommand):
     Customer tracking:   {base}/t/<token>/    (the tracking_url of an order)
     API docs:            {base}/api/docs/     merchant1 (token: POST /api/auth/token/)
   Password for every demo account: {DEMO_PASSWORD}
-  Post a demo order:     .venv/bin/python manage.py demo_order
+  Post a demo order:     make demo-order PORT={port}   (or .venv/bin/python manage.py demo_order --port {port})
   Ctrl-C stops the server, the worker and beat.
 """
         )

@@ -5,17 +5,18 @@
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
+import { fmt, gettext, messageFor, ngettext, sentence } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const cfg = JSON.parse($("board-config").textContent);
 
 const STATUS = {
-  created: "New",
-  assigned: "Rider assigned",
-  ready: "Ready at store",
-  picked_up: "On the way",
-  delivered: "Delivered",
-  cancelled: "Cancelled",
+  created: gettext("New"),
+  assigned: gettext("Rider assigned"),
+  ready: gettext("Ready at store"),
+  picked_up: gettext("On the way"),
+  delivered: gettext("Delivered"),
+  cancelled: gettext("Cancelled"),
 };
 const FLAGS = {
   teleport: "jumped more than 5 km at once",
@@ -41,7 +42,7 @@ function errorText(err, fallback) {
     const first = Object.values(err.errors).flat()[0];
     if (typeof first === "string") return first;
   }
-  return err.detail || fallback;
+  return messageFor(err, fallback);
 }
 
 function setBusy(button, busy, label) {
@@ -60,7 +61,7 @@ function setBusy(button, busy, label) {
 const isBusy = (button) => button.getAttribute("aria-busy") === "true";
 
 function timeOf(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
 }
 
 function orderById(id) {
@@ -132,7 +133,7 @@ function drawOrders() {
   for (const o of state.orders) {
     if (!o.approx || o.approx.lat == null) continue;
     live.add(o.id);
-    const label = `${o.pickup_code} · ${o.area} (approximate) · ${STATUS[o.status] || o.status}`;
+    const label = fmt(gettext("%(code)s · %(area)s (approximate) · %(status)s"), { code: o.pickup_code, area: o.area, status: STATUS[o.status] || o.status });
     let circle = mapState.orders.get(o.id);
     if (!circle) {
       circle = L.circle([o.approx.lat, o.approx.lng], {
@@ -215,7 +216,7 @@ function renderRiders() {
   const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
   $("riders-count").textContent = `(${riders.length})`;
   if (!riders.length) {
-    list.replaceChildren(el("li", { class: "muted" }, "Nobody is on duty."));
+    list.replaceChildren(el("li", { class: "muted" }, gettext("Nobody is on duty.")));
     return;
   }
   list.replaceChildren(...riders.map((r) => {
@@ -306,10 +307,10 @@ function buildRow(order) {
   r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
   r.assignBtn.addEventListener("click", () => assign(id));
-  r.assignNote = el("span", { class: "muted", hidden: true }, "Collected: cannot reassign");
+  r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
   r.assign = cell("Assign", el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
   r.glassHidden = el("span", { class: "visually-hidden" });
-  r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, "Break glass", r.glassHidden);
+  r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, gettext("Break glass"), r.glassHidden);
   r.glassBtn.addEventListener("click", () => openGlass(id));
   r.logBtn = el("button", { type: "button", class: "btn btn-quiet", dataset: { log: id } }, "Calls and messages");
   r.logBtn.addEventListener("click", () => openLog(id, r.logBtn));
@@ -320,7 +321,7 @@ function buildRow(order) {
 
 function riderOptions(order) {
   const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
-  const options = [el("option", { value: "" }, riders.length ? "Choose a rider" : "No riders on duty")];
+  const options = [el("option", { value: "" }, riders.length ? gettext("Choose a rider") : gettext("No riders on duty"))];
   for (const r of riders) {
     const current = order.rider && order.rider.id === r.id;
     options.push(el("option", { value: r.id }, current ? `${r.name} (current)` : r.name));
@@ -347,15 +348,15 @@ function updateRow(r, order) {
   const items = order.items || {};
   r.items.textContent = `${items.count} item${items.count === 1 ? "" : "s"}${items.sensitive_summary ? `, ${items.sensitive_summary}` : ""}`;
   r.rider.replaceChildren(order.rider ? el("span", { class: "rider-name" }, order.rider.name)
-    : el("span", { class: "unassigned" }, "Unassigned"));
-  r.selectLabel.textContent = `Rider for order ${order.pickup_code}`;
+    : el("span", { class: "unassigned" }, gettext("Unassigned")));
+  r.selectLabel.textContent = fmt(gettext("Rider for order %(code)s"), { code: order.pickup_code });
   r.glassHidden.textContent = ` for order ${order.pickup_code}`;
 
   const locked = order.status === "picked_up";
   r.select.disabled = locked;
   r.assignBtn.hidden = locked;
   r.assignNote.hidden = !locked;
-  r.assignBtn.textContent = isBusy(r.assignBtn) ? r.assignBtn.textContent : (order.rider ? "Reassign" : "Assign");
+  r.assignBtn.textContent = isBusy(r.assignBtn) ? r.assignBtn.textContent : (order.rider ? gettext("Reassign") : gettext("Assign"));
   // Rebuild the choices unless the dispatcher is in the middle of choosing.
   const signature = JSON.stringify([[...state.riders.values()].map((x) => [x.id, x.name, x.on_duty]), order.rider]);
   const choosing = r.select.dataset.dirty === "1" || document.activeElement === r.select;
@@ -424,8 +425,11 @@ function renderSummary() {
   const open = state.orders.length;
   const unassigned = state.orders.filter((o) => !o.rider).length;
   const riders = [...state.riders.values()].filter((r) => r.on_duty !== false).length;
-  $("board-summary").textContent = `${open} open order${open === 1 ? "" : "s"} · ${unassigned} unassigned · `
-    + `${riders} rider${riders === 1 ? "" : "s"} on duty`;
+  $("board-summary").textContent = [
+    fmt(ngettext("%(n)s open order", "%(n)s open orders", open), { n: open }),
+    fmt(gettext("%(n)s unassigned"), { n: unassigned }),
+    fmt(ngettext("%(n)s rider on duty", "%(n)s riders on duty", riders), { n: riders }),
+  ].join(" · ");
 }
 
 async function loadOrders() {
@@ -450,7 +454,7 @@ function refreshOrders() {
         await loadOrders();
       } while (again);
     } catch (err) {
-      toast(errorText(err, "Could not refresh the orders."), "error");
+      toast(errorText(err, gettext("Could not refresh the orders.")), "error");
     } finally {
       inflight = null;
     }
@@ -476,16 +480,16 @@ async function assign(orderId) {
   if (!r || !order || isBusy(r.assignBtn)) return;
   const riderId = Number(r.select.value);
   if (!riderId) {
-    toast(`Choose a rider for order ${order.pickup_code} first.`, "error");
+    toast(fmt(gettext("Choose a rider for order %(code)s first."), { code: order.pickup_code }), "error");
     r.select.focus();
     return;
   }
   if (order.rider && order.rider.id === riderId) {
-    toast(`Order ${order.pickup_code} is already with ${order.rider.name}.`, "info");
+    toast(sentence(fmt(gettext("Order %(code)s is already with %(rider)s"), { code: order.pickup_code, rider: order.rider.name })), "info");
     return;
   }
-  const verb = order.rider ? "reassigned" : "assigned";
-  setBusy(r.assignBtn, true, order.rider ? "Reassigning…" : "Assigning…");
+  const reassign = Boolean(order.rider);
+  setBusy(r.assignBtn, true, order.rider ? gettext("Reassigning…") : gettext("Assigning…"));
   try {
     const updated = await api(`/api/dispatch/orders/${orderId}/assign/`, { method: "POST", body: { rider: riderId } });
     r.select.dataset.dirty = "";
@@ -495,11 +499,13 @@ async function assign(orderId) {
     drawOrders();
     renderRiders();
     renderSummary();
-    toast(`Order ${updated.pickup_code} ${verb} to ${updated.rider ? updated.rider.name : "the rider"}.`, "ok");
+    toast(sentence(fmt(reassign ? gettext("Order %(code)s reassigned to %(rider)s") : gettext("Order %(code)s assigned to %(rider)s"),
+      { code: updated.pickup_code, rider: updated.rider ? updated.rider.name : gettext("the rider") })), "ok");
     scheduleOrders();
   } catch (err) {
     setBusy(r.assignBtn, false);
-    toast(`Order ${order.pickup_code} was not ${verb}: ${errorText(err, "please try again.")}`, "error");
+    toast(fmt(reassign ? gettext("Order %(code)s was not reassigned: %(reason)s") : gettext("Order %(code)s was not assigned: %(reason)s"),
+      { code: order.pickup_code, reason: errorText(err, gettext("please try again.")) }), "error");
     scheduleOrders();
   }
 }
@@ -532,7 +538,7 @@ function openGlass(orderId) {
   glass.orderId = orderId;
   glass.opener = rows.get(orderId)?.glassBtn || null;
   resetGlassForm();
-  $("glass-title").textContent = `Break glass: order ${order.pickup_code}`;
+  $("glass-title").textContent = fmt(gettext("Break glass: order %(code)s"), { code: order.pickup_code });
   glass.dialog.showModal();
   $("glass-reason").focus();
 }
@@ -581,8 +587,8 @@ glass.form.addEventListener("submit", async (event) => {
   const reasonInput = $("glass-reason");
   const confirmInput = $("glass-confirm");
   const reason = reasonInput.value.trim();
-  const reasonProblem = reason.length < 10 ? "Enter a reason of at least 10 characters." : "";
-  const confirmProblem = confirmInput.checked ? "" : "Confirm that this is an emergency.";
+  const reasonProblem = reason.length < 10 ? gettext("Enter a reason of at least 10 characters.") : "";
+  const confirmProblem = confirmInput.checked ? "" : gettext("Confirm that this is an emergency.");
   fieldError("glass-reason-error", reasonInput, reasonProblem);
   fieldError("glass-confirm-error", confirmInput, confirmProblem);
   $("glass-error").hidden = true;
@@ -591,18 +597,18 @@ glass.form.addEventListener("submit", async (event) => {
     return;
   }
   const order = orderById(glass.orderId);
-  setBusy(submit, true, "Revealing…");
+  setBusy(submit, true, gettext("Revealing…"));
   try {
     const data = await api(`/api/dispatch/orders/${glass.orderId}/break-glass/`, { method: "POST", body: { reason } });
     setBusy(submit, false);
     const opener = glass.opener;
     glass.dialog.close();
     showContact(data, order, opener);
-    toast("Contact revealed. This was logged.", "ok");
+    toast(gettext("Contact revealed. This was logged."), "ok");
   } catch (err) {
     setBusy(submit, false);
-    let text = errorText(err, "Could not reveal the contact. Please try again.");
-    if (err instanceof ApiError && err.status === 429) text = `Quota reached: ${text}`;
+    let text = errorText(err, gettext("Could not reveal the contact. Please try again."));
+    if (err instanceof ApiError && err.status === 429) text = fmt(gettext("Quota reached: %(reason)s"), { reason: text });
     if (err instanceof ApiError && err.status === 400 && err.errors && err.errors.reason) {
       fieldError("glass-reason-error", reasonInput, text);
       reasonInput.focus();
@@ -633,7 +639,7 @@ function showContact(data, order, opener) {
   contact.orderId = order ? order.id : null;
   contact.opener = opener;
   contact.expires = new Date(data.expires_at).getTime();
-  $("contact-title").textContent = `Emergency contact: order ${order ? order.pickup_code : ""}`;
+  $("contact-title").textContent = fmt(gettext("Emergency contact: order %(code)s"), { code: order ? order.pickup_code : "" });
   $("contact-name").textContent = data.name;
   const phone = $("contact-phone");
   phone.textContent = data.phone;
@@ -643,7 +649,7 @@ function showContact(data, order, opener) {
     const left = contact.expires - Date.now();
     if (left <= 0) {
       contact.dialog.close();
-      toast("The emergency contact expired and was cleared from this page.", "info");
+      toast(gettext("The emergency contact expired and was cleared from this page."), "info");
       return;
     }
     $("contact-remaining").textContent = formatRemaining(left);
@@ -700,7 +706,7 @@ function addAlert(msg) {
   const [title, text] = describeAlert(msg);
   const now = new Date();
   const item = el("li", { class: "alert", dataset: { kind: msg.kind || "", order: msg.order ?? "", rider: msg.rider ?? "" } },
-    el("time", { datetime: now.toISOString() }, now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })), " ",
+    el("time", { datetime: now.toISOString() }, now.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" })), " ",
     el("strong", {}, `${title}: `), text);
   const list = $("alerts");
   list.prepend(item);
@@ -732,7 +738,7 @@ async function start() {
     state.stores = new Map(stores.value.map((s) => [s.id, s]));
     drawStores();
   }
-  if (riders.status === "rejected") toast(errorText(riders.reason, "Could not load the riders."), "error");
+  if (riders.status === "rejected") toast(errorText(riders.reason, gettext("Could not load the riders.")), "error");
   try {
     await loadOrders();
   } catch (err) {

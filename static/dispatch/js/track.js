@@ -4,6 +4,7 @@
 import { api, ApiError, el, toast } from "../../common/api.js";
 import { CallManager, ChatPanel } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
+import { fmt, formatDistance, gettext } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const { token } = JSON.parse($("track-config").textContent);
@@ -20,28 +21,28 @@ function setText(node, text) {
 }
 
 function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
 }
 
 function dayAndClock(iso) {
-  return new Date(iso).toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+  return new Date(iso).toLocaleString(document.documentElement.lang || [], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
     minute: "2-digit" });
 }
 
 function distanceText(m) {
-  if (m >= 1000) return `${(m / 1000).toFixed(1)} km`;
-  return `${Math.max(10, Math.round(m / 10) * 10)} m`;
+  return formatDistance(m >= 1000 ? m : Math.max(10, Math.round(m / 10) * 10));
 }
 
 function headline(d) {
   const rider = d.rider ? d.rider.name : null;
   switch (d.status) {
-    case "created": return `${d.store} has your order.`;
-    case "assigned": return `${rider || "A rider"} will collect your order from ${d.store}.`;
-    case "ready": return rider ? `Your order is ready at ${d.store}. ${rider} is collecting it.` : `Your order is ready at ${d.store}.`;
-    case "picked_up": return `${rider || "Your rider"} is on the way with your order.`;
-    case "delivered": return "Delivered. Thank you!";
-    case "cancelled": return "This order was cancelled. Contact the shop if you have questions.";
+    case "created": return fmt(gettext("%(store)s has your order."), { store: d.store });
+    case "assigned": return fmt(gettext("%(rider)s will collect your order from %(store)s."), { rider: rider || gettext("A rider"), store: d.store });
+    case "ready": return rider ? fmt(gettext("Your order is ready at %(store)s. %(rider)s is collecting it."), { store: d.store, rider })
+      : fmt(gettext("Your order is ready at %(store)s."), { store: d.store });
+    case "picked_up": return fmt(gettext("%(rider)s is on the way with your order."), { rider: rider || gettext("Your rider") });
+    case "delivered": return gettext("Delivered. Thank you!");
+    case "cancelled": return gettext("This order was cancelled. Contact the shop if you have questions.");
     default: return "";
   }
 }
@@ -86,8 +87,8 @@ function renderApproach(d) {
     return;
   }
   const minutes = Math.max(1, Math.round(approach.eta_s / 60));
-  setText(node, approach.distance_m < 50 ? "Your rider is arriving now."
-    : `Your rider is ${distanceText(approach.distance_m)} away, about ${minutes} min.`);
+  setText(node, approach.distance_m < 50 ? gettext("Your rider is arriving now.")
+    : fmt(gettext("Your rider is %(distance)s away, about %(minutes)s min."), { distance: distanceText(approach.distance_m), minutes }));
   node.dataset.distance = approach.distance_m;
   node.hidden = false;
 }
@@ -105,9 +106,9 @@ function renderCall(d) {
   }
 }
 
-const PROTECTED_TEXT = "Calls go through a temporary number. Your rider never sees your number, and you never see theirs.";
-const SHARED_TEXT = "You allowed your rider to see your number while they have your order. " +
-  "Calls through the temporary number still hide it.";
+const PROTECTED_TEXT = gettext("Calls go through a temporary number. Your rider never sees your number, and you never see theirs.");
+const SHARED_TEXT = gettext("You allowed your rider to see your number while they have your order. ") +
+  gettext("Calls through the temporary number still hide it.");
 
 function renderConsent(d) {
   setText($("call-privacy"), d.consent.number_protection ? PROTECTED_TEXT : SHARED_TEXT);
@@ -119,7 +120,7 @@ function renderConsent(d) {
 }
 
 function telLine(number) {
-  return el("p", { class: "call-line" }, "Your private line: ",
+  return el("p", { class: "call-line" }, gettext("Your private line: "),
     el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
 }
 
@@ -127,14 +128,14 @@ function renderSeen(d) {
   const entries = [
     ...d.address_seen.map((s) => ({
       at: s.at,
-      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : "Your rider"} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
+      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : gettext("Your rider")} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
       kind: s.tier,
     })),
-    ...d.access_revoked_at.map((at) => ({ at, text: "Your rider's access to your address ended.", kind: "revoked" })),
+    ...d.access_revoked_at.map((at) => ({ at, text: gettext("Your rider's access to your address ended."), kind: "revoked" })),
   ].sort((a, b) => new Date(a.at) - new Date(b.at));
   const list = $("seen");
   if (!entries.length) {
-    list.replaceChildren(el("li", { class: "muted" }, "Nobody has seen more than your area yet."));
+    list.replaceChildren(el("li", { class: "muted" }, gettext("Nobody has seen more than your area yet.")));
     return;
   }
   list.replaceChildren(...entries.map((e) => el("li", { dataset: { kind: e.kind } },
@@ -175,7 +176,7 @@ function render(d) {
   renderInApp(d);
   renderConsent(d);
   renderSeen(d);
-  $("expires").textContent = `This page works until ${dayAndClock(d.expires_at)}.`;
+  $("expires").textContent = fmt(gettext("This page works until %(when)s."), { when: dayAndClock(d.expires_at) });
   document.body.dataset.status = d.status;
   document.body.dataset.ready = "true";
 }
@@ -199,7 +200,7 @@ async function load() {
         location.reload(); // the link expired: the server shows the expired page
         return;
       }
-      toast((err && err.detail) || "Could not load your delivery. Retrying…", "error");
+      toast((err && err.detail) || gettext("Could not load your delivery. Retrying…"), "error");
     } finally {
       inflight = null;
     }
@@ -212,24 +213,24 @@ $("call-btn").addEventListener("click", async (event) => {
   if (button.getAttribute("aria-busy") === "true") return;
   const out = $("call-result");
   button.setAttribute("aria-busy", "true");
-  button.textContent = "Connecting…";
-  out.replaceChildren(el("p", {}, "Setting up a private line…"));
+  button.textContent = gettext("Connecting…");
+  out.replaceChildren(el("p", {}, gettext("Setting up a private line…")));
   try {
     const call = await api(`${base}call/`, { method: "POST" });
     const lines = [telLine(call.proxy_number)];
     if (call.connected) {
       lines.push(el("p", { class: "call-ok" }, `Connected to your ${call.callee || "rider"}. Your number is hidden.`));
     } else {
-      lines.push(el("p", {}, "Tap the number to call. Your rider will not see your number."));
+      lines.push(el("p", {}, gettext("Tap the number to call. Your rider will not see your number.")));
     }
     out.replaceChildren(...lines);
   } catch (err) {
-    const text = (err && err.detail) || "The call could not be set up. Please try again.";
+    const text = (err && err.detail) || gettext("The call could not be set up. Please try again.");
     out.replaceChildren(el("p", { class: "error" }, text));
     toast(text, "error");
   } finally {
     button.removeAttribute("aria-busy");
-    button.textContent = "Call by phone instead";
+    button.textContent = gettext("Call by phone instead");
   }
 });
 
@@ -242,14 +243,14 @@ $("consent-btn").addEventListener("click", async (event) => {
   try {
     const res = await api(`${base}consent/`, { method: "POST", body: { marketing: false } });
     card.dataset.withdrawn = "true";
-    out.replaceChildren(el("p", { class: "call-ok" }, "Done. The shop will not send you offers or news."));
+    out.replaceChildren(el("p", { class: "call-ok" }, gettext("Done. The shop will not send you offers or news.")));
     if (data) {
       data.consent = res.consent;
       renderConsent(data);
     }
     load(); // a read already in flight may predate the withdrawal: read again after it
   } catch (err) {
-    const text = (err && err.detail) || "That did not work. Please try again.";
+    const text = (err && err.detail) || gettext("That did not work. Please try again.");
     out.replaceChildren(el("p", { class: "error" }, text));
     toast(text, "error");
   } finally {

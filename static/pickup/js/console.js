@@ -5,30 +5,31 @@
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { CallManager, ChatPanel } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
+import { fmt, gettext, messageFor, MESSAGES } from "../../common/ui.js";
 
 const $ = (id) => document.getElementById(id);
 const cfg = JSON.parse($("console-config").textContent);
 
 const STATUS = {
-  created: "New: pack it",
-  assigned: "Rider assigned: pack it",
-  ready: "Ready",
-  picked_up: "Handed over",
-  delivered: "Delivered",
-  cancelled: "Cancelled",
+  created: gettext("New: pack it"),
+  assigned: gettext("Rider assigned: pack it"),
+  ready: gettext("Ready"),
+  picked_up: gettext("Handed over"),
+  delivered: gettext("Delivered"),
+  cancelled: gettext("Cancelled"),
 };
 const OPEN = new Set(["created", "assigned", "ready"]);
 
 // A plain message for every refusal; the machine code is shown beside it.
 const REFUSALS = {
-  unknown_code: ["No bag with that number", "There is no bag here today with that number or code. Check it with the rider."],
-  wrong_rider: ["Not this rider's bag", "This code is not from the rider assigned to this bag. Do not hand it over."],
-  not_ready: ["Not ready yet", "This bag is not marked ready. Pack it and tap “Mark ready” first."],
-  already_picked_up: ["Already handed over", "This bag was already given to its rider."],
-  cancelled: ["Order cancelled", "This order was cancelled. Keep the bag and do not hand it over."],
-  expired_code: ["Code expired", "The rider's code has expired. Ask them to show the new code on their phone."],
-  rate_limited: ["Too many failed attempts", "The counter is paused for a minute. Dispatch has been told."],
-  offline: ["No connection", "The counter cannot reach the server. Check the network and try again."],
+  unknown_code: [gettext("No bag with that number"), gettext("There is no bag here today with that number or code. Check it with the rider.")],
+  wrong_rider: [gettext("Not this rider's bag"), gettext("This code is not from the rider assigned to this bag. Do not hand it over.")],
+  not_ready: [gettext("Not ready yet"), gettext("This bag is not marked ready. Pack it and tap “Mark ready” first.")],
+  already_picked_up: [gettext("Already handed over"), gettext("This bag was already given to its rider.")],
+  cancelled: [gettext("Order cancelled"), gettext("This order was cancelled. Keep the bag and do not hand it over.")],
+  expired_code: [gettext("Code expired"), gettext("The rider's code has expired. Ask them to show the new code on their phone.")],
+  rate_limited: [gettext("Too many failed attempts"), gettext("The counter is paused for a minute. Dispatch has been told.")],
+  offline: [gettext("No connection"), gettext("The counter cannot reach the server. Check the network and try again.")],
 };
 const REVEAL_FOR_MS = 120_000; // sealed item names disappear from the screen again after 2 minutes
 
@@ -43,13 +44,13 @@ const state = {
 };
 
 // --- Helpers --------------------------------------------------------------------------------------
-function errorText(err, fallback = "Something went wrong. Try again.") {
+function errorText(err, fallback = MESSAGES.error) {
   if (!(err instanceof ApiError)) return fallback;
   if (err.errors && typeof err.errors === "object") {
     const first = Object.values(err.errors).flat()[0];
     if (typeof first === "string") return first;
   }
-  return err.detail || fallback;
+  return messageFor(err, fallback);
 }
 
 async function busy(button, fn, label) {
@@ -73,17 +74,18 @@ function announce(text) {
   setTimeout(() => { node.textContent = text; }, 50);
 }
 
-const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const clock = (iso) => new Date(iso).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
 const spaced = (code) => String(code).split("").join(" ");
 const riderLine = (o) => {
-  if (!o.rider) return "No rider assigned yet";
-  return o.eta ? `Rider ${o.rider.name} · ${o.eta.label}` : `Rider ${o.rider.name}`;
+  if (!o.rider) return gettext("No rider assigned yet");
+  const rider = fmt(gettext("Rider %(name)s"), { name: o.rider.name });
+  return o.eta ? `${rider} · ${o.eta.label}` : rider;
 };
 
 function itemsText(items) {
   const parts = items.lines.map((l) => `${l.qty} × ${l.name}`);
-  if (items.sensitive_count) parts.push(`${items.sensitive_summary} (name sealed)`);
-  return parts.join(", ") || "No items";
+  if (items.sensitive_count) parts.push(fmt(gettext("%(summary)s (name sealed)"), { summary: items.sensitive_summary }));
+  return parts.join(", ") || gettext("No items");
 }
 
 function fieldError(id, message) {
@@ -107,12 +109,12 @@ function buildCard(order) {
   r.items = el("ul", { class: "oc-items", "data-role": "items" });
   r.rider = el("p", { class: "oc-rider", "data-role": "rider" });
   r.ready = el("button", { type: "button", class: "btn btn-primary", "data-action": "ready",
-    onclick: (e) => markReady(id, e.currentTarget) }, "Mark ready");
+    onclick: (e) => markReady(id, e.currentTarget) }, gettext("Mark ready"));
   r.reveal = el("button", { type: "button", class: "btn", "data-action": "reveal", "aria-expanded": "false",
-    onclick: (e) => toggleReveal(id, e.currentTarget) }, "Show item names");
+    onclick: (e) => toggleReveal(id, e.currentTarget) }, gettext("Show item names"));
   // The visible words start the accessible name (WCAG 2.5.3), the bag number completes it.
   r.labelBag = el("span", { class: "visually-hidden" });
-  r.label = el("a", { class: "btn btn-quiet", "data-action": "label", target: "_blank", rel: "noopener" }, "Print label",
+  r.label = el("a", { class: "btn btn-quiet", "data-action": "label", target: "_blank", rel: "noopener" }, gettext("Print label"),
     r.labelBag);
   r.callRider = el("button", { type: "button", class: "btn", "data-action": "rtc-call-rider",
     onclick: () => calls.start(id, "rider") }, "Call rider in the app");
@@ -151,13 +153,13 @@ function renderItems(r, order) {
   if (revealed) {
     for (const line of revealed.lines) {
       rows.push(el("li", { class: line.sensitive ? "sensitive" : "" }, `${line.qty} × ${line.name}`,
-        line.sensitive ? el("span", { class: "badge badge-sensitive" }, "Sensitive: pack discreetly") : null));
+        line.sensitive ? el("span", { class: "badge badge-sensitive" }, gettext("Sensitive: pack discreetly")) : null));
     }
   } else {
     for (const line of order.items.lines) rows.push(el("li", {}, `${line.qty} × ${line.name}`));
     if (order.items.sensitive_count) {
       rows.push(el("li", { class: "sensitive" }, order.items.sensitive_summary,
-        el("span", { class: "badge badge-sensitive" }, "Sensitive: name sealed")));
+        el("span", { class: "badge badge-sensitive" }, gettext("Sensitive: name sealed"))));
     }
   }
   r.items.replaceChildren(...rows);
@@ -169,13 +171,13 @@ function updateCard(r, order) {
   r.codeSpoken.textContent = `Pickup number ${spaced(order.pickup_code)}`;
   r.status.textContent = STATUS[order.status] || order.status;
   r.status.dataset.status = order.status;
-  r.age.textContent = `ordered ${ago(order.created_at)} ago`;
+  r.age.textContent = fmt(gettext("ordered %(ago)s ago"), { ago: ago(order.created_at) });
   r.age.dataset.created = order.created_at;
   renderItems(r, order);
   r.rider.textContent = riderLine(order);
   r.ready.hidden = !(order.status === "created" || order.status === "assigned");
   r.reveal.hidden = !(order.items.sensitive_count && OPEN.has(order.status));
-  r.reveal.textContent = state.revealed.has(order.id) ? "Hide item names" : "Show item names";
+  r.reveal.textContent = state.revealed.has(order.id) ? gettext("Hide item names") : gettext("Show item names");
   r.reveal.setAttribute("aria-expanded", String(state.revealed.has(order.id)));
   r.label.href = order.label_url;
   r.labelBag.textContent = ` for bag ${order.pickup_code}`;
@@ -216,20 +218,20 @@ function renderQueue(orders) {
   $("done-wrap").hidden = done.length === 0;
   $("done-count").textContent = String(done.length);
   const ready = orders.filter((o) => o.status === "ready").length;
-  const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  $("summary").textContent = `${open.length} waiting, ${ready} ready · updated ${time}`;
+  const time = new Date().toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  $("summary").textContent = fmt(gettext("%(waiting)s waiting, %(ready)s ready · updated %(time)s"), { waiting: open.length, ready, time });
   if (state.bag && state.orders.has(state.bag.id)) showBag(state.orders.get(state.bag.id), { quiet: true });
 }
 
 async function markReady(id, button) {
   const order = state.orders.get(id) || state.bag;
   try {
-    const updated = await busy(button, () => api(`/api/pickup/orders/${id}/ready/`, { method: "POST" }), "Marking…");
-    toast(`Bag ${updated.pickup_code} is ready. The rider has been told.`, "ok");
+    const updated = await busy(button, () => api(`/api/pickup/orders/${id}/ready/`, { method: "POST" }), gettext("Marking…"));
+    toast(fmt(gettext("Bag %(code)s is ready. The rider has been told."), { code: updated.pickup_code }), "ok");
     announce(`Bag ${updated.pickup_code} marked ready.`);
     await refresh();
   } catch (err) {
-    toast(`Could not mark bag ${order ? order.pickup_code : ""} ready: ${errorText(err)}`, "error");
+    toast(fmt(gettext("Could not mark bag %(code)s ready: %(reason)s"), { code: order ? order.pickup_code : "", reason: errorText(err) }), "error");
   }
 }
 
@@ -241,14 +243,14 @@ async function toggleReveal(id, button) {
     return;
   }
   try {
-    const data = await busy(button, () => api(`/api/pickup/orders/${id}/packing/`), "Opening…");
+    const data = await busy(button, () => api(`/api/pickup/orders/${id}/packing/`), gettext("Opening…"));
     const timer = setTimeout(() => forget(id), REVEAL_FOR_MS);
     state.revealed.set(id, { lines: data.lines, timer });
     const r = state.cards.get(id);
     if (r) updateCard(r, state.orders.get(id));
-    toast("Item names shown for packing for 2 minutes. This was logged.", "ok");
+    toast(gettext("Item names shown for packing for 2 minutes. This was logged."), "ok");
   } catch (err) {
-    toast(`Could not show the item names: ${errorText(err)}`, "error");
+    toast(fmt(gettext("Could not show the item names: %(reason)s"), { reason: errorText(err) }), "error");
   }
 }
 
@@ -275,7 +277,7 @@ function renderHistory(entries) {
     const undo = undoDesc
       ? el("button", { type: "button", class: "btn btn-danger", "data-undo": String(h.order),
         "data-until": h.undo_until, "aria-describedby": undoDesc.id, onclick: (e) => undoHandoff(h, e.currentTarget) },
-      "Undo")
+      gettext("Undo"))
       : null;
     const outcome = h.undone
       ? el("span", { class: "h-undone" }, `Taken back at ${clock(h.undone_at)} by ${h.undone_by}`)
@@ -311,13 +313,13 @@ function tickUndo() {
 async function undoHandoff(entry, button) {
   try {
     const order = await busy(button, () => api(`/api/pickup/orders/${entry.order}/undo-handoff/`, { method: "POST" }),
-      "Undoing…");
-    toast(`Bag ${order.pickup_code} taken back: it is ready again. Keep it on the shelf.`, "ok");
+      gettext("Undoing…"));
+    toast(fmt(gettext("Bag %(code)s taken back: it is ready again. Keep it on the shelf."), { code: order.pickup_code }), "ok");
     announce(`Handoff of bag ${order.pickup_code} undone.`);
     if (state.bag && state.bag.id === order.id) showBag(order, { quiet: true });
     await refresh();
   } catch (err) {
-    toast(`Could not undo: ${errorText(err)}`, "error");
+    toast(fmt(gettext("Could not undo: %(reason)s"), { reason: errorText(err) }), "error");
     await refresh();
   }
 }
@@ -402,15 +404,16 @@ function verdict(kind, title, detail, code = "") {
   box.dataset.kind = kind;
   $("verdict-title").textContent = title;
   $("verdict-detail").textContent = detail;
-  $("verdict-code").textContent = code ? `Code: ${code}` : "";
-  $("verdict-code").hidden = !code;
+  $("verdict-code").textContent = "";
+  $("verdict-code").hidden = true;
+  box.dataset.code = code;
   $("verdict-actions").hidden = kind !== "ok";
   announce(`${title}. ${detail}`);
 }
 
 function refusal(err) {
   const code = err instanceof ApiError ? err.code : "error";
-  const [title, help] = REFUSALS[code] || ["Refused", errorText(err)];
+  const [title, help] = REFUSALS[code] || [gettext("Refused"), messageFor(err, errorText(err))];
   const detail = code === "rate_limited" ? err.detail : help;
   verdict("bad", title, detail, code);
   $("verdict").focus();
@@ -429,12 +432,12 @@ $("lookup-form").addEventListener("submit", async (e) => {
   fieldError("pickup-error", "");
   clearVerdict();
   if (!code) {
-    fieldError("pickup-error", "Enter the pickup number the rider tells you.");
+    fieldError("pickup-error", gettext("Enter the pickup number the rider tells you."));
     $("pickup-input").focus();
     return;
   }
   try {
-    await busy($("lookup-btn"), () => lookup({ code }), "Finding…");
+    await busy($("lookup-btn"), () => lookup({ code }), gettext("Finding…"));
     $("rider-code-input").focus();
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) {
@@ -464,7 +467,7 @@ async function check(riderCode) {
   clearVerdict();
   fieldError("rider-code-error", "");
   if (!/^\d{6}$/.test(riderCode)) {
-    fieldError("rider-code-error", "The rider's code is 6 digits.");
+    fieldError("rider-code-error", gettext("The rider's code is 6 digits."));
     $("rider-code-input").focus();
     return;
   }
@@ -477,10 +480,10 @@ async function check(riderCode) {
         method: "POST", body: { pickup_code: state.bag.pickup_code, rider_code: riderCode } });
       showBag(result.order);
       state.checked = { order: result.order, rider_code: riderCode };
-      verdict("ok", `Yes: bag ${result.order.pickup_code} may go`, result.detail);
+      verdict("ok", fmt(gettext("Yes: bag %(code)s may go"), { code: result.order.pickup_code }), result.detail);
       $("confirm-btn").textContent = `Hand over bag ${result.order.pickup_code}`;
       $("confirm-btn").focus();
-    }, "Checking…");
+    }, gettext("Checking…"));
   } catch (err) {
     const fields = (err instanceof ApiError && err.errors) || {};
     if (err instanceof ApiError && err.status === 400 && (fields.code || fields.pickup_code)) {
@@ -511,7 +514,7 @@ $("confirm-btn").addEventListener("click", async (e) => {
     showBag(order);
     verdict("done", `Bag ${order.pickup_code} handed over`,
       `Given to ${order.rider ? order.rider.name.replace(/\.$/, "") : "the rider"}. Tapped by mistake? Undo it under “Today's handoffs” within a minute.`);
-    toast(`Bag ${order.pickup_code} handed over.`, "ok");
+    toast(fmt(gettext("Bag %(code)s handed over."), { code: order.pickup_code }), "ok");
     await refresh();
     $("verdict").focus();
   } catch (err) {
@@ -532,8 +535,10 @@ $("bag-ready").addEventListener("click", (e) => state.bag && markReady(state.bag
 // --- Scanning the rider's QR (progressive: typing always works) ---------------------------------
 const scan = { stream: null, detector: null, timer: null };
 
-async function scanSupported() {
-  if (!("BarcodeDetector" in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return false;
+// BarcodeDetector where the browser has it (not Chromium on Linux, not Firefox); else the vendored jsQR
+// (static/vendor/jsqr/, loaded on the first scan) reading video frames from a canvas.
+async function nativeQr() {
+  if (!("BarcodeDetector" in window)) return false;
   try {
     const formats = await window.BarcodeDetector.getSupportedFormats();
     return formats.includes("qr_code");
@@ -542,13 +547,50 @@ async function scanSupported() {
   }
 }
 
+async function scanSupported() {
+  return Boolean(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && (cfg.jsqr || (await nativeQr())));
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const tag = document.createElement("script");
+    tag.src = src;
+    tag.onload = resolve;
+    tag.onerror = reject;
+    document.head.append(tag);
+  });
+}
+
+export function jsqrDetector() {
+  const canvas = document.createElement("canvas");
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  return {
+    async detect(source) {
+      const w = source.videoWidth || source.naturalWidth || source.width;
+      const h = source.videoHeight || source.naturalHeight || source.height;
+      if (!w || !h) return [];
+      canvas.width = w;
+      canvas.height = h;
+      ctx.drawImage(source, 0, 0, w, h);
+      const hit = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h);
+      return hit ? [{ rawValue: hit.data, format: "qr_code" }] : [];
+    },
+  };
+}
+
+async function qrDetector() {
+  if (await nativeQr()) return new window.BarcodeDetector({ formats: ["qr_code"] });
+  if (!window.jsQR) await loadScript(cfg.jsqr);
+  return jsqrDetector();
+}
+
 async function scanStart() {
   const status = $("scan-status");
   try {
-    scan.detector = scan.detector || new window.BarcodeDetector({ formats: ["qr_code"] });
+    scan.detector = scan.detector || (await qrDetector());
     scan.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
   } catch (_) {
-    toast("The camera is not available. Type the rider's code instead.", "error");
+    toast(gettext("The camera is not available. Type the rider's code instead."), "error");
     $("rider-code-input").focus();
     return;
   }
@@ -556,7 +598,7 @@ async function scanStart() {
   video.srcObject = scan.stream;
   $("scan-view").hidden = false;
   $("scan-start").hidden = true;
-  status.textContent = "Hold the rider's phone in front of the camera.";
+  status.textContent = gettext("Hold the rider's phone in front of the camera.");
   await video.play().catch(() => {});
   scanLoop();
 }
@@ -578,14 +620,14 @@ async function scanLoop() {
     if (/^\d{6}$/.test(value)) {
       scanStop();
       $("rider-code-input").value = value;
-      toast("Rider's code scanned.", "ok");
+      toast(gettext("Rider's code scanned."), "ok");
       check(value);
       return;
     }
     if (value) {
       $("scan-status").textContent = value.startsWith("PD-")
-        ? "That is a bag label. Scan the code on the rider's phone."
-        : "That is not a rider's code. Scan the code on the rider's phone.";
+        ? gettext("That is a bag label. Scan the code on the rider's phone.")
+        : gettext("That is not a rider's code. Scan the code on the rider's phone.");
     }
   } catch (_) { /* a frame that could not be read */ }
   scan.timer = setTimeout(scanLoop, 250);
@@ -620,7 +662,7 @@ const socket = new LiveSocket("/ws/store/", {
 setInterval(tickUndo, 1000);
 setInterval(() => {
   for (const node of document.querySelectorAll("[data-role=age][data-created]")) {
-    node.textContent = `ordered ${ago(node.dataset.created)} ago`;
+    node.textContent = fmt(gettext("ordered %(ago)s ago"), { ago: ago(node.dataset.created) });
   }
 }, 15_000);
 setInterval(() => { if (document.visibilityState === "visible") refresh(); }, 60_000); // rider ETAs move on

@@ -8,6 +8,7 @@ import { Tracker, describeAck } from "./geo.js";
 import { OrderView } from "./order-view.js";
 import { purgeOrderRecords, saveOrder, savedOrders, wipeSiteData } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
+import { fmt, gettext, sentence } from "../../common/ui.js";
 
 const cfg = JSON.parse(document.getElementById("rider-config").textContent);
 const OPEN_KEY = "rider.open";
@@ -58,12 +59,12 @@ function upsert(order, { save = true } = {}) {
 
 function renderList() {
   const orders = sorted();
-  ui.empty.textContent = "No orders assigned to you right now. New orders appear here by themselves.";
+  ui.empty.textContent = gettext("No orders assigned to you right now. New orders appear here by themselves.");
   ui.empty.hidden = orders.length > 0;
   ui.list.replaceChildren(...orders.map((o) => el("li", { class: "order-card", "data-order": String(o.id) },
     // Named by its own text (WCAG 2.5.3: what it shows is what a voice user says), the words between for a listener.
     el("button", { type: "button", class: "order-open", onclick: () => openOrder(o.id) },
-    el("span", { class: "visually-hidden" }, "Pickup "),
+    el("span", { class: "visually-hidden" }, gettext("Pickup ")),
     el("span", { class: "card-code" }, o.pickup_code),
     el("span", { class: "visually-hidden" }, " at "),
     el("span", { class: "card-main" },
@@ -86,7 +87,7 @@ function openOrder(id, { focus = true } = {}) {
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
       onHere: () => tracker.here().then((ack) => {
-        toast(ack.accepted ? "Sent: you are here." : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
+        toast(ack.accepted ? gettext("Sent: you are here.") : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
         return ack;
       }),
     });
@@ -135,11 +136,11 @@ async function fetchOrder(id) {
         state.fetchedAt.set(id, Date.now());
         const order = await api(`/api/rider/orders/${id}/`);
         if (upsert(order)) {
-          toast(`New order: pickup number ${order.pickup_code} at ${order.store.name}.`, "ok");
+          toast(fmt(gettext("New order: pickup number %(code)s at %(store)s."), { code: order.pickup_code, store: order.store.name }), "ok");
           autoOpen();
         }
       } catch (err) {
-        if (err.status === 404) { await purge(id, "This order is no longer yours. Its details were removed."); return; }
+        if (err.status === 404) { await purge(id, gettext("This order is no longer yours. Its details were removed.")); return; }
         if (err.status !== 0) toast(`Could not refresh the order: ${err.detail}`, "error");
         return;
       }
@@ -162,7 +163,7 @@ async function refreshList() {
     autoOpen();
   } catch (err) {
     ui.empty.textContent = err.status === 0
-      ? "No connection. Showing what this phone saved; it updates when you are back online."
+      ? gettext("No connection. Showing what this phone saved; it updates when you are back online.")
       : `Could not load your orders: ${err.detail}`;
     ui.empty.hidden = false;
   }
@@ -235,7 +236,7 @@ const socket = new LiveSocket("/ws/rider/", {
     if (rtc.calls.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
-      purge(msg.order, "Delivery finished: this order's details were removed from your phone.");
+      purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
     } else if (msg.type === "location.ack") {
       tracker.ack({ ...msg, via: "socket" });
     } else if (typeof msg.type === "string" && msg.type.startsWith("order.") && msg.order) {
@@ -271,7 +272,7 @@ const tracker = new Tracker({
     if (state.view) state.view.setFix(fix);
   },
   onAck(ack) {
-    ui.geoAck.textContent = `Last position ${formatClock(ack.at)}: ${describeAck(ack)}.`;
+    ui.geoAck.textContent = sentence(fmt(gettext("Last position %(time)s: %(result)s"), { time: formatClock(ack.at), result: describeAck(ack) }));
     ui.geoAck.dataset.accepted = String(Boolean(ack.accepted));
     ui.geoAck.dataset.seq = String(ack.seq);
     if (ack.accepted) refreshDistance();
@@ -306,22 +307,22 @@ const wake = new ScreenWake((on) => { document.body.dataset.wakelock = on ? "on"
 function sync() {
   const active = activeIds();
   tracker.want(state.onDuty && active.length > 0, state.onDuty
-    ? "No active order: your position is not shared."
-    : "Off duty: your position is not shared.");
+    ? gettext("No active order: your position is not shared.")
+    : gettext("Off duty: your position is not shared."));
   wake.set([...state.orders.values()].some((o) => o.status === "picked_up"));
 }
 
 // --- Duty ------------------------------------------------------------------------------------------
 function renderDuty() {
   ui.duty.setAttribute("aria-pressed", String(state.onDuty));
-  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? "On duty" : "Off duty";
+  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : "Off duty";
 }
 
 ui.duty.addEventListener("click", async () => {
   const want = !state.onDuty;
   try {
     const data = await withBusy(ui.duty, () => api("/api/rider/duty/", { method: "POST", body: { on_duty: want } }),
-      { ok: want ? "You are on duty." : "You are off duty. Your position is no longer shared." });
+      { ok: want ? gettext("You are on duty.") : gettext("You are off duty. Your position is no longer shared.") });
     state.onDuty = data.on_duty;
     renderDuty();
     sync();
@@ -331,7 +332,7 @@ ui.duty.addEventListener("click", async () => {
 document.querySelectorAll("[data-here]").forEach((button) => button.addEventListener("click", async () => {
   try {
     await withBusy(button, () => tracker.here().then((ack) => {
-      toast(ack.accepted ? "Sent: you are here." : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
+      toast(ack.accepted ? gettext("Sent: you are here.") : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
     }));
   } catch (_) { /* toast shown */ }
 }));

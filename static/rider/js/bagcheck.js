@@ -1,6 +1,7 @@
 // "Is this bag mine?": the rider types the pickup number on a bag; the server answers yes (with the
 // order) or no, and never says anything about another rider's order.
 import { api, el } from "../../common/api.js";
+import { gettext } from "../../common/ui.js";
 
 const form = document.getElementById("bag-check");
 const select = document.getElementById("bag-store");
@@ -10,11 +11,11 @@ async function loadStores() {
   try {
     const stores = await api("/api/stores/");
     select.replaceChildren(
-      el("option", { value: "" }, stores.length ? "Choose the store" : "No store: you have no active order"),
+      el("option", { value: "" }, stores.length ? gettext("Choose the store") : gettext("No store: you have no active order")),
       ...stores.map((s) => el("option", { value: s.id }, s.name)));
     if (stores.length === 1) select.value = String(stores[0].id);
   } catch (err) {
-    select.replaceChildren(el("option", { value: "" }, "Stores could not load"));
+    select.replaceChildren(el("option", { value: "" }, gettext("Stores could not load")));
   }
 }
 
@@ -22,7 +23,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const code = document.getElementById("bag-code").value.trim();
   if (!select.value || !code) {
-    result.textContent = "Choose the store and type the number on the bag.";
+    result.textContent = gettext("Choose the store and type the number on the bag.");
     result.dataset.kind = "error";
     return;
   }
@@ -37,7 +38,7 @@ form.addEventListener("submit", async (event) => {
       : `No: bag ${code} is not one of your orders at this store. Do not take it.`;
   } catch (err) {
     result.dataset.kind = "error";
-    result.textContent = err.detail || "Could not check the bag.";
+    result.textContent = err.detail || gettext("Could not check the bag.");
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");

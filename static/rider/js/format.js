@@ -1,23 +1,24 @@
 // Small shared helpers for the rider screens: labels, distances, button feedback.
 import { toast } from "../../common/api.js";
+import { fmt, formatDistance as localDistance, gettext } from "../../common/ui.js";
 
 export const ACTIVE = ["assigned", "ready", "picked_up"];
 
 export const STATUS_LABELS = {
-  created: "New",
-  assigned: "Preparing",
-  ready: "Ready for pickup",
-  picked_up: "Picked up",
-  delivered: "Delivered",
-  cancelled: "Cancelled",
+  created: gettext("New"),
+  assigned: gettext("Preparing"),
+  ready: gettext("Ready for pickup"),
+  picked_up: gettext("Picked up"),
+  delivered: gettext("Delivered"),
+  cancelled: gettext("Cancelled"),
 };
 
-export const TIER_LABELS = { area: "Area only", street: "Street", door: "Door" };
+export const TIER_LABELS = { area: gettext("Area only"), street: gettext("Street"), door: gettext("Door") };
 
 export const TIER_HELP = {
-  area: "The street and map pin appear when you get close.",
-  street: "The building and flat appear at the door.",
-  door: "Full address for this delivery.",
+  area: gettext("The street and map pin appear when you get close."),
+  street: gettext("The building and flat appear at the door."),
+  door: gettext("Full address for this delivery."),
 };
 
 export function statusLabel(status) {
@@ -26,8 +27,8 @@ export function statusLabel(status) {
 
 export function formatDistance(m) {
   if (m === null || m === undefined || Number.isNaN(m)) return "";
-  if (m < 1000) return `${Math.max(0, Math.round(m / 10) * 10)} m away`;
-  return `${(m / 1000).toFixed(m < 10000 ? 1 : 0)} km away`;
+  const rounded = m < 1000 ? Math.max(0, Math.round(m / 10) * 10) : (m < 10000 ? m : Math.round(m / 1000) * 1000);
+  return fmt(gettext("%(distance)s away"), { distance: localDistance(rounded) });
 }
 
 const EARTH_R = 6371008.8;
@@ -48,7 +49,7 @@ export async function withBusy(button, fn, { ok, fail } = {}) {
     if (ok) toast(typeof ok === "function" ? ok(result) : ok, "ok");
     return result;
   } catch (err) {
-    toast(fail ? `${fail} ${err.detail || err.message || ""}`.trim() : (err.detail || err.message || "Something went wrong."), "error");
+    toast(fail ? `${fail} ${err.detail || err.message || ""}`.trim() : (err.detail || err.message || gettext("Something went wrong.")), "error");
     throw err;
   } finally {
     button.removeAttribute("aria-busy");
@@ -57,5 +58,5 @@ export async function withBusy(button, fn, { ok, fail } = {}) {
 }
 
 export function formatClock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(ms).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }

@@ -3,6 +3,7 @@
 // offline. Each message carries a strictly increasing seq that survives reloads.
 import { api } from "../../common/api.js";
 import { dequeuePing, queuePing, queuedPings } from "./store.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const SEQ_KEY = "rider.seq";
 const RETRY_MS = 5000;
@@ -38,7 +39,7 @@ function body(ping) {
 export function describeAck(ack) {
   if (ack.accepted && !ack.reason) return "accepted";
   const why = REASONS[ack.reason] || REASONS[ack.code] || ack.detail || ack.reason || ack.code || "";
-  return ack.accepted ? `accepted (${why})` : `not used: ${why}`;
+  return ack.accepted ? fmt(gettext("accepted (%(why)s)"), { why }) : fmt(gettext("not used: %(why)s"), { why });
 }
 
 export class Tracker {
@@ -81,7 +82,7 @@ export class Tracker {
   }
 
   // Watch only while on duty with an active order.
-  want(on, why = "Your position is not shared.") {
+  want(on, why = gettext("Your position is not shared.")) {
     this.wanted = on;
     if (on) this.start();
     else {
@@ -94,10 +95,10 @@ export class Tracker {
     // Once denied, asking again is pointless until the permission changes (see watchPermission).
     if (this.watchId !== null || this.state === "denied") return;
     if (!("geolocation" in navigator)) {
-      this.setState("unsupported", "This browser cannot share your location. Use “I'm here” at the door.");
+      this.setState("unsupported", gettext("This browser cannot share your location. Use “I'm here” at the door."));
       return;
     }
-    this.setState("waiting", "Finding your position…");
+    this.setState("waiting", gettext("Finding your position…"));
     this.watchId = navigator.geolocation.watchPosition(
       (pos) => this.position(pos),
       (err) => this.error(err),
@@ -112,13 +113,13 @@ export class Tracker {
 
   denied() {
     this.stop();
-    this.setState("denied", "Location is blocked, so the address cannot be revealed as you get close.");
+    this.setState("denied", gettext("Location is blocked, so the address cannot be revealed as you get close."));
   }
 
   error(err) {
     if (err.code === 1) this.denied();
-    else if (err.code === 3) this.setState("waiting", "Still looking for a GPS fix… Try near a window or outside.");
-    else this.setState("unavailable", "Your position is unavailable right now. Check that location is on.");
+    else if (err.code === 3) this.setState("waiting", gettext("Still looking for a GPS fix… Try near a window or outside."));
+    else this.setState("unavailable", gettext("Your position is unavailable right now. Check that location is on."));
   }
 
   async position(pos) {
@@ -128,7 +129,7 @@ export class Tracker {
     const c = pos.coords;
     const fix = { lat: c.latitude, lng: c.longitude, accuracy: c.accuracy, timestamp: ts };
     this.lastFix = fix;
-    this.setState("sharing", `Sharing your position (±${Math.round(c.accuracy)} m).`);
+    this.setState("sharing", fmt(gettext("Sharing your position (±%(metres)s m)."), { metres: Math.round(c.accuracy) }));
     this.onFix(fix);
     await this.submit({ ...fix, seq: nextSeq() });
   }

@@ -7,6 +7,7 @@ import { DestinationMap } from "./map.js";
 import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
 } from "./format.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const MAX_CODE_REFRESHES = 10;
 
@@ -29,7 +30,7 @@ export class OrderView {
     const r = this.r;
     const id = this.id;
 
-    r.back = el("button", { type: "button", class: "btn btn-quiet back-btn", onclick: onBack }, "← All orders");
+    r.back = el("button", { type: "button", class: "btn btn-quiet back-btn", onclick: onBack }, gettext("← All orders"));
     r.title = el("h2", { class: "order-title", id: `order-title-${id}`, tabindex: "-1" });
     r.status = el("span", { class: "badge status-badge", "data-role": "status" });
 
@@ -38,18 +39,18 @@ export class OrderView {
     r.storeName = el("p", { class: "store-name" });
     r.storeAddress = el("p", { class: "store-address" });
     r.codeBtn = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "handoff-code",
-      onclick: () => this.showCode() }, "Show code for the counter");
+      onclick: () => this.showCode() }, gettext("Show code for the counter"));
     // Large digits for the counter's eyes; a screen reader gets them one by one (a <p> cannot carry a label).
     r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-hidden": "true" });
     r.codeSpoken = el("p", { class: "visually-hidden", "aria-live": "polite" });
     r.qr = el("img", { class: "qr", alt: "QR code of the same counter code", width: "240", height: "240" });
     r.countdown = el("p", { class: "countdown", "data-role": "countdown" });
     r.codePanel = el("div", { class: "code-panel", hidden: true },
-      el("p", { class: "muted" }, "Show this to the counter staff. It works once and changes when it expires."),
+      el("p", { class: "muted" }, gettext("Show this to the counter staff. It works once and changes when it expires.")),
       r.codeSpoken, r.code, r.qr, r.countdown);
     r.pickup = el("section", { class: "card pickup", "aria-labelledby": `pickup-h-${id}` },
-      el("h3", { id: `pickup-h-${id}` }, "Pick up"),
-      el("p", { class: "label" }, "Pickup number"), r.pickupCode,
+      el("h3", { id: `pickup-h-${id}` }, gettext("Pick up")),
+      el("p", { class: "label" }, gettext("Pickup number")), r.pickupCode,
       r.storeName, r.storeAddress, r.codeBtn, r.codePanel);
 
     // --- Destination ---
@@ -58,13 +59,13 @@ export class OrderView {
     r.destText = el("p", { class: "dest-text", "data-role": "dest-text" });
     r.distance = el("p", { class: "distance", "data-role": "distance" });
     r.mapNote = el("p", { class: "map-note", role: "status", hidden: true });
-    r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": "Map of the destination",
+    r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": gettext("Map of the destination"),
       hidden: true });
-    r.navigate = el("a", { class: "btn btn-block navigate", "data-role": "navigate", hidden: true }, "Navigate (maps app)");
+    r.navigate = el("a", { class: "btn btn-block navigate", "data-role": "navigate", hidden: true }, gettext("Navigate (maps app)"));
     r.hereBtn = el("button", { type: "button", class: "btn btn-block here-btn", "data-action": "here", hidden: true,
-      onclick: (e) => this.here(e.currentTarget) }, "I'm here");
+      onclick: (e) => this.here(e.currentTarget) }, gettext("I'm here"));
     r.dest = el("section", { class: "card destination", "aria-labelledby": `dest-h-${id}` },
-      el("h3", { id: `dest-h-${id}` }, "Destination ", r.tier), r.destText, r.distance, r.tierHelp,
+      el("h3", { id: `dest-h-${id}` }, gettext("Destination "), r.tier), r.destText, r.distance, r.tierHelp,
       r.map, r.mapNote, r.navigate, r.hereBtn);
     this.destMap = new DestinationMap(r.map, r.mapNote, this.cfg);
 
@@ -74,11 +75,11 @@ export class OrderView {
     // Only when the customer turned number protection off: their real number, to dial directly.
     r.directCall = el("a", { class: "btn btn-block", "data-role": "customer-direct-call", hidden: true });
     r.callBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "call",
-      onclick: (e) => this.call(e.currentTarget) }, "Call by phone instead");
+      onclick: (e) => this.call(e.currentTarget) }, gettext("Call by phone instead"));
     r.rtcCall = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "rtc-call-customer",
-      onclick: () => this.rtc && this.rtc.calls.start(this.id, "customer") }, "Call customer in the app");
+      onclick: () => this.rtc && this.rtc.calls.start(this.id, "customer") }, gettext("Call customer in the app"));
     r.rtcStore = el("button", { type: "button", class: "btn btn-block", "data-action": "rtc-call-store",
-      onclick: () => this.rtc && this.rtc.calls.start(this.id, "store") }, "Call the store in the app");
+      onclick: () => this.rtc && this.rtc.calls.start(this.id, "store") }, gettext("Call the store in the app"));
     r.rtcWhy = el("p", { class: "muted", "data-role": "rtc-why", hidden: true });
     this.chats = this.rtc ? {
       customer: new ChatPanel({ send: this.rtc.send, me: "rider", order: this.id, peer: "customer" }),
@@ -86,33 +87,33 @@ export class OrderView {
     } : null;
     r.callLink = el("a", { class: "btn btn-block call-link", "data-role": "proxy-link" });
     r.dialBtn = el("button", { type: "button", class: "btn btn-block", "data-action": "dial",
-      onclick: (e) => this.dial(e.currentTarget) }, "Place call (sandbox)");
+      onclick: (e) => this.dial(e.currentTarget) }, gettext("Place call (sandbox)"));
     r.callResult = el("p", { class: "call-result", "data-role": "call-result", role: "status" });
     r.callPanel = el("div", { class: "call-panel", hidden: true },
-      el("p", { class: "muted" }, "Calls go through a delivery number. Neither of you sees the other's phone."),
+      el("p", { class: "muted" }, gettext("Calls go through a delivery number. Neither of you sees the other's phone.")),
       r.callLink, r.dialBtn, r.callResult);
     r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
-      el("h3", { id: `cust-h-${id}` }, "Customer"), r.custName, r.custPhone, r.rtcCall, r.rtcStore, r.rtcWhy,
+      el("h3", { id: `cust-h-${id}` }, gettext("Customer")), r.custName, r.custPhone, r.rtcCall, r.rtcStore, r.rtcWhy,
       r.directCall, r.callBtn, r.callPanel);
 
     // --- Items ---
     r.items = el("ul", { class: "items", "data-role": "items" });
     r.sensitive = el("p", { class: "sensitive", "data-role": "sensitive", hidden: true });
     r.itemsCard = el("section", { class: "card", "aria-labelledby": `items-h-${id}` },
-      el("h3", { id: `items-h-${id}` }, "In the bag"), r.items, r.sensitive);
+      el("h3", { id: `items-h-${id}` }, gettext("In the bag")), r.items, r.sensitive);
 
     // --- Delivery ---
     const pinId = `pin-${id}`;
     r.pin = el("input", { id: pinId, name: "pin", class: "pin-input", inputmode: "numeric", pattern: "[0-9]{4}",
       maxlength: "4", autocomplete: "off", required: true, "aria-describedby": `pin-hint-${id} pin-err-${id}` });
     r.pinErr = el("p", { class: "field-error", id: `pin-err-${id}`, role: "alert" });
-    r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, "Deliver");
+    r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, gettext("Deliver"));
     r.deliverForm = el("form", { class: "deliver-form", novalidate: true, onsubmit: (e) => this.deliver(e) },
-      el("label", { for: pinId }, "Delivery PIN"),
-      el("p", { class: "muted", id: `pin-hint-${id}` }, "Ask the customer for their 4-digit PIN."),
+      el("label", { for: pinId }, gettext("Delivery PIN")),
+      el("p", { class: "muted", id: `pin-hint-${id}` }, gettext("Ask the customer for their 4-digit PIN.")),
       r.pin, r.pinErr, r.deliverBtn);
     r.deliver = el("section", { class: "card deliver", "aria-labelledby": `deliver-h-${id}` },
-      el("h3", { id: `deliver-h-${id}` }, "Hand over"), r.deliverForm);
+      el("h3", { id: `deliver-h-${id}` }, gettext("Hand over")), r.deliverForm);
     r.done = el("section", { class: "card done", role: "status" });
 
     return el("article", { class: "order", "data-order": String(id) },
@@ -135,7 +136,7 @@ export class OrderView {
     const r = this.r;
     this.order = order;
     const status = order.status;
-    r.title.textContent = `Pickup ${order.pickup_code} · ${order.store.name}`;
+    r.title.textContent = fmt(gettext("Pickup %(code)s · %(store)s"), { code: order.pickup_code, store: order.store.name });
     r.status.textContent = statusLabel(status);
     r.status.dataset.status = status;
     this.root.dataset.status = status;
@@ -204,8 +205,8 @@ export class OrderView {
     r.deliver.hidden = status !== "picked_up";
     r.done.hidden = !["delivered", "cancelled"].includes(status);
     r.done.textContent = status === "delivered"
-      ? "Delivered. This order's details will be removed from this phone shortly."
-      : "This order was cancelled. Return the bag to the store.";
+      ? gettext("Delivered. This order's details will be removed from this phone shortly.")
+      : gettext("This order was cancelled. Return the bag to the store.");
   }
 
   setFix(fix) {
@@ -238,10 +239,10 @@ export class OrderView {
     const data = await api(`/api/rider/orders/${this.id}/handoff-code/`);
     const r = this.r;
     r.code.textContent = data.code;
-    r.codeSpoken.textContent = `Counter code ${data.code.split("").join(" ")}`;
+    r.codeSpoken.textContent = fmt(gettext("Counter code %(code)s"), { code: data.code.split("").join(" ") });
     r.qr.src = data.qr_svg;
     r.codePanel.hidden = false;
-    r.codeBtn.textContent = "New code";
+    r.codeBtn.textContent = gettext("New code");
     this.codeExpires = new Date(data.expires_at).getTime();
     clearInterval(this.codeTimer);
     this.codeTimer = setInterval(() => this.tick(), 1000);
@@ -252,20 +253,20 @@ export class OrderView {
   tick() {
     const left = Math.round((this.codeExpires - Date.now()) / 1000);
     if (left > 0) {
-      this.r.countdown.textContent = `Expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+      this.r.countdown.textContent = fmt(gettext("Expires in %(time)s"), { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
       return;
     }
     clearInterval(this.codeTimer);
     this.codeTimer = null;
     if (this.codeRefreshes >= MAX_CODE_REFRESHES || this.r.pickup.hidden) {
-      this.r.countdown.textContent = "This code has expired. Tap “New code”.";
+      this.r.countdown.textContent = gettext("This code has expired. Tap “New code”.");
       this.r.code.textContent = "——————";
-      this.r.codeSpoken.textContent = "Counter code expired";
+      this.r.codeSpoken.textContent = gettext("Counter code expired");
       this.r.qr.removeAttribute("src");
       return;
     }
     this.codeRefreshes += 1;
-    this.r.countdown.textContent = "Getting a new code…";
+    this.r.countdown.textContent = gettext("Getting a new code…");
     this.loadCode().catch((err) => {
       this.r.countdown.textContent = `Could not get a new code: ${err.detail}`;
     });
@@ -278,14 +279,14 @@ export class OrderView {
     this.r.code.textContent = "";
     this.r.codeSpoken.textContent = "";
     this.r.qr.removeAttribute("src");
-    this.r.codeBtn.textContent = "Show code for the counter";
+    this.r.codeBtn.textContent = gettext("Show code for the counter");
   }
 
   // --- Masked call ---
   async call(button) {
     try {
       const data = await withBusy(button, () => api(`/api/rider/orders/${this.id}/call/`, { method: "POST" }),
-        { ok: "Call number ready." });
+        { ok: gettext("Call number ready.") });
       this.proxy = data.proxy_number;
       this.r.callLink.href = `tel:${data.proxy_number}`;
       this.r.callLink.textContent = `Call ${data.proxy_number}`;
@@ -302,7 +303,7 @@ export class OrderView {
       this.r.callResult.textContent = data.connected
         ? `Connected to the customer through ${this.proxy || data.caller_id}. Your number is hidden.`
         : data.message;
-      toast(data.connected ? "Call connected." : "Call not connected.", data.connected ? "ok" : "error");
+      toast(data.connected ? gettext("Call connected.") : gettext("Call not connected."), data.connected ? "ok" : "error");
     } catch (_) { /* toast shown */ }
   }
 
@@ -321,7 +322,7 @@ export class OrderView {
     r.pinErr.textContent = "";
     r.pin.removeAttribute("aria-invalid");
     if (!/^[0-9]{4}$/.test(pin)) {
-      r.pinErr.textContent = "Enter the 4-digit PIN the customer tells you.";
+      r.pinErr.textContent = gettext("Enter the 4-digit PIN the customer tells you.");
       r.pin.setAttribute("aria-invalid", "true");
       r.pin.focus();
       return;
