@@ -246,8 +246,9 @@ from django.db import connection
 layer = settings.CHANNEL_LAYERS["default"]
 out = {"vendor": connection.vendor, "layer": layer["BACKEND"], "cache": settings.CACHES["default"]["BACKEND"],
        "broker": settings.CELERY_BROKER_URL, "relay": settings.EVENTS_RELAY}
-if layer["BACKEND"] == "channels_redis.core.RedisChannelLayer":
-    from channels_redis.core import RedisChannelLayer
+from django.utils.module_loading import import_string
+from channels_redis.core import RedisChannelLayer
+if issubclass(import_string(layer["BACKEND"]), RedisChannelLayer):
     from channels_redis.utils import create_pool, decode_hosts
     pool = create_pool(decode_hosts(layer["CONFIG"]["hosts"])[0])
     out["layer_read_timeout"] = pool.make_connection().socket_timeout  # not connected: only configured
