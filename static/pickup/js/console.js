@@ -2,6 +2,7 @@
 // item names revealed on demand, the counter lookup (typed pickup number, or the rider's QR where the
 // browser has BarcodeDetector), a dry-run check of the rider's code, the handoff, and today's
 // handoffs with a one-minute undo. Socket frames carry no PII: an order event only triggers a re-fetch.
+import { Alerts } from "../../common/alerts.js";
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { LiveSocket } from "../../common/socket.js";
 
@@ -183,6 +184,7 @@ function renderQueue(orders) {
   const place = (list, nodes) => nodes.forEach((node, i) => {
     if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
   });
+  markNew();
   place($("queue"), open);
   place($("done"), done);
   $("queue-empty").hidden = open.length > 0;
@@ -573,9 +575,23 @@ scanSupported().then((ok) => {
 });
 
 // --- Live updates ---------------------------------------------------------------------------------
+// A new order sounds, vibrates and stays highlighted (and in the alerts bar) until someone acknowledges it.
+const NEW_TEXT = { title: "New order", text: (code) => `bag ${code}. Start packing.` };
+const alerts = new Alerts({ onAck: () => markNew() });
+function markNew() {
+  for (const [id, r] of state.cards) {
+    if (alerts.has(`order-${id}`)) r.root.dataset.new = "true";
+    else delete r.root.dataset.new;
+  }
+}
+
 new LiveSocket("/ws/store/", {
   onEvent(msg) {
-    if (msg.type === "order.created") announce(`New order: bag ${msg.pickup_code}.`);
+    if (msg.type === "order.created") {
+      announce(`New order: bag ${msg.pickup_code}.`);
+      alerts.raise({ id: `order-${msg.order}`, order: msg.order, title: NEW_TEXT.title, text: NEW_TEXT.text(msg.pickup_code) });
+      markNew();
+    }
     if (typeof msg.type === "string" && msg.type.startsWith("order.")) scheduleRefresh();
   },
   onOpen: () => scheduleRefresh(),
