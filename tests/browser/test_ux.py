@@ -28,7 +28,10 @@ window.__ux = { sound: 0, vibrate: 0 };
 const count = (obj, name, key) => {
   if (!obj || !obj[name]) return;
   const original = obj[name];
-  obj[name] = function (...args) { window.__ux[key] += 1; try { return original.apply(this, args); } catch (_) { return undefined; } };
+  obj[name] = function (...args) {
+    window.__ux[key] += 1;
+    try { return original.apply(this, args); } catch (_) { return undefined; }
+  };
 };
 count(window.OscillatorNode && OscillatorNode.prototype, "start", "sound");
 count(window.AudioBufferSourceNode && AudioBufferSourceNode.prototype, "start", "sound");
