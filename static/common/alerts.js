@@ -104,13 +104,15 @@ export class Alerts {
 
     let mute = document.getElementById("alerts-mute");
     const tools = document.getElementById("site-tools") || document.querySelector(".site-header");
-    if (!mute && tools) {
+    if (!mute && tools) { // pages reserve it in their header_tools block; this is the fallback
       mute = document.createElement("button");
       mute.type = "button";
       mute.id = "alerts-mute";
       mute.className = "btn btn-quiet tool-btn";
       mute.textContent = TEXT.sound;
       tools.append(mute);
+    }
+    if (mute) {
       mute.addEventListener("click", () => {
         const muted = !isMuted();
         store(MUTE_KEY, muted);

@@ -193,7 +193,9 @@ def test_blocked_location_is_explained_and_im_here_is_offered(stack, browser):
     # A second assignment joins the list live, while the first order is open.
     second, second_code, _ = new_order(stack, "rider3")
     expect(page.locator(f"li.order-card[data-order='{second}']")).to_have_count(1, timeout=15_000)
-    expect(page.locator("#toast")).to_contain_text(f"New order: pickup number {second_code}")
+    new_alert = page.locator(f"#alerts-bar [data-alert][data-order='{second}']")  # stays until acknowledged
+    expect(new_alert).to_contain_text(f"New order: pickup number {second_code}")
+    new_alert.locator("[data-ack]").click()
     page.click("button.back-btn")
     expect(page.locator("li.order-card")).to_have_count(2)
     expect(page.locator("li.order-card").first).to_contain_text(second_code)

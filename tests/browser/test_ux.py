@@ -147,3 +147,37 @@ def test_rider_offline_reload_shows_last_known_order(stack, browser):
     expect(page.locator("[data-role=offline-mark]").first).to_contain_text("Offline")
     context.set_offline(False)
     context.close()
+
+
+CLS = """
+window.__cls = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+}).observe({ type: "layout-shift", buffered: true });
+"""
+
+
+def settled_cls(page) -> float:
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    page.wait_for_timeout(1500)  # late loads (fonts, the map) have landed; not an assertion on time
+    return page.evaluate("window.__cls")
+
+
+def test_layout_shift_when_the_order_opens_itself_and_on_tracking(stack, browser):
+    order_id, _, token = new_order(stack, "rider2")
+    context = browser.new_context(base_url=stack.url, geolocation=south_of_door(3000), permissions=["geolocation"], **PHONE)
+    context.add_init_script(CLS)
+    # A slow network, as on a cheap phone: the page paints before the API answers, so late content can shift it.
+    context.route(re.compile(r"/api/(rider/orders|track)/"), lambda route: (time.sleep(0.8), route.continue_()))
+    context.add_init_script(f"try {{ sessionStorage.setItem('rider.open', '{order_id}'); }} catch (_) {{}}")
+    page = login(context, "rider2", stack=stack)
+    page.goto("/rider/")
+    rider = settled_cls(page)
+    expect(page.locator(f"article.order[data-order='{order_id}']")).to_be_visible()
+    tracking_page = context.new_page()
+    tracking_page.goto(f"/t/{token}/")
+    tracking = settled_cls(tracking_page)
+    print(f"\nCLS: rider order opening itself {rider:.3f}, tracking page {tracking:.3f}")
+    assert rider < 0.1 and tracking < 0.1, (rider, tracking)  # "good" CLS (web.dev)
+    context.close()
