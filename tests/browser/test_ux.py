@@ -83,7 +83,7 @@ def test_rider_new_order_alert_next_action_in_every_state_and_dark_mode(stack, b
                               geolocation=south_of_door(120), permissions=["geolocation"], **PHONE)
     assert background_is_dark(page), "prefers-color-scheme: dark is not followed"
     order_id, pickup, _ = new_order(stack, "rider1")
-    page.wait_for_function("window.__ux.sound > 0 && window.__ux.vibrate > 0")
+    page.wait_for_function("() => window.__ux.sound > 0 && window.__ux.vibrate > 0")
     time.sleep(5)  # longer than the old 4-second toast: the alert must still be there
     expect(page.locator(f"#alerts-bar [data-alert][data-order='{order_id}']")).to_be_visible()
     acknowledge(page, order_id)
@@ -123,7 +123,7 @@ def test_counter_new_order_alert_and_dark_mode(stack, browser):
     context, page = open_page(stack, browser, "store1", "/pickup/", color_scheme="dark", **DESK)
     assert background_is_dark(page)
     order_id, _, _ = new_order(stack, "rider3")
-    page.wait_for_function("window.__ux.sound > 0 && window.__ux.vibrate > 0")
+    page.wait_for_function("() => window.__ux.sound > 0 && window.__ux.vibrate > 0")
     expect(page.locator(f"li.order-card[data-order='{order_id}']")).to_have_attribute("data-new", "true")
     time.sleep(5)
     expect(page.locator(f"#alerts-bar [data-alert][data-order='{order_id}']")).to_be_visible()
@@ -138,7 +138,7 @@ def test_rider_offline_reload_shows_last_known_order(stack, browser):
     order_id, pickup, _ = new_order(stack, "rider2")
     context, page = open_page(stack, browser, "rider2", "/rider/", **PHONE)
     rider_order(page, order_id)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     context.set_offline(True)
     page.reload()
     saved = page.locator(f"[data-offline-order='{order_id}']")
