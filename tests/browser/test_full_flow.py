@@ -354,7 +354,7 @@ def test_order_to_door_across_four_screens(stack, browser):
     walker.to(100)
     expect(order.locator("[data-role=tier]")).to_have_text("Door")
     for text in (STREET, *DOOR_TEXT):
-        expect(order.locator("[data-role=dest-text]")).to_contain_text(text)
+        expect(order.locator("section.destination")).to_contain_text(text)
     walker.to(30)  # on the doorstep
     expect(order.locator("[data-role=distance]")).to_have_text(re.compile(r"^(20|30|40) m away$"))
     assert leaks(rider, [SENSITIVE_ITEM, CUSTOMER_NAME]) == []

@@ -315,7 +315,7 @@ def test_rider_journey_reveal_offline_replay_delivery_and_purge(stack, browser):
     expect(order.locator("[data-role=tier]")).to_have_text("Door", timeout=15_000)
     expect(page.locator("#geo-queue")).to_be_hidden()
     for text in DOOR_TEXT:
-        expect(order.locator("[data-role=dest-text]")).to_contain_text(text)
+        expect(order.locator("section.destination")).to_contain_text(text)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     screenshot(page, "rider-door")
 
