@@ -241,6 +241,8 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
     destination: dict[str, Any] = {"tier": reveal.tier, "text": reveal.text, "distance_m": None}
     if reveal.lat is not None:
         destination.update(lat=reveal.lat, lng=reveal.lng)
+    if reveal.parts is not None:
+        destination["parts"] = reveal.parts
     if rider and rider.last_lat is not None and rider.last_lng is not None:
         from .services.area import area_point
         from .services.privacy import destination_point

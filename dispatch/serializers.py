@@ -219,6 +219,14 @@ class StoreOut(serializers.Serializer):
     timezone = serializers.CharField()
 
 
+class DoorPartsOut(serializers.Serializer):
+    street = serializers.CharField(allow_blank=True)
+    building = serializers.CharField(allow_blank=True)
+    unit = serializers.CharField(allow_blank=True)
+    door_code = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True)
+
+
 class DestinationOut(serializers.Serializer):
     tier = serializers.ChoiceField(choices=["area", "street", "door"])
     text = serializers.CharField(help_text="Only what the tier allows.")
@@ -229,6 +237,7 @@ class DestinationOut(serializers.Serializer):
     distance_text = serializers.CharField(required=False, help_text='At `area`: e.g. "about 3 km", "under 1 km".')
     lat = serializers.FloatField(required=False, help_text="From `street` on.")
     lng = serializers.FloatField(required=False, help_text="From `street` on.")
+    parts = DoorPartsOut(required=False, help_text="At `door` only: the address as labelled fields.")
 
 
 class RiderOrderOut(serializers.Serializer):

@@ -119,6 +119,7 @@ class AddressView:
     text: str
     lat: float | None
     lng: float | None
+    parts: dict[str, str] | None = None  # DOOR only: the same fields as `text`, labelled
 
 
 _TIER_FIELDS = {
@@ -154,7 +155,8 @@ def address_reveal(
     address = payload["address"]
     parts = [str(address.get(f) or "").strip() for f in _TIER_FIELDS[Tier(tier)][1:]]
     text = ", ".join(p for p in parts if p)
-    return AddressView(Tier(tier).label, text, payload["lat"], payload["lng"])
+    labelled = dict(zip(_TIER_FIELDS[Tier.DOOR][1:], parts, strict=True)) if tier == Tier.DOOR else None
+    return AddressView(Tier(tier).label, text, payload["lat"], payload["lng"], labelled)
 
 
 def destination_point(*, order: Order, actor=None) -> tuple[float, float]:

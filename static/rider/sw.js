@@ -2,17 +2,21 @@
 // scripts, styles, icons and Leaflet files. Never an /api/ answer, never a page (pages are
 // network-first and never stored), never a map tile, never anything from another origin.
 
-const SHELL_CACHE = "rider-shell-v1";
+const SHELL_CACHE = "rider-shell-v2";
 const SHELL = [
   "/static/common/site.css",
   "/static/common/api.js",
   "/static/common/socket.js",
   "/static/common/ui.js",
+  "/static/common/alerts.js",
+  "/static/common/theme.js",
   "/static/rider/rider.css",
   "/static/rider/js/app.js",
   "/static/rider/js/format.js",
   "/static/rider/js/geo.js",
   "/static/rider/js/map.js",
+  "/static/rider/js/next-action.js",
+  "/static/rider/js/offline.js",
   "/static/rider/js/order-view.js",
   "/static/rider/js/store.js",
   "/static/rider/js/wakelock.js",
@@ -64,11 +68,14 @@ async function shell(request) {
 
 const OFFLINE_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Offline · Rider</title><link rel="stylesheet" href="/static/common/site.css">
+<title>Offline · Rider</title><script src="/static/common/theme.js"></script>
+<link rel="stylesheet" href="/static/common/site.css">
 <link rel="stylesheet" href="/static/rider/rider.css"></head>
 <body class="rider-app"><main id="main"><h1>You are offline</h1>
 <p class="lead">The rider app needs a connection to open. Your saved positions are sent as soon as you are back.</p>
-<p><a class="btn btn-primary" href="/rider/">Try again</a></p></main></body></html>`;
+<section id="offline-orders" aria-label="Last saved orders"></section>
+<p><a class="btn btn-primary" href="/rider/">Try again</a></p></main>
+<script type="module" src="/static/rider/js/offline.js"></script></body></html>`;
 
 // Pages: always from the network, never stored. Without a network, a plain offline notice.
 async function page(request) {

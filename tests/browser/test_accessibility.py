@@ -280,3 +280,33 @@ def test_screens_in_chinese(open_screen, order):
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
         expect(page.locator("h1").first).to_contain_text(re.compile(r"[\u4e00-\u9fff]"))
         assert_accessible(page, screen)
+
+
+# --- Night mode: the main screens again with prefers-color-scheme: dark ------------------------------------
+@pytest.mark.parametrize("screen", ["rider-list", "rider-door", "store-console", "dispatch-board", "tracking"])
+def test_main_screens_in_dark_mode(open_screen, order, collected, screen):
+    if screen == "rider-list":
+        page = open_screen("rider1", "/rider/", geolocation=NEAR_STORE, permissions=["geolocation"], color_scheme="dark",
+                           **PHONE)
+        ready(page)
+        expect(page.locator(f"li.order-card[data-order='{order['id']}']")).to_be_visible()
+    elif screen == "rider-door":
+        page = open_screen("rider2", "/rider/", geolocation=south_of_door(100), permissions=["geolocation"],
+                           color_scheme="dark", **PHONE)
+        ready(page)
+        article = rider_order(page, collected["id"])
+        expect(article.locator("[data-role=next-action] [data-action=deliver-next]")).to_be_visible()
+    elif screen == "store-console":
+        page = open_screen("store1", "/pickup/", color_scheme="dark", **DESK)
+        ready(page)
+        expect(page.locator(f"li.order-card[data-order='{order['id']}']")).to_be_visible()
+    elif screen == "dispatch-board":
+        page = open_screen("dispatcher1", "/dispatch/", color_scheme="dark", **DESK)
+        ready(page)
+        expect(page.locator(f'tr[data-order="{order["id"]}"]')).to_be_visible()
+    else:
+        page = open_screen(None, f"/t/{order['token']}/", color_scheme="dark", **PHONE)
+        ready(page)
+        expect(page.locator("#pin-card")).to_be_visible()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert_accessible(page, f"{screen}-dark")

@@ -170,7 +170,12 @@ def test_rider_marker_moves_without_reload_and_spoofing_raises_an_alert(stack, b
     expect(alert).to_contain_text(order["pickup_code"])
     expect(alert).to_contain_text("jumped more than 5 km")
     expect(page.locator("#alerts-empty")).to_be_hidden()
-    expect(page.locator("#toast")).to_contain_text("Suspicious location")
+    kept = page.locator(f'#alerts-bar [data-alert][data-order="{order["id"]}"]')  # kept until acknowledged
+    expect(kept).to_contain_text("Suspicious location")
+    page.reload()
+    expect(kept).to_contain_text("Suspicious location")  # survives a reload
+    kept.locator("[data-ack]").click()
+    expect(kept).to_have_count(0)
     assert page.locator("#alerts").get_attribute("aria-live") == "polite"
     expect(page.locator(f'tr[data-order="{order["id"]}"]')).to_be_visible()
 

@@ -218,7 +218,9 @@ def test_order_to_door_across_four_screens(stack, browser):
     # 3. The phone (already open) shows the new order by itself: the area and a distance, nothing closer.
     order = rider.locator(f"article.order[data-order='{order_id}']")
     expect(order).to_be_visible()
-    expect(rider.locator("#toast")).to_contain_text(f"New order: pickup number {pickup}")
+    new_alert = rider.locator(f"#alerts-bar [data-alert][data-order='{order_id}']")  # stays until acknowledged
+    expect(new_alert).to_contain_text(f"New order: pickup number {pickup}")
+    new_alert.locator("[data-ack]").click()
     assert rider.evaluate("window.__sameDocument") is True
     expect(order.locator("[data-role=status]")).to_have_text("Preparing")
     expect(order.locator("[data-role=pickup-code]")).to_have_text(pickup)
@@ -352,7 +354,7 @@ def test_order_to_door_across_four_screens(stack, browser):
     walker.to(100)
     expect(order.locator("[data-role=tier]")).to_have_text("Door")
     for text in (STREET, *DOOR_TEXT):
-        expect(order.locator("[data-role=dest-text]")).to_contain_text(text)
+        expect(order.locator("section.destination")).to_contain_text(text)
     walker.to(30)  # on the doorstep
     expect(order.locator("[data-role=distance]")).to_have_text(re.compile(r"^(20|30|40) m away$"))
     assert leaks(rider, [SENSITIVE_ITEM, CUSTOMER_NAME]) == []

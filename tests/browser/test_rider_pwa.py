@@ -194,7 +194,9 @@ def test_blocked_location_is_explained_and_im_here_is_offered(stack, browser):
     # A second assignment joins the list live, while the first order is open.
     second, second_code, _ = new_order(stack, "rider3")
     expect(page.locator(f"li.order-card[data-order='{second}']")).to_have_count(1, timeout=15_000)
-    expect(page.locator("#toast")).to_contain_text(f"New order: pickup number {second_code}")
+    new_alert = page.locator(f"#alerts-bar [data-alert][data-order='{second}']")  # stays until acknowledged
+    expect(new_alert).to_contain_text(f"New order: pickup number {second_code}")
+    new_alert.locator("[data-ack]").click()
     page.click("button.back-btn")
     expect(page.locator("li.order-card")).to_have_count(2)
     expect(page.locator("li.order-card").first).to_contain_text(second_code)
@@ -314,7 +316,7 @@ def test_rider_journey_reveal_offline_replay_delivery_and_purge(stack, browser):
     expect(order.locator("[data-role=tier]")).to_have_text("Door", timeout=15_000)
     expect(page.locator("#geo-queue")).to_be_hidden()
     for text in DOOR_TEXT:
-        expect(order.locator("[data-role=dest-text]")).to_contain_text(text)
+        expect(order.locator("section.destination")).to_contain_text(text)
     expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     screenshot(page, "rider-door")
 

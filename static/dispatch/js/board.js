@@ -2,6 +2,7 @@
 // assign and break-glass controls, the riders on duty, and alerts.
 // Data comes from the API. Socket frames carry no PII: order events only trigger a re-fetch,
 // rider.position frames move a marker, alert frames go to the alerts panel.
+import { Alerts } from "../../common/alerts.js";
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
@@ -702,8 +703,13 @@ function describeAlert(msg) {
   return ["Alert", String(msg.kind || "unknown")];
 }
 
+// Kept in localStorage by id until acknowledged, so a reload never loses one.
+const alertsBar = new Alerts({ persistKey: "dispatch.alerts" });
+
 function addAlert(msg) {
   const [title, text] = describeAlert(msg);
+  alertsBar.raise({ id: msg.id ?? msg.seq ?? `${msg.kind}:${msg.order ?? ""}:${msg.rider ?? ""}:${msg.count ?? ""}:${Date.now()}`,
+    order: msg.order ?? null, title, text });
   const now = new Date();
   const item = el("li", { class: "alert", dataset: { kind: msg.kind || "", order: msg.order ?? "", rider: msg.rider ?? "" } },
     el("time", { datetime: now.toISOString() }, now.toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" })), " ",
@@ -713,7 +719,6 @@ function addAlert(msg) {
   while (list.children.length > MAX_ALERTS) list.lastElementChild.remove();
   $("alerts-empty").hidden = true;
   $("alerts-clear").hidden = false;
-  toast(`${title}: ${text}`, "error");
 }
 
 $("alerts-clear").addEventListener("click", () => {

@@ -2,6 +2,7 @@
 // item names revealed on demand, the counter lookup (typed pickup number, or the rider's QR where the
 // browser has BarcodeDetector), a dry-run check of the rider's code, the handoff, and today's
 // handoffs with a one-minute undo. Socket frames carry no PII: an order event only triggers a re-fetch.
+import { Alerts } from "../../common/alerts.js";
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { CallManager, ChatPanel } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
@@ -211,6 +212,7 @@ function renderQueue(orders) {
   const place = (list, nodes) => nodes.forEach((node, i) => {
     if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
   });
+  markNew();
   place($("queue"), open);
   place($("done"), done);
   $("queue-empty").hidden = open.length > 0;
@@ -641,6 +643,16 @@ scanSupported().then((ok) => {
 });
 
 // --- Live updates ---------------------------------------------------------------------------------
+// A new order sounds, vibrates and stays highlighted (and in the alerts bar) until someone acknowledges it.
+const NEW_TEXT = { title: gettext("New order"), text: (code) => fmt(gettext("bag %(code)s. Start packing."), { code }) };
+const alerts = new Alerts({ onAck: () => markNew() });
+function markNew() {
+  for (const [id, r] of state.cards) {
+    if (alerts.has(`order-${id}`)) r.root.dataset.new = "true";
+    else delete r.root.dataset.new;
+  }
+}
+
 const send = (message) => socket.send(message);
 const calls = new CallManager({ send, me: "store" });
 const socket = new LiveSocket("/ws/store/", {
@@ -649,7 +661,11 @@ const socket = new LiveSocket("/ws/store/", {
     let chatFrame = false;
     for (const pair of chats.values()) chatFrame = Boolean(pair.rider.handle(msg) | pair.customer.handle(msg)) || chatFrame;
     if (chatFrame) return;
-    if (msg.type === "order.created") announce(`New order: bag ${msg.pickup_code}.`);
+    if (msg.type === "order.created") {
+      announce(`New order: bag ${msg.pickup_code}.`);
+      alerts.raise({ id: `order-${msg.order}`, order: msg.order, title: NEW_TEXT.title, text: NEW_TEXT.text(msg.pickup_code) });
+      markNew();
+    }
     if (typeof msg.type === "string" && msg.type.startsWith("order.")) scheduleRefresh();
   },
   onOpen: () => {

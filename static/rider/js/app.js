@@ -1,5 +1,6 @@
 // The rider's screen: assigned orders, live over /ws/rider/, with the order screen, position
 // sharing, and the purge of every local trace of an order when access to it ends.
+import { Alerts } from "../../common/alerts.js";
 import { api, el, toast } from "../../common/api.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
@@ -38,8 +39,16 @@ const state = {
 };
 
 // --- Orders in memory, on the device, and on screen ---------------------------------------
+const alerts = new Alerts();
+const ALERT_TEXT = { order: "New order", call: "Incoming call" };
+
+// What to do next first: picked up, then ready, then assigned; nearest first within; then newest.
+const NEXT_RANK = { picked_up: 0, ready: 1, assigned: 2 };
 function sorted() {
-  return [...state.orders.values()].sort((a, b) => b.id - a.id);
+  const rank = (o) => NEXT_RANK[o.status] ?? 3;
+  const far = (o) => (o.destination && o.destination.distance_m !== null && o.destination.distance_m !== undefined
+    ? o.destination.distance_m : Infinity);
+  return [...state.orders.values()].sort((a, b) => rank(a) - rank(b) || far(a) - far(b) || b.id - a.id);
 }
 
 function activeIds() {
@@ -136,7 +145,8 @@ async function fetchOrder(id) {
         state.fetchedAt.set(id, Date.now());
         const order = await api(`/api/rider/orders/${id}/`);
         if (upsert(order)) {
-          toast(fmt(gettext("New order: pickup number %(code)s at %(store)s."), { code: order.pickup_code, store: order.store.name }), "ok");
+          alerts.raise({ id: `order-${order.id}`, order: order.id, title: ALERT_TEXT.order,
+            text: fmt(gettext("pickup number %(code)s at %(store)s."), { code: order.pickup_code, store: order.store.name }) });
           autoOpen();
         }
       } catch (err) {
@@ -183,6 +193,7 @@ async function loadSaved() {
 async function purge(id, message) {
   id = Number(id);
   state.purged.add(id);
+  alerts.ack(`order-${id}`);
   const had = state.orders.delete(id);
   if (state.view && state.view.id === id) closeOrder();
   renderList();
@@ -237,6 +248,9 @@ const socket = new LiveSocket("/ws/rider/", {
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
+    } else if (typeof msg.type === "string" && /^call\.(incoming|ringing)$/.test(msg.type)) {
+      alerts.raise({ id: `call-${msg.session || msg.order}`, order: msg.order ?? null, title: ALERT_TEXT.call,
+        text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });
     } else if (msg.type === "location.ack") {
       tracker.ack({ ...msg, via: "socket" });
     } else if (typeof msg.type === "string" && msg.type.startsWith("order.") && msg.order) {
@@ -272,7 +286,12 @@ const tracker = new Tracker({
     if (state.view) state.view.setFix(fix);
   },
   onAck(ack) {
-    ui.geoAck.textContent = sentence(fmt(gettext("Last position %(time)s: %(result)s"), { time: formatClock(ack.at), result: describeAck(ack) }));
+    // A fix replayed after a gap is expected, not an error: said neutrally.
+    const late = !ack.accepted && ["seq", "stale", "late"].includes(ack.reason);
+    ui.geoAck.dataset.late = String(late);
+    ui.geoAck.textContent = late
+      ? fmt(gettext("Position from %(time)s sent after the connection came back."), { time: formatClock(ack.at) })
+      : sentence(fmt(gettext("Last position %(time)s: %(result)s"), { time: formatClock(ack.at), result: describeAck(ack) }));
     ui.geoAck.dataset.accepted = String(Boolean(ack.accepted));
     ui.geoAck.dataset.seq = String(ack.seq);
     if (ack.accepted) refreshDistance();

@@ -8,6 +8,7 @@ import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,
 } from "./format.js";
 import { fmt, gettext } from "../../common/ui.js";
+import { DOOR_PART_LABELS, NEXT_TEXT, copyText, mapsLink } from "./next-action.js";
 
 const MAX_CODE_REFRESHES = 10;
 
@@ -39,7 +40,7 @@ export class OrderView {
     r.storeName = el("p", { class: "store-name" });
     r.storeAddress = el("p", { class: "store-address" });
     r.codeBtn = el("button", { type: "button", class: "btn btn-primary btn-block", "data-action": "handoff-code",
-      onclick: () => this.showCode() }, gettext("Show code for the counter"));
+      onclick: () => this.showCode() }, gettext(NEXT_TEXT.code));
     // Large digits for the counter's eyes; a screen reader gets them one by one (a <p> cannot carry a label).
     r.code = el("p", { class: "big-code handoff-code", "data-role": "handoff-code", "aria-hidden": "true" });
     r.codeSpoken = el("p", { class: "visually-hidden", "aria-live": "polite" });
@@ -51,13 +52,14 @@ export class OrderView {
     r.pickup = el("section", { class: "card pickup", "aria-labelledby": `pickup-h-${id}` },
       el("h3", { id: `pickup-h-${id}` }, gettext("Pick up")),
       el("p", { class: "label" }, gettext("Pickup number")), r.pickupCode,
-      r.storeName, r.storeAddress, r.codeBtn, r.codePanel);
+      r.storeName, r.storeAddress, r.codePanel);
 
     // --- Destination ---
     r.tier = el("span", { class: "badge tier-badge", "data-role": "tier" });
     r.tierHelp = el("p", { class: "muted tier-help" });
     r.destText = el("p", { class: "dest-text", "data-role": "dest-text" });
     r.distance = el("p", { class: "distance", "data-role": "distance" });
+    r.parts = el("dl", { class: "door-parts", "data-role": "door-parts", hidden: true });
     r.mapNote = el("p", { class: "map-note", role: "status", hidden: true });
     r.map = el("div", { class: "dest-map", "data-role": "map", role: "region", "aria-label": gettext("Map of the destination"),
       hidden: true });
@@ -65,7 +67,7 @@ export class OrderView {
     r.hereBtn = el("button", { type: "button", class: "btn btn-block here-btn", "data-action": "here", hidden: true,
       onclick: (e) => this.here(e.currentTarget) }, gettext("I'm here"));
     r.dest = el("section", { class: "card destination", "aria-labelledby": `dest-h-${id}` },
-      el("h3", { id: `dest-h-${id}` }, gettext("Destination "), r.tier), r.destText, r.distance, r.tierHelp,
+      el("h3", { id: `dest-h-${id}` }, gettext("Destination "), r.tier), r.destText, r.parts, r.distance, r.tierHelp,
       r.map, r.mapNote, r.navigate, r.hereBtn);
     this.destMap = new DestinationMap(r.map, r.mapNote, this.cfg);
 
@@ -116,10 +118,20 @@ export class OrderView {
       el("h3", { id: `deliver-h-${id}` }, gettext("Hand over")), r.deliverForm);
     r.done = el("section", { class: "card done", role: "status" });
 
+    // --- The next action, pinned at the bottom in thumb reach ---
+    r.navNext = el("a", { class: "btn navigate", "data-action": "navigate-next", hidden: true }, NEXT_TEXT.navigate);
+    r.callNext = el("button", { type: "button", class: "btn", "data-action": "call-next",
+      onclick: (e) => { this.r.customer.scrollIntoView({ block: "center" }); this.call(e.currentTarget); } }, NEXT_TEXT.call);
+    r.deliverNext = el("button", { type: "button", class: "btn btn-primary", "data-action": "deliver-next",
+      onclick: () => { this.r.deliver.scrollIntoView({ block: "center" }); this.r.pin.focus({ preventScroll: true }); } },
+    NEXT_TEXT.deliver);
+    r.next = el("div", { class: "next-action", "data-role": "next-action", role: "group", "aria-label": NEXT_TEXT.group },
+      r.codeBtn, r.navNext, r.callNext, r.deliverNext);
+
     return el("article", { class: "order", "data-order": String(id) },
       r.back, el("div", { class: "order-head" }, r.title, r.status),
       r.done, r.pickup, r.dest, r.deliver, r.customer, ...(this.chats ? [this.chats.customer.root, this.chats.store.root] : []),
-      r.itemsCard);
+      r.itemsCard, r.next);
   }
 
   // Chat frames for this order; history again after a reconnect (messages are kept by id: no duplicates).
@@ -151,7 +163,8 @@ export class OrderView {
     r.tier.textContent = TIER_LABELS[dest.tier] || dest.tier || "";
     r.tier.dataset.tier = dest.tier || "";
     this.root.dataset.tier = dest.tier || "";
-    r.destText.textContent = dest.text || "";
+    r.destText.textContent = dest.parts ? (dest.parts.street || "") : (dest.text || "");
+    this.renderParts(dest.parts);
     r.tierHelp.textContent = TIER_HELP[dest.tier] || "";
     const open = ACTIVE.includes(status);
     r.dest.hidden = !open && status !== "delivered";
@@ -159,7 +172,8 @@ export class OrderView {
     r.map.hidden = !located;
     r.navigate.hidden = !located;
     if (located) {
-      r.navigate.href = `geo:${dest.lat},${dest.lng}?q=${dest.lat},${dest.lng}`;
+      r.navigate.href = mapsLink(dest.lat, dest.lng);
+      r.navNext.href = r.navigate.href;
       this.destMap.show(dest, this.lastFix).catch((err) => {
         r.mapNote.hidden = false;
         r.mapNote.textContent = err.message;
@@ -168,7 +182,9 @@ export class OrderView {
       this.destMap.destroy();
       r.mapNote.hidden = true;
       r.navigate.removeAttribute("href");
+      r.navNext.removeAttribute("href");
     }
+    r.navNext.hidden = !(located && status === "picked_up");
     r.hereBtn.hidden = !(status === "picked_up" && dest.tier !== "door");
     this.updateDistance();
 
@@ -203,10 +219,28 @@ export class OrderView {
     r.sensitive.textContent = order.items.sensitive_summary || "";
 
     r.deliver.hidden = status !== "picked_up";
+    r.codeBtn.hidden = r.pickup.hidden;
+    r.callNext.hidden = status !== "picked_up";
+    r.deliverNext.hidden = status !== "picked_up";
+    r.next.hidden = !open;
     r.done.hidden = !["delivered", "cancelled"].includes(status);
     r.done.textContent = status === "delivered"
       ? gettext("Delivered. This order's details will be removed from this phone shortly.")
       : gettext("This order was cancelled. Return the bag to the store.");
+  }
+
+  renderParts(parts) {
+    const r = this.r;
+    r.parts.hidden = !parts;
+    if (!parts) { r.parts.replaceChildren(); return; }
+    r.parts.replaceChildren(...Object.entries(DOOR_PART_LABELS).filter(([key]) => parts[key]).map(([key, label]) => {
+      const value = el("dd", {}, el("span", { class: "part-value" }, parts[key]));
+      if (key === "door_code") {
+        value.append(" ", el("button", { type: "button", class: "btn btn-quiet copy-btn", "data-copy": "",
+          onclick: () => copyText(parts[key]) }, NEXT_TEXT.copy));
+      }
+      return el("div", { class: "door-part", "data-part": key }, el("dt", { class: "part-label" }, label), value);
+    }));
   }
 
   setFix(fix) {
@@ -241,8 +275,10 @@ export class OrderView {
     r.code.textContent = data.code;
     r.codeSpoken.textContent = fmt(gettext("Counter code %(code)s"), { code: data.code.split("").join(" ") });
     r.qr.src = data.qr_svg;
+    const first = r.codePanel.hidden;
     r.codePanel.hidden = false;
-    r.codeBtn.textContent = gettext("New code");
+    if (first) r.codePanel.scrollIntoView({ block: "center" });
+    r.codeBtn.textContent = gettext(NEXT_TEXT.newCode);
     this.codeExpires = new Date(data.expires_at).getTime();
     clearInterval(this.codeTimer);
     this.codeTimer = setInterval(() => this.tick(), 1000);
@@ -279,7 +315,7 @@ export class OrderView {
     this.r.code.textContent = "";
     this.r.codeSpoken.textContent = "";
     this.r.qr.removeAttribute("src");
-    this.r.codeBtn.textContent = gettext("Show code for the counter");
+    this.r.codeBtn.textContent = gettext(NEXT_TEXT.code);
   }
 
   // --- Masked call ---

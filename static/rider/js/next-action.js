@@ -1,0 +1,38 @@
+// The rider's next action and the door's labelled parts: words, the maps hand-off and copying the door code.
+import { toast } from "../../common/api.js";
+
+export const NEXT_TEXT = {
+  group: "Next step",
+  code: "Show code for the counter",
+  newCode: "New code",
+  navigate: "Navigate",
+  call: "Call",
+  deliver: "Deliver",
+  copy: "Copy",
+  copied: "Door code copied.",
+  notCopied: "Could not copy: read the code from the screen.",
+};
+
+export const DOOR_PART_LABELS = { building: "Building", unit: "Unit", door_code: "Door code", notes: "Notes" };
+
+// The phone's own map app: geo: on Android, Apple Maps on iOS, Amap for a phone set up for mainland China.
+export function mapsLink(lat, lng, nav = navigator) {
+  const ua = nav.userAgent || "";
+  if (/iPhone|iPad|iPod/.test(ua)) return `https://maps.apple.com/?daddr=${lat},${lng}&dirflg=d`;
+  if (/Android/.test(ua)) return `geo:${lat},${lng}?q=${lat},${lng}`;
+  let zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* no Intl */ }
+  if (/^zh-(CN|Hans)/i.test(nav.language || "") || zone === "Asia/Shanghai" || zone === "Asia/Urumqi") {
+    return `https://uri.amap.com/navigation?to=${lng},${lat}&mode=ride&coordinate=wgs84&callnative=1`;
+  }
+  return `geo:${lat},${lng}?q=${lat},${lng}`;
+}
+
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(NEXT_TEXT.copied, "ok");
+  } catch (_) {
+    toast(NEXT_TEXT.notCopied, "error");
+  }
+}
