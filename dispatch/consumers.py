@@ -32,6 +32,7 @@ from django.contrib import auth
 from config.cache import OUTAGE, OutageLog
 
 from .auth import RoleBackend
+from .parsers import MAX_DEPTH, json_depth
 from .relay import ensure_relay
 from .services.events import RESUME_PAGE, events_since, group_session
 
@@ -215,6 +216,11 @@ class EventConsumer(AsyncWebsocketConsumer):
             return
         if len(text_data) > MAX_MESSAGE_BYTES or len(text_data.encode()) > MAX_MESSAGE_BYTES:
             await self.error("too_large", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes.")
+            return
+        # Depth first, as for HTTP bodies: a deep document never reaches the C decoder's recursion (a RecursionError
+        # raised there leaves CPython 3.11's AST recursion counter off, and later compiles fail).
+        if text_data.count("[") + text_data.count("{") > MAX_DEPTH and json_depth(text_data) > MAX_DEPTH:
+            await self.error("malformed", f"Messages may nest at most {MAX_DEPTH} levels.")
             return
         try:
             message = json.loads(text_data)
