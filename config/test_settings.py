@@ -15,3 +15,4 @@ from .settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only  # noqa: S105 - test-only
 DEBUG = False
 LOCATION_FIX_BATCH = False  # in-process tests run inside a transaction: write fixes synchronously
+POSITION_BATCH = False  # in-process tests read one `rider.position` frame per ping; tests/security/test_hotpath.py turns it on
