@@ -24,9 +24,11 @@ def _fresh_caches():
 
     cache.clear()
     delivery._contexts.clear()
+    delivery._saved_at.clear()
     yield
     cache.clear()
     delivery._contexts.clear()
+    delivery._saved_at.clear()
 
 
 @pytest.fixture(autouse=True)

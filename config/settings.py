@@ -147,6 +147,8 @@ else:
                 "timeout": 20,
             },
             "TEST": {"NAME": env.str("SQLITE_TEST_PATH", default="") or None},
+            # Kept open: daphne's database_sync_to_async closes connections older than this after each call.
+            "CONN_MAX_AGE": env.int("SQLITE_CONN_MAX_AGE", default=600),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -440,5 +442,8 @@ LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
 # --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
 # The batch writer's gather window: an ack waits for the group commit, so this bounds its latency.
 LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.02)
+# The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
+POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
+POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=1.0)
 # How long an ack waits for the write; after it the ack says accepted=false, code "not_saved" (HTTP: 503).
 LOCATION_ACK_TIMEOUT_S = env.float("LOCATION_ACK_TIMEOUT_S", default=5.0)

@@ -18,3 +18,4 @@ LOCATION_FIX_BATCH = False  # in-process tests run inside a transaction: write f
 # Plain static names whatever var/ holds; tests/test_streetready.py collects with the real storage.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+POSITION_BATCH = False  # in-process tests read one `rider.position` frame per ping; tests/security/test_hotpath.py turns it on

@@ -25,6 +25,7 @@ from .calls import call_sessions_window_set
 from .events import GROUP_DISPATCH, context_version_key, ephemeral_publish, event_publish, group_track
 from .fixes import buffer as fix_buffer
 from .orders import access_deadline_set, order_event
+from .positions import aggregator as position_aggregator
 from .privacy import address_tier, destination_point, grant_create, live_grants
 
 log = logging.getLogger(__name__)
@@ -72,14 +73,15 @@ class ActiveOrder:
     tier: int
 
 
-CONTEXT_TTL_S = 5.0
+CONTEXT_TTL_S = 600.0  # a backstop only (a version lost with the cache): events are what invalidate
 _contexts: dict[int, tuple[float, object, list[ActiveOrder]]] = {}
 
 
 def rider_context(rider: Rider) -> list[ActiveOrder]:
     """The rider's active orders with their destinations, held in this process's memory only (never in
-    a shared cache: the destination is PII). Reloaded when an order event for the rider bumps its
-    version, or after CONTEXT_TTL_S, whichever comes first."""
+    a shared cache: the destination is PII). It lives as long as the orders' state: reloaded when an
+    order event for the rider bumps its version (grants reached are re-checked in the database, see
+    `_tier_reached`), with CONTEXT_TTL_S as a long backstop."""
     version = cache.get(context_version_key(rider.pk))
     hit = _contexts.get(rider.pk)
     now = time.monotonic()
@@ -170,12 +172,19 @@ def location_ping(
 
 
 POSITION_SAVE_EVERY_S = 5.0
+_saved_at: dict[int, float] = {}
 
 
 def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None:
-    # The last known position (for the board's first paint and ETAs) is saved at most every 5 s.
-    if cache.add(f"pos-saved:{rider.pk}", 1, timeout=POSITION_SAVE_EVERY_S):
+    # The last known position (for the board's first paint and ETAs) is saved at most every 5 s per rider
+    # and process (a rider's socket lives on one process): a clock check, not a cache round trip.
+    now = time.monotonic()
+    if now - _saved_at.get(rider.pk, -POSITION_SAVE_EVERY_S) >= POSITION_SAVE_EVERY_S:
+        _saved_at[rider.pk] = now
         Rider.objects.filter(pk=rider.pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    if settings.POSITION_BATCH:
+        position_aggregator.add(rider_id=rider.pk, lat=lat, lng=lng, at=at)
+        return
     # Coalesced: at most one position a second per rider reaches the dispatch map.
     if cache.add(f"pos-sent:{rider.pk}", 1, timeout=POSITION_EVERY_S):
         ephemeral_publish(group=GROUP_DISPATCH, type="rider.position",

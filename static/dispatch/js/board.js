@@ -1,7 +1,7 @@
 // The dispatcher's board: a live map (stores, riders, approximate order areas), the open orders with
 // assign and break-glass controls, the riders on duty, and alerts.
 // Data comes from the API. Socket frames carry no PII: order events only trigger a re-fetch,
-// rider.position frames move a marker, alert frames go to the alerts panel.
+// rider.position frames (and rider.positions batches) move a marker, alert frames go to the alerts panel.
 import { Alerts } from "../../common/alerts.js";
 import { api, ApiError, ago, el, toast } from "../../common/api.js";
 import { CallManager } from "../../common/rtc.js";
@@ -276,6 +276,8 @@ function applyPosition(msg) {
     state.riders.set(rider.id, rider);
     scheduleRiders(); // a rider we do not know yet: fetch the name
   }
+  // Batches from several server processes may interleave: never move a marker back in time.
+  if (rider.at && msg.at && new Date(msg.at) < new Date(rider.at)) return;
   Object.assign(rider, { lat: msg.lat, lng: msg.lng, at: msg.at });
   placeRider(rider);
   const seen = document.querySelector(`#riders li[data-rider="${rider.id}"] .rider-seen`);
@@ -732,6 +734,7 @@ $("alerts-clear").addEventListener("click", () => {
 function onEvent(msg) {
   if (!msg || !msg.type) return;
   if (msg.type === "rider.position") onPosition(msg);
+  else if (msg.type === "rider.positions") (Array.isArray(msg.riders) ? msg.riders : []).forEach(onPosition);
   else if (msg.type === "alert") addAlert(msg);
   else if (msg.type.startsWith("order.")) scheduleOrders();
 }
