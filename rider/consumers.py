@@ -97,7 +97,7 @@ class RiderConsumer(RtcMixin, EventConsumer):
         # not resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
         if result.durable is not None and not await fixes_durable(result.durable):
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": NotSaved.code,
-                                  "detail": NotSaved.default_detail})
+                                  "detail": str(NotSaved.default_detail)})
             return
         await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": result.accepted,
                               "reason": result.reason})

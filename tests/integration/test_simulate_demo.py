@@ -32,8 +32,11 @@ def test_demo_riders_move_on_the_dispatch_map_within_30s(stack):
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and sum(len(p) >= 3 for p in positions.values()) < 2:
                 frame = ws._recv(deadline - time.monotonic())
-                if frame and frame.get("type") == "rider.position":
-                    positions.setdefault(frame["rider"], set()).add((frame["lat"], frame["lng"]))
+                # One position a frame, or (the default) a batch a second of every rider that moved.
+                items = [frame] if frame and frame.get("type") == "rider.position" else \
+                    frame.get("riders", []) if frame and frame.get("type") == "rider.positions" else []
+                for item in items:
+                    positions.setdefault(item["rider"], set()).add((item["lat"], item["lng"]))
         finally:
             ws.close()
     finally:
