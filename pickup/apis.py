@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import IsStaff, staff_of
-from dispatch.serializers import StrictCharField, StrictRegexField
+from dispatch.serializers import CustomerOut, ItemsOut, NamedOut, StrictCharField, StrictRegexField
 from dispatch.services.counter import (
     counter_handoff,
     handoff_history,
@@ -32,28 +32,6 @@ from dispatch.services.pickup_numbers import normalise_pickup_code
 
 
 # --- Output (documentation of the shapes; the views build plain dicts) ----------------------
-class _Line(serializers.Serializer):
-    name = serializers.CharField()
-    qty = serializers.IntegerField()
-
-
-class _Items(serializers.Serializer):
-    count = serializers.IntegerField()
-    lines = _Line(many=True, help_text="Non-sensitive lines only; sensitive items are a category count.")
-    sensitive_count = serializers.IntegerField()
-    sensitive_summary = serializers.CharField()
-
-
-class _Named(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class _Customer(serializers.Serializer):
-    display_name = serializers.CharField()
-    phone_masked = serializers.CharField()
-
-
 class _Eta(serializers.Serializer):
     minutes = serializers.IntegerField(allow_null=True)
     label = serializers.CharField(help_text='Coarse, e.g. "arriving in ~4 min". Never a position.')
@@ -64,10 +42,10 @@ class StoreOrderOut(serializers.Serializer):
     status = serializers.CharField()
     pickup_code = serializers.CharField()
     external_ref = serializers.CharField()
-    store = _Named()
-    customer = _Customer()
-    items = _Items()
-    rider = _Named(allow_null=True)
+    store = NamedOut()
+    customer = CustomerOut()
+    items = ItemsOut()
+    rider = NamedOut(allow_null=True)
     eta = _Eta(allow_null=True)
     created_at = serializers.DateTimeField()
     ready_at = serializers.DateTimeField(allow_null=True)
@@ -101,7 +79,7 @@ class HistoryOut(serializers.Serializer):
     pickup_code = serializers.CharField()
     at = serializers.DateTimeField()
     by = serializers.CharField(help_text="The staff account that released the bag.")
-    rider = _Named(allow_null=True)
+    rider = NamedOut(allow_null=True)
     undone = serializers.BooleanField()
     undone_at = serializers.DateTimeField(allow_null=True)
     undone_by = serializers.CharField(allow_null=True)
