@@ -169,11 +169,26 @@ def collected(tmp_path_factory, django_db_blocker):
 
     from config import settings as production
 
-    root = tmp_path_factory.mktemp("static")
     storages = getattr(production, "STORAGES", settings_default_storages())
+    built = Path(production.STATIC_ROOT)
+    if _fresh(built):  # `make test` has just run `make static` (the same command and storage): test its output
+        with override_settings(STATIC_ROOT=built, STORAGES=storages, WHITENOISE_USE_FINDERS=False):
+            yield built
+        return
+    root = tmp_path_factory.mktemp("static")
     with override_settings(STATIC_ROOT=root, STORAGES=storages, WHITENOISE_USE_FINDERS=False):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield root
+
+
+def _fresh(root: Path) -> bool:
+    """A production collect newer than every source file under static/ (else collect afresh)."""
+    manifest = root / "staticfiles.json"
+    if not manifest.exists():
+        return False
+    sources = Path(__file__).resolve().parents[1] / "static"
+    newest = max(p.stat().st_mtime for p in sources.rglob("*") if p.is_file())
+    return manifest.stat().st_mtime >= newest
 
 
 def test_hashed_static_files_are_long_cached_and_compressed(collected, settings):
