@@ -236,3 +236,14 @@ def test_server_ended_call_goes_through_the_outbox_to_the_two_sockets_only_and_i
     replayed, store_frames = async_to_sync(scenario)()
     assert not [f for f in replayed if f.get("type", "").startswith("call.")], replayed
     assert not [f for f in store_frames if f.get("type", "").startswith("call.")], store_frames
+
+
+def test_a_redis_layer_channel_name_fits_the_outbox_row():
+    """call.ended rows are addressed to socket channels: the longest names (the Redis layer's) must fit
+    `Event.group`, or ending a call on PostgreSQL would fail."""
+    from channels_redis.core import RedisChannelLayer
+
+    from dispatch.services.events import rtc_target
+
+    name = async_to_sync(RedisChannelLayer(hosts=["redis://127.0.0.1:1"]).new_channel)()  # no connection made
+    assert len(rtc_target(name, group=False)) <= models.Event._meta.get_field("group").max_length
