@@ -16,7 +16,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .models import Event
-from .services.events import to_message
+from .services.events import route
 
 log = logging.getLogger(__name__)
 _task: asyncio.Task | None = None
@@ -46,7 +46,8 @@ async def _run(ready: asyncio.Event) -> None:
         try:
             after, events = await _fetch(after)
             for event in events:
-                await layer.group_send(event.group, to_message(event))
+                method, target, message = route(event)
+                await getattr(layer, method)(target, message)
             if not events:
                 await asyncio.sleep(settings.EVENTS_RELAY_INTERVAL_S)
         except asyncio.CancelledError:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 
 import dispatch.models as models  # attributes read late: the tests also run against a tree without the feature
 from tests.factories import CUSTOMER_PHONE
@@ -190,3 +191,59 @@ def test_proxy_number_calls_enter_the_interaction_log_without_numbers(assigned_o
         ("phone", "rider", "customer", "connected")]
     for form in [*number_forms(CUSTOMER_PHONE, RIDER1_PHONE), call["proxy_number"]]:
         assert form not in log.content.decode()
+
+
+def test_server_ended_call_goes_through_the_outbox_to_the_two_sockets_only_and_is_never_replayed(assigned_order, demo):
+    """A server-ended call (here: rung out) is written to the outbox addressed to the call's two sockets and the
+    callee's group, so a relay in the web process can deliver it when the worker ended it; a socket that
+    resumes from seq 0 does not get it again, and nobody else gets it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatch.services.events import route
+    from dispatch.services.rtc import calls_end_lost_access
+
+    order_id, token = assigned_order["id"], token_of(assigned_order)
+    rider_cookie, store_cookie = cookie_for(demo["rider1"]), cookie_for(demo["store1"])
+
+    async def scenario():
+        rider, customer, store = Sock("/ws/rider/", rider_cookie), Sock(f"/ws/track/{token}/"), Sock("/ws/store/", store_cookie)
+        assert await rider.open() and await customer.open() and await store.open()
+        await rider.send({"type": "call.start", "order": order_id, "to": "customer"})
+        call = (await rider.expect("call.calling"))["call"]
+        await customer.expect("call.ring", call=call)
+        await database_sync_to_async(models.Interaction.objects.filter(pk=call).update)(
+            started_at=timezone.now() - timedelta(hours=1))
+        assert await database_sync_to_async(calls_end_lost_access)() == 1
+        for side in (rider, customer):
+            ended = await side.expect("call.ended", call=call)
+            assert ended["outcome"] == "missed" and ended["by"] == "server" and "seq" not in ended
+        rows = await database_sync_to_async(list)(models.Event.objects.filter(type="call.ended"))
+        # A call that rang out has one socket (the caller's) and the callee's group (all its ringing devices).
+        targets = sorted((route(e)[0], route(e)[1]) for e in rows)
+        assert [t[0] for t in targets] == ["group_send", "send"] and targets[0][1] == f"track.{order_id}", targets
+        assert targets[1][1].startswith("specific."), targets
+        back = Sock(f"/ws/track/{token}/")
+        assert await back.open()
+        await back.send({"type": "resume", "seq": 0})
+        replayed = await back.drain()
+        store_frames = await store.drain()
+        for s in (rider, customer, store, back):
+            await s.close()
+        return replayed, store_frames
+
+    replayed, store_frames = async_to_sync(scenario)()
+    assert not [f for f in replayed if f.get("type", "").startswith("call.")], replayed
+    assert not [f for f in store_frames if f.get("type", "").startswith("call.")], store_frames
+
+
+def test_a_redis_layer_channel_name_fits_the_outbox_row():
+    """call.ended rows are addressed to socket channels: the longest names (the Redis layer's) must fit
+    `Event.group`, or ending a call on PostgreSQL would fail."""
+    from channels_redis.core import RedisChannelLayer
+
+    from dispatch.services.events import rtc_target
+
+    name = async_to_sync(RedisChannelLayer(hosts=["redis://127.0.0.1:1"]).new_channel)()  # no connection made
+    assert len(rtc_target(name, group=False)) <= models.Event._meta.get_field("group").max_length

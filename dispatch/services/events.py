@@ -71,6 +71,32 @@ def send_now(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+# Outbox rows that carry a call frame as is, to one socket or to one group, never replayed on resume (no
+# socket joins a group by these names: `:` is not allowed in a group name). A call the server ends from
+# another process (the worker's sweep) reaches the two parties' sockets through the relay this way. The
+# prefixes are short: a Redis layer's channel name is 74 characters and `Event.group` holds 80.
+RTC_CHANNEL, RTC_GROUP = "ch:", "gr:"
+
+
+def rtc_target(name: str, *, group: bool) -> str:
+    return (RTC_GROUP if group else RTC_CHANNEL) + name if name else ""
+
+
+def route(event: Event) -> tuple[str, str, dict[str, Any]]:
+    """How an outbox row goes out: (layer method, target, message)."""
+    for prefix, method in ((RTC_CHANNEL, "send"), (RTC_GROUP, "group_send")):
+        if event.group.startswith(prefix):
+            return method, event.group.removeprefix(prefix), {"type": "rtc.frame", "frame": event.payload}
+    return "group_send", event.group, to_message(event)
+
+
+def deliver_now(event: Event) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        method, target, message = route(event)
+        async_to_sync(getattr(layer, method))(target, message)
+
+
 _layer_outage = OutageLog(log, "channel layer")
 
 
@@ -87,7 +113,7 @@ def _send_events(events: list[Event]) -> int:
     sent = []
     for event in events:
         try:
-            send_now(event.group, to_message(event))
+            deliver_now(event)
         except Exception as exc:
             _layer_outage("group_send", exc)
             break

@@ -27,7 +27,7 @@ from django.utils import timezone
 from ..errors import DomainError, Invalid, NotFound
 from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party
 from .audit import audit_record
-from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
+from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track, rtc_target
 from .privacy import chat_seal, live_grants, party_hash
 
 LIVE = ("ringing", "connected")
@@ -145,10 +145,13 @@ def _end(call: Interaction, *, outcome: str, by: str) -> None:
     call.save(update_fields=["state", "outcome", "ended_by", "ended_at"])
     audit_record(action="call.inapp_ended", order=call.order,
                  data={"call": call.pk, "outcome": outcome, "by": by})
+    # Through the outbox, not straight to the layer: the sweep ends calls from the worker, whose in-memory
+    # layer (the embedded profile) reaches no socket; the web process relays it. Only to the call's two
+    # sockets and the callee's group (to stop the ringing on every device).
     frame = {"type": "call.ended", "call": call.pk, "order": call.order_id, "outcome": outcome, "by": by}
-    _after_commit(call.caller_channel, frame)
-    _after_commit(call.callee_channel, frame)
-    _after_commit(group_of(call.order, call.callee_role), frame, group=True)  # stop the ringing everywhere
+    targets = [rtc_target(call.caller_channel, group=False), rtc_target(call.callee_channel, group=False),
+               rtc_target(group_of(call.order, call.callee_role), group=True)]
+    event_publish(groups=[t for t in targets if t], type="call.ended", payload=frame)
 
 
 def call_start(*, party: Caller, order: Order, to: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:

@@ -4,25 +4,29 @@
 //   socket onEvent: if (rtc.handle(msg) || chat.handle(msg)) return;   socket onOpen: rtc.reconnected();
 // Call states on the bar: calling, ringing, connected (with a timer), ended, missed, declined, busy, failed.
 import { el } from "./api.js";
+import { fmt, gettext } from "./ui.js";
 
-const ROLE_TEXT = { rider: "your rider", customer: "the customer", store: "the store", dispatch: "dispatch (emergency)" };
+const ROLE_TEXT = { rider: gettext("your rider"), customer: gettext("the customer"), store: gettext("the store"),
+  dispatch: gettext("dispatch (emergency)") };
 const OUTCOME_TEXT = {
-  completed: "Call ended.",
-  declined: "Call declined.",
-  missed: "Missed call.",
-  cancelled: "Call cancelled.",
-  busy: "Busy: they are on another call.",
-  failed: "Call failed.",
-  revoked: "Call ended: access to this order ended.",
+  completed: gettext("Call ended."),
+  declined: gettext("Call declined."),
+  missed: gettext("Missed call."),
+  cancelled: gettext("Call cancelled."),
+  busy: gettext("Busy: they are on another call."),
+  failed: gettext("Call failed."),
+  revoked: gettext("Call ended: access to this order ended."),
 };
 const RING_TIMEOUT_MS = 40_000;
 const ERROR_TEXT = {
-  not_found: "This order is no longer yours to call about.",
-  no_rider: "No rider has this order now.",
-  call_window_closed: "The after-sales window is closed: calls and messages are no longer possible.",
-  wrong_state: "This call is no longer active.",
-  busy: "Busy: they are on another call.",
+  not_found: gettext("This order is no longer yours to call about."),
+  no_rider: gettext("No rider has this order now."),
+  call_window_closed: gettext("The after-sales window is closed: calls and messages are no longer possible."),
+  wrong_state: gettext("This call is no longer active."),
+  busy: gettext("Busy: they are on another call."),
 };
+// Only where the browser can pick the audio output (not Safari or Firefox on phones): elsewhere no button.
+const CAN_PICK_OUTPUT = typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
 
 function roleName(role) {
   return ROLE_TEXT[role] || role;
@@ -83,21 +87,21 @@ export class CallManager {
     b.state = el("p", { class: "call-state", "data-role": "call-state", role: "status", "aria-live": "assertive" });
     b.timer = el("span", { class: "call-timer", "data-role": "call-timer" });
     b.help = el("p", { class: "call-help", "data-role": "call-help", hidden: true });
-    b.answer = el("button", { type: "button", class: "btn btn-ok", "data-call": "answer", onclick: () => this.accept() }, "Answer");
+    b.answer = el("button", { type: "button", class: "btn btn-ok", "data-call": "answer", onclick: () => this.accept() }, gettext("Answer"));
     b.decline = el("button", { type: "button", class: "btn btn-danger", "data-call": "decline",
-      onclick: () => this.end("decline") }, "Decline");
+      onclick: () => this.end("decline") }, gettext("Decline"));
     b.mute = el("button", { type: "button", class: "btn", "data-call": "mute", "aria-pressed": "false",
-      onclick: () => this.toggleMute() }, "Mute");
+      onclick: () => this.toggleMute() }, gettext("Mute"));
     b.speaker = el("button", { type: "button", class: "btn", "data-call": "speaker", "aria-pressed": "false",
-      onclick: () => this.toggleSpeaker() }, "Speaker");
+      onclick: () => this.toggleSpeaker() }, gettext("Speaker"));
     b.hangup = el("button", { type: "button", class: "btn btn-danger", "data-call": "hangup",
-      onclick: () => this.end("hangup") }, "Hang up");
+      onclick: () => this.end("hangup") }, gettext("Hang up"));
     b.phone = el("button", { type: "button", class: "btn btn-quiet", "data-call": "phone", hidden: true,
-      onclick: () => this.phoneInstead() }, "Call by phone instead");
+      onclick: () => this.phoneInstead() }, gettext("Call by phone instead"));
     b.close = el("button", { type: "button", class: "btn btn-quiet", "data-call": "close",
-      onclick: () => this.hideBar() }, "Close");
+      onclick: () => this.hideBar() }, gettext("Close"));
     b.audio = el("audio", { autoplay: true, "data-role": "call-audio" });
-    b.root = el("div", { class: "call-bar", id: "call-bar", "data-state": "idle", role: "region", "aria-label": "Call",
+    b.root = el("div", { class: "call-bar", id: "call-bar", "data-state": "idle", role: "region", "aria-label": gettext("Call"),
       hidden: true },
     el("div", { class: "call-line" }, b.state, b.timer), b.help,
     el("div", { class: "call-actions" }, b.answer, b.decline, b.mute, b.speaker, b.hangup, b.phone, b.close), b.audio);
@@ -113,7 +117,7 @@ export class CallManager {
     b.answer.hidden = state !== "ringing";
     b.decline.hidden = state !== "ringing";
     b.mute.hidden = !["connected", "connecting"].includes(state);
-    b.speaker.hidden = b.mute.hidden;
+    b.speaker.hidden = b.mute.hidden || !CAN_PICK_OUTPUT;
     b.hangup.hidden = !(live && state !== "ringing");
     b.close.hidden = live;
     b.phone.hidden = live || !this.onPhone || !this.last;
@@ -137,8 +141,8 @@ export class CallManager {
       const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
       this.bar.help.hidden = false;
       this.bar.help.textContent = denied
-        ? "The microphone is blocked for this page, so the call cannot start. Open the site settings (the icon left of the address bar), allow the microphone, then try again, or call by phone instead."
-        : "No microphone was found. Call by phone instead.";
+        ? gettext("The microphone is blocked for this page, so the call cannot start. Open the site settings (the icon left of the address bar), allow the microphone, then try again, or call by phone instead.")
+        : gettext("No microphone was found. Call by phone instead.");
       return null;
     }
   }
@@ -148,11 +152,11 @@ export class CallManager {
     if (this.call) return;
     this.last = { order, to };
     this.call = { id: null, order, peer: to, role: "caller", state: "calling" };
-    this.show("calling", `Calling ${roleName(to)}…`);
+    this.show("calling", fmt(gettext("Calling %(who)s…"), { who: roleName(to) }));
     this.stream = await this.microphone();
     if (!this.stream) {
       this.call = null;
-      this.show("failed", "Call failed: no microphone.");
+      this.show("failed", gettext("Call failed: no microphone."));
       return;
     }
     this.send({ type: "call.start", order, to });
@@ -161,11 +165,11 @@ export class CallManager {
   async accept() {
     if (!this.call || this.call.state !== "ringing") return;
     this.ringer.stop();
-    this.show("connecting", "Connecting…");
+    this.show("connecting", gettext("Connecting…"));
     this.stream = await this.microphone();
     if (!this.stream) {
       this.send({ type: "call.decline", call: this.call.id });
-      this.finish("failed", "Call failed: no microphone.");
+      this.finish("failed", gettext("Call failed: no microphone."));
       return;
     }
     this.call.state = "connecting";
@@ -201,7 +205,7 @@ export class CallManager {
       if (pc.connectionState === "connected") this.connected();
       if (pc.connectionState === "failed") {
         if (this.call.role === "caller") this.offer(true); // one ICE restart before giving up
-        else this.show("connecting", "Reconnecting the call…");
+        else this.show("connecting", gettext("Reconnecting the call…"));
       }
     };
   }
@@ -221,7 +225,7 @@ export class CallManager {
     if (this.call.state === "connected") return;
     this.call.state = "connected";
     this.since = Date.now();
-    this.show("connected", `Connected with ${roleName(this.call.peer)}`);
+    this.show("connected", fmt(gettext("Connected with %(who)s"), { who: roleName(this.call.peer) }));
     clearInterval(this.tick);
     this.tick = setInterval(() => { this.bar.timer.textContent = mmss(Date.now() - this.since); }, 500);
     this.bar.timer.textContent = "00:00";
@@ -233,14 +237,15 @@ export class CallManager {
     const muted = this.bar.mute.getAttribute("aria-pressed") !== "true";
     for (const track of this.stream.getAudioTracks()) track.enabled = !muted;
     this.bar.mute.setAttribute("aria-pressed", String(muted));
-    this.bar.mute.textContent = muted ? "Unmute" : "Mute";
+    this.bar.mute.textContent = muted ? gettext("Unmute") : gettext("Mute");
   }
 
   async toggleSpeaker() {
     const on = this.bar.speaker.getAttribute("aria-pressed") !== "true";
     const audio = this.bar.audio;
+    if (!CAN_PICK_OUTPUT) return; // the button is hidden there
     try {
-      if (audio.setSinkId && navigator.mediaDevices.enumerateDevices) {
+      if (navigator.mediaDevices.enumerateDevices) {
         const outs = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "audiooutput");
         const speaker = outs.find((d) => /speaker/i.test(d.label));
         await audio.setSinkId(on && speaker ? speaker.deviceId : "");
@@ -262,10 +267,10 @@ export class CallManager {
     this.wake = null;
     this.bar.audio.srcObject = null;
     this.bar.mute.setAttribute("aria-pressed", "false");
-    this.bar.mute.textContent = "Mute";
+    this.bar.mute.textContent = gettext("Mute");
     this.call = null;
     const state = { completed: "ended", cancelled: "ended", revoked: "ended" }[outcome] || outcome;
-    this.show(state, text || OUTCOME_TEXT[outcome] || "Call ended.");
+    this.show(state, text || OUTCOME_TEXT[outcome] || OUTCOME_TEXT.completed);
   }
 
   // After a socket reconnect: tell the other side where we are now, and restart ICE (the caller offers).
@@ -291,23 +296,23 @@ export class CallManager {
         if (c) return true; // already in a call: the server answers busy to anyone else
         this.call = { id: msg.call, order: msg.order, peer: msg.from, role: "callee", state: "ringing" };
         this.last = { order: msg.order, to: msg.from };
-        this.show("ringing", `Incoming call from ${roleName(msg.from)}`);
+        this.show("ringing", fmt(gettext("Incoming call from %(who)s"), { who: roleName(msg.from) }));
         this.ringer.start();
         return true;
       case "call.answered":
-        if (c && c.id === msg.call && c.state === "ringing") this.finish("completed", "Answered on another device.");
+        if (c && c.id === msg.call && c.state === "ringing") this.finish("completed", gettext("Answered on another device."));
         return true;
       case "call.connected":
         if (c && c.id === msg.call) {
           this.connect(msg.ice_servers);
-          this.show("connecting", "Connecting…");
+          this.show("connecting", gettext("Connecting…"));
         }
         return true;
       case "call.accepted":
         if (c && c.id === msg.call) {
           clearTimeout(this.ringTimer);
           this.connect(c.iceServers);
-          this.show("connecting", "Connecting…");
+          this.show("connecting", gettext("Connecting…"));
           this.offer();
         }
         return true;
@@ -353,10 +358,23 @@ export class CallManager {
 }
 
 // --- Masked chat ----------------------------------------------------------------------------------------
+// Quick replies: the English is the button's stable key (data-quick); the text shown and sent is translated.
 const QUICK = {
   rider: ["I'm downstairs", "I'm at the door", "The gate code doesn't work", "Running 5 minutes late"],
   customer: ["Please leave it at the door", "I'm coming down", "Please ring the bell"],
   store: ["Your bag is ready", "One more minute, please", "Please come to the counter"],
+};
+const QUICK_TEXT = {
+  "I'm downstairs": gettext("I'm downstairs"),
+  "I'm at the door": gettext("I'm at the door"),
+  "The gate code doesn't work": gettext("The gate code doesn't work"),
+  "Running 5 minutes late": gettext("Running 5 minutes late"),
+  "Please leave it at the door": gettext("Please leave it at the door"),
+  "I'm coming down": gettext("I'm coming down"),
+  "Please ring the bell": gettext("Please ring the bell"),
+  "Your bag is ready": gettext("Your bag is ready"),
+  "One more minute, please": gettext("One more minute, please"),
+  "Please come to the counter": gettext("Please come to the counter"),
 };
 const LOOKS_LIKE_NUMBER = /\+?\d[\d\s().-]{5,}\d/;
 
@@ -371,7 +389,7 @@ export class ChatPanel {
     this.messages = new Map();
     this.pending = new Map();
     this.confirmNumber = false;
-    this.root = this.build(title || `Messages with ${roleName(peer)}`);
+    this.root = this.build(title || fmt(gettext("Messages with %(who)s"), { who: roleName(peer) }));
   }
 
   build(title) {
@@ -380,20 +398,20 @@ export class ChatPanel {
     this.input = el("input", { id: `${id}-input`, class: "chat-input", maxlength: "1000", autocomplete: "off",
       "data-role": "chat-input", oninput: () => { this.confirmNumber = false; this.warn.hidden = true; } });
     this.warn = el("p", { class: "chat-warn", "data-role": "chat-warn", role: "alert", hidden: true },
-      "This looks like a phone number. Your numbers are hidden in this app: send it only if you mean to share it. Press Send again to send it.");
+      gettext("This looks like a phone number. Your numbers are hidden in this app: send it only if you mean to share it. Press Send again to send it."));
     this.status = el("p", { class: "chat-status muted", "data-role": "chat-status", role: "status" });
     const quick = el("div", { class: "chat-quick" }, ...(QUICK[this.me] || []).map((text) =>
       el("button", { type: "button", class: "btn btn-quiet chat-quick-btn", "data-quick": text,
-        onclick: () => this.submit(text) }, text)));
+        onclick: () => this.submit(QUICK_TEXT[text]) }, QUICK_TEXT[text])));
     const form = el("form", { class: "chat-form", novalidate: true, onsubmit: (e) => {
       e.preventDefault();
       this.submit(this.input.value);
     } },
-    el("label", { for: `${id}-input`, class: "visually-hidden" }, `Message ${roleName(this.peer)}`),
-    this.input, el("button", { type: "submit", class: "btn btn-primary", "data-role": "chat-send" }, "Send"));
+    el("label", { for: `${id}-input`, class: "visually-hidden" }, fmt(gettext("Message %(who)s"), { who: roleName(this.peer) })),
+    this.input, el("button", { type: "submit", class: "btn btn-primary", "data-role": "chat-send" }, gettext("Send")));
     return el("section", { class: "card chat", "data-chat": this.peer, "aria-labelledby": `${id}-h` },
       el("h3", { id: `${id}-h` }, title),
-      el("p", { class: "muted" }, "Messages stay in this app: neither of you sees the other's number."),
+      el("p", { class: "muted" }, gettext("Messages stay in this app: neither of you sees the other's number.")),
       this.list, quick, this.warn, form, this.status);
   }
 
@@ -446,7 +464,7 @@ export class ChatPanel {
     }
     if (msg.type === "error" && typeof msg.for === "string" && msg.for.startsWith("chat.")) {
       if (msg.client_id && this.pending.has(msg.client_id)) this.pending.delete(msg.client_id);
-      this.status.textContent = ERROR_TEXT[msg.code] || msg.detail || "Not sent.";
+      this.status.textContent = ERROR_TEXT[msg.code] || msg.detail || gettext("Not sent.");
       this.render();
       return false; // other panels may own it
     }
@@ -456,11 +474,12 @@ export class ChatPanel {
   render() {
     const rows = [...this.messages.values()].sort((a, b) => a.id - b.id).map((m) =>
       el("li", { class: `chat-msg ${m.from === this.me ? "chat-mine" : "chat-theirs"}`, "data-id": String(m.id) },
-        el("span", { class: "visually-hidden" }, m.from === this.me ? "You: " : `${roleName(m.from)}: `),
-        el("span", { class: "chat-text" }, m.text == null ? "(no longer available)" : m.text)));
+        el("span", { class: "visually-hidden" }, m.from === this.me ? gettext("You: ")
+          : fmt(gettext("%(who)s: "), { who: roleName(m.from) })),
+        el("span", { class: "chat-text" }, m.text == null ? gettext("(no longer available)") : m.text)));
     for (const text of this.pending.values()) {
       rows.push(el("li", { class: "chat-msg chat-mine chat-pending", "data-pending": "true" },
-        el("span", { class: "chat-text" }, text), " (sending…)"));
+        el("span", { class: "chat-text" }, text), gettext(" (sending…)")));
     }
     this.list.replaceChildren(...rows);
   }

@@ -151,9 +151,9 @@ function renderInApp(d) {
   const why = $("rtc-why");
   const closed = !reach.rider && !reach.store;
   why.hidden = !closed;
-  why.textContent = d.status === "cancelled" ? "This order was cancelled: in-app calls and messages are closed."
-    : d.status === "delivered" ? "The after-sales window is over: in-app calls and messages are closed."
-      : "You can call and message your rider once a rider has your order.";
+  why.textContent = d.status === "cancelled" ? gettext("This order was cancelled: in-app calls and messages are closed.")
+    : d.status === "delivered" ? gettext("The after-sales window is over: in-app calls and messages are closed.")
+      : gettext("You can call and message your rider once a rider has your order.");
   if (!chats && orderId) {
     chats = { rider: new ChatPanel({ send, me: "customer", order: orderId, peer: "rider" }),
       store: new ChatPanel({ send, me: "customer", order: orderId, peer: "store" }) };
@@ -161,8 +161,8 @@ function renderInApp(d) {
     Object.values(chats).forEach((c) => c.load());
   }
   if (chats) {
-    chats.rider.setOpen(Boolean(reach.rider), "Messages with your rider are closed: they no longer have your order.");
-    chats.store.setOpen(Boolean(reach.store), "Messages with the store are closed: the after-sales window is over.");
+    chats.rider.setOpen(Boolean(reach.rider), gettext("Messages with your rider are closed: they no longer have your order."));
+    chats.store.setOpen(Boolean(reach.store), gettext("Messages with the store are closed: the after-sales window is over."));
   }
 }
 

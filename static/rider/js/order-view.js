@@ -204,10 +204,10 @@ export class OrderView {
     r.rtcCall.hidden = !reach.customer;
     r.rtcStore.hidden = !reach.store;
     r.rtcWhy.hidden = Boolean(reach.customer);
-    r.rtcWhy.textContent = "In-app calls and messages end when your access to this order ends.";
+    r.rtcWhy.textContent = gettext("In-app calls and messages end when your access to this order ends.");
     if (this.chats) {
-      this.chats.customer.setOpen(Boolean(reach.customer), "Messages are closed: your access to this order ended.");
-      this.chats.store.setOpen(Boolean(reach.store), "Messages are closed: your access to this order ended.");
+      this.chats.customer.setOpen(Boolean(reach.customer), gettext("Messages are closed: your access to this order ended."));
+      this.chats.store.setOpen(Boolean(reach.store), gettext("Messages are closed: your access to this order ended."));
       if (!this.chatsLoaded) {
         this.chatsLoaded = true;
         this.loadChats();
