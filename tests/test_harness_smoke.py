@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import order_payload
-from tests.harness import LiveStack
+from tests.harness import LiveStack, Template
 
 
 @pytest.mark.worker
@@ -15,3 +15,19 @@ def test_stack_serves_api_and_pages(tmp_path):
         staff = stack.login("store1")
         assert staff.get("/api/pickup/orders/").json()[0]["id"] == r.json()["id"]
         assert staff.get("/pickup/").status_code == 200
+
+
+@pytest.mark.worker
+def test_stacks_start_from_one_template_and_keep_their_data_apart(tmp_path):
+    """Stacks of a kind copy one migrated, demo-data'd template (settings only the processes read may differ);
+    what one stack writes, another never sees, and the template stays as `demo_data` left it."""
+    with LiveStack(tmp_path / "a") as a:
+        created = a.token_client("merchant1").post("/api/orders/", json=order_payload())
+        assert created.status_code == 201, created.text
+        with LiveStack(tmp_path / "b", env={"ACCESS_REVOKE_AFTER_S": "5"}) as b:
+            assert Template.for_stack(b) is Template.for_stack(a)
+            assert b.login("store1").get("/api/pickup/orders/").json() == []
+            assert "No migrations to apply" in b.manage("migrate", "--noinput").stdout
+        assert a.login("store1").get("/api/pickup/orders/").json()[0]["id"] == created.json()["id"]
+    with LiveStack(tmp_path / "c", env={"ACCESS_REVOKE_AFTER_S": "5"}) as c:
+        assert c.login("store1").get("/api/pickup/orders/").json() == []
