@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,6 +11,37 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from tests.factories import order_payload
+
+
+def _share_whitenoise_files() -> None:
+    """Every test client loads the middleware chain, and WhiteNoise's builds a response object for each of the
+    ~700 static files (0.1-0.2 s) each time: with hundreds of clients, minutes of the suite. The object is a
+    pure function of the path, the headers WhiteNoise computed, and the file's and its .gz/.br variants' stat,
+    so an unchanged file under the same headers gets the one already built; a rewritten file, a new one."""
+    from whitenoise import base, responders
+
+    real = responders.StaticFile
+    built: dict[tuple, responders.StaticFile] = {}
+
+    def signature(path: str, stat_cache) -> tuple | None:
+        try:
+            st = stat_cache[path] if stat_cache is not None else os.stat(path)
+        except (KeyError, OSError):
+            return None
+        return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino)
+
+    def static_file(path, headers, encodings=None, stat_cache=None):
+        variants = tuple(sorted((encodings or {}).items()))
+        key = (path, tuple(headers), variants, signature(path, stat_cache),
+               tuple(signature(alt, stat_cache) for _, alt in variants))
+        if key not in built:
+            built[key] = real(path, headers, encodings=encodings, stat_cache=stat_cache)
+        return built[key]
+
+    base.StaticFile = static_file  # type: ignore[misc,assignment]
+
+
+_share_whitenoise_files()
 
 # The door of the demo customer: the rider walks toward it in the flow tests.
 DOOR = (51.5033, -0.1196)

@@ -31,3 +31,27 @@ def test_stacks_start_from_one_template_and_keep_their_data_apart(tmp_path):
         assert a.login("store1").get("/api/pickup/orders/").json()[0]["id"] == created.json()["id"]
     with LiveStack(tmp_path / "c", env={"ACCESS_REVOKE_AFTER_S": "5"}) as c:
         assert c.login("store1").get("/api/pickup/orders/").json() == []
+
+
+def test_test_clients_share_whitenoise_s_files_until_a_file_changes(tmp_path, settings):
+    """conftest shares WhiteNoise's per-file objects between middleware chains (each test client loads one):
+    an unchanged file is built once; a rewritten one is built again and served at its new length."""
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    root = tmp_path / "static"
+    root.mkdir()
+    css = root / "app.css"
+    css.write_text("a{}")
+    settings.STATIC_ROOT, settings.WHITENOISE_USE_FINDERS = root, False
+
+    def served():
+        return WhiteNoiseMiddleware(get_response=lambda request: None).files["/static/app.css"]
+
+    first = served()
+    assert served() is first
+    css.write_text("body{color:red}")
+    again = served()
+    assert again is not first
+    response = again.get_response("GET", {})
+    response.file.close()
+    assert dict(response.headers)["Content-Length"] == str(len("body{color:red}"))
