@@ -101,13 +101,24 @@ def feasible_centre(obs, centre: tuple[float, float], half: float, step: float) 
     """The centroid of the grid cells that violate the answered intervals least."""
     best, cells = math.inf, []
     n = int(half / step)
+    rings = [(ox, oy, lo, hi) for ox, oy, lo, hi, _ in obs]
+    hypot = math.hypot
     for i in range(-n, n + 1):
         for j in range(-n, n + 1):
             px, py = centre[0] + i * step, centre[1] + j * step
-            v = 0.0
-            for ox, oy, lo, hi, _ in obs:
-                d = math.hypot(px - ox, py - oy)
-                v += max(0.0, lo - d, d - hi)
+            # The violation, summed as max(0, lo - d, d - hi) per answer; a cell already past the best (every
+            # term is >= 0) can neither beat nor tie it, so its sum stops there. Same cells, same centroid.
+            v, bound = 0.0, best + 1e-9
+            for ox, oy, lo, hi in rings:
+                d = hypot(px - ox, py - oy)
+                if d < lo:
+                    v += lo - d
+                elif d > hi:
+                    v += d - hi
+                else:
+                    continue
+                if v > bound:
+                    break
             if v < best - 1e-9:
                 best, cells = v, [(px, py)]
             elif abs(v - best) <= 1e-9:
