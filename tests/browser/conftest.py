@@ -7,7 +7,10 @@ through Playwright, and helpers to log in and save screenshots.
         page = login(context, "rider1", stack=stack)   # -> a page on the account's home screen
         screenshot(page, "rider-list")
 
-A module may override `stack_env` (a dict) to start its stack with extra settings.
+A module may override `stack_env` (a dict) to start its stack with extra settings. Every stack is a copy of one
+migrated, demo-data'd template (tests.harness.Template), so a module's own stack costs its processes' start-up
+(a few seconds), and no module sees another's orders, quotas or locks. A new module needs nothing more: use
+`stack` (and `stack_env` if it needs settings), and create its own orders (`stack.manage("demo_order", ...)`).
 """
 
 from __future__ import annotations
