@@ -10,8 +10,9 @@ from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
 from dispatch.rtc_consumer import RtcMixin
 from dispatch.selectors import rider_access_starts, rider_access_windows
-from dispatch.serializers import LocationIn
-from dispatch.services.delivery import location_ping
+from dispatch.serializers import LocationIn, location_in_fast
+from dispatch.services import delivery
+from dispatch.services.delivery import location_ping, location_ping_fast
 from dispatch.services.events import group_rider
 from dispatch.services.fixes import fixes_durable
 from dispatch.services.rtc import Caller
@@ -33,14 +34,25 @@ class RiderConsumer(RtcMixin, EventConsumer):
 
     def still_allowed(self, user) -> bool:
         rider = rider_of(user)
-        return rider is not None and rider.pk == self.rider.pk
+        if rider is None or rider.pk != self.rider.pk:
+            return False
+        delivery.context_version_check(rider.pk)  # keeps the ping's context trusted, or drops it if it changed
+        return True
+
+    async def disconnect(self, code):
+        if getattr(self, "rider", None) is not None:
+            delivery.context_forget(self.rider.pk)
+        await super().disconnect(code)
 
     async def relays(self, event: dict) -> bool:
+        if event.get("seq"):  # a stored event on the rider's group: their orders changed, reload the context
+            delivery.context_invalidate(self.rider.pk)
         order_id = event.get("order")
         if type(order_id) is not int:
             return True
         if event.get("type") == "order.revoked":
             self.order_verdicts.pop(order_id, None)
+            delivery.track_states_forget(order_id=order_id, rider_ids=[self.rider.pk])
             return True
         now = time.monotonic()
         verdict = self.order_verdicts.get(order_id)
@@ -76,18 +88,23 @@ class RiderConsumer(RtcMixin, EventConsumer):
         if message.get("type") != "location":
             await super().handle(message)
             return
-        data = LocationIn(data=message)
+        v = location_in_fast(message)
+        if v is None:  # anything but the common ping: the serializer's verdict and messages
+            data = LocationIn(data=message)
+            try:
+                data.is_valid(raise_exception=True)
+            except ValidationError as exc:
+                await self.send_json({"type": "location.ack", "seq": message.get("seq"), "accepted": False,
+                                      "code": "invalid", "errors": exc.detail})
+                return
+            v = data.validated_data
+        ping = {"rider": self.rider, "lat": v["lat"], "lng": v["lng"], "accuracy": v["accuracy"],
+                "timestamp": v["timestamp"], "seq": v["seq"], "here": v["here"]}
         try:
-            data.is_valid(raise_exception=True)
-        except ValidationError as exc:
-            await self.send_json({"type": "location.ack", "seq": message.get("seq"), "accepted": False,
-                                  "code": "invalid", "errors": exc.detail})
-            return
-        v = data.validated_data
-        try:
-            result = await database_sync_to_async(location_ping)(
-                rider=self.rider, lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"], timestamp=v["timestamp"],
-                seq=v["seq"], here=v["here"])
+            # The common ping in the event loop; the database path when grants, audit or a reload are due.
+            result = await location_ping_fast(**ping)
+            if result is None:
+                result = await database_sync_to_async(location_ping)(**ping)
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})
