@@ -193,7 +193,7 @@ else:
 EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
 # How long an open socket trusts its last access check (session, role, order grant) before re-checking.
-SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=1.0)
+SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=30.0)
 # --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
 EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 

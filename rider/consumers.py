@@ -9,7 +9,7 @@ from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
 from dispatch.rtc_consumer import RtcMixin
-from dispatch.selectors import rider_access_starts, rider_access_windows
+from dispatch.selectors import rider_access_ends, rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn, location_in_fast
 from dispatch.services import delivery
 from dispatch.services.delivery import location_ping, location_ping_fast
@@ -17,12 +17,16 @@ from dispatch.services.events import group_rider
 from dispatch.services.fixes import fixes_durable
 from dispatch.services.rtc import Caller
 
+ORDER_VERDICT_S = 1.0  # an order's events are rare: its access verdict is re-read after this, or at its deadline
+
 
 class RiderConsumer(RtcMixin, EventConsumer):
     """Besides the rider's account, each order's events are checked against the rider's access to that
     order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
-    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one,
-    `order.assigned` re-checks."""
+    that tells the phone to purge. Verdicts are kept for ORDER_VERDICT_S (or `SOCKET_RECHECK_S` if
+    shorter) and never past the grant's deadline; `order.revoked` drops one, `order.assigned` re-checks."""
+
+    role_relations = ("rider",)  # the re-check loads this role row only
 
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
@@ -54,13 +58,14 @@ class RiderConsumer(RtcMixin, EventConsumer):
             self.order_verdicts.pop(order_id, None)
             delivery.track_states_forget(order_id=order_id, rider_ids=[self.rider.pk])
             return True
-        now = time.monotonic()
+        now = time.time()
         verdict = self.order_verdicts.get(order_id)
-        if verdict is not None and verdict[1] > now and event.get("type") != "order.assigned":
+        if verdict is not None and now < verdict[1] and event.get("type") != "order.assigned":
             return verdict[0]
-        starts = await database_sync_to_async(rider_access_starts)(user=self.scope["user"], order_ids=[order_id])
-        self.order_verdicts[order_id] = (order_id in starts, now + self.recheck_s)
-        return order_id in starts
+        ok, ends = await database_sync_to_async(rider_access_ends)(user=self.scope["user"], order_id=order_id)
+        # Kept for ORDER_VERDICT_S, never past the grant's own deadline: an expired grant is refused at read time.
+        self.order_verdicts[order_id] = (ok, min(now + min(self.recheck_s, ORDER_VERDICT_S), ends or float("inf")))
+        return ok
 
     def replayable(self, events):
         """An order's events written while the rider held access to it, and the purges of orders they no
