@@ -56,6 +56,7 @@ class EventConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
     role_relations: tuple[str, ...] = ROLE_RELATIONS  # the role rows the re-check loads with the account
+    session_expires_at: float | None = None  # epoch seconds: a frame past it re-reads the session
 
     async def __call__(self, scope, receive, send):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
@@ -112,7 +113,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.expiry_task: asyncio.Task | None = None
         self.recheck_s = settings.SOCKET_RECHECK_S
         self.trusted_until = 0.0
-        self.session_expires_at: float | None = None  # epoch seconds: a frame past it re-reads the session
+        self.session_expires_at = None
         groups = await self.groups_for()
         if not groups:
             await self.close(code=4403)
