@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -118,7 +119,51 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
         _states.pop(key, None)
     _contexts[rider.pk] = (now, version, ctx)
     _checked[rider.pk] = now
+    _checker_start()
     return ctx
+
+
+def contexts_version_check() -> int:
+    """Re-read every in-memory context's version in one cache round trip: unchanged marks it checked, changed
+    drops it. A daemon thread runs this every CONTEXT_CHECK_S / 2, so a busy rider's pings stay on the fast
+    path and an event that other processes' sockets never saw still reaches this one within seconds. Returns
+    the contexts dropped."""
+    riders = list(_contexts)
+    if not riders:
+        return 0
+    keys = {context_version_key(r): r for r in riders}
+    versions = cache.get_many(list(keys))
+    now = time.monotonic()
+    dropped = 0
+    for key, rider_id in keys.items():
+        hit = _contexts.get(rider_id)
+        if hit is None:
+            continue
+        if versions.get(key) == hit[1]:
+            _checked[rider_id] = now
+        else:
+            context_invalidate(rider_id)
+            dropped += 1
+    return dropped
+
+
+_checker: threading.Thread | None = None
+
+
+def _checker_start() -> None:
+    global _checker
+    if _checker is None or not _checker.is_alive():
+        _checker = threading.Thread(target=_check_forever, name="context-checker", daemon=True)
+        _checker.start()
+
+
+def _check_forever() -> None:
+    while True:
+        time.sleep(CONTEXT_CHECK_S / 2)
+        try:
+            contexts_version_check()
+        except Exception:  # a cache that is away: the contexts age out of the fast path; the next read reloads
+            log.warning("could not re-read the riders' context versions", exc_info=True)
 
 
 def context_check(rider_id: int) -> list[ActiveOrder] | None:

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dispatch.models import AuditEvent, Grant, GrantScope, LocationFix, Order, Tier
 from dispatch.services import delivery
+from dispatch.services.events import context_version_key
 from dispatch.services.fixes import buffer as fix_buffer
 from dispatch.services.privacy import order_shred
 from tests.factories import order_payload
@@ -152,3 +153,17 @@ def test_erasure_forgets_the_engine_state(demo, merchant, dispatcher, rider1, st
     assert delivery._states[(order_id, rider.pk)].last_lat == FAR[0]
     order_shred(order=Order.objects.get(pk=order_id))
     assert (order_id, rider.pk) not in delivery._states
+
+
+def test_the_version_check_keeps_a_busy_rider_on_the_fast_path_and_drops_a_changed_context(demo, assigned_order):
+    """Without it every ping 10 s after the context's last version read took the database path."""
+    rider = demo["rider1"].rider
+    slow_ping(rider, **fix(1, ts=time.time() - 1))
+    delivery._checked[rider.pk] -= delivery.CONTEXT_CHECK_S  # ten seconds later
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is None
+    assert delivery.contexts_version_check() == 0
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is not None
+    cache.set(context_version_key(rider.pk), "changed elsewhere")  # an event this process's socket missed
+    assert delivery.contexts_version_check() == 1
+    assert rider.pk not in delivery._contexts
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3))) is None
