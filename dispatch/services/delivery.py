@@ -69,6 +69,7 @@ def track_states_forget(*, order_id: int | None = None, rider_ids=None) -> None:
     for key in list(_states):
         if (order_id is None or key[0] == order_id) and (riders is None or key[1] in riders):
             _states.pop(key, None)
+            _eta_sent.pop(key[0], None)
 
 
 def active_orders(rider: Rider) -> list[Order]:
@@ -117,6 +118,7 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
     kept = {a.order_id for a in ctx}
     for key in [k for k in _states if k[1] == rider.pk and k[0] not in kept]:  # orders that left: no state kept
         _states.pop(key, None)
+        _eta_sent.pop(key[0], None)
     _contexts[rider.pk] = (now, version, ctx)
     _checked[rider.pk] = now
     _checker_start()

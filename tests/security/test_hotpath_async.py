@@ -167,3 +167,26 @@ def test_the_version_check_keeps_a_busy_rider_on_the_fast_path_and_drops_a_chang
     assert delivery.contexts_version_check() == 1
     assert rider.pk not in delivery._contexts
     assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3))) is None
+
+
+def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty_groups(monkeypatch):
+    """Profile (py-spy, 300 rider sockets, 250 pings/s): the ETA frame's group_send to a tracking group nobody
+    had open cost 10 % of the server's CPU, in the layer's sweep over every channel."""
+    from channels.layers import InMemoryChannelLayer
+
+    from dispatch.channel_layers import CountingInMemoryChannelLayer
+
+    sweeps = []
+    monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: sweeps.append(1))
+    layer = CountingInMemoryChannelLayer()
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add("track.1", channel)
+        for _ in range(50):
+            await layer.group_send("track.2", {"type": "x"})  # nobody in it
+            await layer.group_send("track.1", {"type": "x"})
+        return [await layer.receive(channel) for _ in range(50)]
+
+    assert len(asyncio.run(scenario())) == 50
+    assert len(sweeps) == 1
