@@ -52,6 +52,11 @@ def test_memory_per_rider_socket(demo, assigned_order, settings):
             by_file[name] += stat.size_diff
         total = sum(by_file.values())
         print(f"\n{len(comms)} rider sockets: {total / len(comms) / 1024:.1f} KiB each (tracemalloc, in-process)")
+        ours = sum(v for k, v in by_file.items() if k.startswith(("dispatch/", "rider/", "config/")))
+        print(f"  this project's code (dispatch/, rider/, config/): {ours / len(comms) / 1024:.2f} KiB")
+        for name, size in sorted(by_file.items(), key=lambda kv: -kv[1]):
+            if name.startswith(("dispatch/", "rider/", "config/")) and size > 0:
+                print(f"    {size / len(comms):7.0f} B  {name}")
         for name, size in sorted(by_file.items(), key=lambda kv: -kv[1])[:15]:
             print(f"  {size / len(comms) / 1024:7.2f} KiB  {name}")
         by_line = after.compare_to(before, "lineno")[:12]
