@@ -70,3 +70,29 @@ def test_a_rider_whose_grant_deadline_passed_gets_no_more_of_that_order(demo, as
     start = time.monotonic()
     asyncio.run(scenario())
     assert time.monotonic() - start < 10
+
+
+def test_the_recheck_loads_the_sockets_own_role_row_only(demo, settings, monkeypatch):
+    """Profile: the re-check loaded the account with all four role rows joined; a rider socket needs its rider."""
+    from django.db.backends import utils
+
+    settings.SOCKET_RECHECK_S = 0
+    cookie = login_cookie(demo["rider1"])
+    seen: list[str] = []
+    original = utils.CursorWrapper.execute
+    monkeypatch.setattr(utils.CursorWrapper, "execute",
+                        lambda self, sql, params=None: seen.append(sql) or original(self, sql, params))
+
+    async def scenario():
+        comm, ok = await open_socket("/ws/rider/", cookie)
+        assert ok
+        seen.clear()
+        await comm.send_json_to({"type": "resume", "seq": 0})
+        await frames_until_quiet(comm)
+        await shut(comm)
+
+    asyncio.run(scenario())
+    users = [sql for sql in seen if 'FROM "auth_user"' in sql]
+    assert users, seen
+    assert all('"dispatch_rider"' in sql and '"dispatch_dispatcher"' not in sql and '"dispatch_staff"' not in sql
+               for sql in users), users
