@@ -56,11 +56,19 @@ def _fresh_caches():
 
     cache.clear()
     delivery._contexts.clear()
+    delivery._checked.clear()
+    delivery._states.clear()
     delivery._saved_at.clear()
+    delivery._eta_sent.clear()
+    delivery._map_sent.clear()
     yield
     cache.clear()
     delivery._contexts.clear()
+    delivery._checked.clear()
+    delivery._states.clear()
     delivery._saved_at.clear()
+    delivery._eta_sent.clear()
+    delivery._map_sent.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -183,14 +183,17 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.channel_layers.CountingInMemoryChannelLayer",  # counts drops
                                   "CONFIG": {"capacity": 1000}}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Bounded, but not at Django's default of 300 entries: past it a third of the cache is culled at once, and
+    # with a few hundred riders that dropped their context versions (a reload, two queries, each time).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "OPTIONS": {"MAX_ENTRIES": env.int("LOCMEM_CACHE_MAX_ENTRIES", default=50_000)}}}
 
 # Events that are written by a process without a shared channel layer (the Celery worker on the
 # embedded profile) reach sockets through a relay that tails the event table in the web process.
 EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
 # How long an open socket trusts its last access check (session, role, order grant) before re-checking.
-SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=1.0)
+SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=30.0)
 # --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
 EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 
@@ -440,8 +443,9 @@ LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
 LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
 # --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
-# The batch writer's gather window: an ack waits for the group commit, so this bounds its latency.
-LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.02)
+# The batch writer commits when idle (what arrives during a write is the next group); this adds a gather
+# window before each write. An ack waits for the group commit, so it adds to the ack's latency.
+LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.0)
 # The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
 POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
 POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=1.0)

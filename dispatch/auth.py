@@ -4,6 +4,10 @@ and its store)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +15,17 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 ROLE_RELATIONS = ("rider", "staff__store", "dispatcher", "merchant")
+_relations: ContextVar[tuple[str, ...]] = ContextVar("role_relations", default=ROLE_RELATIONS)
+
+
+@contextlib.contextmanager
+def role_relations(relations: tuple[str, ...]) -> Iterator[None]:
+    """Load only these role rows with the account (a socket's access re-check needs its own role's only)."""
+    token = _relations.set(relations)
+    try:
+        yield
+    finally:
+        _relations.reset(token)
 
 
 class RoleBackend(ModelBackend):
@@ -18,7 +33,7 @@ class RoleBackend(ModelBackend):
     merchant rows joined. A relation the account lacks is cached as absent, so asking costs nothing."""
 
     def get_user(self, user_id):
-        user = get_user_model()._default_manager.select_related(*ROLE_RELATIONS).filter(pk=user_id).first()
+        user = get_user_model()._default_manager.select_related(*_relations.get()).filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -4,12 +4,16 @@ A consumer authorises in `groups_for` with the same selectors the HTTP layer use
 groups, replays what a reconnecting client missed (`{"type": "resume", "seq": n}`), then relays
 domain events. Frames carry ids, states and tiers only.
 
-Access is not settled once at connect. Before a frame is delivered and before an inbound message is
-handled, the consumer re-checks that the connection's access still holds (`still_allowed`, with the
-session read afresh): at most once every `SOCKET_RECHECK_S`, so a frame costs a clock comparison in
-between. A socket whose access ended is closed with code 4403 (the client stops reconnecting), and
-so is every socket of a session that logs out (each joins its session's group). Access that ends at a
-known time (a tracking link) also closes the socket then, on a timer.
+Access is not settled once at connect. What ends it sends an event to the socket's groups: a logout
+closes every socket of its session (each joins its session's group, `session.ended`), a revoked or
+reassigned order sends `order.revoked` to the rider's group. Access that ends at a known time is held in
+memory and compared on every frame, with no I/O: the session's expiry (a frame past it re-reads the
+session), a tracking link's expiry (which also closes the socket on a timer), a rider's grant expiry
+(rider/consumers.py). What sends no event (an admin flushing a session, a role row removed, an account
+deactivated) is caught by a periodic safety re-check (`still_allowed`, with the session read afresh)
+before a frame is delivered or an inbound message handled, at most once every `SOCKET_RECHECK_S`
+(default 30 s; 0 re-checks every frame). A socket whose access ended is closed with code 4403 (the client
+stops reconnecting).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from django.contrib import auth
 
 from config.cache import OUTAGE, OutageLog
 
-from .auth import RoleBackend
+from .auth import ROLE_RELATIONS, RoleBackend, role_relations
 from .parsers import MAX_DEPTH, json_depth
 from .relay import ensure_relay
 from .services.events import RESUME_PAGE, events_since, group_session
@@ -51,6 +55,8 @@ CLOSE_CHECK_FAILED = 1011  # the access check itself failed (database or cache d
 class EventConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str]
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
+    role_relations: tuple[str, ...] = ROLE_RELATIONS  # the role rows the re-check loads with the account
+    session_expires_at: float | None = None  # epoch seconds: a frame past it re-reads the session
 
     async def __call__(self, scope, receive, send):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
@@ -107,6 +113,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.expiry_task: asyncio.Task | None = None
         self.recheck_s = settings.SOCKET_RECHECK_S
         self.trusted_until = 0.0
+        self.session_expires_at = None
         groups = await self.groups_for()
         if not groups:
             await self.close(code=4403)
@@ -118,6 +125,8 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.uses_session and session_key:
             self.control_groups = [group_session(session_key)]
             await self.channel_layer.group_add(self.control_groups[0], self.channel_name)
+        if self.uses_session and session_key:
+            self.session_expires_at = await database_sync_to_async(self._session_expiry)()
         await ensure_relay()
         await self.accept()
         self.trusted_until = time.monotonic() + self.recheck_s
@@ -153,7 +162,8 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.access_ends_at is not None and time.time() >= self.access_ends_at:
             await self.end()
             return False
-        if not force and time.monotonic() < self.trusted_until:
+        if not force and time.monotonic() < self.trusted_until \
+                and (self.session_expires_at is None or time.time() < self.session_expires_at):
             return True
         ends_at = self.access_ends_at
         try:
@@ -187,13 +197,22 @@ class EventConsumer(AsyncWebsocketConsumer):
         if not getattr(user, "is_authenticated", False):
             return None
         if self.scope.get("session") is None:  # mounted without the session middleware (a benchmark)
-            return RoleBackend().get_user(user.pk)
+            with role_relations(self.role_relations):
+                return RoleBackend().get_user(user.pk)
         key = self._session_key()
         if not key:
             return None
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
-        fresh = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-        return fresh if fresh.is_authenticated and fresh.pk == user.pk else None
+        with role_relations(self.role_relations):
+            fresh = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+        if not (fresh.is_authenticated and fresh.pk == user.pk):
+            return None
+        self.session_expires_at = store.get_expiry_date().timestamp()
+        return fresh
+
+    def _session_expiry(self) -> float | None:
+        session = self.scope.get("session")
+        return session.get_expiry_date().timestamp() if session is not None and session.session_key else None
 
     def _arm_expiry(self) -> None:
         if self.expiry_task is not None:

@@ -52,6 +52,20 @@ def rider_access_starts(*, user, order_ids=None) -> dict[int, Any]:
     return dict(live.values("order_id").annotate(start=Min("created_at")).values_list("order_id", "start"))
 
 
+def rider_access_ends(*, user, order_id: int) -> tuple[bool, float | None]:
+    """Whether the rider holds live address access to the order now, and when that access ends by itself
+    (epoch seconds; None while no grant has a deadline). A socket keeps the deadline in memory and compares
+    it on every frame."""
+    rider = rider_of(user)
+    if rider is None:
+        return False, None
+    ends = list(live_grants().filter(principal=user, scope=GrantScope.ADDRESS, order__rider=rider, order_id=order_id)
+                .values_list("expires_at", flat=True))
+    if not ends:
+        return False, None
+    return True, None if any(e is None for e in ends) else max(ends).timestamp()
+
+
 def rider_access_windows(*, user, order_ids) -> dict[int, list[tuple[Any, Any]]]:
     """For each of these orders, the periods `(start, end)` in which `user` held address access (`end` None
     while it lasts): a replay to the rider's device keeps to these."""

@@ -352,3 +352,46 @@ class LocationIn(serializers.Serializer):
     timestamp = TimestampField()
     seq = StrictIntegerField(min_value=0)
     here = StrictBooleanField(required=False, default=False)
+
+
+_LOCATION_FLOATS = (("lat", -90, 90), ("lng", -180, 180), ("accuracy", 0, 100_000))
+_SEQ_MAX = 2**63 - 1
+
+
+def location_in_fast(message: dict) -> dict | None:
+    """`LocationIn`'s validated data for the common ping (plain JSON numbers in range, `here` a boolean or
+    absent), in a few microseconds; None for anything else, which then goes through `LocationIn` itself (for
+    its verdict and its error messages). So it accepts nothing the serializer refuses and returns what the
+    serializer would (tests/test_location_in_fast.py compares both on generated messages)."""
+    out: dict = {}
+    for name, low, high in _LOCATION_FLOATS:
+        value = message.get(name)
+        kind = type(value)
+        if kind is float:
+            if not low <= value <= high:  # NaN and infinities fail this too
+                return None
+        elif kind is int:
+            if not low <= value <= high:
+                return None
+            value = float(value)
+        else:
+            return None
+        out[name] = value
+    ts = message.get("timestamp")
+    kind = type(ts)
+    if kind is int:
+        if not -_SEQ_MAX <= ts <= _SEQ_MAX:
+            return None
+        ts = float(ts)
+    elif kind is not float or not math.isfinite(ts):
+        return None
+    out["timestamp"] = ts / 1000.0 if ts > 1e11 else ts
+    seq = message.get("seq")
+    if type(seq) is not int or not 0 <= seq <= _SEQ_MAX:
+        return None
+    out["seq"] = seq
+    here = message.get("here", False)
+    if type(here) is not bool:
+        return None
+    out["here"] = here
+    return out

@@ -8,6 +8,8 @@ from dispatch.services.rtc import Caller
 
 
 class StoreConsumer(RtcMixin, EventConsumer):
+    role_relations = ("staff__store",)  # the re-check loads this role row only
+
     async def groups_for(self):
         staff = await database_sync_to_async(staff_of)(self.scope.get("user"))
         if not staff:

@@ -9,19 +9,24 @@ from dispatch.consumers import EventConsumer
 from dispatch.errors import DomainError, NotSaved
 from dispatch.permissions import rider_of
 from dispatch.rtc_consumer import RtcMixin
-from dispatch.selectors import rider_access_starts, rider_access_windows
-from dispatch.serializers import LocationIn
-from dispatch.services.delivery import location_ping
+from dispatch.selectors import rider_access_ends, rider_access_starts, rider_access_windows
+from dispatch.serializers import LocationIn, location_in_fast
+from dispatch.services import delivery
+from dispatch.services.delivery import location_ping, location_ping_fast
 from dispatch.services.events import group_rider
 from dispatch.services.fixes import fixes_durable
 from dispatch.services.rtc import Caller
+
+ORDER_VERDICT_S = 1.0  # an order's events are rare: its access verdict is re-read after this, or at its deadline
 
 
 class RiderConsumer(RtcMixin, EventConsumer):
     """Besides the rider's account, each order's events are checked against the rider's access to that
     order: once it ends (revocation, reassignment, expiry) they stop, except the `order.revoked` frame
-    that tells the phone to purge. Verdicts are kept for `SOCKET_RECHECK_S`; `order.revoked` drops one,
-    `order.assigned` re-checks."""
+    that tells the phone to purge. Verdicts are kept for ORDER_VERDICT_S (or `SOCKET_RECHECK_S` if
+    shorter) and never past the grant's deadline; `order.revoked` drops one, `order.assigned` re-checks."""
+
+    role_relations = ("rider",)  # the re-check loads this role row only
 
     async def groups_for(self):
         self.rider = await database_sync_to_async(rider_of)(self.scope.get("user"))
@@ -33,22 +38,34 @@ class RiderConsumer(RtcMixin, EventConsumer):
 
     def still_allowed(self, user) -> bool:
         rider = rider_of(user)
-        return rider is not None and rider.pk == self.rider.pk
+        if rider is None or rider.pk != self.rider.pk:
+            return False
+        delivery.context_version_check(rider.pk)  # keeps the ping's context trusted, or drops it if it changed
+        return True
+
+    async def disconnect(self, code):
+        if getattr(self, "rider", None) is not None:
+            delivery.context_forget(self.rider.pk)
+        await super().disconnect(code)
 
     async def relays(self, event: dict) -> bool:
+        if event.get("seq"):  # a stored event on the rider's group: their orders changed, reload the context
+            delivery.context_invalidate(self.rider.pk)
         order_id = event.get("order")
         if type(order_id) is not int:
             return True
         if event.get("type") == "order.revoked":
             self.order_verdicts.pop(order_id, None)
+            delivery.track_states_forget(order_id=order_id, rider_ids=[self.rider.pk])
             return True
-        now = time.monotonic()
+        now = time.time()
         verdict = self.order_verdicts.get(order_id)
-        if verdict is not None and verdict[1] > now and event.get("type") != "order.assigned":
+        if verdict is not None and now < verdict[1] and event.get("type") != "order.assigned":
             return verdict[0]
-        starts = await database_sync_to_async(rider_access_starts)(user=self.scope["user"], order_ids=[order_id])
-        self.order_verdicts[order_id] = (order_id in starts, now + self.recheck_s)
-        return order_id in starts
+        ok, ends = await database_sync_to_async(rider_access_ends)(user=self.scope["user"], order_id=order_id)
+        # Kept for ORDER_VERDICT_S, never past the grant's own deadline: an expired grant is refused at read time.
+        self.order_verdicts[order_id] = (ok, min(now + min(self.recheck_s, ORDER_VERDICT_S), ends or float("inf")))
+        return ok
 
     def replayable(self, events):
         """An order's events written while the rider held access to it, and the purges of orders they no
@@ -76,18 +93,23 @@ class RiderConsumer(RtcMixin, EventConsumer):
         if message.get("type") != "location":
             await super().handle(message)
             return
-        data = LocationIn(data=message)
+        v = location_in_fast(message)
+        if v is None:  # anything but the common ping: the serializer's verdict and messages
+            data = LocationIn(data=message)
+            try:
+                data.is_valid(raise_exception=True)
+            except ValidationError as exc:
+                await self.send_json({"type": "location.ack", "seq": message.get("seq"), "accepted": False,
+                                      "code": "invalid", "errors": exc.detail})
+                return
+            v = data.validated_data
+        ping = {"rider": self.rider, "lat": v["lat"], "lng": v["lng"], "accuracy": v["accuracy"],
+                "timestamp": v["timestamp"], "seq": v["seq"], "here": v["here"]}
         try:
-            data.is_valid(raise_exception=True)
-        except ValidationError as exc:
-            await self.send_json({"type": "location.ack", "seq": message.get("seq"), "accepted": False,
-                                  "code": "invalid", "errors": exc.detail})
-            return
-        v = data.validated_data
-        try:
-            result = await database_sync_to_async(location_ping)(
-                rider=self.rider, lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"], timestamp=v["timestamp"],
-                seq=v["seq"], here=v["here"])
+            # The common ping in the event loop; the database path when grants, audit or a reload are due.
+            result = await location_ping_fast(**ping)
+            if result is None:
+                result = await database_sync_to_async(location_ping)(**ping)
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})

@@ -8,6 +8,8 @@ from ..services.rtc import Caller
 
 
 class DispatchConsumer(RtcMixin, EventConsumer):
+    role_relations = ("dispatcher",)  # the re-check loads this role row only
+
     async def groups_for(self):
         user = self.scope.get("user")
         ok = await database_sync_to_async(is_dispatcher)(user)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import secrets
 
-from django.core.cache import cache
-
 from .. import geofence
 from ..models import Grant, LocationFix, Order, ProxySession, Rider
 
@@ -75,5 +73,7 @@ def order_traces_erase(*, order: Order, dest: tuple[float, float] | None) -> dic
     sessions = ProxySession.objects.filter(order=order).update(rider_digest="", customer_digest="")
     Order.objects.filter(pk=order.pk).update(approx_lat=None, approx_lng=None, area_bearing=None, area_offset_m=None)
     order.approx_lat = order.approx_lng = order.area_bearing = order.area_offset_m = None
-    cache.delete_many([f"geo:{order.pk}:{r}" for r in riders])  # the engine's state holds the last fix
+    from .delivery import track_states_forget  # delivery imports this module
+
+    track_states_forget(order_id=order.pk, rider_ids=riders)  # the engine's state holds the last fix
     return {"fixes_deleted": fixes, "rider_positions_cleared": cleared, "sessions_blanked": sessions}

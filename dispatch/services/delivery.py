@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
@@ -22,7 +23,14 @@ from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, 
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
-from .events import GROUP_DISPATCH, context_version_key, ephemeral_publish, event_publish, group_track
+from .events import (
+    GROUP_DISPATCH,
+    context_version_key,
+    ephemeral_publish,
+    ephemeral_publish_async,
+    event_publish,
+    group_track,
+)
 from .fixes import buffer as fix_buffer
 from .orders import access_deadline_set, order_event
 from .positions import aggregator as position_aggregator
@@ -42,21 +50,26 @@ def radii_for(order: Order) -> geofence.Radii:
     )
 
 
-def _state_key(order_id: int, rider_id: int) -> str:
-    return f"geo:{order_id}:{rider_id}"
+# The reveal engine's state per (order, rider), in this process's memory: a rider's socket lives on one
+# process. Lost or new state starts from the tier the grants say, which is the durable truth; it is dropped
+# when the order leaves the rider's context, on `order.revoked`, when the socket closes, and on erasure.
+_states: dict[tuple[int, int], geofence.TrackState] = {}
 
 
-def _load_state(ctx: ActiveOrder, rider: Rider) -> geofence.TrackState:
-    raw = cache.get(_state_key(ctx.order_id, rider.pk))
-    if raw:
-        raw = {**raw, "streak": tuple(raw["streak"]), "dwell_start": tuple(raw["dwell_start"])}
-        return geofence.TrackState(**raw)
-    # Lost or new state: start from the tier the grants say, which is the durable truth.
-    return geofence.TrackState(tier=ctx.tier)
+def _load_state(ctx: ActiveOrder, rider_id: int) -> geofence.TrackState:
+    state = _states.get((ctx.order_id, rider_id))
+    return state if state is not None else geofence.TrackState(tier=ctx.tier)
 
 
-def _save_state(order_id: int, rider: Rider, state: geofence.TrackState) -> None:
-    cache.set(_state_key(order_id, rider.pk), asdict(state), timeout=6 * 3600)
+def track_states_forget(*, order_id: int | None = None, rider_ids=None) -> None:
+    """Drop engine state (it holds the last fix): of one order (for `rider_ids`, or every rider), or of the
+    riders' every order. Erasure calls this in its process; other processes drop theirs when the order
+    leaves the rider's context or the socket closes."""
+    riders = None if rider_ids is None else set(rider_ids)
+    for key in list(_states):
+        if (order_id is None or key[0] == order_id) and (riders is None or key[1] in riders):
+            _states.pop(key, None)
+            _eta_sent.pop(key[0], None)
 
 
 def active_orders(rider: Rider) -> list[Order]:
@@ -74,7 +87,9 @@ class ActiveOrder:
 
 
 CONTEXT_TTL_S = 600.0  # a backstop only (a version lost with the cache): events are what invalidate
+CONTEXT_CHECK_S = 10.0  # the async path trusts a context whose version was read this recently
 _contexts: dict[int, tuple[float, object, list[ActiveOrder]]] = {}
+_checked: dict[int, float] = {}  # rider id -> when the context's version was last read (monotonic)
 
 
 def rider_context(rider: Rider) -> list[ActiveOrder]:
@@ -86,6 +101,7 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
     hit = _contexts.get(rider.pk)
     now = time.monotonic()
     if hit and hit[1] == version and now - hit[0] < CONTEXT_TTL_S:
+        _checked[rider.pk] = now
         return hit[2]
     orders = active_orders(rider)
     tiers = dict(
@@ -99,8 +115,93 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
                     radii_for(o), tiers.get(o.pk, Tier.AREA))
         for o in orders
     ]
+    kept = {a.order_id for a in ctx}
+    for key in [k for k in _states if k[1] == rider.pk and k[0] not in kept]:  # orders that left: no state kept
+        _states.pop(key, None)
+        _eta_sent.pop(key[0], None)
     _contexts[rider.pk] = (now, version, ctx)
+    _checked[rider.pk] = now
+    _checker_start()
     return ctx
+
+
+def contexts_version_check() -> int:
+    """Re-read every in-memory context's version in one cache round trip: unchanged marks it checked, changed
+    drops it. A daemon thread runs this every CONTEXT_CHECK_S / 2, so a busy rider's pings stay on the fast
+    path and an event that other processes' sockets never saw still reaches this one within seconds. Returns
+    the contexts dropped."""
+    riders = list(_contexts)
+    if not riders:
+        return 0
+    keys = {context_version_key(r): r for r in riders}
+    versions = cache.get_many(list(keys))
+    now = time.monotonic()
+    dropped = 0
+    for key, rider_id in keys.items():
+        hit = _contexts.get(rider_id)
+        if hit is None:
+            continue
+        if versions.get(key) == hit[1]:
+            _checked[rider_id] = now
+        else:
+            context_invalidate(rider_id)
+            dropped += 1
+    return dropped
+
+
+_checker: threading.Thread | None = None
+
+
+def _checker_start() -> None:
+    global _checker
+    if _checker is None or not _checker.is_alive():
+        _checker = threading.Thread(target=_check_forever, name="context-checker", daemon=True)
+        _checker.start()
+
+
+def _check_forever() -> None:
+    while True:
+        time.sleep(CONTEXT_CHECK_S / 2)
+        try:
+            contexts_version_check()
+        except Exception:  # a cache that is away: the contexts age out of the fast path; the next read reloads
+            log.warning("could not re-read the riders' context versions", exc_info=True)
+
+
+def context_check(rider_id: int) -> list[ActiveOrder] | None:
+    """The rider's context if it is in memory and its version was read within CONTEXT_CHECK_S; else None
+    (then the ping takes the database path, which reads the version and reloads what changed)."""
+    hit = _contexts.get(rider_id)
+    if hit is None or time.monotonic() - _checked.get(rider_id, -CONTEXT_CHECK_S) >= CONTEXT_CHECK_S:
+        return None
+    return hit[2]
+
+
+def context_version_check(rider_id: int) -> None:
+    """Re-read the context's version (a cache read; not in the event loop): unchanged marks it checked,
+    changed drops it. The socket's periodic access re-check calls this."""
+    hit = _contexts.get(rider_id)
+    if hit is None:
+        return
+    if cache.get(context_version_key(rider_id)) == hit[1]:
+        _checked[rider_id] = time.monotonic()
+    else:
+        context_invalidate(rider_id)
+
+
+def context_invalidate(rider_id: int) -> None:
+    """An event changed the rider's orders: the next ping reloads the context (engine state is kept for the
+    orders that stay, dropped for those that left)."""
+    _contexts.pop(rider_id, None)
+    _checked.pop(rider_id, None)
+
+
+def context_forget(rider_id: int) -> None:
+    """The rider's socket closed: drop everything this process holds for them."""
+    context_invalidate(rider_id)
+    track_states_forget(rider_ids=[rider_id])
+    _saved_at.pop(rider_id, None)
+    _map_sent.pop(rider_id, None)
 
 
 @dataclass(frozen=True)
@@ -121,74 +222,129 @@ def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
         raise Invalid(_("The timestamp is not plausible."), code="bad_timestamp")
 
 
+_CONFIG: tuple[float, geofence.Config] | None = None
+
+
+def _config() -> geofence.Config:
+    global _CONFIG
+    if _CONFIG is None or _CONFIG[0] != settings.MAX_SPEED_MPS:
+        _CONFIG = (settings.MAX_SPEED_MPS, geofence.Config(max_speed_mps=settings.MAX_SPEED_MPS))
+    return _CONFIG[1]
+
+
+def _judge(rider_id: int, contexts: list[ActiveOrder], fix: geofence.Fix, *, now: float,
+           here: bool) -> list[geofence.Decision]:
+    """The reveal engine's verdict for each active order. Pure: nothing is saved here, so a path that finds
+    it cannot finish (a tier reached, a spoof) hands the same fix to the other path, which judges it alike."""
+    config = _config()
+    return [geofence.evaluate(_load_state(ctx, rider_id), fix, ctx.dest, ctx.radii, now=now,
+                              picked_up=ctx.picked_up, config=config, here_tap=here)
+            for ctx in contexts]
+
+
+_eta_sent: dict[int, float] = {}  # order id -> when its last ETA frame went (monotonic): at most one a second
+_map_sent: dict[int, float] = {}  # rider id -> when its last unbatched map frame went
+
+
+def _throttled(clock: dict[int, float], key: int, every: float) -> bool:
+    now = time.monotonic()
+    if now - clock.get(key, -every) < every:
+        return True
+    clock[key] = now
+    return False
+
+
+def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.Decision], fix: geofence.Fix,
+            ) -> tuple[PingResult, list[tuple[str, str, dict]]]:
+    """Save the engine's state, queue the history (and the rider's last position) for the batch writer, and
+    batch the map position. Returns the result and the frames to send (ETA; the map's when unbatched)."""
+    at = datetime.fromtimestamp(fix.ts, tz=UTC)
+    received = timezone.now()
+    rows = []
+    frames: list[tuple[str, str, dict]] = []
+    for ctx, decision in zip(contexts, decisions, strict=True):
+        if decision.accepted or decision.spoof:
+            _states[(ctx.order_id, rider.pk)] = decision.state
+        rows.append(LocationFix(rider=rider, order_id=ctx.order_id, lat=fix.lat, lng=fix.lng, accuracy=fix.accuracy,
+                                at=at, received_at=received, seq=fix.seq, accepted=decision.accepted,
+                                reason=decision.reason[:32]))
+        if decision.accepted and ctx.picked_up and decision.distance_m is not None \
+                and not _throttled(_eta_sent, ctx.order_id, POSITION_EVERY_S):
+            frames.append((group_track(ctx.order_id), "rider.approaching",
+                           {"distance_m": round(decision.distance_m), "eta_s": round(decision.distance_m / ETA_SPEED_MPS)}))
+    if not contexts:  # on duty without an order: a position for the dispatch map only
+        rows.append(LocationFix(rider=rider, lat=fix.lat, lng=fix.lng, accuracy=fix.accuracy, at=at,
+                                received_at=received, seq=fix.seq, accepted=True))
+    accepted = not decisions or any(d.accepted for d in decisions)
+    position = None
+    if accepted:
+        # The last known position (for the board's first paint and ETAs) is saved at most every 5 s per rider
+        # and process (a rider's socket lives on one process), by the batch writer with the history.
+        if not _throttled(_saved_at, rider.pk, POSITION_SAVE_EVERY_S):
+            position = (rider.pk, fix.lat, fix.lng, at)
+        if settings.POSITION_BATCH:
+            position_aggregator.add(rider_id=rider.pk, lat=fix.lat, lng=fix.lng, at=at)
+        elif not _throttled(_map_sent, rider.pk, POSITION_EVERY_S):  # at most one a second per rider
+            frames.append((GROUP_DISPATCH, "rider.position",
+                           {"rider": rider.pk, "lat": fix.lat, "lng": fix.lng, "at": at.isoformat()}))
+    durable = fix_buffer.add(rows, position=position)
+    pool = [d for d in decisions if d.accepted == accepted]
+    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), {}, durable), frames
+
+
 def location_ping(
     *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
 ) -> PingResult:
     """One position report: the reveal engine for each active order, then the record, then the map.
 
-    The hot path reads the cache and process memory; it writes to the database only when a tier is
-    reached (grants and audit), and hands the location history to the batch writer."""
+    The database path: it reads the context's version (and reloads what changed), writes grants and audit
+    when a tier is reached and the spoof alert; the history goes to the batch writer. The socket tries
+    `location_ping_fast` first."""
     _validate(lat, lng, accuracy, timestamp)
     if not rider.on_duty:
         raise DomainError(_("You are off duty: positions are not recorded."), code="off_duty")
-    now = time.time()
-    at = datetime.fromtimestamp(timestamp, tz=UTC)
-    received = timezone.now()
-    reached: dict[int, str] = {}
-    decisions = []
-    fixes = []
-    config = geofence.Config(max_speed_mps=settings.MAX_SPEED_MPS)
     fix = geofence.Fix(lat, lng, accuracy, timestamp, seq)
     contexts = rider_context(rider)
-    for ctx in contexts:
-        decision = geofence.evaluate(_load_state(ctx, rider), fix, ctx.dest, ctx.radii, now=now,
-                                     picked_up=ctx.picked_up, config=config, here_tap=here)
-        decisions.append(decision)
-        if decision.accepted or decision.spoof:
-            _save_state(ctx.order_id, rider, decision.state)
-        fixes.append(LocationFix(rider=rider, order_id=ctx.order_id, lat=lat, lng=lng, accuracy=accuracy, at=at,
-                                 received_at=received, seq=seq, accepted=decision.accepted,
-                                 reason=decision.reason[:32]))
+    decisions = _judge(rider.pk, contexts, fix, now=time.time(), here=here)
+    result, frames = _record(rider, contexts, decisions, fix)
+    for ctx, decision in zip(contexts, decisions, strict=True):
         if decision.spoof:
             _spoof_alert(order_id=ctx.order_id, rider=rider, flags=decision.flags)
         if decision.new_tier and _tier_reached(order_id=ctx.order_id, rider=rider, tier=decision.new_tier,
                                                accuracy=accuracy, distance=decision.distance_m or 0.0,
                                                radii=ctx.radii):
-            reached[ctx.order_id] = geofence.TIER_NAMES[decision.new_tier]
-        if decision.accepted and ctx.picked_up and decision.distance_m is not None \
-                and cache.add(f"eta-sent:{ctx.order_id}", 1, timeout=POSITION_EVERY_S):
-            ephemeral_publish(group=group_track(ctx.order_id), type="rider.approaching",
-                              payload={"distance_m": round(decision.distance_m),
-                                       "eta_s": round(decision.distance_m / ETA_SPEED_MPS)})
-    if not contexts:  # on duty without an order: a position for the dispatch map only
-        fixes.append(LocationFix(rider=rider, lat=lat, lng=lng, accuracy=accuracy, at=at, received_at=received,
-                                 seq=seq, accepted=True))
-    durable = fix_buffer.add(fixes)
-    accepted = not decisions or any(d.accepted for d in decisions)
-    if accepted:
-        _position_update(rider, lat, lng, at)
-    pool = [d for d in decisions if d.accepted == accepted]
-    return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), reached, durable)
+            result.tiers[ctx.order_id] = geofence.TIER_NAMES[decision.new_tier]
+    for group, kind, payload in frames:
+        ephemeral_publish(group=group, type=kind, payload=payload)
+    return result
+
+
+async def location_ping_fast(
+    *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
+) -> PingResult | None:
+    """The common ping, in the event loop: no query, no cache round trip, no thread hop. Judged by the same
+    `_judge` and recorded by the same `_record` as `location_ping`. Returns None (nothing done: call
+    `location_ping`) when the database must take part: the context is not in memory or its version was not
+    read for CONTEXT_CHECK_S, a tier is reached (grants and audit), a spoof rule trips (audit), the rider is
+    off duty, or the batch writer is off (a write per ping)."""
+    _validate(lat, lng, accuracy, timestamp)
+    if not (rider.on_duty and settings.LOCATION_FIX_BATCH):
+        return None
+    contexts = context_check(rider.pk)
+    if contexts is None:
+        return None
+    fix = geofence.Fix(lat, lng, accuracy, timestamp, seq)
+    decisions = _judge(rider.pk, contexts, fix, now=time.time(), here=here)
+    if any(d.new_tier or d.spoof for d in decisions):
+        return None
+    result, frames = _record(rider, contexts, decisions, fix)
+    for group, kind, payload in frames:
+        await ephemeral_publish_async(group=group, type=kind, payload=payload)
+    return result
 
 
 POSITION_SAVE_EVERY_S = 5.0
 _saved_at: dict[int, float] = {}
-
-
-def _position_update(rider: Rider, lat: float, lng: float, at: datetime) -> None:
-    # The last known position (for the board's first paint and ETAs) is saved at most every 5 s per rider
-    # and process (a rider's socket lives on one process): a clock check, not a cache round trip.
-    now = time.monotonic()
-    if now - _saved_at.get(rider.pk, -POSITION_SAVE_EVERY_S) >= POSITION_SAVE_EVERY_S:
-        _saved_at[rider.pk] = now
-        Rider.objects.filter(pk=rider.pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
-    if settings.POSITION_BATCH:
-        position_aggregator.add(rider_id=rider.pk, lat=lat, lng=lng, at=at)
-        return
-    # Coalesced: at most one position a second per rider reaches the dispatch map.
-    if cache.add(f"pos-sent:{rider.pk}", 1, timeout=POSITION_EVERY_S):
-        ephemeral_publish(group=GROUP_DISPATCH, type="rider.position",
-                          payload={"rider": rider.pk, "lat": lat, "lng": lng, "at": at.isoformat()})
 
 
 @transaction.atomic

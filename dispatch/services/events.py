@@ -157,6 +157,17 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
         _layer_outage("group_send", exc)
 
 
+async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
+    """`ephemeral_publish` from the event loop: the layer's own coroutine, no hop to the sync thread."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+    except Exception as exc:
+        _layer_outage("group_send", exc)
+
+
 RESUME_PAGE = 200
 
 

@@ -1,8 +1,11 @@
 """Location history, written in batches off the ping path.
 
-Pings append to an in-process buffer; a daemon thread writes it with one INSERT per group: it wakes when
-rows arrive, gathers for LOCATION_FIX_FLUSH_S (or until it holds LOCATION_FIX_BATCH_MAX rows), and
-writes them together. History is a record, not a decision input: the reveal engine never reads it.
+Pings append to an in-process buffer; a daemon thread writes it with one INSERT per group, in one
+transaction with the riders' last positions that came with them: it wakes when rows arrive and writes
+what is there. It commits when idle: rows that arrive while a group is being written form the next group,
+so groups grow with the load and a lone ping waits for nothing (natural batching). LOCATION_FIX_FLUSH_S
+(default 0) adds a gather window before each write, cut short at LOCATION_FIX_BATCH_MAX rows. History is a
+record, not a decision input: the reveal engine never reads it.
 
 Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
 waits for it (the ack means "durable"), so a process killed with rows in the buffer loses only fixes
@@ -18,11 +21,12 @@ import concurrent.futures
 import logging
 import threading
 from concurrent.futures import Future
+from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 
-from ..models import LocationFix
+from ..models import LocationFix, Rider
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 0.5
@@ -37,19 +41,26 @@ def _done() -> Future:
 class FixBuffer:
     def __init__(self) -> None:
         self._rows: list[LocationFix] = []
+        self._positions: dict[int, tuple[float, float, Any]] = {}  # rider id -> last (lat, lng, at)
         self._futures: list[Future] = [Future()]  # the last one is the open group's
         self._lock = threading.Lock()
         self._wake = threading.Event()  # rows are waiting
         self._full = threading.Event()  # enough rows: write without waiting out the gather window
         self._thread: threading.Thread | None = None
 
-    def add(self, rows: list[LocationFix]) -> Future:
-        """Queue rows; the future resolves when they are committed."""
+    def add(self, rows: list[LocationFix], *, position: tuple[int, float, float, Any] | None = None) -> Future:
+        """Queue rows (and the rider's last known position, `(rider id, lat, lng, at)`); the future resolves
+        when they are committed."""
         if not settings.LOCATION_FIX_BATCH:
-            LocationFix.objects.bulk_create(rows)
+            with transaction.atomic():
+                LocationFix.objects.bulk_create(rows)
+                if position is not None:
+                    _positions_save({position[0]: position[1:]})
             return _done()
         with self._lock:
             self._rows.extend(rows)
+            if position is not None:
+                self._positions[position[0]] = position[1:]
             future = self._futures[-1]
             full = len(self._rows) >= settings.LOCATION_FIX_BATCH_MAX
             if self._thread is None or not self._thread.is_alive():
@@ -64,14 +75,18 @@ class FixBuffer:
         """Write what is buffered now. Returns the rows written (0 on failure: they stay buffered)."""
         with self._lock:
             rows, self._rows = self._rows, []
+            positions, self._positions = self._positions, {}
             futures, self._futures = self._futures, [Future()]
-        if rows:
+        if rows or positions:
             try:
-                LocationFix.objects.bulk_create(rows, batch_size=500)
+                with transaction.atomic():
+                    LocationFix.objects.bulk_create(rows, batch_size=500)
+                    _positions_save(positions)
             except Exception:
                 log.exception("could not write %s location fixes; keeping them for the next flush", len(rows))
                 with self._lock:
                     self._rows[:0] = rows
+                    self._positions = {**positions, **self._positions}
                     self._futures[:0] = futures
                 return 0
         for future in futures:
@@ -80,7 +95,7 @@ class FixBuffer:
         return len(rows)
 
     def pending(self) -> int:
-        return len(self._rows)
+        return len(self._rows) + len(self._positions)
 
     def _run(self) -> None:
         while True:
@@ -97,6 +112,11 @@ class FixBuffer:
             if written == 0 and self.pending():
                 self._full.wait(RETRY_AFTER_FAILURE_S)
                 self._wake.set()
+
+
+def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
+    for rider_id, (lat, lng, at) in positions.items():
+        Rider.objects.filter(pk=rider_id).update(last_lat=lat, last_lng=lng, last_seen_at=at)
 
 
 buffer = FixBuffer()

@@ -1,0 +1,192 @@
+"""The ping in the event loop (issue "the live path at fleet scale", second pass): the common ping is judged
+and recorded without a query, a cache round trip or a hop to the sync thread; everything that must reach the
+database (a tier's grants and audit) still does, through the database path; and the engine's state held in
+process memory is dropped when access ends and on erasure."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from unittest import mock
+
+import pytest
+from asgiref.sync import SyncToAsync
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from dispatch.models import AuditEvent, Grant, GrantScope, LocationFix, Order, Tier
+from dispatch.services import delivery
+from dispatch.services.events import context_version_key
+from dispatch.services.fixes import buffer as fix_buffer
+from dispatch.services.privacy import order_shred
+from tests.factories import order_payload
+
+from .socket_helpers import frames_until_quiet, login_cookie, open_socket, shut
+
+pytestmark = pytest.mark.django_db(transaction=True)
+DOOR = (51.5033, -0.1196)  # the demo order's destination (tests/factories.py)
+FAR = (51.53, -0.1196)
+
+
+@pytest.fixture(autouse=True)
+def batched(settings, transactional_db):
+    settings.LOCATION_FIX_BATCH = True  # as in production: the history goes through the batch writer
+    settings.POSITION_BATCH = True
+    yield
+    fix_buffer.flush()  # nothing left for the writer once the test's rows are gone
+
+
+def slow_ping(rider, **kw):
+    result = delivery.location_ping(rider=rider, **kw)
+    result.durable.result(timeout=5)
+    return result
+
+
+def picked_up(merchant, dispatcher, rider1, staff1, demo) -> int:
+    order = merchant.post("/api/orders/", order_payload(), format="json").json()
+    assert dispatcher.post(f"/api/dispatch/orders/{order['id']}/assign/", {"rider": demo["rider1"].rider.pk},
+                           format="json").status_code == 200
+    assert staff1.post(f"/api/pickup/orders/{order['id']}/ready/").status_code == 200
+    code = rider1.get(f"/api/rider/orders/{order['id']}/handoff-code/").json()["code"]
+    r = staff1.post("/api/pickup/handoff/", {"pickup_code": order["pickup_code"], "rider_code": code}, format="json")
+    assert r.status_code == 200, r.content
+    return order["id"]
+
+
+def fix(seq: int, at: tuple[float, float] = FAR, accuracy: float = 8.0, ts: float | None = None) -> dict:
+    return {"lat": at[0], "lng": at[1], "accuracy": accuracy, "timestamp": ts or time.time(), "seq": seq}
+
+
+def no_cache_round_trip():
+    """Every cache call fails the test."""
+    def refuse(*a, **k):
+        raise AssertionError("a cache round trip on the fast path")
+    return mock.patch.multiple(cache, get=refuse, set=refuse, add=refuse, get_many=refuse, delete=refuse,
+                               incr=refuse, aget=refuse, aset=refuse, aadd=refuse)
+
+
+def test_a_common_ping_costs_no_query_no_cache_round_trip_and_no_thread_hop(demo, merchant, dispatcher, rider1,
+                                                                             staff1):
+    order_id = picked_up(merchant, dispatcher, rider1, staff1, demo)
+    rider = demo["rider1"].rider
+    slow_ping(rider, **fix(1))  # the database path loads the context
+    before = LocationFix.objects.filter(order_id=order_id).count()
+
+    def hop(*a, **k):
+        raise AssertionError("a hop to the sync thread on the fast path")
+
+    with CaptureQueriesContext(connection) as queries, no_cache_round_trip(), \
+            mock.patch.object(SyncToAsync, "__call__", hop), mock.patch.object(delivery, "location_ping", hop):
+        result = asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2)))
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    assert result is not None and result.accepted
+    assert delivery._states[(order_id, rider.pk)].last_seq == 2  # judged by the engine
+    assert result.durable.result(timeout=5) is None  # recorded by the batch writer
+    assert LocationFix.objects.filter(order_id=order_id).count() == before + 1
+
+
+def test_reaching_a_tier_takes_the_database_path_with_grant_and_audit(demo, merchant, dispatcher, rider1, staff1):
+    order_id = picked_up(merchant, dispatcher, rider1, staff1, demo)
+    rider = demo["rider1"].rider
+    now = time.time()
+    slow_ping(rider, **fix(1, ts=now - 200))  # far away, long enough ago for the speed rule
+    first = asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2, DOOR, 5.0, now - 2)))
+    assert first is not None  # one qualifying fix at the door: no tier yet
+    state = delivery._states[(order_id, rider.pk)]
+    # The second one reaches the door: the fast path hands it over without saving anything.
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3, DOOR, 5.0, now - 1))) is None
+    assert delivery._states[(order_id, rider.pk)] is state
+    result = slow_ping(rider, **fix(3, DOOR, 5.0, now - 1))
+    assert result.tiers == {order_id: "door"}
+    held = set(Grant.objects.filter(order_id=order_id, principal=rider.user, scope=GrantScope.ADDRESS,
+                                    revoked_at__isnull=True).values_list("tier", flat=True))
+    assert {Tier.STREET, Tier.DOOR} <= held
+    assert AuditEvent.objects.filter(order_id=order_id, action="grant.created").count() >= 2
+
+
+def test_a_spoofed_ping_takes_the_database_path(demo, merchant, dispatcher, rider1, staff1):
+    picked_up(merchant, dispatcher, rider1, staff1, demo)
+    rider = demo["rider1"].rider
+    slow_ping(rider, **fix(1, ts=time.time() - 1))
+    teleport = fix(2, (FAR[0] + 1.0, FAR[1]))  # 111 km in a second
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **teleport)) is None
+    assert slow_ping(rider, **teleport).reason == "speed"
+
+
+def test_revocation_over_the_socket_drops_the_engine_state_and_the_context(demo, assigned_order, dispatcher):
+    order_id = assigned_order["id"]
+    rider = demo["rider1"].rider
+    cookie = login_cookie(demo["rider1"])
+
+    async def scenario():
+        comm, ok = await open_socket("/ws/rider/", cookie)
+        assert ok
+        for seq in (1, 2):
+            await comm.send_json_to({"type": "location", **fix(seq, ts=time.time() - 3 + seq)})
+            ack = await comm.receive_json_from(timeout=5)
+            assert ack["type"] == "location.ack" and ack["accepted"], ack
+        assert (order_id, rider.pk) in delivery._states
+        assert rider.pk in delivery._contexts
+        r = await asyncio.to_thread(lambda: dispatcher.post(f"/api/dispatch/orders/{order_id}/assign/",
+                                                            {"rider": demo["rider2"].rider.pk}, format="json"))
+        assert r.status_code == 200
+        frames = await frames_until_quiet(comm, 1.0)
+        assert {"type": "order.revoked", "order": order_id} in [
+            {k: f[k] for k in ("type", "order") if k in f} for f in frames]
+        assert (order_id, rider.pk) not in delivery._states
+        assert rider.pk not in delivery._contexts
+        await comm.send_json_to({"type": "location", **fix(3)})
+        ack = await comm.receive_json_from(timeout=5)
+        assert ack["accepted"]
+        assert (order_id, rider.pk) not in delivery._states  # the reloaded context no longer has the order
+        await shut(comm)
+        assert rider.pk not in delivery._contexts  # the socket closed: nothing kept
+
+    asyncio.run(scenario())
+
+
+def test_erasure_forgets_the_engine_state(demo, merchant, dispatcher, rider1, staff1):
+    order_id = picked_up(merchant, dispatcher, rider1, staff1, demo)
+    rider = demo["rider1"].rider
+    slow_ping(rider, **fix(1))
+    assert delivery._states[(order_id, rider.pk)].last_lat == FAR[0]
+    order_shred(order=Order.objects.get(pk=order_id))
+    assert (order_id, rider.pk) not in delivery._states
+
+
+def test_the_version_check_keeps_a_busy_rider_on_the_fast_path_and_drops_a_changed_context(demo, assigned_order):
+    """Without it every ping 10 s after the context's last version read took the database path."""
+    rider = demo["rider1"].rider
+    slow_ping(rider, **fix(1, ts=time.time() - 1))
+    delivery._checked[rider.pk] -= delivery.CONTEXT_CHECK_S  # ten seconds later
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is None
+    assert delivery.contexts_version_check() == 0
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is not None
+    cache.set(context_version_key(rider.pk), "changed elsewhere")  # an event this process's socket missed
+    assert delivery.contexts_version_check() == 1
+    assert rider.pk not in delivery._contexts
+    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3))) is None
+
+
+def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty_groups(monkeypatch):
+    """Profile (py-spy, 300 rider sockets, 250 pings/s): the ETA frame's group_send to a tracking group nobody
+    had open cost 10 % of the server's CPU, in the layer's sweep over every channel."""
+    from channels.layers import InMemoryChannelLayer
+
+    from dispatch.channel_layers import CountingInMemoryChannelLayer
+
+    sweeps = []
+    monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: sweeps.append(1))
+    layer = CountingInMemoryChannelLayer()
+
+    async def scenario():
+        channel = await layer.new_channel()
+        await layer.group_add("track.1", channel)
+        for _ in range(50):
+            await layer.group_send("track.2", {"type": "x"})  # nobody in it
+            await layer.group_send("track.1", {"type": "x"})
+        return [await layer.receive(channel) for _ in range(50)]
+
+    assert len(asyncio.run(scenario())) == 50
+    assert len(sweeps) == 1
