@@ -36,6 +36,7 @@ const state = {
   fetching: new Map(),
   fetchedAt: new Map(),
   opened: false,
+  deniedClosed: false, // the rider closed the location-blocked sheet: not shown again on this page
 };
 
 // --- Orders in memory, on the device, and on screen ---------------------------------------
@@ -273,6 +274,11 @@ window.addEventListener("online", () => {
   if (socket.ws && socket.ws.readyState === WebSocket.OPEN) socket.ws.close(1000, "network changed");
 });
 
+ui.geoDenied.querySelector("[data-dismiss]").addEventListener("click", () => {
+  state.deniedClosed = true;
+  ui.geoDenied.hidden = true;
+});
+
 // --- Position ------------------------------------------------------------------------------------
 const tracker = new Tracker({
   socket,
@@ -280,7 +286,7 @@ const tracker = new Tracker({
   onState({ state: s, text }) {
     ui.geoStatus.textContent = text;
     ui.geoStatus.dataset.state = s;
-    ui.geoDenied.hidden = s !== "denied";
+    ui.geoDenied.hidden = s !== "denied" || state.deniedClosed;
   },
   onFix(fix) {
     if (state.view) state.view.setFix(fix);
