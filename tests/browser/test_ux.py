@@ -248,3 +248,21 @@ def test_store_console_does_not_shift_when_the_queue_and_the_live_bar_arrive(sta
     print(f"\nCLS: store console {cls:.3f}")
     assert cls < 0.1, cls
     context.close()
+
+
+def test_dispatch_board_logs_no_console_error_when_tiles_cannot_load(stack, browser):
+    """No internet here, so no map tile: the board says so in words, and the browser console stays clean (each
+    failed tile was a console error, Lighthouse best practices 96)."""
+    context = browser.new_context(base_url=stack.url, **DESK)
+    page = login(context, "dispatcher1", stack=stack)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # Leaflet cancels the tiles of a view it leaves (ERR_ABORTED): not an error; any other failed load is.
+    page.on("requestfailed", lambda r: None if "ABORTED" in (r.failure or "") else errors.append(f"{r.failure}: {r.url}"))
+    page.goto("/dispatch/")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#map-note")).to_contain_text("Map tiles unavailable")
+    expect(page.locator("#map")).to_have_attribute("data-tiles", "unavailable")
+    page.wait_for_timeout(1000)
+    assert errors == [], errors
+    context.close()

@@ -99,14 +99,17 @@ function mapInit() {
   map.createPane("riders").classList.add("pane-riders");
   const tiles = L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution });
   let failed = false;
-  tiles.on("tileerror", () => {
+  const unavailable = () => {
     if (failed) return;
     failed = true;
     container.dataset.tiles = "unavailable";
     mapNote(gettext("Map tiles unavailable. Stores, riders and order areas are still shown in the right places."));
-  });
-  tiles.on("tileload", () => {
-    if (!failed) container.dataset.tiles = "ok";
+  };
+  tiles.on("tileerror", unavailable);
+  // /tiles/ answers a 1-pixel placeholder when the tile server cannot be reached (config/tiles.py): no failed load.
+  tiles.on("tileload", (e) => {
+    if (e.tile && e.tile.naturalWidth === 1) unavailable();
+    else if (!failed) container.dataset.tiles = "ok";
   });
   tiles.addTo(map);
   mapState.map = map;

@@ -43,14 +43,19 @@ export class DestinationMap {
       this.map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
       const tiles = L.tileLayer(this.cfg.tiles, { maxZoom: 19, attribution: gettext("© OpenStreetMap contributors") });
       let failed = 0;
-      tiles.on("tileerror", () => {
+      const unavailable = () => {
         failed += 1;
         if (failed === 1 && this.note) {
           this.note.hidden = false;
           this.note.textContent = gettext("Map tiles cannot load right now. The pin is still in the right place.");
         }
+      };
+      tiles.on("tileerror", unavailable);
+      // /tiles/ answers a 1-pixel placeholder when the tile server cannot be reached (config/tiles.py).
+      tiles.on("tileload", (e) => {
+        if (e.tile && e.tile.naturalWidth === 1) unavailable();
+        else if (this.note) this.note.hidden = true;
       });
-      tiles.on("tileload", () => { if (this.note) this.note.hidden = true; });
       tiles.addTo(this.map);
       this.pin = L.marker([dest.lat, dest.lng], { title: gettext("Destination"), alt: gettext("Destination"), keyboard: false }).addTo(this.map);
       // First view: the pin, and the rider too when known. After that the rider pans freely.
