@@ -266,3 +266,31 @@ def test_dispatch_board_logs_no_console_error_when_tiles_cannot_load(stack, brow
     page.wait_for_timeout(1000)
     assert errors == [], errors
     context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_rider_list_screenshots_for_the_readme(stack, browser, language, scheme):
+    """The rider's list (two orders, sorted by what to do next) at 390x844 in both languages and both colour
+    schemes, for the README's Screens: the header in one row, every word in the page's language."""
+    rider = "rider3"
+    listed = stack.login(rider).get("/api/rider/orders/").json()
+    listed = listed.get("results", listed) if isinstance(listed, dict) else listed
+    for _ in range(max(0, 2 - len(listed))):
+        new_order(stack, rider)  # before the page opens: no new-order alert over the list
+    context = browser.new_context(base_url=stack.url, color_scheme=scheme, geolocation=south_of_door(3000),
+                                  permissions=["geolocation"], extra_http_headers={"Accept-Language": language}, **PHONE)
+    page = login(context, rider, stack=stack)
+    page.goto("/rider/")
+    page.wait_for_selector("body[data-ready=true]")
+    if page.locator("article.order").is_visible():
+        page.click("button.back-btn")
+    expect(page.locator("#order-list")).to_be_visible()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    assert background_is_dark(page) == (scheme == "dark")
+    if language == "zh-hans":
+        expect(page.locator("#orders-heading")).to_have_text("我的订单")
+    DOCS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(DOCS / f"rider-list-{'zh' if language == 'zh-hans' else 'en'}-{scheme}.png"))
+    context.close()
