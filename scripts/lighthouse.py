@@ -6,7 +6,7 @@ screen's role, and prints the median of 3 runs per screen: performance, accessib
 
     make lighthouse                          # a fresh LiveStack (the one the browser tests use)
     URL=http://127.0.0.1:8000 make lighthouse  # a running `make run` (orders made with manage.py demo_order)
-    LH_ARGS="--preset=desktop" RUNS=1 make lighthouse
+    LH_ARGS="--preset=desktop" RUNS=1 SCREENS="dispatch board" make lighthouse
 
 The full JSON reports go to var/lighthouse/.
 """
@@ -184,7 +184,8 @@ def main() -> int:
 
             def manage(*args: str) -> str:
                 return live.manage(*args).stdout
-        todo = screens(manage)
+        only = [n.strip() for n in os.environ.get("SCREENS", "").split(",") if n.strip()]
+        todo = [t for t in screens(manage) if not only or t[0] in only]
         cdp_port = stack.enter_context(chromium_over_cdp())
         rows = []
         for name, username, path in todo:

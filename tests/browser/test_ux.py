@@ -265,6 +265,10 @@ def test_dispatch_board_logs_no_console_error_when_tiles_cannot_load(stack, brow
     expect(page.locator("#map")).to_have_attribute("data-tiles", "unavailable")
     page.wait_for_timeout(1000)
     assert errors == [], errors
+    # Nor a 1-pixel placeholder stretched over a 256 px tile (Lighthouse: "serves images with low resolution").
+    stretched = page.evaluate("""() => [...document.querySelectorAll('#map img.leaflet-tile')]
+        .filter((i) => i.naturalWidth === 1 && i.getBoundingClientRect().width > 1).length""")
+    assert stretched == 0
     context.close()
 
 

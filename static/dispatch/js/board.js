@@ -108,7 +108,10 @@ function mapInit() {
   tiles.on("tileerror", unavailable);
   // /tiles/ answers a 1-pixel placeholder when the tile server cannot be reached (config/tiles.py): no failed load.
   tiles.on("tileload", (e) => {
-    if (e.tile && e.tile.naturalWidth === 1) unavailable();
+    if (e.tile && e.tile.naturalWidth === 1) {
+      e.tile.style.display = "none"; // nothing to draw: not an image stretched to 256 px either
+      unavailable();
+    }
     else if (!failed) container.dataset.tiles = "ok";
   });
   tiles.addTo(map);
