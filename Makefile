@@ -70,7 +70,7 @@ bench-http: install
 bench-live: install
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live $(BENCH_ARGS)
 
-# Lighthouse per screen, median of 3 (npm's lighthouse from scripts/lighthouse/package-lock.json into var/node;
+# Lighthouse per screen, median of 3 (npm's lighthouse from scripts/lighthouse-npm/package-lock.json into var/node;
 # needs node and npm). URL= measures a running stack instead of a fresh one; LH_ARGS= goes to lighthouse.
 lighthouse: install static
 	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/lighthouse.py

@@ -1,6 +1,6 @@
 """Lighthouse scores for the five screens (rider list, rider order, tracking, store console, dispatch board).
 
-`make lighthouse` runs npm's `lighthouse` (pinned in scripts/lighthouse/package-lock.json, installed by `npm ci`
+`make lighthouse` runs npm's `lighthouse` (pinned in scripts/lighthouse-npm/package-lock.json, installed by `npm ci`
 into the git-ignored var/node: no global install, no CDN) over CDP against Debian's Chromium, logged in as each
 screen's role, and prints the median of 3 runs per screen: performance, accessibility, best practices and CLS.
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.harness import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, LiveStack, free_port  # noqa: E402
 
-PINNED = ROOT / "scripts" / "lighthouse"
+PINNED = ROOT / "scripts" / "lighthouse-npm"
 NODE_DIR = ROOT / "var" / "node"
 LIGHTHOUSE = NODE_DIR / "node_modules" / ".bin" / "lighthouse"
 REPORTS = ROOT / "var" / "lighthouse"

@@ -1,4 +1,4 @@
-"""Lighthouse (npm's, pinned in scripts/lighthouse/package-lock.json) on the customer's tracking page, over CDP
+"""Lighthouse (npm's, pinned in scripts/lighthouse-npm/package-lock.json) on the customer's tracking page, over CDP
 with Debian's Chromium: accessibility and best practices are scores, so they are asserted (100 each); the
 performance figures are printed by `make lighthouse`, never asserted here."""
 
