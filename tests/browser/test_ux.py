@@ -294,6 +294,9 @@ def test_rider_list_screenshots_for_the_readme(stack, browser, language, scheme)
     assert background_is_dark(page) == (scheme == "dark")
     if language == "zh-hans":
         expect(page.locator("#orders-heading")).to_have_text("我的订单")
+        expect(page.locator("#geo-ack")).to_have_attribute("data-accepted", "true")
+        words = re.findall(r"[A-Za-z]{3,}", page.locator(".duty").inner_text().replace("Tom B.", ""))
+        assert not words, words  # the rider's name is the only Latin text in the duty card
     DOCS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(DOCS / f"rider-list-{'zh' if language == 'zh-hans' else 'en'}-{scheme}.png"))

@@ -37,7 +37,7 @@ function body(ping) {
 }
 
 export function describeAck(ack) {
-  if (ack.accepted && !ack.reason) return "accepted";
+  if (ack.accepted && !ack.reason) return gettext("accepted");
   const why = REASONS[ack.reason] || REASONS[ack.code] || ack.detail || ack.reason || ack.code || "";
   return ack.accepted ? fmt(gettext("accepted (%(why)s)"), { why }) : fmt(gettext("not used: %(why)s"), { why });
 }
