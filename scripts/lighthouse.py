@@ -116,7 +116,10 @@ def log_in(cdp_port: int, base: str, username: str | None) -> None:
 def run_once(cdp_port: int, url: str, out: Path, extra: list[str]) -> dict:
     cmd = [str(ensure_lighthouse()), url, f"--port={cdp_port}", "--output=json", f"--output-path={out}",
            "--quiet", f"--only-categories={','.join(CATEGORIES)}", *extra]
-    subprocess.run(cmd, check=True, cwd=ROOT, timeout=300)  # noqa: S603 - the pinned binary
+    for attempt in (1, 2):  # Lighthouse now and then loses the trace (NO_NAVSTART): once more, then give up
+        done = subprocess.run(cmd, check=attempt == 2, cwd=ROOT, timeout=300)  # noqa: S603 - the pinned binary
+        if done.returncode == 0:
+            break
     report = json.loads(out.read_text())
     scores = {c: report["categories"][c]["score"] for c in CATEGORIES}
     scores["cls"] = report["audits"]["cumulative-layout-shift"]["numericValue"]
