@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http bench-live clean
+.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench-http: install
 # Rider sockets through daphne vs a bare echo consumer; scale profile when DATABASE_URL and REDIS_URL are set.
 bench-live: install
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live $(BENCH_ARGS)
+
+# Lighthouse per screen, median of 3 (npm's lighthouse from scripts/lighthouse-npm/package-lock.json into var/node;
+# needs node and npm). URL= measures a running stack instead of a fresh one; LH_ARGS= goes to lighthouse.
+lighthouse: install static
+	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/lighthouse.py
 
 clean:
 	rm -rf var

@@ -1,7 +1,8 @@
 """Log hygiene: a tracking token is a bearer capability, so no log line may carry one.
 
 `RedactTokens` (installed from settings.LOGGING on the console handler and on the loggers that name request
-paths) rewrites `/t/<token>/`, `/api/track/<token>/...` and `/ws/track/<token>/` to `<redacted>`.
+paths) rewrites `/t/<token>/`, `/api/track/<token>/...` and `/ws/track/<token>/` to `<redacted>`, and the
+coordinates of `/tiles/<z>/<x>/<y>.png` (where someone is looking) too.
 daphne writes its access log straight to stdout with its own `AccessLogGenerator`; `AccessLog` sends those
 lines through the `daphne.access` logger instead, and `install_daphne_access_log()` (called from config/asgi.py,
 which daphne's CLI imports before it builds the access log) makes daphne use it, with no extra flag.
@@ -16,11 +17,12 @@ import sys
 from daphne.access import AccessLogGenerator
 
 _TOKEN_PATH = re.compile(r"(/(?:t|api/track|ws/track)/)[^/\s?#\"'<>]+")
+_TILE_PATH = re.compile(r"(/tiles/)[0-9/]+(?:\.png)?")  # a tile's coordinates say where someone looks
 _traceback_formatter = logging.Formatter()
 
 
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(r"\1<redacted>", text)
+    return _TILE_PATH.sub(r"\1<redacted>", _TOKEN_PATH.sub(r"\1<redacted>", text))
 
 
 class RedactTokens(logging.Filter):

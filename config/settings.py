@@ -285,13 +285,17 @@ USE_TZ = True
 
 # --- Security headers -------------------------------------------------------------------
 TILE_URL = env.str("TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-_tile_origin = "/".join(TILE_URL.split("/")[:3]) if TILE_URL.startswith("http") else ""
+# A remote TILE_URL is fetched by this server (config/tiles.py): the pages load /tiles/z/x/y.png from this origin.
+MAP_TILES = "/tiles/{z}/{x}/{y}.png" if TILE_URL.startswith("http") else TILE_URL
+TILE_TIMEOUT_S = env.float("TILE_TIMEOUT_S", default=3.0)
+TILE_CACHE_S = env.int("TILE_CACHE_S", default=86400)
+TILE_RETRY_S = env.int("TILE_RETRY_S", default=60)  # after a failed fetch, placeholders only for this long
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:", *([_tile_origin] if _tile_origin else [])],
+        "img-src": ["'self'", "data:"],  # map tiles come through /tiles/ on this origin
         "connect-src": ["'self'"],  # CSP 3: 'self' covers ws:/wss: to this host and port
         "worker-src": ["'self'"],
         "manifest-src": ["'self'"],

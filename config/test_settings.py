@@ -19,3 +19,4 @@ LOCATION_FIX_BATCH = False  # in-process tests run inside a transaction: write f
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 POSITION_BATCH = False  # in-process tests read one `rider.position` frame per ping; tests/security/test_hotpath.py turns it on
+TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # the discard port: the in-process suite never fetches a real map tile

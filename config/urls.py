@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from config import tiles
 from config.lockout import AuthTokenApi
 from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
@@ -19,6 +20,7 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/logout/", PrivacyLogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("tiles/<int:z>/<int:x>/<int:y>.png", tiles.tile, name="map-tile"),
     path("api/auth/token/", AuthTokenApi.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Redoc styles itself at run time: its page alone may use inline styles and blob workers.

@@ -14,6 +14,6 @@ def board(request):
     """The dispatcher's board. A shell only: orders, riders and stores come from the API."""
     if not is_dispatcher(request.user):
         return render(request, "wrong_role.html", {"wanted": "dispatcher"}, status=403)
-    config = {"tiles": settings.TILE_URL, "attribution": "© OpenStreetMap contributors",
+    config = {"tiles": settings.MAP_TILES, "attribution": "© OpenStreetMap contributors",
               "break_glass_quota": settings.BREAK_GLASS_QUOTA_PER_DAY}
     return render(request, "dispatch/board.html", {"map_config": config})

@@ -3,13 +3,14 @@
 // Contract: the mute toggle (localStorage "alerts.muted") silences the tone; a hidden page never plays a tone of its
 // own (the system notification, under the OS's do-not-disturb, is the only signal there, and none when denied).
 // With `persistKey`, raised alerts survive a reload (localStorage, by id) until acknowledged.
+import { gettext } from "./ui.js";
 
 const TEXT = {
-  region: "New alerts",
-  ack: "OK, got it",
-  sound: "Sound",
-  soundOn: "Alert sound is on.",
-  soundOff: "Alert sound is off.",
+  region: gettext("New alerts"),
+  ack: gettext("OK, got it"),
+  sound: gettext("Sound"),
+  soundOn: gettext("Alert sound is on."),
+  soundOff: gettext("Alert sound is off."),
 };
 const MUTE_KEY = "alerts.muted";
 const MAX_KEPT = 50;

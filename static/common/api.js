@@ -1,4 +1,5 @@
 // Small fetch wrapper: JSON in and out, CSRF from the cookie, errors as ApiError {status, code, detail}.
+import { gettext } from "./ui.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -29,7 +30,7 @@ export async function api(path, { method = "GET", body } = {}) {
       cache: "no-store",
     });
   } catch (err) {
-    throw new ApiError(0, { code: "offline", detail: "No connection. Check your signal and try again." });
+    throw new ApiError(0, { code: "offline", detail: gettext("No connection. Check your signal and try again.") });
   }
   const text = await response.text();
   let data = null;

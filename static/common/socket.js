@@ -69,7 +69,7 @@ export class LiveSocket {
     };
     ws.onclose = (e) => {
       if (this.closed) return;
-      if (e.code === 4403) { this.setState("offline"); this.statusEl && (this.statusEl.textContent = "Not allowed: log in again."); return; }
+      if (e.code === 4403) { this.setState("offline"); this.statusEl && (this.statusEl.textContent = gettext("Not allowed: log in again.")); return; }
       this.attempt += 1;
       this.setState(navigator.onLine ? "reconnecting" : "offline");
       const delay = Math.min(15000, 500 * 2 ** Math.min(this.attempt, 5)) * (0.75 + Math.random() / 2);

@@ -97,7 +97,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return; // tiles and the rest: the network only
+  if (url.origin !== self.location.origin) return; // another origin: the network only (so are /tiles/ below)
   if (isShell(url)) {
     event.respondWith(shell(request));
   } else if (request.mode === "navigate") {

@@ -105,21 +105,48 @@ def test_chinese_dispatch_and_tracking(stack, new_context, order):
     assert_accessible(customer, "tracking-zh")
 
 
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+STORE2 = "Noodle Bar Central"  # demo_data's second store: a name, not a word to translate
+
+
+def test_chinese_board_alert(stack, new_context, order):
+    """The board's JS-drawn words in zh-CN: the failed-pickups alert, the table's cell labels and the log button.
+    Any string left out of the catalog shows up here as an English word (store names are the only ones allowed)."""
+    page = login(new_context(**DESK, **ZH), "dispatcher1", stack=stack)
+    ready(page)
+    row = page.locator(f'tr[data-order="{order["id"]}"]')
+    expect(row).to_be_visible()
+    labels = row.evaluate("(tr) => [...tr.querySelectorAll('[data-label]')].map((c) => c.dataset.label)")
+    assert labels and not [x for x in labels if ENGLISH_WORD.search(x)], labels
+    expect(row.locator("[data-log]")).to_have_text("通话和消息")
+    staff = stack.login("store2")
+    for number in ("991", "992", "993", "994", "995"):
+        assert staff.get("/api/pickup/lookup/", params={"code": number}).status_code == 404
+    alert = page.locator("#alerts li[data-kind=pickup_failures]")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("取餐失败")
+    expect(alert).to_contain_text("次交接失败")
+    text = alert.inner_text()
+    text = text.replace(STORE2, "")
+    assert not ENGLISH_WORD.search(text), text
+
+
 def test_language_switcher_remembers_the_choice(stack, new_context):
     """An English browser switches to 简体中文 in the header; the choice holds on the next page."""
     page = new_context(**DESK).new_page()
     page.goto("/accounts/login/")
     expect(page.locator("h1")).to_have_text("Log in")
-    page.select_option("#lang-select", "zh-hans")
+    switch = page.get_by_role("button", name="Language: 简体中文")
+    assert switch.evaluate("(b) => b.tagName === 'BUTTON' && b.type === 'submit'")
+    switch.focus()
     with page.expect_navigation():
-        page.click(".lang-switch [type=submit]")
+        page.keyboard.press("Enter")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.locator("h1")).to_have_text("登录")
     page.goto("/")
     expect(page.locator(".brand")).to_have_text("隐私优先配送")
-    page.select_option("#lang-select", "en")
     with page.expect_navigation():
-        page.click(".lang-switch [type=submit]")
+        page.get_by_role("button", name="语言： English").click()
     expect(page.locator(".brand")).to_have_text("Privacy-first delivery")
 
 

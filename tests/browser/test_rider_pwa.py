@@ -184,6 +184,8 @@ def test_blocked_location_is_explained_and_im_here_is_offered(stack, browser):
     page.click("#geo-denied [data-here]")  # no fix known: the rider is told so, nothing is sent
     expect(page.locator("#toast")).to_contain_text("No position known yet")
     screenshot(page, "rider-location-blocked")
+    page.click("#geo-denied [data-dismiss]")  # the sheet lies over the page until closed
+    expect(page.locator("#geo-denied")).to_be_hidden()
 
     # The counter code counts down and renews itself when it expires (5 s in this stack).
     page.click("[data-action=handoff-code]")

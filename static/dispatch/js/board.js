@@ -20,10 +20,10 @@ const STATUS = {
   cancelled: gettext("Cancelled"),
 };
 const FLAGS = {
-  teleport: "jumped more than 5 km at once",
-  speed: "moved faster than a rider can",
-  clock_skew: "sent a time in the future",
-  frozen: "repeated one exact position",
+  teleport: gettext("jumped more than 5 km at once"),
+  speed: gettext("moved faster than a rider can"),
+  clock_skew: gettext("sent a time in the future"),
+  frozen: gettext("repeated one exact position"),
 };
 const POSITION_MIN_MS = 1000; // at most one marker move a second per rider
 const MAX_ALERTS = 50;
@@ -89,7 +89,7 @@ function mapInit() {
   const container = $("map");
   if (!L) {
     container.dataset.map = "unavailable";
-    mapNote("The map could not load. The tables list every store, rider and order.");
+    mapNote(gettext("The map could not load. The tables list every store, rider and order."));
     return;
   }
   const map = L.map(container, { zoomControl: true, attributionControl: true }).setView([51.51, -0.11], 13);
@@ -99,14 +99,20 @@ function mapInit() {
   map.createPane("riders").classList.add("pane-riders");
   const tiles = L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.attribution });
   let failed = false;
-  tiles.on("tileerror", () => {
+  const unavailable = () => {
     if (failed) return;
     failed = true;
     container.dataset.tiles = "unavailable";
-    mapNote("Map tiles unavailable. Stores, riders and order areas are still shown in the right places.");
-  });
-  tiles.on("tileload", () => {
-    if (!failed) container.dataset.tiles = "ok";
+    mapNote(gettext("Map tiles unavailable. Stores, riders and order areas are still shown in the right places."));
+  };
+  tiles.on("tileerror", unavailable);
+  // /tiles/ answers a 1-pixel placeholder when the tile server cannot be reached (config/tiles.py): no failed load.
+  tiles.on("tileload", (e) => {
+    if (e.tile && e.tile.naturalWidth === 1) {
+      e.tile.style.display = "none"; // nothing to draw: not an image stretched to 256 px either
+      unavailable();
+    }
+    else if (!failed) container.dataset.tiles = "ok";
   });
   tiles.addTo(map);
   mapState.map = map;
@@ -294,31 +300,31 @@ function cell(label, ...children) {
 function buildRow(order) {
   const id = order.id;
   const r = {};
-  r.code = el("th", { scope: "row", class: "code", dataset: { label: "Pickup no." } });
-  r.store = cell("Store");
+  r.code = el("th", { scope: "row", class: "code", dataset: { label: gettext("Pickup no.") } });
+  r.store = cell(gettext("Store"));
   r.statusBadge = el("span", { class: "badge" });
   r.age = el("span", { class: "muted age" });
-  r.status = cell("Status", r.statusBadge, " ", r.age);
-  r.area = cell("Area");
+  r.status = cell(gettext("Status"), r.statusBadge, " ", r.age);
+  r.area = cell(gettext("Area"));
   r.customerName = el("span", { class: "customer-name" });
   r.customerPhone = el("span", { class: "muted" });
   r.items = el("span", { class: "muted items" });
-  r.customer = cell("Customer", r.customerName, el("br"), r.customerPhone, el("br"), r.items);
-  r.rider = cell("Rider");
+  r.customer = cell(gettext("Customer"), r.customerName, el("br"), r.customerPhone, el("br"), r.items);
+  r.rider = cell(gettext("Rider"));
   r.selectLabel = el("label", { for: `assign-${id}`, class: "visually-hidden" });
   r.select = el("select", { id: `assign-${id}`, name: "rider", class: "assign-select" });
   r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
   r.assignBtn.addEventListener("click", () => assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
-  r.assign = cell("Assign", el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
+  r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
   r.glassHidden = el("span", { class: "visually-hidden" });
   r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, gettext("Break glass"), r.glassHidden);
   r.glassBtn.addEventListener("click", () => openGlass(id));
-  r.logBtn = el("button", { type: "button", class: "btn btn-quiet", dataset: { log: id } }, "Calls and messages");
+  r.logBtn = el("button", { type: "button", class: "btn btn-quiet", dataset: { log: id } }, gettext("Calls and messages"));
   r.logBtn.addEventListener("click", () => openLog(id, r.logBtn));
   r.tr = el("tr", { dataset: { order: id } }, r.code, r.store, r.status, r.area, r.customer, r.rider, r.assign,
-    cell("Emergency", r.glassBtn, " ", r.logBtn));
+    cell(gettext("Emergency"), r.glassBtn, " ", r.logBtn));
   return r;
 }
 
@@ -327,10 +333,10 @@ function riderOptions(order) {
   const options = [el("option", { value: "" }, riders.length ? gettext("Choose a rider") : gettext("No riders on duty"))];
   for (const r of riders) {
     const current = order.rider && order.rider.id === r.id;
-    options.push(el("option", { value: r.id }, current ? `${r.name} (current)` : r.name));
+    options.push(el("option", { value: r.id }, current ? fmt(gettext("%(name)s (current)"), { name: r.name }) : r.name));
   }
   if (order.rider && !state.riders.has(order.rider.id)) {
-    options.push(el("option", { value: order.rider.id, disabled: true }, `${order.rider.name} (off duty)`));
+    options.push(el("option", { value: order.rider.id, disabled: true }, fmt(gettext("%(name)s (off duty)"), { name: order.rider.name })));
   }
   return options;
 }
@@ -353,7 +359,7 @@ function updateRow(r, order) {
   r.rider.replaceChildren(order.rider ? el("span", { class: "rider-name" }, order.rider.name)
     : el("span", { class: "unassigned" }, gettext("Unassigned")));
   r.selectLabel.textContent = fmt(gettext("Rider for order %(code)s"), { code: order.pickup_code });
-  r.glassHidden.textContent = ` for order ${order.pickup_code}`;
+  r.glassHidden.textContent = fmt(gettext(" for order %(code)s"), { code: order.pickup_code });
 
   const locked = order.status === "picked_up";
   r.select.disabled = locked;
@@ -411,8 +417,9 @@ function renderOrders() {
     flash(rows.get(order.id).tr, "is-new");
   }
   if (fresh.length) {
-    announce(fresh.length === 1 ? `New order ${fresh[0].pickup_code} at ${fresh[0].store.name}.`
-      : `${fresh.length} new orders.`);
+    announce(fresh.length === 1
+      ? fmt(gettext("New order %(code)s at %(store)s."), { code: fresh[0].pickup_code, store: fresh[0].store.name })
+      : fmt(ngettext("%(n)s new order.", "%(n)s new orders.", fresh.length), { n: fresh.length }));
   }
   $("orders-empty").hidden = state.orders.length > 0;
   $("orders-table").hidden = state.orders.length === 0;
@@ -550,9 +557,9 @@ function openGlass(orderId) {
 async function openLog(orderId, opener) {
   const dialog = $("log-dialog");
   const order = orderById(orderId);
-  $("log-title").textContent = `Calls and messages: order ${order ? order.pickup_code : orderId}`;
+  $("log-title").textContent = fmt(gettext("Calls and messages: order %(code)s"), { code: order ? order.pickup_code : orderId });
   $("log-error").hidden = true;
-  $("log-rows").replaceChildren(el("tr", {}, el("td", { colspan: "7" }, "Loading…")));
+  $("log-rows").replaceChildren(el("tr", {}, el("td", { colspan: "7" }, gettext("Loading…"))));
   if (!dialog.dataset.wired) {
     dialog.dataset.wired = "1";
     dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
@@ -563,13 +570,13 @@ async function openLog(orderId, opener) {
     const rows = await api(`/api/dispatch/orders/${orderId}/interactions/`);
     const party = (p) => `${p.role}${p.id ? ` (${p.id.slice(0, 6)})` : ""}`;
     $("log-rows").replaceChildren(...(rows.length ? rows.map((r) => el("tr", { dataset: { kind: r.kind } },
-      el("td", {}, timeOf(r.started_at)), el("td", {}, { call: "In-app call", phone: "Phone (proxy)", chat: "Message" }[r.kind] || r.kind),
+      el("td", {}, timeOf(r.started_at)), el("td", {}, { call: gettext("In-app call"), phone: gettext("Phone (proxy)"), chat: gettext("Message") }[r.kind] || r.kind),
       el("td", {}, party(r.from)), el("td", {}, party(r.to)),
-      el("td", {}, r.duration_s == null ? "–" : `${r.duration_s} s`), el("td", {}, r.outcome || r.state),
-      el("td", {}, r.ended_by || "–"))) : [el("tr", {}, el("td", { colspan: "7" }, "No calls or messages yet."))]));
+      el("td", {}, r.duration_s == null ? "–" : fmt(gettext("%(s)s s"), { s: r.duration_s })), el("td", {}, r.outcome || r.state),
+      el("td", {}, r.ended_by || "–"))) : [el("tr", {}, el("td", { colspan: "7" }, gettext("No calls or messages yet.")))]));
   } catch (err) {
     $("log-error").hidden = false;
-    $("log-error").textContent = errorText(err, "Could not load the log.");
+    $("log-error").textContent = errorText(err, gettext("Could not load the log."));
   }
 }
 
@@ -695,14 +702,17 @@ function orderCode(id) {
 
 function describeAlert(msg) {
   if (msg.kind === "spoofing") {
-    const flags = (msg.flags || []).map((f) => FLAGS[f] || f).join(", ") || "an impossible position";
-    return ["Suspicious location", `${riderName(msg.rider)} (order ${orderCode(msg.order)}) ${flags}. The position was ignored.`];
+    const flags = (msg.flags || []).map((f) => FLAGS[f] || f).join(gettext(", ")) || gettext("an impossible position");
+    return [gettext("Suspicious location"), fmt(gettext("%(rider)s (order %(order)s) %(flags)s. The position was ignored."),
+      { rider: riderName(msg.rider), order: orderCode(msg.order), flags })];
   }
   if (msg.kind === "pickup_failures") {
     const store = state.stores.get(msg.store);
-    return ["Failed pickups", `${msg.count} failed handoff attempts at ${store ? store.name : `store #${msg.store}`}. Check the counter.`];
+    return [gettext("Failed pickups"), fmt(ngettext("%(count)s failed handoff attempt at %(store)s. Check the counter.",
+      "%(count)s failed handoff attempts at %(store)s. Check the counter.", msg.count),
+      { count: msg.count, store: store ? store.name : `#${msg.store}` })];
   }
-  return ["Alert", String(msg.kind || "unknown")];
+  return [gettext("Alert"), String(msg.kind || "unknown")];
 }
 
 // Kept in localStorage by id until acknowledged, so a reload never loses one.
@@ -750,7 +760,8 @@ async function start() {
   try {
     await loadOrders();
   } catch (err) {
-    $("board-summary").textContent = `Could not load the orders: ${errorText(err, "no connection")}. Retrying when the connection is back.`;
+    $("board-summary").textContent = fmt(gettext("Could not load the orders: %(reason)s. Retrying when the connection is back."),
+      { reason: errorText(err, gettext("no connection")) });
   }
   state.loaded = true;
   fitOnce();

@@ -11,7 +11,7 @@ const { token } = JSON.parse($("track-config").textContent);
 const base = `/api/track/${encodeURIComponent(token)}/`;
 
 const STEPS = ["created", "assigned", "ready", "picked_up", "delivered"];
-const TIER_TEXT = { street: "your street", door: "your building, flat and door details" };
+const TIER_TEXT = { street: gettext("your street"), door: gettext("your building, flat and door details") };
 
 let data = null;
 let approach = null;
@@ -219,7 +219,7 @@ $("call-btn").addEventListener("click", async (event) => {
     const call = await api(`${base}call/`, { method: "POST" });
     const lines = [telLine(call.proxy_number)];
     if (call.connected) {
-      lines.push(el("p", { class: "call-ok" }, `Connected to your ${call.callee || "rider"}. Your number is hidden.`));
+      lines.push(el("p", { class: "call-ok" }, gettext("Connected to your rider. Your number is hidden.")));
     } else {
       lines.push(el("p", {}, gettext("Tap the number to call. Your rider will not see your number.")));
     }

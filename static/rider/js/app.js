@@ -9,7 +9,7 @@ import { Tracker, describeAck } from "./geo.js";
 import { OrderView } from "./order-view.js";
 import { purgeOrderRecords, saveOrder, savedOrders, wipeSiteData } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
-import { fmt, gettext, sentence } from "../../common/ui.js";
+import { fmt, gettext, ngettext, sentence } from "../../common/ui.js";
 
 const cfg = JSON.parse(document.getElementById("rider-config").textContent);
 const OPEN_KEY = "rider.open";
@@ -36,11 +36,12 @@ const state = {
   fetching: new Map(),
   fetchedAt: new Map(),
   opened: false,
+  deniedClosed: false, // the rider closed the location-blocked sheet: not shown again on this page
 };
 
 // --- Orders in memory, on the device, and on screen ---------------------------------------
 const alerts = new Alerts();
-const ALERT_TEXT = { order: "New order", call: "Incoming call" };
+const ALERT_TEXT = { order: gettext("New order"), call: gettext("Incoming call") };
 
 // What to do next first: picked up, then ready, then assigned; nearest first within; then newest.
 const NEXT_RANK = { picked_up: 0, ready: 1, assigned: 2 };
@@ -75,7 +76,7 @@ function renderList() {
     el("button", { type: "button", class: "order-open", onclick: () => openOrder(o.id) },
     el("span", { class: "visually-hidden" }, gettext("Pickup ")),
     el("span", { class: "card-code" }, o.pickup_code),
-    el("span", { class: "visually-hidden" }, " at "),
+    el("span", { class: "visually-hidden" }, gettext(" at ")),
     el("span", { class: "card-main" },
       el("span", { class: "card-store" }, o.store.name),
       el("span", { class: "visually-hidden" }, ", "),
@@ -96,7 +97,7 @@ function openOrder(id, { focus = true } = {}) {
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
       onHere: () => tracker.here().then((ack) => {
-        toast(ack.accepted ? gettext("Sent: you are here.") : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
+        toast(ack.accepted ? gettext("Sent: you are here.") : fmt(gettext("Not used: %(reason)s"), { reason: describeAck(ack) }), ack.accepted ? "ok" : "error");
         return ack;
       }),
     });
@@ -151,7 +152,7 @@ async function fetchOrder(id) {
         }
       } catch (err) {
         if (err.status === 404) { await purge(id, gettext("This order is no longer yours. Its details were removed.")); return; }
-        if (err.status !== 0) toast(`Could not refresh the order: ${err.detail}`, "error");
+        if (err.status !== 0) toast(fmt(gettext("Could not refresh the order: %(reason)s"), { reason: err.detail }), "error");
         return;
       }
     } while (state.fetching.get(id) === "again");
@@ -174,7 +175,7 @@ async function refreshList() {
   } catch (err) {
     ui.empty.textContent = err.status === 0
       ? gettext("No connection. Showing what this phone saved; it updates when you are back online.")
-      : `Could not load your orders: ${err.detail}`;
+      : fmt(gettext("Could not load your orders: %(reason)s"), { reason: err.detail });
     ui.empty.hidden = false;
   }
 }
@@ -273,6 +274,11 @@ window.addEventListener("online", () => {
   if (socket.ws && socket.ws.readyState === WebSocket.OPEN) socket.ws.close(1000, "network changed");
 });
 
+ui.geoDenied.querySelector("[data-dismiss]").addEventListener("click", () => {
+  state.deniedClosed = true;
+  ui.geoDenied.hidden = true;
+});
+
 // --- Position ------------------------------------------------------------------------------------
 const tracker = new Tracker({
   socket,
@@ -280,7 +286,7 @@ const tracker = new Tracker({
   onState({ state: s, text }) {
     ui.geoStatus.textContent = text;
     ui.geoStatus.dataset.state = s;
-    ui.geoDenied.hidden = s !== "denied";
+    ui.geoDenied.hidden = s !== "denied" || state.deniedClosed;
   },
   onFix(fix) {
     if (state.view) state.view.setFix(fix);
@@ -298,7 +304,7 @@ const tracker = new Tracker({
   },
   onQueue(n) {
     ui.geoQueue.hidden = n === 0;
-    ui.geoQueue.textContent = n === 1 ? "1 position waiting to send." : `${n} positions waiting to send.`;
+    ui.geoQueue.textContent = fmt(ngettext("%(n)s position waiting to send.", "%(n)s positions waiting to send.", n), { n });
     ui.geoQueue.dataset.count = String(n);
   },
 });
@@ -351,7 +357,7 @@ ui.duty.addEventListener("click", async () => {
 document.querySelectorAll("[data-here]").forEach((button) => button.addEventListener("click", async () => {
   try {
     await withBusy(button, () => tracker.here().then((ack) => {
-      toast(ack.accepted ? gettext("Sent: you are here.") : `Not used: ${describeAck(ack)}`, ack.accepted ? "ok" : "error");
+      toast(ack.accepted ? gettext("Sent: you are here.") : fmt(gettext("Not used: %(reason)s"), { reason: describeAck(ack) }), ack.accepted ? "ok" : "error");
     }));
   } catch (_) { /* toast shown */ }
 }));

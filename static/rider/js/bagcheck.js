@@ -1,7 +1,8 @@
 // "Is this bag mine?": the rider types the pickup number on a bag; the server answers yes (with the
 // order) or no, and never says anything about another rider's order.
 import { api, el } from "../../common/api.js";
-import { gettext } from "../../common/ui.js";
+import { fmt, gettext } from "../../common/ui.js";
+import { statusLabel } from "./format.js";
 
 const form = document.getElementById("bag-check");
 const select = document.getElementById("bag-store");
@@ -34,8 +35,8 @@ form.addEventListener("submit", async (event) => {
     const check = await api(`/api/rider/pickup-check/?store=${encodeURIComponent(select.value)}&code=${encodeURIComponent(code)}`);
     result.dataset.kind = check.mine ? "ok" : "error";
     result.textContent = check.mine
-      ? `Yes: bag ${check.pickup_code} is yours (${check.status.replace("_", " ")}). Show your counter code.`
-      : `No: bag ${code} is not one of your orders at this store. Do not take it.`;
+      ? fmt(gettext("Yes: bag %(code)s is yours (%(status)s). Show your counter code."), { code: check.pickup_code, status: statusLabel(check.status) })
+      : fmt(gettext("No: bag %(code)s is not one of your orders at this store. Do not take it."), { code });
   } catch (err) {
     result.dataset.kind = "error";
     result.textContent = err.detail || gettext("Could not check the bag.");

@@ -9,16 +9,16 @@ const SEQ_KEY = "rider.seq";
 const RETRY_MS = 5000;
 
 const REASONS = {
-  seq: "arrived out of order",
-  stale: "older than the last one",
-  future: "the phone's clock is ahead",
-  speed: "an implausible jump",
-  frozen: "the position seems frozen",
-  inaccurate: "recorded, not precise enough to reveal the address",
-  late: "recorded, sent too late to reveal the address",
-  off_duty: "you are off duty",
-  invalid: "the phone sent an invalid position",
-  bad_timestamp: "the phone's clock looks wrong",
+  seq: gettext("arrived out of order"),
+  stale: gettext("older than the last one"),
+  future: gettext("the phone's clock is ahead"),
+  speed: gettext("an implausible jump"),
+  frozen: gettext("the position seems frozen"),
+  inaccurate: gettext("recorded, not precise enough to reveal the address"),
+  late: gettext("recorded, sent too late to reveal the address"),
+  off_duty: gettext("you are off duty"),
+  invalid: gettext("the phone sent an invalid position"),
+  bad_timestamp: gettext("the phone's clock looks wrong"),
 };
 
 export function nextSeq() {
@@ -37,7 +37,7 @@ function body(ping) {
 }
 
 export function describeAck(ack) {
-  if (ack.accepted && !ack.reason) return "accepted";
+  if (ack.accepted && !ack.reason) return gettext("accepted");
   const why = REASONS[ack.reason] || REASONS[ack.code] || ack.detail || ack.reason || ack.code || "";
   return ack.accepted ? fmt(gettext("accepted (%(why)s)"), { why }) : fmt(gettext("not used: %(why)s"), { why });
 }
@@ -153,7 +153,7 @@ export class Tracker {
   // "I'm here": the last known fix, now, with here=true, over HTTP for an immediate answer.
   async here() {
     const fix = this.lastFix;
-    if (!fix) throw Object.assign(new Error(""), { detail: "No position known yet. Call dispatch if you are at the door." });
+    if (!fix) throw Object.assign(new Error(""), { detail: gettext("No position known yet. Call dispatch if you are at the door.") });
     const ping = { ...fix, timestamp: Math.max(Date.now(), fix.timestamp + 1), seq: nextSeq(), here: true };
     await this.drain();
     try {

@@ -1,19 +1,21 @@
 // The rider's next action and the door's labelled parts: words, the maps hand-off and copying the door code.
 import { toast } from "../../common/api.js";
+import { gettext } from "../../common/ui.js";
 
 export const NEXT_TEXT = {
-  group: "Next step",
-  code: "Show code for the counter",
-  newCode: "New code",
-  navigate: "Navigate",
-  call: "Call",
-  deliver: "Deliver",
-  copy: "Copy",
-  copied: "Door code copied.",
-  notCopied: "Could not copy: read the code from the screen.",
+  group: gettext("Next step"),
+  code: gettext("Show code for the counter"),
+  newCode: gettext("New code"),
+  navigate: gettext("Navigate"),
+  call: gettext("Call"),
+  deliver: gettext("Deliver"),
+  copy: gettext("Copy"),
+  copied: gettext("Door code copied."),
+  notCopied: gettext("Could not copy: read the code from the screen."),
 };
 
-export const DOOR_PART_LABELS = { building: "Building", unit: "Unit", door_code: "Door code", notes: "Notes" };
+export const DOOR_PART_LABELS = { building: gettext("Building"), unit: gettext("Unit"), door_code: gettext("Door code"),
+  notes: gettext("Notes") };
 
 // The phone's own map app: geo: on Android, Apple Maps on iOS, Amap for a phone set up for mainland China.
 export function mapsLink(lat, lng, nav = navigator) {

@@ -4,12 +4,13 @@ import { el } from "../../common/api.js";
 import { TIER_LABELS, statusLabel } from "./format.js";
 import { DOOR_PART_LABELS } from "./next-action.js";
 import { savedOrders } from "./store.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const SAVED_MAX_AGE_MS = 24 * 3600 * 1000;
 const TEXT = {
-  mark: "Offline: last saved copy",
-  saved: (when) => `Saved ${when}. It may be out of date.`,
-  pickup: "Pickup number",
+  mark: gettext("Offline: last saved copy"),
+  saved: (when) => fmt(gettext("Saved %(when)s. It may be out of date."), { when }),
+  pickup: gettext("Pickup number"),
 };
 
 function card(order) {

@@ -194,7 +194,7 @@ export class OrderView {
     r.directCall.hidden = !phone;
     if (phone) {
       r.directCall.href = `tel:${phone.replace(/[^+\d]/g, "")}`;
-      r.directCall.textContent = `Call ${phone} (the customer allows it)`;
+      r.directCall.textContent = fmt(gettext("Call %(phone)s (the customer allows it)"), { phone });
     } else {
       r.directCall.removeAttribute("href");
       r.directCall.textContent = "";
@@ -304,7 +304,7 @@ export class OrderView {
     this.codeRefreshes += 1;
     this.r.countdown.textContent = gettext("Getting a new code…");
     this.loadCode().catch((err) => {
-      this.r.countdown.textContent = `Could not get a new code: ${err.detail}`;
+      this.r.countdown.textContent = fmt(gettext("Could not get a new code: %(reason)s"), { reason: err.detail });
     });
   }
 
@@ -337,7 +337,7 @@ export class OrderView {
       const data = await withBusy(button, () => api(`/api/rider/orders/${this.id}/call/dial/`, { method: "POST" }));
       // Only the proxy number is ever shown: never the callee's or the caller's own number.
       this.r.callResult.textContent = data.connected
-        ? `Connected to the customer through ${this.proxy || data.caller_id}. Your number is hidden.`
+        ? fmt(gettext("Connected to the customer through %(number)s. Your number is hidden."), { number: this.proxy || data.caller_id })
         : data.message;
       toast(data.connected ? gettext("Call connected.") : gettext("Call not connected."), data.connected ? "ok" : "error");
     } catch (_) { /* toast shown */ }
