@@ -20,9 +20,9 @@ from dispatch.services import delivery
 from dispatch.services.events import context_version_key
 from dispatch.services.fixes import buffer as fix_buffer
 from dispatch.services.privacy import order_shred
-from tests.factories import order_payload
 
 from .socket_helpers import frames_until_quiet, login_cookie, open_socket, shut
+from .test_cache_outage import picked_up_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DOOR = (51.5033, -0.1196)  # the demo order's destination (tests/factories.py)
@@ -44,14 +44,7 @@ def slow_ping(rider, **kw):
 
 
 def picked_up(merchant, dispatcher, rider1, staff1, demo) -> int:
-    order = merchant.post("/api/orders/", order_payload(), format="json").json()
-    assert dispatcher.post(f"/api/dispatch/orders/{order['id']}/assign/", {"rider": demo["rider1"].rider.pk},
-                           format="json").status_code == 200
-    assert staff1.post(f"/api/pickup/orders/{order['id']}/ready/").status_code == 200
-    code = rider1.get(f"/api/rider/orders/{order['id']}/handoff-code/").json()["code"]
-    r = staff1.post("/api/pickup/handoff/", {"pickup_code": order["pickup_code"], "rider_code": code}, format="json")
-    assert r.status_code == 200, r.content
-    return order["id"]
+    return picked_up_order(merchant, dispatcher, rider1, staff1, demo)["id"]
 
 
 def fix(seq: int, at: tuple[float, float] = FAR, accuracy: float = 8.0, ts: float | None = None) -> dict:
