@@ -16,6 +16,8 @@ from rest_framework.exceptions import AuthenticationFailed
 
 ROLE_RELATIONS = ("rider", "staff__store", "dispatcher", "merchant")
 _relations: ContextVar[tuple[str, ...]] = ContextVar("role_relations", default=ROLE_RELATIONS)
+# Accounts loaded ahead in one query (the sockets' bulk access re-check): (relations, ids asked, found by id)
+_prefetched: ContextVar[tuple[tuple[str, ...], frozenset, dict] | None] = ContextVar("prefetched_users", default=None)
 
 
 @contextlib.contextmanager
@@ -28,12 +30,30 @@ def role_relations(relations: tuple[str, ...]) -> Iterator[None]:
         _relations.reset(token)
 
 
+@contextlib.contextmanager
+def users_prefetched(ids, relations: tuple[str, ...]) -> Iterator[None]:
+    """Load these accounts (with these role rows) in one query; `RoleBackend.get_user` for one of them, with the
+    same relations, answers from it instead of a query of its own. Everything else it does is unchanged
+    (`auth.get_user` still verifies the session's hash; an inactive account is still refused)."""
+    wanted = frozenset(ids)
+    users = {u.pk: u for u in get_user_model()._default_manager.select_related(*relations).filter(pk__in=wanted)}
+    token = _prefetched.set((relations, wanted, users))
+    try:
+        yield
+    finally:
+        _prefetched.reset(token)
+
+
 class RoleBackend(ModelBackend):
     """ModelBackend whose session user arrives with its rider, staff (with the store), dispatcher and
     merchant rows joined. A relation the account lacks is cached as absent, so asking costs nothing."""
 
     def get_user(self, user_id):
-        user = get_user_model()._default_manager.select_related(*_relations.get()).filter(pk=user_id).first()
+        relations, ahead = _relations.get(), _prefetched.get()
+        if ahead is not None and ahead[0] == relations and user_id in ahead[1]:
+            user = ahead[2].get(user_id)
+        else:
+            user = get_user_model()._default_manager.select_related(*relations).filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -177,18 +177,6 @@ def context_check(rider_id: int) -> list[ActiveOrder] | None:
     return hit[2]
 
 
-def context_version_check(rider_id: int) -> None:
-    """Re-read the context's version (a cache read; not in the event loop): unchanged marks it checked,
-    changed drops it. The socket's periodic access re-check calls this."""
-    hit = _contexts.get(rider_id)
-    if hit is None:
-        return
-    if cache.get(context_version_key(rider_id)) == hit[1]:
-        _checked[rider_id] = time.monotonic()
-    else:
-        context_invalidate(rider_id)
-
-
 def context_invalidate(rider_id: int) -> None:
     """An event changed the rider's orders: the next ping reloads the context (engine state is kept for the
     orders that stay, dropped for those that left)."""

@@ -86,6 +86,7 @@ def test_reaching_a_tier_takes_the_database_path_with_grant_and_audit(demo, merc
     slow_ping(rider, **fix(1, ts=now - 200))  # far away, long enough ago for the speed rule
     first = asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2, DOOR, 5.0, now - 2)))
     assert first is not None  # one qualifying fix at the door: no tier yet
+    first.durable.result(timeout=5)  # written: the batch writer's and this thread's writes never overlap (SQLite)
     state = delivery._states[(order_id, rider.pk)]
     # The second one reaches the door: the fast path hands it over without saving anything.
     assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3, DOOR, 5.0, now - 1))) is None
