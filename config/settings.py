@@ -453,5 +453,8 @@ LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.0)
 # The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
 POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
 POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=1.0)
+# On the Redis layer, ephemeral frames (a tracking page's ETA) wait this long to go out in one round trip with
+# the others (dispatch/services/events.py); 0 sends each at once.
+EPHEMERAL_FLUSH_S = env.float("EPHEMERAL_FLUSH_S", default=0.1)
 # How long an ack waits for the write; after it the ack says accepted=false, code "not_saved" (HTTP: 503).
 LOCATION_ACK_TIMEOUT_S = env.float("LOCATION_ACK_TIMEOUT_S", default=5.0)

@@ -7,6 +7,7 @@ process) the web process relays the outbox (see dispatch.relay).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -158,14 +159,57 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
 
 
 async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
-    """`ephemeral_publish` from the event loop: the layer's own coroutine, no hop to the sync thread."""
+    """`ephemeral_publish` from the event loop, with no hop to the sync thread. On a layer that sends many
+    groups at once (Redis: `group_send_many`), the message joins the loop's batch, sent within
+    EPHEMERAL_FLUSH_S in one round trip for all its groups, and the caller does not wait for Redis (a ping's
+    ack no longer waits for its ETA frame's two round trips); elsewhere it is sent now."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}}
+    if getattr(layer, "batched_ephemeral", False) and settings.EPHEMERAL_FLUSH_S > 0:
+        _batch_for(layer).add(group, message)
+        return
     try:
-        await layer.group_send(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+        await layer.group_send(group, message)
     except Exception as exc:
         _layer_outage("group_send", exc)
+
+
+class _EphemeralBatch:
+    """One event loop's pending ephemeral messages for one layer, flushed by a task of that loop."""
+
+    def __init__(self, layer: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.layer, self.loop = layer, loop
+        self.items: list[tuple[str, dict]] = []
+        self.task: asyncio.Task | None = None
+
+    def add(self, group: str, message: dict) -> None:
+        self.items.append((group, message))
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(settings.EPHEMERAL_FLUSH_S)
+        items, self.items = self.items, []
+        try:
+            await self.layer.group_send_many(items)
+        except Exception as exc:  # dropped, like a single send on a layer that is down: the next one supersedes
+            _layer_outage("group_send", exc)
+
+
+_batches: dict[tuple[int, int], _EphemeralBatch] = {}
+
+
+def _batch_for(layer: Any) -> _EphemeralBatch:
+    loop = asyncio.get_running_loop()
+    key = (id(loop), id(layer))
+    batch = _batches.get(key)
+    if batch is None or batch.loop is not loop or batch.layer is not layer:
+        if len(_batches) > 64:  # loops and layers of the past (tests make many)
+            _batches.clear()
+        batch = _batches[key] = _EphemeralBatch(layer, loop)
+    return batch
 
 
 RESUME_PAGE = 200

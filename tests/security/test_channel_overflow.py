@@ -136,3 +136,80 @@ def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
     assert overflow_counts() == {"dropped": 2, "by_group": {"dispatch": 2}}
     assert any("channel layer overflow" in r.getMessage() for r in caplog.records)
     overflow_reset()
+
+
+def test_redis_layer_sends_many_groups_in_one_round_trip(private_redis, monkeypatch):
+    """Profile (#10, scale profile at 1,000 pings/s): each ETA frame to a tracking page's group cost two Redis
+    round trips, even with no page open. `group_send_many` reads 30 groups' members in one round trip, delivers
+    to the two groups that have members, in order, and still counts what a full channel drops."""
+    from redis.asyncio.connection import AbstractConnection
+
+    from dispatch.channel_layers import CountingRedisChannelLayer
+
+    overflow_reset()
+    sent: list[int] = []
+    original = AbstractConnection.send_packed_command
+
+    async def counting(self, command, check_health=True):
+        sent.append(1)
+        return await original(self, command, check_health)
+
+    async def scenario():
+        layer = CountingRedisChannelLayer(hosts=[private_redis], capacity=3, prefix="many-test")
+        page, other = await layer.new_channel(), await layer.new_channel()
+        await layer.group_add("track.7", page)
+        await layer.group_add("track.8", other)
+        items = [(f"track.{n}", {"type": "domain.event", "event": {"n": n}}) for n in range(100, 128)]
+        items += [("track.7", {"type": "domain.event", "event": {"n": 1}}),
+                  ("track.8", {"type": "domain.event", "event": {"n": 2}})]
+        # 4 is past capacity: one process's channels share one Redis key, which holds 3 messages
+        items += [("track.7", {"type": "domain.event", "event": {"n": k}}) for k in (3, 4)]
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+        await layer.group_send_many(items)
+        monkeypatch.undo()
+        got = [(await layer.receive(page))["event"]["n"], (await layer.receive(page))["event"]["n"],
+               (await layer.receive(other))["event"]["n"]]
+        await layer.flush()
+        await layer.close_pools()
+        return got
+
+    got = asyncio.run(scenario())
+    assert got == [1, 3, 2]
+    # 1 round trip for the 30 groups' members; then, per delivery to a group with members, 2 (as group_send).
+    assert len(sent) == 1 + 2 * 4
+    assert overflow_counts()["dropped"] == 1
+    overflow_reset()
+
+
+def test_ephemeral_frames_on_the_redis_layer_go_out_in_one_batch_per_flush(settings, monkeypatch):
+    """The ping path publishes its ETA frames without waiting for Redis; the loop's batch goes out within
+    EPHEMERAL_FLUSH_S as one `group_send_many`."""
+    from dispatch.services import events
+
+    settings.EPHEMERAL_FLUSH_S = 0.05
+    calls: list[list[tuple[str, dict]]] = []
+
+    class Layer:
+        batched_ephemeral = True
+
+        async def group_send_many(self, items):
+            calls.append(items)
+
+        async def group_send(self, group, message):
+            raise AssertionError("sent one by one")
+
+    layer = Layer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+
+    async def scenario():
+        for n in range(20):
+            await events.ephemeral_publish_async(group=f"track.{n}", type="rider.approaching", payload={"eta_s": n})
+        assert calls == []  # nothing awaited Redis
+        await asyncio.sleep(0.2)
+        await events.ephemeral_publish_async(group="track.1", type="rider.approaching", payload={"eta_s": 9})
+        await asyncio.sleep(0.2)
+
+    asyncio.run(scenario())
+    assert [len(c) for c in calls] == [20, 1]
+    assert calls[0][3] == ("track.3", {"type": "domain.event",
+                                       "event": {"type": "rider.approaching", "seq": 0, "eta_s": 3}})
