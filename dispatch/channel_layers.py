@@ -115,7 +115,7 @@ class CountingRedisChannelLayer(RedisChannelLayer):
 
     async def group_send_many(self, items: list[tuple[str, dict]]) -> None:
         """`group_send` for many (group, message) pairs: the groups' members are read in one pipelined round
-        trip per Redis host (upstream: two round trips per group, even for a group nobody is in), then each
+        trip (one script) per Redis host (upstream: two round trips per group, even for a group nobody is in), then each
         group with members is delivered to as `group_send` does."""
         by_host: dict[int, list[tuple[str, dict]]] = {}
         for group, message in items:
@@ -123,15 +123,11 @@ class CountingRedisChannelLayer(RedisChannelLayer):
             by_host.setdefault(self.consistent_hash(group), []).append((group, message))
         cutoff = int(time.time()) - self.group_expiry
         for index, batch in by_host.items():
-            pipe = self.connection(index).pipeline(transaction=False)
-            for group, _ in batch:
-                pipe.zremrangebyscore(self._group_key(group), min=0, max=cutoff)
-                pipe.zrange(self._group_key(group), 0, -1)
-            replies = await pipe.execute()
-            for i, (group, message) in enumerate(batch):
-                members = replies[2 * i + 1]
-                if members:
-                    await self._deliver(group, [x.decode("utf8") for x in members], message)
+            keys = [self._group_key(group) for group, _ in batch]
+            reply = await self.connection(index).eval(_GROUPS_MEMBERS_LUA, len(keys), *keys, cutoff)
+            for position, members in zip(reply[::2], reply[1::2], strict=True):
+                group, message = batch[int(position) - 1]
+                await self._deliver(group, [x.decode("utf8") for x in members], message)
 
     async def _deliver(self, group: str, channel_names: list[str], message: dict) -> None:
         if not channel_names:
@@ -148,6 +144,20 @@ class CountingRedisChannelLayer(RedisChannelLayer):
             dropped += int(await connection.eval(_GROUP_SEND_LUA, len(keys), *keys, *args) or 0)
         overflow_record(group, dropped)
 
+
+# Each group's expired members dropped, then (position, members) for the groups that have any: one command.
+_GROUPS_MEMBERS_LUA = """
+    local found = {}
+    for i=1,#KEYS do
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, ARGV[1])
+        local members = redis.call('ZRANGE', KEYS[i], 0, -1)
+        if #members > 0 then
+            found[#found + 1] = i
+            found[#found + 1] = members
+        end
+    end
+    return found
+"""
 
 _GROUP_SEND_LUA = """
     local over_capacity = 0
