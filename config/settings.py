@@ -452,7 +452,7 @@ LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
 LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.0)
 # The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
 POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
-POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=1.0)
+POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=0.5)
 # On the Redis layer, ephemeral frames (a tracking page's ETA) wait this long to go out in one round trip with
 # the others (dispatch/services/events.py); 0 sends each at once.
 EPHEMERAL_FLUSH_S = env.float("EPHEMERAL_FLUSH_S", default=0.1)

@@ -316,6 +316,8 @@ async def location_ping_fast(
     read for CONTEXT_CHECK_S, a tier is reached (grants and audit), a spoof rule trips (audit), the rider is
     off duty, or the batch writer is off (a write per ping)."""
     _validate(lat, lng, accuracy, timestamp)
+    if settings.POSITION_BATCH:
+        position_aggregator.attach()  # the map's batch flushes from this loop (the database path's pings too)
     if not (rider.on_duty and settings.LOCATION_FIX_BATCH):
         return None
     contexts = context_check(rider.pk)

@@ -170,8 +170,16 @@ async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, A
     if getattr(layer, "batched_ephemeral", False) and settings.EPHEMERAL_FLUSH_S > 0:
         _batch_for(layer).add(group, message)
         return
+    await publish_now_async(group=group, type=type, payload=payload)
+
+
+async def publish_now_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
+    """An ephemeral message sent now from the event loop, never batched (the map's own batch)."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
     try:
-        await layer.group_send(group, message)
+        await layer.group_send(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
     except Exception as exc:
         _layer_outage("group_send", exc)
 

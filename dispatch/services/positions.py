@@ -2,10 +2,16 @@
 process, carrying the latest position of every rider who moved, instead of one group send per ping.
 
 Frames carry a rider id, coordinates and a time, nothing else. `seq` rises per process: a board keeps a
-rider's newest `at`, so frames from several processes may interleave."""
+rider's newest `at`, so frames from several processes may interleave.
+
+Under a server, the flush runs as a task of the event loop that handles the sockets' pings (`attach`, called
+by the ping path): it sends with the layer's own coroutine. A process with no such loop (pings over HTTP
+only) flushes from a daemon thread instead, through `async_to_sync`, which builds an event loop (and, on
+Redis, a connection) per flush."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -14,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .events import GROUP_DISPATCH, ephemeral_publish
+from .events import GROUP_DISPATCH, ephemeral_publish, publish_now_async
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +31,21 @@ class PositionAggregator:
         self._latest: dict[int, dict[str, Any]] = {}
         self._seq = 0
         self._thread: threading.Thread | None = None
+        self._task: asyncio.Task | None = None
+
+    def attach(self) -> None:
+        """From the event loop: flush from a task of this loop (started once per loop)."""
+        if not self._in_loop():
+            self._task = asyncio.get_running_loop().create_task(self._run_in_loop())
+
+    def _in_loop(self) -> bool:
+        task = self._task
+        return task is not None and not task.done() and not task.get_loop().is_closed()
 
     def add(self, *, rider_id: int, lat: float, lng: float, at: datetime) -> None:
         with self._lock:
             self._latest[rider_id] = {"rider": rider_id, "lat": lat, "lng": lng, "at": at.isoformat()}
-            if self._thread is None or not self._thread.is_alive():
+            if not self._in_loop() and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._run, name="position-aggregator", daemon=True)
                 self._thread.start()
 
@@ -38,19 +54,40 @@ class PositionAggregator:
             riders, self._latest = list(self._latest.values()), {}
             return riders
 
-    def flush(self) -> int:
-        """Send what moved since the last flush as one frame; returns the number of riders in it."""
+    def _frame(self) -> dict[str, Any] | None:
         riders = self.take()
         if not riders:
-            return 0
+            return None
         with self._lock:
             self._seq += 1
-            seq = self._seq
-        ephemeral_publish(group=GROUP_DISPATCH, type="rider.positions", payload={"seq": seq, "riders": riders})
-        return len(riders)
+            return {"seq": self._seq, "riders": riders}
+
+    def flush(self) -> int:
+        """Send what moved since the last flush as one frame; returns the number of riders in it."""
+        frame = self._frame()
+        if frame is None:
+            return 0
+        ephemeral_publish(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        return len(frame["riders"])
+
+    async def aflush(self) -> int:
+        """`flush` from the event loop, with the layer's own coroutine."""
+        frame = self._frame()
+        if frame is None:
+            return 0
+        await publish_now_async(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        return len(frame["riders"])
+
+    async def _run_in_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.POSITION_FLUSH_S)
+            try:
+                await self.aflush()
+            except Exception:
+                log.warning("could not send batched positions", exc_info=True)
 
     def _run(self) -> None:
-        while True:
+        while self._thread is threading.current_thread() and not self._in_loop():
             time.sleep(settings.POSITION_FLUSH_S)
             try:
                 self.flush()

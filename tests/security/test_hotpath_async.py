@@ -212,3 +212,42 @@ def test_a_ping_over_the_socket_makes_no_hop_to_the_sync_thread(demo, assigned_o
     ack = asyncio.run(scenario())
     assert ack["type"] == "location.ack" and ack["accepted"], ack
     assert hops == []
+
+
+def test_the_map_batch_goes_out_from_the_event_loop(demo, assigned_order, settings, monkeypatch):
+    """Profile (#10, scale): the map's batch was flushed by a thread through `async_to_sync`, which built an
+    event loop, and on Redis a new connection, for every flush. Pings over the socket now have it flushed by a
+    task of the socket's loop: the frame reaches the board with no flusher thread and no `async_to_sync`."""
+    import threading
+
+    from dispatch.services import positions
+
+    settings.POSITION_BATCH = True
+    settings.POSITION_FLUSH_S = 0.1
+    positions.aggregator.take()
+    threads: list[str] = []
+    original_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: threads.append(self.name) or original_start(self))
+
+    def refuse(**kwargs):
+        raise AssertionError("flushed through async_to_sync")
+
+    monkeypatch.setattr(positions, "ephemeral_publish", refuse)
+    rider = demo["rider1"].rider
+    desk, phone = login_cookie(demo["dispatcher1"]), login_cookie(demo["rider1"])
+
+    async def scenario():
+        board, ok = await open_socket("/ws/dispatch/", desk)
+        comm, ok2 = await open_socket("/ws/rider/", phone)
+        assert ok and ok2
+        for seq in (1, 2):
+            await comm.send_json_to({"type": "location", **fix(seq, ts=time.time() - 3 + seq)})
+            assert (await comm.receive_json_from(timeout=5))["accepted"]
+        frames = await frames_until_quiet(board, 0.5)
+        await shut(comm, board)
+        return frames
+
+    frames = asyncio.run(scenario())
+    batches = [f for f in frames if f["type"] == "rider.positions"]
+    assert batches and rider.pk in {r["rider"] for r in batches[-1]["riders"]}
+    assert "position-aggregator" not in threads
