@@ -105,6 +105,10 @@ class RiderConsumer(RtcMixin, EventConsumer):
         try:
             # The common ping in the event loop; the database path when grants, audit or a reload are due.
             result = await location_ping_fast(**ping)
+            if result is None and delivery.context_check(self.rider.pk) is None:
+                # No context in memory (a new socket, a change): loaded with the other sockets' that wait now.
+                await delivery.context_load_async(self.rider)
+                result = await location_ping_fast(**ping)
             if result is None:
                 result = await database_sync_to_async(location_ping)(**ping)
         except DomainError as exc:

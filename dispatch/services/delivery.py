@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -10,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from celery import current_app
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +36,7 @@ from .events import (
 from .fixes import buffer as fix_buffer
 from .orders import access_deadline_set, order_event
 from .positions import aggregator as position_aggregator
-from .privacy import address_tier, destination_point, grant_create, live_grants
+from .privacy import address_tier, destination_point, destination_points, grant_create, live_grants
 
 log = logging.getLogger(__name__)
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
@@ -123,6 +125,98 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
     _checked[rider.pk] = now
     _checker_start()
     return ctx
+
+
+def rider_contexts_load(riders: list[Rider]) -> int:
+    """`rider_context` for many riders at once (a reconnect storm: every socket's first ping needs its context):
+    versions in one cache round trip, orders and tiers in one query each, the destinations opened and audited
+    with one append to the chain. Same contexts as one by one; returns how many were (re)loaded."""
+    if not riders:
+        return 0
+    versions = cache.get_many([context_version_key(r.pk) for r in riders])
+    now = time.monotonic()
+    need: dict[int, Rider] = {}
+    for rider in riders:
+        hit, version = _contexts.get(rider.pk), versions.get(context_version_key(rider.pk))
+        if hit and hit[1] == version and now - hit[0] < CONTEXT_TTL_S:
+            _checked[rider.pk] = now
+        else:
+            need[rider.pk] = rider
+    if not need:
+        return 0
+    live = live_grants().filter(scope=GrantScope.ADDRESS, order=OuterRef("pk"), principal=OuterRef("rider__user"))
+    orders = list(Order.objects.filter(rider__in=list(need), status__in=ACTIVE).filter(Exists(live))
+                  .select_related("store", "sealed").order_by("pk"))
+    user_of = {r.pk: r.user_id for r in need.values()}
+    tiers = {(order_id, user_id): top for order_id, user_id, top in
+             live_grants().filter(scope=GrantScope.ADDRESS, order__in=orders)
+             .values_list("order_id", "principal_id").annotate(top=Max("tier")).values_list("order_id", "principal_id", "top")}
+    known = {a.order_id: a.dest for rider_id in need for a in (_contexts.get(rider_id) or (0, 0, []))[2]}
+    opened = destination_points(orders=[o for o in orders if o.pk not in known])
+    by_rider: dict[int, list[ActiveOrder]] = {rider_id: [] for rider_id in need}
+    for o in orders:
+        dest = known.get(o.pk) or opened.get(o.pk)
+        if dest is None or o.rider_id is None:  # shredded meanwhile: nothing to judge against
+            continue
+        by_rider[o.rider_id].append(ActiveOrder(o.pk, o.status == OrderStatus.PICKED_UP, dest, radii_for(o),
+                                                tiers.get((o.pk, user_of[o.rider_id]), Tier.AREA)))
+    for rider_id, ctx in by_rider.items():
+        kept = {a.order_id for a in ctx}
+        for key in [k for k in _states if k[1] == rider_id and k[0] not in kept]:
+            _states.pop(key, None)
+            _eta_sent.pop(key[0], None)
+        _contexts[rider_id] = (now, versions.get(context_version_key(rider_id)), ctx)
+        _checked[rider_id] = now
+    _checker_start()
+    return len(need)
+
+
+class _ContextLoader:
+    """One event loop's queue of riders whose context must be loaded: what queues while a load runs is the
+    next load (natural batching, as the batch writer), at most CONTEXT_LOAD_MAX riders each."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: dict[int, tuple[Rider, list[asyncio.Future]]] = {}
+        self.task: asyncio.Task | None = None
+
+    async def load(self, rider: Rider) -> None:
+        future = self.loop.create_future()
+        self.waiting.setdefault(rider.pk, (rider, []))[1].append(future)
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run())
+        await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while self.waiting:
+            batch = list(self.waiting.items())[:CONTEXT_LOAD_MAX]
+            for rider_id, _waiting in batch:
+                del self.waiting[rider_id]
+            try:
+                await database_sync_to_async(rider_contexts_load)([rider for rider, _futures in
+                                                                   (entry for _id, entry in batch)])
+            except Exception:  # each ping then takes the database path, which reports its own error
+                log.warning("could not load %d riders' contexts", len(batch), exc_info=True)
+            for _id, (_rider, futures) in batch:
+                for future in futures:
+                    if not future.done():
+                        future.set_result(None)
+
+
+CONTEXT_LOAD_MAX = 500
+_loaders: dict[int, _ContextLoader] = {}
+
+
+async def context_load_async(rider: Rider) -> None:
+    """Load the rider's context with every other rider's that is waiting for one in this loop (see
+    `rider_contexts_load`); the socket calls this when its ping finds no context, then tries the fast path again."""
+    loop = asyncio.get_running_loop()
+    loader = _loaders.get(id(loop))
+    if loader is None or loader.loop is not loop:
+        if len(_loaders) > 64:  # loops of the past (tests make many)
+            _loaders.clear()
+        loader = _loaders[id(loop)] = _ContextLoader(loop)
+    await loader.load(rider)
 
 
 def contexts_version_check() -> int:

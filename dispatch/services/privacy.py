@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from .. import vault
 from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
-from .audit import audit_record
+from .audit import audit_record, audit_record_many
 
 
 def _aad(order_id: int) -> bytes:
@@ -164,6 +164,25 @@ def destination_point(*, order: Order, actor=None) -> tuple[float, float]:
     cache it (services.delivery.rider_context) rather than open the vault per position report."""
     payload = vault_open(order=order, actor=actor, purpose="geofence", action="destination.read")
     return payload["lat"], payload["lng"]
+
+
+def destination_points(*, orders: list[Order], actor=None) -> dict[int, tuple[float, float]]:
+    """`destination_point` for many orders (a socket reconnect storm loads many riders' contexts at once):
+    each order opened and audited as one by one ("destination.read", purpose geofence), the audit events
+    appended in one go. A shredded order is left out, and nothing is written for it."""
+    points, entries = {}, []
+    for order in orders:
+        record = getattr(order, "sealed", None)  # shredding deletes the record
+        if record is None:
+            continue
+        try:
+            payload = vault.open_payload(record.key_id, record.wrapped_key, record.ciphertext, aad=_aad(order.pk))
+        except ShreddedError:
+            continue
+        points[order.pk] = (payload["lat"], payload["lng"])
+        entries.append({"actor": actor, "action": "destination.read", "order": order, "data": {"purpose": "geofence"}})
+    audit_record_many(entries)
+    return points
 
 
 def contact_reveal(*, order: Order, user, purpose: str, reason: str = "") -> dict[str, str]:
