@@ -45,6 +45,9 @@ def distance(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 # --- bulk set-up (runs inside Django) ----------------------------------------------------------------
+ORDERS_PER_COMMIT = 250
+
+
 def accounts_setup(*, riders: int, orders: bool, prefix: str = SIM_PREFIX, seed: int = 1) -> dict[str, Any]:
     """Sim riders (on duty), a sim merchant, store staff and dispatcher for the first store, each with an
     API token and a session; with `orders`, one picked-up order per rider (created through the services, so
@@ -110,15 +113,16 @@ def accounts_setup(*, riders: int, orders: bool, prefix: str = SIM_PREFIX, seed:
         out_riders.append({"id": r.pk, "username": n, "token": tokens[r.user_id], "session": sessions[r.user_id],
                            "dest": dest, "ring_m": rng.uniform(1500, 2500), "phase": rng.uniform(0, 2 * math.pi)})
     if orders:
-        for spec in out_riders:
+        for start in range(0, len(out_riders), ORDERS_PER_COMMIT):  # one commit per many orders, not per order
             with transaction.atomic():
-                order = order_create(
-                    merchant=merchant, store=store, external_ref=f"SIM-{spec['id']}",
-                    customer={"name": "Sim Customer", "phone": "+447700900000", "lat": spec["dest"][0],
-                              "lng": spec["dest"][1], "address": {"area": "Simtown", "street": "1 Sim Street"}},
-                    items=[{"name": "Parcel", "qty": 1}], consent={"number_protection": True})
-                order_assign(order_id=order.pk, rider_id=spec["id"], by=None)
-                spec["order"] = order.pk
+                for spec in out_riders[start:start + ORDERS_PER_COMMIT]:
+                    order = order_create(
+                        merchant=merchant, store=store, external_ref=f"SIM-{spec['id']}",
+                        customer={"name": "Sim Customer", "phone": "+447700900000", "lat": spec["dest"][0],
+                                  "lng": spec["dest"][1], "address": {"area": "Simtown", "street": "1 Sim Street"}},
+                        items=[{"name": "Parcel", "qty": 1}], consent={"number_protection": True})
+                    order_assign(order_id=order.pk, rider_id=spec["id"], by=None)
+                    spec["order"] = order.pk
         Order.objects.filter(pk__in=[s["order"] for s in out_riders]).update(status=OrderStatus.PICKED_UP)
 
     def account(name: str) -> dict[str, Any]:
