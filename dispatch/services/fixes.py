@@ -7,6 +7,11 @@ so groups grow with the load and a lone ping waits for nothing (natural batching
 (default 0) adds a gather window before each write, cut short at LOCATION_FIX_BATCH_MAX rows. History is a
 record, not a decision input: the reveal engine never reads it.
 
+A group costs a few statements, whatever its size: the history goes in with one COPY on PostgreSQL (one
+prepared INSERT run over the rows elsewhere), and the riders' last positions with one UPDATE joined to a
+VALUES list. The values pass through the model fields' own conversion (`get_db_prep_save`), as
+`bulk_create` would do; the rows' primary keys are not read back.
+
 Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
 waits for it (the ack means "durable"), so a process killed with rows in the buffer loses only fixes
 that were never acked: the device still holds them. A failed write keeps the rows (and their futures)
@@ -19,17 +24,21 @@ import asyncio
 import atexit
 import concurrent.futures
 import logging
+import sqlite3
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 
 from ..models import LocationFix, Rider
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 0.5
+POSITIONS_PER_STATEMENT = 500  # 4 parameters each: within SQLite's and PostgreSQL's limits
+SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)  # older SQLite (Django allows 3.31): a row each
 
 
 def _done() -> Future:
@@ -80,7 +89,7 @@ class FixBuffer:
         if rows or positions:
             try:
                 with transaction.atomic():
-                    LocationFix.objects.bulk_create(rows, batch_size=500)
+                    _history_insert(rows)
                     _positions_save(positions)
             except Exception:
                 log.exception("could not write %s location fixes; keeping them for the next flush", len(rows))
@@ -114,9 +123,64 @@ class FixBuffer:
                 self._wake.set()
 
 
+def _history_columns() -> list:
+    """LocationFix's columns as `bulk_create` writes them: every concrete field but the database's own key."""
+    opts = LocationFix._meta
+    return [f for f in opts.concrete_fields if f is not opts.auto_field and not getattr(f, "generated", False)]
+
+
+def _history_insert(rows: Sequence[LocationFix]) -> None:
+    """One group's history in one statement (COPY on PostgreSQL, one prepared INSERT over the rows elsewhere),
+    with the values converted by the fields as `bulk_create` converts them. The rows' keys are not read back."""
+    if not rows:
+        return
+    fields = _history_columns()
+    preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
+    values = [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
+    qn = connection.ops.quote_name
+    table = qn(LocationFix._meta.db_table)
+    columns = ", ".join(_column(f) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names from _meta, values bound
+            cursor.executemany(sql, values)
+
+
+def _column(field: Any) -> str:
+    return connection.ops.quote_name(field.column)
+
+
 def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
-    for rider_id, (lat, lng, at) in positions.items():
-        Rider.objects.filter(pk=rider_id).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    """The riders' last positions with one UPDATE joined to a VALUES list per POSITIONS_PER_STATEMENT riders
+    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields."""
+    if not positions:
+        return
+    if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
+        for rider_id, (lat_, lng_, at_) in positions.items():
+            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
+        return
+    opts = Rider._meta
+    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    qn = connection.ops.quote_name
+    table = qn(opts.db_table)
+    set_ = f"{_column(lat)} = v.a, {_column(lng)} = v.b, {_column(seen)} = v.c"
+    items = sorted(positions.items())  # one lock order for writers in several processes
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), POSITIONS_PER_STATEMENT):
+            chunk = items[start:start + POSITIONS_PER_STATEMENT]
+            params: list[Any] = []
+            for rider_id, (a, b, at) in chunk:
+                params += [pk.get_db_prep_save(rider_id, connection), lat.get_db_prep_save(a, connection),
+                           lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
+            rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            sql = (f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
+                   f"UPDATE {table} SET {set_} FROM v WHERE {table}.{_column(pk)} = v.k")
+            cursor.execute(sql, params)
 
 
 buffer = FixBuffer()
