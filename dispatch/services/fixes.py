@@ -15,7 +15,9 @@ VALUES list. The values pass through the model fields' own conversion (`get_db_p
 Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
 waits for it (the ack means "durable"), so a process killed with rows in the buffer loses only fixes
 that were never acked: the device still holds them. A failed write keeps the rows (and their futures)
-for the next attempt.
+for the next attempt. The futures of one group are one future; the event loop waits on it through one
+asyncio future per loop (`fixes_durable`), which the writer resolves with one wake per loop and flush,
+not one per waiting ping.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import concurrent.futures
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -41,17 +43,66 @@ POSITIONS_PER_STATEMENT = 500  # 4 parameters each: within SQLite's and PostgreS
 SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)  # older SQLite (Django allows 3.31): a row each
 
 
+class GroupFuture(Future):
+    """The future of one group commit, shared by its pings. Waiters in an event loop share one asyncio future
+    per loop (`loop_future`), resolved from the writer thread with one `call_soon_threadsafe` per loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loops: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
+        self._loops_lock = threading.Lock()
+        self._committed = False
+
+    def loop_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future | None:
+        """This group's future in `loop` (None once the group is committed: nothing to wait for)."""
+        with self._loops_lock:
+            if self._committed:
+                return None
+            shared = self._loops.get(loop)
+            if shared is None:
+                shared = self._loops[loop] = loop.create_future()
+            return shared
+
+    def committed(self) -> dict[asyncio.AbstractEventLoop, asyncio.Future]:
+        """Mark the group committed (and its concurrent future done); returns its loops' futures to resolve."""
+        with self._loops_lock:
+            self._committed = True
+            loops, self._loops = self._loops, {}
+        if not self.done():
+            self.set_result(None)
+        return loops
+
+
 def _done() -> Future:
     future: Future = Future()
     future.set_result(None)
     return future
 
 
+def _resolve(futures: list[asyncio.Future]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
+
+
+def _wake_loops(groups: Iterable[GroupFuture]) -> None:
+    """Resolve the groups: their concurrent futures here, their loops' futures with ONE wake per loop."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+    for group in groups:
+        for loop, shared in group.committed().items():
+            per_loop.setdefault(loop, []).append(shared)
+    for loop, shared_futures in per_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, shared_futures)
+        except RuntimeError:  # the loop is closed: nobody waits there any more
+            pass
+
+
 class FixBuffer:
     def __init__(self) -> None:
         self._rows: list[LocationFix] = []
         self._positions: dict[int, tuple[float, float, Any]] = {}  # rider id -> last (lat, lng, at)
-        self._futures: list[Future] = [Future()]  # the last one is the open group's
+        self._futures: list[GroupFuture] = [GroupFuture()]  # the last one is the open group's
         self._lock = threading.Lock()
         self._wake = threading.Event()  # rows are waiting
         self._full = threading.Event()  # enough rows: write without waiting out the gather window
@@ -85,7 +136,7 @@ class FixBuffer:
         with self._lock:
             rows, self._rows = self._rows, []
             positions, self._positions = self._positions, {}
-            futures, self._futures = self._futures, [Future()]
+            futures, self._futures = self._futures, [GroupFuture()]
         if rows or positions:
             try:
                 with transaction.atomic():
@@ -98,9 +149,7 @@ class FixBuffer:
                     self._positions = {**positions, **self._positions}
                     self._futures[:0] = futures
                 return 0
-        for future in futures:
-            if not future.done():
-                future.set_result(None)
+        _wake_loops(futures)
         return len(rows)
 
     def pending(self) -> int:
@@ -197,13 +246,16 @@ def fixes_wait_durable(future: Future, *, wait_s: float | None = None) -> bool:
 
 
 async def fixes_durable(future: Future, *, wait_s: float | None = None) -> bool:
-    """`fixes_wait_durable` for the event loop: waits without holding a thread."""
+    """`fixes_wait_durable` for the event loop: waits without holding a thread, on the group's future in this
+    loop (one wake for all its pings). A timeout or a cancelled waiter leaves the group's future alone."""
     if future.done():
         return True
-    try:
-        # shield: a timeout here must not cancel the group's future that other pings wait on
-        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
-                               settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s)
-    except TimeoutError:
-        return False
-    return True
+    timeout = settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s
+    if isinstance(future, GroupFuture):
+        shared = future.loop_future(asyncio.get_running_loop())
+        if shared is None:
+            return True
+    else:  # not a group's: a wake of its own
+        shared = asyncio.wrap_future(future)
+    done, _ = await asyncio.wait((shared,), timeout=timeout)
+    return bool(done) and not shared.cancelled()

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dispatch.models import LocationFix, Order, Rider
 from dispatch.services import fixes
-from dispatch.services.fixes import FixBuffer, fixes_durable
+from dispatch.services.fixes import FixBuffer, fixes_durable, fixes_wait_durable
 from tests import fix_roundtrip
 from tests.factories import RiderFactory
 
@@ -86,6 +86,39 @@ def test_a_group_costs_one_insert_and_one_update_whatever_its_size(demo, batched
     assert saved == {r.pk: 51.5 + i / 100 for i, r in enumerate(riders)}
 
 
+def test_one_event_loop_wake_per_group_for_50_waiting_pings(demo, batched):
+    """50 pings of one group waiting in one loop: the writer wakes the loop once (was once per ping), and not
+    one of them is acked before the commit."""
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        futures = [buf.add([row(rider, seq)]) for seq in range(50)]
+        waiters = [asyncio.ensure_future(fixes_durable(f)) for f in futures]
+        await asyncio.sleep(0.05)
+        early = [w for w in waiters if w.done()]
+        wakes = []
+        real = loop.call_soon_threadsafe
+
+        def counting(callback, *args, **kwargs):
+            wakes.append(callback)
+            return real(callback, *args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        try:
+            written = await flush_in_thread(buf)
+            acks = await asyncio.wait_for(asyncio.gather(*waiters), 5)
+        finally:
+            del loop.call_soon_threadsafe
+        return early, written, acks, wakes
+
+    early, written, acks, wakes = asyncio.run(scenario())
+    assert early == [] and written == 50 and acks == [True] * 50
+    assert len(wakes) == 1, wakes
+    assert LocationFix.objects.filter(rider=rider, seq__lt=50).count() == 50
+
+
 def test_a_failed_write_keeps_the_rows_and_their_waiters_for_the_next_attempt(demo, batched, monkeypatch):
     rider = demo["rider1"].rider
     buf = idle_buffer()
@@ -110,3 +143,48 @@ def test_a_failed_write_keeps_the_rows_and_their_waiters_for_the_next_attempt(de
     assert written == 10 and acks == [True] * 10
     assert LocationFix.objects.filter(rider=rider, seq__lt=10).count() == 10
     assert Rider.objects.get(pk=rider.pk).last_lat == 51.0
+
+
+def test_a_timed_out_or_cancelled_waiter_leaves_the_group_to_the_others(demo, batched):
+    """The ack timeout still answers not_saved, and neither it nor a closed socket's cancelled wait cancels the
+    future the rest of the group waits on."""
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+
+    async def scenario():
+        future = buf.add([row(rider, 1)])
+        cancelled = asyncio.ensure_future(fixes_durable(future))
+        patient = asyncio.ensure_future(fixes_durable(future))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        timed_out = await fixes_durable(future, wait_s=0.05)
+        assert not patient.done()
+        await flush_in_thread(buf)
+        return timed_out, await asyncio.wait_for(patient, 5), await fixes_durable(future), cancelled.cancelled()
+
+    assert asyncio.run(scenario()) == (False, True, True, True)
+
+
+def test_a_group_waited_on_from_a_closed_loop_still_commits_and_the_sync_wait_sees_it(demo, batched):
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+    future = buf.add([row(rider, 1)])
+    assert asyncio.run(fixes_durable(future, wait_s=0.01)) is False  # that loop is closed now
+    assert not fixes_wait_durable(future, wait_s=0.01)
+    assert buf.flush() == 1
+    assert fixes_wait_durable(future, wait_s=1)
+    assert asyncio.run(fixes_durable(future)) is True
+
+
+def test_the_sync_path_gets_the_groups_future(demo, batched):
+    """The HTTP fallback (no event loop) waits with `fixes_wait_durable` on the same group."""
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+    first, second = buf.add([row(rider, 1)]), buf.add([row(rider, 2)])
+    assert first is second and not first.done()
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(fixes_wait_durable(first, wait_s=5)))
+    waiter.start()
+    assert buf.flush() == 2
+    waiter.join(5)
+    assert results == [True]
