@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 
 from ..models import LocationFix, Rider
 
@@ -183,12 +183,13 @@ def _history_insert(rows: Sequence[LocationFix]) -> None:
     with the values converted by the fields as `bulk_create` converts them. The rows' keys are not read back."""
     if not rows:
         return
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, once: not through the proxy for every value
     fields = _history_columns()
     preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
     values = [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
     qn = connection.ops.quote_name
     table = qn(LocationFix._meta.db_table)
-    columns = ", ".join(_column(f) for f in fields)
+    columns = ", ".join(qn(f.column) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -200,15 +201,12 @@ def _history_insert(rows: Sequence[LocationFix]) -> None:
             cursor.executemany(sql, values)
 
 
-def _column(field: Any) -> str:
-    return connection.ops.quote_name(field.column)
-
-
 def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
     """The riders' last positions with one UPDATE joined to a VALUES list per POSITIONS_PER_STATEMENT riders
     (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields."""
     if not positions:
         return
+    connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
         for rider_id, (lat_, lng_, at_) in positions.items():
             Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
@@ -217,7 +215,8 @@ def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
     pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
     qn = connection.ops.quote_name
     table = qn(opts.db_table)
-    set_ = f"{_column(lat)} = v.a, {_column(lng)} = v.b, {_column(seen)} = v.c"
+    col: Any = lambda field: qn(field.column)  # noqa: E731
+    set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c"
     items = sorted(positions.items())  # one lock order for writers in several processes
     with connection.cursor() as cursor:
         for start in range(0, len(items), POSITIONS_PER_STATEMENT):
@@ -228,7 +227,7 @@ def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
                            lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
             rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
             sql = (f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
-                   f"UPDATE {table} SET {set_} FROM v WHERE {table}.{_column(pk)} = v.k")
+                   f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k")
             cursor.execute(sql, params)
 
 
