@@ -7,10 +7,17 @@ so groups grow with the load and a lone ping waits for nothing (natural batching
 (default 0) adds a gather window before each write, cut short at LOCATION_FIX_BATCH_MAX rows. History is a
 record, not a decision input: the reveal engine never reads it.
 
+A group costs a few statements, whatever its size: the history goes in with one COPY on PostgreSQL (one
+prepared INSERT run over the rows elsewhere), and the riders' last positions with one UPDATE joined to a
+VALUES list. The values pass through the model fields' own conversion (`get_db_prep_save`), as
+`bulk_create` would do; the rows' primary keys are not read back.
+
 Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
 waits for it (the ack means "durable"), so a process killed with rows in the buffer loses only fixes
 that were never acked: the device still holds them. A failed write keeps the rows (and their futures)
-for the next attempt.
+for the next attempt. The futures of one group are one future; the event loop waits on it through one
+asyncio future per loop (`fixes_durable`), which the writer resolves with one wake per loop and flush,
+not one per waiting ping.
 """
 
 from __future__ import annotations
@@ -19,17 +26,51 @@ import asyncio
 import atexit
 import concurrent.futures
 import logging
+import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 
 from ..models import LocationFix, Rider
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 0.5
+POSITIONS_PER_STATEMENT = 500  # 4 parameters each: within SQLite's and PostgreSQL's limits
+SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)  # older SQLite (Django allows 3.31): a row each
+
+
+class GroupFuture(Future):
+    """The future of one group commit, shared by its pings. Waiters in an event loop share one asyncio future
+    per loop (`loop_future`), resolved from the writer thread with one `call_soon_threadsafe` per loop."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loops: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
+        self._loops_lock = threading.Lock()
+        self._committed = False
+
+    def loop_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future | None:
+        """This group's future in `loop` (None once the group is committed: nothing to wait for)."""
+        with self._loops_lock:
+            if self._committed:
+                return None
+            shared = self._loops.get(loop)
+            if shared is None:
+                shared = self._loops[loop] = loop.create_future()
+            return shared
+
+    def committed(self) -> dict[asyncio.AbstractEventLoop, asyncio.Future]:
+        """Mark the group committed (and its concurrent future done); returns its loops' futures to resolve."""
+        with self._loops_lock:
+            self._committed = True
+            loops, self._loops = self._loops, {}
+        if not self.done():
+            self.set_result(None)
+        return loops
 
 
 def _done() -> Future:
@@ -38,11 +79,30 @@ def _done() -> Future:
     return future
 
 
+def _resolve(futures: list[asyncio.Future]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
+
+
+def _wake_loops(groups: Iterable[GroupFuture]) -> None:
+    """Resolve the groups: their concurrent futures here, their loops' futures with ONE wake per loop."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = {}
+    for group in groups:
+        for loop, shared in group.committed().items():
+            per_loop.setdefault(loop, []).append(shared)
+    for loop, shared_futures in per_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, shared_futures)
+        except RuntimeError:  # the loop is closed: nobody waits there any more
+            pass
+
+
 class FixBuffer:
     def __init__(self) -> None:
         self._rows: list[LocationFix] = []
         self._positions: dict[int, tuple[float, float, Any]] = {}  # rider id -> last (lat, lng, at)
-        self._futures: list[Future] = [Future()]  # the last one is the open group's
+        self._futures: list[GroupFuture] = [GroupFuture()]  # the last one is the open group's
         self._lock = threading.Lock()
         self._wake = threading.Event()  # rows are waiting
         self._full = threading.Event()  # enough rows: write without waiting out the gather window
@@ -76,11 +136,11 @@ class FixBuffer:
         with self._lock:
             rows, self._rows = self._rows, []
             positions, self._positions = self._positions, {}
-            futures, self._futures = self._futures, [Future()]
+            futures, self._futures = self._futures, [GroupFuture()]
         if rows or positions:
             try:
                 with transaction.atomic():
-                    LocationFix.objects.bulk_create(rows, batch_size=500)
+                    _history_insert(rows)
                     _positions_save(positions)
             except Exception:
                 log.exception("could not write %s location fixes; keeping them for the next flush", len(rows))
@@ -89,9 +149,7 @@ class FixBuffer:
                     self._positions = {**positions, **self._positions}
                     self._futures[:0] = futures
                 return 0
-        for future in futures:
-            if not future.done():
-                future.set_result(None)
+        _wake_loops(futures)
         return len(rows)
 
     def pending(self) -> int:
@@ -114,9 +172,63 @@ class FixBuffer:
                 self._wake.set()
 
 
+def _history_columns() -> list:
+    """LocationFix's columns as `bulk_create` writes them: every concrete field but the database's own key."""
+    opts = LocationFix._meta
+    return [f for f in opts.concrete_fields if f is not opts.auto_field and not getattr(f, "generated", False)]
+
+
+def _history_insert(rows: Sequence[LocationFix]) -> None:
+    """One group's history in one statement (COPY on PostgreSQL, one prepared INSERT over the rows elsewhere),
+    with the values converted by the fields as `bulk_create` converts them. The rows' keys are not read back."""
+    if not rows:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, once: not through the proxy for every value
+    fields = _history_columns()
+    preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
+    values = [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
+    qn = connection.ops.quote_name
+    table = qn(LocationFix._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for value in values:
+                    copy.write_row(value)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names from _meta, values bound
+            cursor.executemany(sql, values)
+
+
 def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
-    for rider_id, (lat, lng, at) in positions.items():
-        Rider.objects.filter(pk=rider_id).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    """The riders' last positions with one UPDATE joined to a VALUES list per POSITIONS_PER_STATEMENT riders
+    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields."""
+    if not positions:
+        return
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
+        for rider_id, (lat_, lng_, at_) in positions.items():
+            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
+        return
+    opts = Rider._meta
+    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    qn = connection.ops.quote_name
+    table = qn(opts.db_table)
+    col: Any = lambda field: qn(field.column)  # noqa: E731
+    set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c"
+    items = sorted(positions.items())  # one lock order for writers in several processes
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), POSITIONS_PER_STATEMENT):
+            chunk = items[start:start + POSITIONS_PER_STATEMENT]
+            params: list[Any] = []
+            for rider_id, (a, b, at) in chunk:
+                params += [pk.get_db_prep_save(rider_id, connection), lat.get_db_prep_save(a, connection),
+                           lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
+            rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            sql = (f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
+                   f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k")
+            cursor.execute(sql, params)
 
 
 buffer = FixBuffer()
@@ -133,13 +245,16 @@ def fixes_wait_durable(future: Future, *, wait_s: float | None = None) -> bool:
 
 
 async def fixes_durable(future: Future, *, wait_s: float | None = None) -> bool:
-    """`fixes_wait_durable` for the event loop: waits without holding a thread."""
+    """`fixes_wait_durable` for the event loop: waits without holding a thread, on the group's future in this
+    loop (one wake for all its pings). A timeout or a cancelled waiter leaves the group's future alone."""
     if future.done():
         return True
-    try:
-        # shield: a timeout here must not cancel the group's future that other pings wait on
-        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)),
-                               settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s)
-    except TimeoutError:
-        return False
-    return True
+    timeout = settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s
+    if isinstance(future, GroupFuture):
+        shared = future.loop_future(asyncio.get_running_loop())
+        if shared is None:
+            return True
+    else:  # not a group's: a wake of its own
+        shared = asyncio.wrap_future(future)
+    done, _ = await asyncio.wait((shared,), timeout=timeout)
+    return bool(done) and not shared.cancelled()

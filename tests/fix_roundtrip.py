@@ -1,0 +1,102 @@
+"""The batch writer's own statements against Django's: the same location fixes written once by
+`bulk_create` and once by `dispatch.services.fixes._history_insert`, and last positions saved once by the
+ORM's `update` and once by `_positions_save`, read back through the ORM. Used in process on SQLite
+(tests/security/test_fix_writer.py) and, as `python -m tests.fix_roundtrip` with DATABASE_URL, on PostgreSQL
+(tests/integration/test_fix_writer_pg.py): prints one JSON line."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from django.db import transaction
+
+SEQ_ORM, SEQ_WRITER = 2**42, 2**43  # each run's seqs lie in [seq0, seq0 + 2**41)
+KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "seq", "accepted", "reason")
+
+
+def sample_rows(rider, order, seq0: int) -> list:
+    """Fixes with the values that need converting: aware datetimes in another zone and with microseconds, an
+    int where a float goes, both booleans, no order, an empty and a non-ASCII reason."""
+    from dispatch.models import LocationFix
+
+    plus2 = timezone(timedelta(hours=2))
+    at = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=plus2)
+    return [
+        LocationFix(rider=rider, order=order, lat=51.5033, lng=-0.1196, accuracy=8.25, at=at,
+                    received_at=datetime(2026, 12, 1, 5, 0, 1, 999999, tzinfo=UTC), seq=seq0 + 1, accepted=True,
+                    reason=""),
+        LocationFix(rider=rider, order=None, lat=-33.8688, lng=151.2093, accuracy=12, at=at + timedelta(seconds=1),
+                    received_at=at, seq=seq0 + 2, accepted=False, reason="speed: 58.3 m/s é"),
+        LocationFix(rider_id=rider.pk, order_id=order.pk, lat=0.0, lng=180.0, accuracy=0.0,
+                    at=datetime(2000, 1, 1, tzinfo=UTC), received_at=datetime(2000, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+                    seq=seq0 + 2**40, accepted=True, reason="x" * 32),
+    ]
+
+
+def read_back(seq0: int) -> list[dict]:
+    from dispatch.models import LocationFix
+
+    rows = LocationFix.objects.filter(seq__gte=seq0, seq__lt=seq0 + 2**41).order_by("seq").values(*KEEP)
+    return [{**row, "seq": row["seq"] - seq0} for row in rows]
+
+
+def history(rider, order) -> tuple[list[dict], list[dict]]:
+    """(what bulk_create wrote, what the writer wrote), each read back through the ORM."""
+    from dispatch.models import LocationFix
+    from dispatch.services.fixes import _history_insert
+
+    with transaction.atomic():
+        LocationFix.objects.bulk_create(sample_rows(rider, order, SEQ_ORM))
+    with transaction.atomic():
+        _history_insert(sample_rows(rider, order, SEQ_WRITER))
+    return read_back(SEQ_ORM), read_back(SEQ_WRITER)
+
+
+def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
+    """(the last positions the ORM's update saves, those `_positions_save` saves), read back through the ORM."""
+    from dispatch.models import Rider
+    from dispatch.services.fixes import _positions_save
+
+    plus2 = timezone(timedelta(hours=2))
+    at = datetime(2026, 12, 1, 7, 0, 0, 654321, tzinfo=plus2)
+    values = {r.pk: (51.5 + i / 1000, -0.12 - i / 1000, at + timedelta(seconds=i)) for i, r in enumerate(riders)}
+    values[riders[0].pk] = (52, -1, datetime(2026, 12, 1, 5, 0, tzinfo=UTC))  # ints where floats go
+
+    def read() -> list[tuple]:
+        return list(Rider.objects.filter(pk__in=values).order_by("pk").values_list("pk", "last_lat", "last_lng",
+                                                                                  "last_seen_at"))
+
+    with transaction.atomic():
+        for pk, (lat, lng, at) in values.items():
+            Rider.objects.filter(pk=pk).update(last_lat=lat, last_lng=lng, last_seen_at=at)
+    orm = read()
+    Rider.objects.filter(pk__in=values).update(last_lat=None, last_lng=None, last_seen_at=None)
+    with transaction.atomic():
+        _positions_save(values)
+    return orm, read()
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from dispatch.models import Merchant, Order, Rider, Store
+    from dispatch.services.orders import order_create
+    from tests.factories import order_payload
+
+    order = Order.objects.first()
+    if order is None:
+        payload = order_payload()
+        order = order_create(merchant=Merchant.objects.first(), store=Store.objects.first(), external_ref="FIX-RT",
+                             customer=payload["customer"], items=payload["items"], consent=payload["consent"])
+    riders = list(Rider.objects.order_by("pk"))
+    orm, writer = history(riders[0], order)
+    orm_positions, writer_positions = positions(riders)
+    print(json.dumps({"vendor": django.db.connection.vendor, "orm": orm, "writer": writer,
+                      "orm_positions": orm_positions, "writer_positions": writer_positions, "riders": len(riders)},
+                     default=str))
+
+
+if __name__ == "__main__":
+    main()

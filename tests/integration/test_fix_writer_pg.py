@@ -1,0 +1,34 @@
+"""The batch writer's own statements on PostgreSQL (dispatch/services/fixes.py): the history's COPY and the last
+positions' UPDATE ... FROM (VALUES ...) write what Django's `bulk_create` and `update` write, read back through
+the ORM (tests/fix_roundtrip.py, in a process on the scale profile's database). SQLite: test_fix_writer.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.harness import BIN, ROOT, LiveStack, Template, create_pg_database, drop_pg_database, scale_urls
+
+pytestmark = pytest.mark.scale
+
+
+def test_copy_and_the_joined_update_write_what_the_orm_writes_on_postgresql(tmp_path):
+    base_url = scale_urls()[0]
+    if not base_url:
+        pytest.skip("needs DATABASE_URL (PostgreSQL)")
+    stack = LiveStack(tmp_path, database_url=base_url)
+    template = Template.for_stack(stack)  # migrated, with the demo data
+    db_url, db_name = create_pg_database(base_url, template=template.db_name)
+    try:
+        done = subprocess.run([str(BIN / "python"), "-m", "tests.fix_roundtrip"], cwd=ROOT, check=True,
+                              env=stack.build_env(var_dir=template.var, db_url=db_url), capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        drop_pg_database(base_url, db_name)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["vendor"] == "postgresql"
+    assert len(report["orm"]) == 3 and report["orm"][1]["order_id"] is None
+    assert report["writer"] == report["orm"]
+    assert report["riders"] >= 2 and report["writer_positions"] == report["orm_positions"]
