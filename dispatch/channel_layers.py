@@ -18,6 +18,7 @@ from typing import Any
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from redis.asyncio import BlockingConnectionPool
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 5.0
@@ -61,6 +62,8 @@ def overflow_reset() -> None:
 
 
 CLEAN_EVERY_S = 1.0
+POOL_MAX_CONNECTIONS = 200  # per Redis host and event loop
+POOL_WAIT_S = 5.0
 
 
 class CountingInMemoryChannelLayer(InMemoryChannelLayer):
@@ -104,6 +107,18 @@ class CountingRedisChannelLayer(RedisChannelLayer):
     (upstream only logs it at INFO), and `group_send_many` for the ephemeral frames' batches."""
 
     batched_ephemeral = True  # dispatch.services.events.ephemeral_publish_async batches its sends
+
+    def create_pool(self, index):
+        """A pool that makes a burst wait for a free connection (up to POOL_WAIT_S) instead of failing: redis-py
+        8's pool holds 100 connections and raises MaxConnectionsError past them, which a connect storm of
+        thousands of sockets (two group_adds each) reached, and the layer's error closed every socket of the
+        process. A host's own `max_connections` and `timeout` win."""
+        host = dict(self.hosts[index])
+        if "address" not in host:
+            return super().create_pool(index)
+        host.setdefault("max_connections", POOL_MAX_CONNECTIONS)
+        host.setdefault("timeout", POOL_WAIT_S)
+        return BlockingConnectionPool.from_url(host.pop("address"), **host)
 
     async def group_send(self, group, message):
         assert self.require_valid_group_name(group), "Group name not valid"

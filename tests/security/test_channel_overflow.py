@@ -213,3 +213,22 @@ def test_ephemeral_frames_on_the_redis_layer_go_out_in_one_batch_per_flush(setti
     assert [len(c) for c in calls] == [20, 1]
     assert calls[0][3] == ("track.3", {"type": "domain.event",
                                        "event": {"type": "rider.approaching", "seq": 0, "eta_s": 3}})
+
+
+def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(private_redis):
+    """Finding (#10, scale bench-live with 1,000-10,000 sockets): redis-py 8's pool raised MaxConnectionsError
+    past 100 connections in a connect storm, and the layer's error closed every socket of the process (592 in
+    one run). The layer's pool makes the burst wait: 60 concurrent group_adds through a pool of 4."""
+    from dispatch.channel_layers import CountingRedisChannelLayer
+
+    async def scenario():
+        layer = CountingRedisChannelLayer(hosts=[{"address": private_redis, "max_connections": 4}], prefix="burst")
+        channels = [await layer.new_channel() for _ in range(60)]
+        await asyncio.gather(*(layer.group_add(f"rider.{n}", c) for n, c in enumerate(channels)))
+        await layer.group_send("rider.59", {"type": "domain.event", "event": {"n": 59}})
+        got = await layer.receive(channels[59])
+        await layer.flush()
+        await layer.close_pools()
+        return got
+
+    assert asyncio.run(scenario())["event"] == {"n": 59}
