@@ -6,11 +6,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_POOL", "1")  # a server process pools its PostgreSQL connections
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
-from config.middleware import SocketGuard  # noqa: E402
+from config.middleware import SocketAuth, SocketGuard  # noqa: E402
 from config.origins import OriginValidator  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
@@ -33,7 +32,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
             OriginValidator(
-                AuthMiddlewareStack(
+                SocketAuth(  # the session and the account (channels' AuthMiddlewareStack, lighter)
                     URLRouter(
                         rider_routing.websocket_urlpatterns
                         + pickup_routing.websocket_urlpatterns

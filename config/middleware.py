@@ -3,7 +3,10 @@ and the HTTP benchmark. On by default in demo mode only (SERVER_TIMING)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from datetime import datetime
+from importlib import import_module
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
@@ -92,3 +95,53 @@ class SocketGuard:
             if not all(path_is_clean(k) and path_is_clean(v) for c in cookies for k, v in c.items()):
                 scope = {**scope, "headers": [(k, v) for k, v in headers if k != b"cookie"]}
         return await self.inner(scope, receive, send)
+
+
+class SocketAuth:
+    """The session and the account of a socket's Cookie header, into its scope: what channels' AuthMiddlewareStack
+    (CookieMiddleware, SessionMiddleware, AuthMiddleware) does for a websocket, with its own `get_user` (the same
+    session and auth-hash checks), in one step. Every open socket holds its middleware's coroutine frames and scope
+    copies for as long as it is open, and that stack held six frames, five scope copies, a session wrapper and two
+    lazy objects per socket; this holds one frame and no copy (the middleware above it, ours, read nothing after).
+
+    `scope["user"]` is the account (or AnonymousUser), not a lazy wrapper. `scope["session"]` is a SocketSession:
+    the session's key and expiry as read at connect, not the store (its data and cache handles, held by every scope
+    copy for the life of the socket): a socket's re-check reads the session afresh by its key (dispatch/consumers.py),
+    and nothing is saved back (channels' wrapper saved a modified session only on an HTTP response, never on a socket).
+
+    The lookup runs in a task of its own, so what it leaves in context-local state (the session cache's connection
+    handle, made per context under ASGI) goes with that task instead of living as long as the socket."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        cookies: dict[str, str] = {}
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                cookies = parse_cookie(value.decode("latin1"))
+                break
+        session, user = await asyncio.create_task(_session_and_user(cookies.get(settings.SESSION_COOKIE_NAME)))
+        scope.update(cookies=cookies, session=session, user=user)
+        return await self.inner(scope, receive, send)
+
+
+class SocketSession:
+    """What a socket's scope keeps of its session: the key (None if there is no live session) and the expiry."""
+
+    __slots__ = ("_expires", "session_key")
+
+    def __init__(self, session_key: str | None, expires: datetime) -> None:
+        self.session_key = session_key
+        self._expires = expires
+
+    def get_expiry_date(self) -> datetime:
+        return self._expires
+
+
+async def _session_and_user(session_key: str | None):
+    from channels.auth import get_user
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = await get_user({"session": store})  # loads the session (or finds none): no I/O below
+    return SocketSession(store.session_key, store.get_expiry_date()), user

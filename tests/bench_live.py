@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 
 from rider.management import simulator
-from tests.harness import BIN, ROOT, LiveStack, free_port
+from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
 SATURATED_P99_MS = 5000.0
@@ -150,7 +150,7 @@ class Bench:
                     pass
         self.stack.procs = [p for p in self.stack.procs if p.poll() is None]
         for i, port in enumerate(self.stack.ports):
-            self.stack._spawn(f"daphne{i}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+            self.stack._spawn(f"daphne{i}", [*SERVER, "-b", "127.0.0.1", "-p", str(port),
                                              "config.asgi:application"], {"PORT": str(port)})
         for port in self.stack.ports:
             self.stack._wait_http(port)

@@ -30,6 +30,7 @@ CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 DEMO_PASSWORD = "deliver-privately"
+SERVER = [str(BIN / "python"), "-m", "config.server"]  # daphne's command line, lighter per socket (config/server.py)
 
 
 def free_port() -> int:
@@ -160,7 +161,7 @@ class LiveStack:
         for i in range(self.n_servers):
             port = free_port()
             self.ports.append(port)
-            self._spawn(f"daphne{i}", [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+            self._spawn(f"daphne{i}", [*SERVER, "-b", "127.0.0.1", "-p", str(port),
                                        "config.asgi:application"], {"PORT": str(port)})
         if self.with_worker:
             self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo",

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.test import Client
 
 from dispatch.models import Order, OrderStatus
-from tests.harness import BIN, LiveStack, free_port, scale_urls
+from tests.harness import SERVER, LiveStack, free_port, scale_urls
 
 RIGHT = "right-horse-battery-staple"
 LIMIT = 10  # failures allowed in the window; the next try is refused
@@ -194,7 +194,7 @@ def _restart(stack: LiveStack, i: int = 0) -> None:
     name, port = f"daphne{i}", stack.ports[i]
     stack.stop(name)
     stack.procs = [p for p in stack.procs if p.name != name]  # type: ignore[attr-defined]
-    stack._spawn(name, [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    stack._spawn(name, [*SERVER, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
                  {"PORT": str(port)})
     stack._wait_http(port)
 
