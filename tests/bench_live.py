@@ -18,9 +18,10 @@ messages dropped on full channels); riders on the map out of riders pinging; map
 the most any pinging rider's last accepted ping is ahead of its position on the map; a rider never shown
 counts from the step's start); server CPU ms per acked ping (every
 server process, and on scale PostgreSQL's backends for this database and Redis, from /proc); RSS KiB per
-open socket (servers' RSS with the sockets open minus before, over the sockets; the servers are restarted
-between targets); the app's achieved load over the echo's at the same offered load; the client's own lag
-p99 (how late the load generator sent pings: when it is large, the offered load was not really offered).
+open socket (servers' RSS after the warm-up's ping on every socket minus before the sockets opened, over the
+sockets; the log line also gives it before any ping; the servers are restarted between targets); the app's
+achieved load over the echo's at the same offered load; the client's own lag p99 (how late the load generator
+sent pings: when it is large, the offered load was not really offered).
 """
 
 from __future__ import annotations
@@ -190,6 +191,11 @@ class Bench:
                 acked = sum(len(conn.recv()["acks"]) for _, conn in shards)
                 time.sleep(1.0)
                 print(f"  {target}: warm-up, {acked} of {opened} first pings acked in {time.monotonic() - t0:.1f} s", flush=True)
+                # The socket as it lives on: with its context and engine state after a ping (the column's figure).
+                rss2 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
+                rss_per = (rss2 - rss0) / max(opened, 1)
+                print(f"  {target}: RSS per socket {(rss1 - rss0) / max(opened, 1):.1f} KiB open, {rss_per:.1f} KiB "
+                      "after a ping each", flush=True)
             observer = self.map_open() if target == "app" else None
             try:
                 for rate in self.args.steps:
