@@ -46,6 +46,7 @@ from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
 SATURATED_P99_MS = 5000.0
+MAP_SETTLE_S = 1.5  # after the step's acks, before the map's frames are collected: > POSITION_FLUSH_S (0.5 s)
 COLUMNS = ["target", "offered/s", "achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "map p99 ms", "lost",
            "map missing", "overflow", "riders on map", "map stale max s", "CPU ms/ping", "RSS KiB/socket", "vs echo",
            "client lag p99 ms"]
@@ -260,6 +261,7 @@ class Bench:
         cpu1 = cpu_seconds(pids)
         frames: list = []
         if with_map:
+            time.sleep(MAP_SETTLE_S)  # the last pings' positions go out with the next flush (POSITION_FLUSH_S)
             observer[1].send("frames")
             frames = observer[1].recv() if observer[1].poll(30) else []
         over1 = self.overflow() if with_map else 0
