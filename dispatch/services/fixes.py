@@ -3,8 +3,9 @@
 Pings append to an in-process buffer; a daemon thread writes it with one INSERT per group, in one
 transaction with the riders' last positions that came with them: it wakes when rows arrive and writes
 what is there. It commits when idle: rows that arrive while a group is being written form the next group,
-so groups grow with the load and a lone ping waits for nothing (natural batching). LOCATION_FIX_FLUSH_S
-(default 0) adds a gather window before each write, cut short at LOCATION_FIX_BATCH_MAX rows. History is a
+so groups grow with the load (natural batching). LOCATION_FIX_FLUSH_S (default 10 ms) adds a gather window
+before each write, cut short at LOCATION_FIX_BATCH_MAX rows: fewer, larger commits (on the scale profile at
+1,000 pings/s it halved the server CPU per ping, for ~5 ms more ack latency). History is a
 record, not a decision input: the reveal engine never reads it.
 
 A group costs a few statements, whatever its size: the history goes in with one COPY on PostgreSQL (one
