@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -7,6 +8,7 @@ os.environ.setdefault("DATABASE_POOL", "1")  # a server process pools its Postgr
 django_asgi_app = get_asgi_application()  # before importing anything that touches models
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
 from config.middleware import SocketAuth, SocketGuard  # noqa: E402
@@ -45,3 +47,11 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Garbage collection for a process holding thousands of sockets: a full collection walks every tracked object
+# (about 250 ms for 2.4 million here), so everything loaded at start-up is frozen out of it, and the young
+# generation is collected less often, so the objects of a ping in flight die before they reach the old ones
+# (settings.GC_THRESHOLDS; docs/profiles/README.md).
+gc.freeze()
+if settings.GC_THRESHOLDS:
+    gc.set_threshold(*settings.GC_THRESHOLDS)

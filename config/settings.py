@@ -194,6 +194,9 @@ EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
 EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
 # How long an open socket trusts its last access check (session, role, order grant) before re-checking.
 SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=30.0)
+# The web server's garbage-collector thresholds (config/asgi.py; empty: Python's own, 700, 10, 10). With 10,000
+# sockets on the scale profile, ack p99 at 2,500 pings/s 1,095 -> 112 ms and map p99 2,090 -> 560 ms.
+GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 100])
 # --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
 EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 
