@@ -373,9 +373,7 @@ def verify_many(sockets: list[EventConsumer]) -> list[bool | None]:
     misses), their accounts in one query per set of role rows. None where a socket's check failed."""
     engine = import_module(settings.SESSION_ENGINE).SessionStore
     keyed = {s: s._session_key() for s in sockets if s.uses_session and s.scope.get("session") is not None}
-    loaded = engine.load_many([k for k in keyed.values() if k]) if hasattr(engine, "load_many") else None
-    # What each socket's check reads: the session loaded above (None: no live one), or _LOAD to read its own.
-    store_of = {s: _LOAD if loaded is None or s not in keyed else loaded.get(keyed[s] or "") for s in sockets}
+    stores = engine.load_many([k for k in keyed.values() if k]) if hasattr(engine, "load_many") else None
     groups: dict[tuple[str, ...], list[EventConsumer]] = {}
     for sock in sockets:
         groups.setdefault(sock.role_relations, []).append(sock)
@@ -383,14 +381,15 @@ def verify_many(sockets: list[EventConsumer]) -> list[bool | None]:
     for relations, members in groups.items():
         ids = set()
         for sock in members:
-            store = store_of[sock]
-            if store is not None and store is not _LOAD:
+            store = stores.get(keyed.get(sock) or "") if stores is not None else None
+            if store is not None:
                 with contextlib.suppress(Exception):
                     ids.add(auth.get_user_model()._meta.pk.to_python(store[auth.SESSION_KEY]))
         with users_prefetched(ids, relations):
             for sock in members:
+                arg = _LOAD if stores is None or sock not in keyed else stores.get(keyed[sock] or "")
                 try:
-                    verdicts[sock] = sock._verify(store_of[sock])
+                    verdicts[sock] = sock._verify(arg)
                 except Exception:
                     log.warning("socket access check failed", exc_info=True)
                     verdicts[sock] = None
