@@ -20,8 +20,6 @@ from typing import Any
 
 from django.conf import settings
 
-from config.loops import task_running
-
 from .events import GROUP_DISPATCH, ephemeral_publish, publish_now_async
 
 log = logging.getLogger(__name__)
@@ -41,7 +39,8 @@ class PositionAggregator:
             self._task = asyncio.get_running_loop().create_task(self._run_in_loop())
 
     def _in_loop(self) -> bool:
-        return task_running(self._task)
+        task = self._task
+        return task is not None and not task.done() and not task.get_loop().is_closed()
 
     def add(self, *, rider_id: int, lat: float, lng: float, at: datetime) -> None:
         with self._lock:
