@@ -1,24 +1,84 @@
 """The web server: daphne's command line (`python -m config.server -b HOST -p PORT config.asgi:application`, the same
-arguments as `daphne`), with one change that every open socket pays for. Daphne gives each connection an
-`asyncio.Queue` for what the client sends; that queue is four deques (its items, getters, putters and its `join`
-event's waiters) of 760 bytes each on CPython 3.11, 3 KiB held for as long as a socket is open, of which daphne uses
-`put_nowait` and the application `get`. Here it is a ChannelQueue (dispatch/channel_layers.py), with the same FIFO
-and wake-up rules, at a few hundred bytes. Started by tests/harness.py, config/supervisord.conf and the README's
-scale profile.
+arguments as `daphne`), with changes that every open socket pays for. Started by tests/harness.py,
+config/supervisord.conf and the README's scale profile.
+
+- Each connection's input queue. Daphne gives each connection an `asyncio.Queue` for what the client sends; that
+  queue is four deques (its items, getters, putters and its `join` event's waiters) of 760 bytes each on CPython
+  3.11, 3 KiB held for as long as a socket is open, of which daphne uses `put_nowait` and the application `get`.
+  Here it is a ChannelQueue (dispatch/channel_layers.py), with the same FIFO and wake-up rules, at a few hundred
+  bytes.
+- What a websocket keeps of its opening handshake. Daphne upgrades a connection by handing its transport from the
+  HTTP channel to a websocket protocol, but the transport still names the HTTP channel as its producer, so the
+  channel, its request, the request's headers and cookies, and the channel's 12-hour idle timer live as long as the
+  socket. Autobahn copies some forty protocol options from the factory onto every connection, and keeps the raw
+  handshake, its parsed headers and its response. Here the channel is let go when the websocket takes over, the
+  options are class attributes of one protocol class per factory, and once the handshake has succeeded only what
+  is read afterwards stays: the request's path, for daphne's access log.
 """
 
 from __future__ import annotations
 
 import asyncio  # isort:skip
 from functools import partial  # isort:skip
+from types import FunctionType  # isort:skip
 
 from daphne.cli import CommandLineInterface  # isort:skip - daphne installs Twisted's asyncio reactor first
 from daphne.server import Server  # isort:skip
+from daphne.ws_protocol import WebSocketProtocol  # isort:skip
+from twisted.web.http import HTTPChannel  # isort:skip
 
 from dispatch.channel_layers import ChannelQueue  # isort:skip
 
+# Autobahn's copies of the handshake, read only while it is processed (autobahn/websocket/protocol.py).
+HANDSHAKE_ONLY = ("http_request_data", "http_status_line", "http_headers", "http_request_uri", "http_request_params",
+                  "http_response_data", "websocket_extensions")
+
+
+class HandshakePath:
+    """What daphne reads of `protocol.request` after the handshake: the path, for its access log."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str):
+        self.path = path
+
+
+class LeanWebSocketProtocol(WebSocketProtocol):
+    options_copied = False
+
+    def connectionMade(self):
+        cls = type(self)
+        if not cls.options_copied:  # once per factory: its options, read through the class from here on
+            for name in cls.CONFIG_ATTRS:
+                value = getattr(self.factory, name)
+                # a function option (perMessageCompressionAccept) stays a plain function, not a method of the protocol
+                setattr(cls, name, staticmethod(value) if isinstance(value, FunctionType) else value)
+            cls.options_copied = True
+        producer = getattr(self.transport, "producer", None)
+        if isinstance(producer, HTTPChannel):  # the HTTP channel this connection was upgraded from
+            producer.setTimeout(None)
+            self.transport.unregisterProducer()
+        super().connectionMade()
+
+    def succeedHandshake(self, res):
+        super().succeedHandshake(res)
+        if self.state == self.STATE_OPEN:
+            for name in HANDSHAKE_ONLY:
+                self.__dict__.pop(name, None)
+            self.request = HandshakePath(self.request.path)
+
 
 class LeanServer(Server):
+    @property
+    def ws_factory(self):
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory):
+        """Daphne's factory, building protocols of a class of its own (its options become that class's)."""
+        factory.protocol = type("LeanWebSocketProtocol", (LeanWebSocketProtocol,), {})
+        self._ws_factory = factory
+
     def create_application(self, protocol, scope):
         """daphne 4.2's create_application, on a ChannelQueue."""
         assert "application_instance" not in self.connections[protocol]
