@@ -1,5 +1,6 @@
 """An ASGI app for tests/test_server.py: a websocket echo, and `GET /probe`, which reports what the server process
-holds for its open websockets (found through the garbage collector, after a collection; by type, so that no lazy object is woken)."""
+holds for its open websockets (found through the garbage collector after a collection, by type, so that no lazy
+object is woken)."""
 
 from __future__ import annotations
 
