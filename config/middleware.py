@@ -97,6 +97,12 @@ class SocketGuard:
         return await self.inner(scope, receive, send)
 
 
+# Headers a socket's scope does not keep once the session is found: the Cookie header (a bearer secret, kept once as
+# the session's key) and the websocket handshake's own headers (read by the server during the handshake).
+SOCKET_HEADERS_DROPPED = frozenset({b"cookie", b"connection", b"upgrade", b"sec-websocket-key",
+                                    b"sec-websocket-version", b"sec-websocket-extensions"})
+
+
 class SocketAuth:
     """The session and the account of a socket's Cookie header, into its scope: what channels' AuthMiddlewareStack
     (CookieMiddleware, SessionMiddleware, AuthMiddleware) does for a websocket, with its own `get_user` (the same
@@ -122,7 +128,10 @@ class SocketAuth:
                 cookies = parse_cookie(value.decode("latin1"))
                 break
         session, user = await asyncio.create_task(_session_and_user(cookies.get(settings.SESSION_COOKIE_NAME)))
-        scope.update(cookies=cookies, session=session, user=user)
+        # From here on the session key lives in `session` only: the Cookie header (and the handshake's own headers)
+        # leave the scope, which every open socket holds for as long as it is open, and no `cookies` is added.
+        scope.update(headers=[(k, v) for k, v in scope.get("headers", ()) if k not in SOCKET_HEADERS_DROPPED],
+                     session=session, user=user)
         return await self.inner(scope, receive, send)
 
 

@@ -29,9 +29,22 @@ from twisted.web.http import HTTPChannel  # isort:skip
 
 from dispatch.channel_layers import ChannelQueue  # isort:skip
 
-# Autobahn's copies of the handshake, read only while it is processed (autobahn/websocket/protocol.py).
+# What autobahn (autobahn/websocket/protocol.py) and daphne (daphne/ws_protocol.py) read only while the handshake is
+# processed: autobahn's copies of the request and its response, and daphne's header list (the application's scope
+# holds its own, config/middleware.py) and its application-creation deferred, resolved by then.
 HANDSHAKE_ONLY = ("http_request_data", "http_status_line", "http_headers", "http_request_uri", "http_request_params",
-                  "http_response_data", "websocket_extensions")
+                  "http_request_path", "http_request_host", "http_response_data", "websocket_extensions",
+                  "websocket_protocols", "websocket_origin", "_wskey", "clean_headers", "application_deferred")
+
+
+class SendQueue(list):
+    """Autobahn's queue of frames waiting for the reactor (`append`, `popleft`, `len`), as a list: empty all but
+    the moment a chopped or synced frame is sent, where a deque costs 760 bytes for every open socket."""
+
+    __slots__ = ()
+
+    def popleft(self):
+        return self.pop(0)
 
 
 class HandshakePath:
@@ -66,6 +79,8 @@ class LeanWebSocketProtocol(WebSocketProtocol):
             for name in HANDSHAKE_ONLY:
                 self.__dict__.pop(name, None)
             self.request = HandshakePath(self.request.path)
+            if not self.send_queue:
+                self.send_queue = SendQueue()
 
 
 class LeanServer(Server):

@@ -22,7 +22,9 @@ def probe() -> dict:
         "http_requests": sum(issubclass(type(o), WebRequest) for o in objects),
         "attributes_per_socket": max((len(vars(s)) for s in sockets), default=0),
         "options_per_socket": max((sum(n in vars(s) for n in s.CONFIG_ATTRS) for s in sockets), default=0),
-        "handshake_copies": sum("http_request_data" in vars(s) or "http_headers" in vars(s) for s in sockets),
+        "handshake_copies": sum(any(n in vars(s) for n in ("http_request_data", "http_headers", "clean_headers", "_wskey"))
+                                for s in sockets),
+        "send_queues": sorted({type(s.send_queue).__name__ for s in sockets}),
         "paths": sorted({s.request.path for s in sockets}),
     }
 

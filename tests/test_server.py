@@ -95,6 +95,7 @@ def test_an_open_websocket_keeps_nothing_of_its_http_upgrade_or_handshake():
     assert held["http_channels"] <= 1 and held["http_requests"] <= 1, held  # the probe's own request at most
     assert held["handshake_copies"] == 0, held
     assert held["options_per_socket"] == 0, held
+    assert held["send_queues"] == ["SendQueue"], held
 
 
 def test_daphne_s_own_server_keeps_them_which_is_what_the_probe_sees():
@@ -104,3 +105,16 @@ def test_daphne_s_own_server_keeps_them_which_is_what_the_probe_sees():
     assert held["http_channels"] >= 40 and held["http_requests"] >= 40, held
     assert held["handshake_copies"] == 40, held
     assert held["options_per_socket"] >= 25, held
+    assert held["send_queues"] == ["deque"], held
+
+
+def test_the_send_queue_is_first_in_first_out_like_autobahn_s_deque():
+    from config.server import SendQueue
+
+    queue = SendQueue()
+    assert not queue and len(queue) == 0
+    queue.append((b"one", True))
+    queue.append((b"two", False))
+    assert len(queue) == 2
+    assert queue.popleft() == (b"one", True) and queue.popleft() == (b"two", False)
+    assert not queue

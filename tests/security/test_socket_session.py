@@ -37,3 +37,24 @@ def test_an_open_socket_holds_no_session_store_and_still_ends_with_its_session(d
         await shut(comm)
 
     async_to_sync(scenario)()
+
+
+def test_an_open_socket_s_scope_keeps_no_cookie_header_and_no_handshake_headers(demo):
+    """The session's key is kept once, as the session's: not again in the Cookie header or a `cookies` dict that every
+    open socket's scope held for as long as it was open, beside the handshake's own headers."""
+    cookie = login_cookie(demo["rider1"])
+    key = session_key(cookie)
+
+    async def scenario():
+        comm, ok = await open_socket("/ws/rider/", cookie)
+        assert ok
+        (consumer,) = list(_open_sockets)
+        names = {name for name, _ in consumer.scope["headers"]}
+        assert b"cookie" not in names and not names & {b"sec-websocket-key", b"upgrade", b"connection"}
+        assert b"origin" in names  # what the origin check read stays
+        assert "cookies" not in consumer.scope
+        assert not any(key.encode() in value for _, value in consumer.scope["headers"])
+        assert consumer.scope["session"].session_key == key
+        await shut(comm)
+
+    async_to_sync(scenario)()
