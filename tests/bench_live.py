@@ -46,6 +46,7 @@ from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
 SATURATED_P99_MS = 5000.0
+GAP_NOTES = 5  # riders short on the map described in the notes, with what arrived for them in the next 3 s
 MAP_SETTLE_S = 1.5  # after the step's acks, before the map's frames are collected: > POSITION_FLUSH_S (0.5 s)
 COLUMNS = ["target", "offered/s", "achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "map p99 ms", "lost",
            "map missing", "overflow", "riders on map", "map stale max s", "CPU ms/ping", "RSS KiB/socket", "vs echo",
@@ -166,6 +167,7 @@ class Bench:
         urls = [self.stack.url_of(i) for i in range(len(self.stack.ports))]
         shards = []
         rss0 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
+        redis0 = rss_kib([self.redis.proc.pid]) if self.redis else 0
         for k in range(procs):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=simulator.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
@@ -195,8 +197,10 @@ class Bench:
                 # The socket as it lives on: with its context and engine state after a ping (the column's figure).
                 rss2 = rss_kib([p.pid for p in self.stack.procs] + ([self.redis.proc.pid] if self.redis else []))
                 rss_per = (rss2 - rss0) / max(opened, 1)
+                redis = (f", of which Redis {(rss_kib([self.redis.proc.pid]) - redis0) / max(opened, 1):.1f} KiB"
+                         if self.redis else "")
                 print(f"  {target}: RSS per socket {(rss1 - rss0) / max(opened, 1):.1f} KiB open, {rss_per:.1f} KiB "
-                      "after a ping each", flush=True)
+                      f"after a ping each{redis}", flush=True)
             observer = self.map_open() if target == "app" else None
             try:
                 for rate in self.args.steps:
@@ -284,13 +288,32 @@ class Bench:
             for rider, _at in seen:
                 seen_by_rider[rider] += 1
             missing = 0
+            gaps: list[tuple[int, float]] = []  # (rider, its last accepted ping) where the map is short of positions
             for rider, times in by_rider.items():
                 expected, last = 0, float("-inf")
                 for ts in sorted(times):
                     if ts - last >= 1.0:  # the server forwards a rider's position at least once a second it moved
                         expected += 1
                         last = ts
-                missing += max(0, expected - seen_by_rider.get(rider, 0))  # per rider: one's extras hide no other's gap
+                short = max(0, expected - seen_by_rider.get(rider, 0))  # per rider: one's extras hide no other's gap
+                missing += short
+                if short:
+                    gaps.append((rider, max(times)))
+            if gaps:  # late or lost: the frames of the next few seconds tell
+                time.sleep(3.0)
+                observer[1].send("frames")
+                later = observer[1].recv() if observer[1].poll(30) else []
+                arrived = {}
+                for r, at, arr in later:
+                    arrived[(r, at)] = arr
+                for rider, ts in gaps[:GAP_NOTES]:
+                    positions = sorted((at, arr) for (r, at), arr in arrived.items() if r == rider and start_at <= at <= end)
+                    late = ", ".join(f"{at - start_at:.2f} s into the step, {(arr - at) * 1e3:.0f} ms after its ping"
+                                     for at, arr in positions) or "none in the next 3 s"
+                    self.notes.append(f"{target} {rate:.0f}/s: rider {rider} short on the map (last accepted ping "
+                                      f"{ts - start_at:.2f} s into the step); late positions: {late}")
+                if len(gaps) > GAP_NOTES:
+                    self.notes.append(f"{target} {rate:.0f}/s: and {len(gaps) - GAP_NOTES} more riders short on the map")
             shown: dict[int, float] = {}
             for rider, at in seen:
                 shown[rider] = max(at, shown.get(rider, at))
