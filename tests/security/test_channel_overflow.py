@@ -232,3 +232,30 @@ def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(p
         return got
 
     assert asyncio.run(scenario())["event"] == {"n": 59}
+
+
+def test_a_socket_s_group_memberships_stay_small_sorted_sets_in_redis(private_redis):
+    """Finding (#10, scale profile, 2,000 rider sockets): each socket's two group sets (its rider's and its
+    session's) took about 1,000 bytes each in Redis, because channels-redis's 74-byte channel names pass Redis's
+    64-byte `zset-max-listpack-value` and make every set a skiplist. The layer's names are short enough to keep
+    each one a listpack; they are still unique and still route messages to their channel."""
+    import redis
+
+    from dispatch.channel_layers import CountingRedisChannelLayer
+
+    async def scenario():
+        layer = CountingRedisChannelLayer(hosts=[private_redis], prefix="names-test")
+        names = [await layer.new_channel() for _ in range(1000)]
+        await layer.group_add("rider.1", names[0])
+        await layer.group_send("rider.1", {"type": "domain.event", "event": {"n": 1}})
+        got = await layer.receive(names[0])
+        await layer.close_pools()
+        return names, got
+
+    names, got = asyncio.run(scenario())
+    assert got["event"] == {"n": 1}
+    assert len(set(names)) == 1000 and max(len(n) for n in names) <= 64
+    r = redis.Redis.from_url(private_redis)
+    key = "names-test:group:rider.1"
+    assert r.object("encoding", key) == b"listpack"
+    assert r.memory_usage(key) < 300, r.memory_usage(key)
