@@ -39,8 +39,10 @@ class PositionAggregator:
             self._task = asyncio.get_running_loop().create_task(self._run_in_loop())
 
     def _in_loop(self) -> bool:
+        """A flushing task on a loop that runs: not one left pending on a loop that stopped without closing
+        (an `async_to_sync` call's, a test's), where the batch would wait for a flush that never comes."""
         task = self._task
-        return task is not None and not task.done() and not task.get_loop().is_closed()
+        return task is not None and not task.done() and task.get_loop().is_running()
 
     def add(self, *, rider_id: int, lat: float, lng: float, at: datetime) -> None:
         with self._lock:
@@ -62,12 +64,24 @@ class PositionAggregator:
             self._seq += 1
             return {"seq": self._seq, "riders": riders}
 
+    def put_back(self, riders: list[dict[str, Any]]) -> None:
+        """Positions of a frame that could not be sent, for the next flush: a rider's newer position, added
+        meanwhile, wins."""
+        with self._lock:
+            for entry in riders:
+                self._latest.setdefault(entry["rider"], entry)
+
     def flush(self) -> int:
-        """Send what moved since the last flush as one frame; returns the number of riders in it."""
+        """Send what moved since the last flush as one frame; returns the number of riders in it. A frame that
+        could not be sent goes again with the next flush instead of leaving its riders stale."""
         frame = self._frame()
         if frame is None:
             return 0
-        ephemeral_publish(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        try:
+            ephemeral_publish(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        except BaseException:
+            self.put_back(frame["riders"])
+            raise
         return len(frame["riders"])
 
     async def aflush(self) -> int:
@@ -75,7 +89,11 @@ class PositionAggregator:
         frame = self._frame()
         if frame is None:
             return 0
-        await publish_now_async(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        try:
+            await publish_now_async(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
+        except BaseException:
+            self.put_back(frame["riders"])
+            raise
         return len(frame["riders"])
 
     async def _run_in_loop(self) -> None:
@@ -87,8 +105,10 @@ class PositionAggregator:
                 log.warning("could not send batched positions", exc_info=True)
 
     def _run(self) -> None:
-        while self._thread is threading.current_thread() and not self._in_loop():
+        while True:
             time.sleep(settings.POSITION_FLUSH_S)
+            if self._thread is not threading.current_thread() or self._in_loop():
+                return  # a loop's task flushes now (checked after the sleep: it may have started during it)
             try:
                 self.flush()
             except Exception:  # the next flush carries newer positions; never let the loop die

@@ -3,6 +3,7 @@ positions reach the dispatch map."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -75,3 +76,33 @@ def test_map_positions_are_batched_per_second(demo, settings):
     assert set(riders) == {r1.pk, r2.pk}
     assert riders[r1.pk]["lat"] == pytest.approx(FAR[0] + 5 / 10000)
     assert set(riders[r1.pk]) == {"rider", "lat", "lng", "at"}
+
+
+def test_a_map_frame_that_could_not_be_sent_goes_with_the_next_flush(monkeypatch):
+    """Finding (#10, bench-live notes): a flush takes the batch before sending it, so a send that failed (a
+    layer's hiccup, a flusher thread stopping under a new loop's task) dropped every position in it, and those
+    riders stayed stale on the map until their next ping. The positions now go with the next flush; a position
+    that arrived meanwhile wins."""
+    from datetime import UTC, datetime
+
+    from dispatch.services import positions
+
+    sent: list[dict] = []
+    fail = [True]
+
+    def publish(*, group, type, payload):
+        if fail.pop() if fail else False:
+            raise ConnectionError("layer down")
+        sent.append(payload)
+
+    monkeypatch.setattr(positions, "ephemeral_publish", publish)
+    agg = positions.PositionAggregator()
+    agg._thread = threading.current_thread()  # alive: no flusher thread of its own races this test's flushes
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    agg.add(rider_id=1, lat=51.5, lng=-0.1, at=at)
+    agg.add(rider_id=2, lat=51.6, lng=-0.2, at=at)
+    with pytest.raises(ConnectionError):
+        agg.flush()
+    agg.add(rider_id=2, lat=51.7, lng=-0.3, at=at)  # newer than the one that failed
+    assert agg.flush() == 2
+    assert sorted((r["rider"], r["lat"]) for r in sent[0]["riders"]) == [(1, 51.5), (2, 51.7)]
