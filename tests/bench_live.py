@@ -83,6 +83,36 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, max(0, int(len(values) * q + 0.5) - 1))]
 
 
+def map_account(acks: list, frames: list, start_at: float, end: float):
+    """What the map showed of a step: the positions it received for pings sent in the step's window (`frames`:
+    rider, ping time, arrival), their latency, and per rider, how many positions short it is of the server's
+    rule (one a second per rider that moved) for the accepted pings (`acks`: rider, send time, latency,
+    accepted) sent in the same window. A ping sent after the window's end (the last of a step, a few ms late)
+    is neither expected nor counted."""
+    seen = {(r, at) for r, at, _ in frames if start_at <= at <= end}
+    map_lat = [(arr - at) * 1e3 for r, at, arr in frames if start_at <= at <= end]
+    by_rider: dict[int, list[float]] = defaultdict(list)
+    for rider, ts, _lat, accepted in acks:
+        if accepted and start_at <= ts <= end:
+            by_rider[rider].append(ts)
+    seen_by_rider: dict[int, int] = defaultdict(int)
+    for rider, _at in seen:
+        seen_by_rider[rider] += 1
+    missing = 0
+    gaps: list[tuple[int, float]] = []  # (rider, its last accepted ping) where the map is short of positions
+    for rider, times in by_rider.items():
+        expected, last = 0, float("-inf")
+        for ts in sorted(times):
+            if ts - last >= 1.0:  # the server forwards a rider's position at least once a second it moved
+                expected += 1
+                last = ts
+        short = max(0, expected - seen_by_rider.get(rider, 0))  # per rider: one's extras hide no other's gap
+        missing += short
+        if short:
+            gaps.append((rider, max(times)))
+    return seen, map_lat, missing, gaps, by_rider
+
+
 class PrivateRedis:
     def __init__(self, tmp: Path):
         self.port = free_port()
@@ -278,27 +308,7 @@ class Bench:
                "client lag p99 ms": max(r["client_late_p99"] for r in results) * 1e3}
         if with_map:
             end = start_at + seconds
-            seen = {(r, at) for r, at, _ in frames if start_at <= at <= end}
-            map_lat = [(arr - at) * 1e3 for r, at, arr in frames if start_at <= at <= end]
-            by_rider: dict[int, list[float]] = defaultdict(list)
-            for rider, ts, _lat, accepted in acks:
-                if accepted:
-                    by_rider[rider].append(ts)
-            seen_by_rider: dict[int, int] = defaultdict(int)
-            for rider, _at in seen:
-                seen_by_rider[rider] += 1
-            missing = 0
-            gaps: list[tuple[int, float]] = []  # (rider, its last accepted ping) where the map is short of positions
-            for rider, times in by_rider.items():
-                expected, last = 0, float("-inf")
-                for ts in sorted(times):
-                    if ts - last >= 1.0:  # the server forwards a rider's position at least once a second it moved
-                        expected += 1
-                        last = ts
-                short = max(0, expected - seen_by_rider.get(rider, 0))  # per rider: one's extras hide no other's gap
-                missing += short
-                if short:
-                    gaps.append((rider, max(times)))
+            seen, map_lat, missing, gaps, by_rider = map_account(acks, frames, start_at, end)
             if gaps:  # late or lost: the frames of the next few seconds tell
                 time.sleep(3.0)
                 observer[1].send("frames")

@@ -38,3 +38,20 @@ def test_bench_live_prints_one_sane_table():
             assert 0 < seen <= pinging <= 20
             assert float(cells["vs echo"]) > 0
     assert "highest achieved load with ack p99 <= 50 ms: app" in out.stdout
+
+
+def test_the_map_account_takes_acks_and_positions_from_the_same_window():
+    """Finding (bench-live notes, scale at 1,000 and 1,500 pings/s): a rider "short on the map" whose last ping
+    was sent 10.00x s into a 10 s step: the acks counted every ping, the map's positions only those of the
+    step's window, so a step's last ping sent a few ms late read as a lost position and 4–10 s of staleness."""
+    from tests.bench_live import map_account
+
+    start, end = 1000.0, 1010.0
+    acks = [(7, start + 2.0, 0.01, True), (7, start + 6.0, 0.01, True), (7, end + 0.004, 0.01, True),
+            (8, start + 3.0, 0.01, True), (8, start + 7.0, 0.01, True)]
+    frames = [(7, start + 2.0, start + 2.4), (7, start + 6.0, start + 6.4), (7, end + 0.004, end + 0.4),
+              (8, start + 3.0, start + 3.3)]  # rider 8's second position never came
+    seen, map_lat, missing, gaps, by_rider = map_account(acks, frames, start, end)
+    assert missing == 1 and gaps == [(8, start + 7.0)]
+    assert sorted(by_rider[7]) == [start + 2.0, start + 6.0]
+    assert len(map_lat) == 3 and max(map_lat) < 500
