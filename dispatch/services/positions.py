@@ -15,6 +15,7 @@ import asyncio
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -71,17 +72,22 @@ class PositionAggregator:
             for entry in riders:
                 self._latest.setdefault(entry["rider"], entry)
 
+    @contextmanager
+    def _put_back_on_failure(self, frame: dict[str, Any]):
+        try:
+            yield
+        except BaseException:
+            self.put_back(frame["riders"])
+            raise
+
     def flush(self) -> int:
         """Send what moved since the last flush as one frame; returns the number of riders in it. A frame that
         could not be sent goes again with the next flush instead of leaving its riders stale."""
         frame = self._frame()
         if frame is None:
             return 0
-        try:
+        with self._put_back_on_failure(frame):
             ephemeral_publish(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
-        except BaseException:
-            self.put_back(frame["riders"])
-            raise
         return len(frame["riders"])
 
     async def aflush(self) -> int:
@@ -89,11 +95,8 @@ class PositionAggregator:
         frame = self._frame()
         if frame is None:
             return 0
-        try:
+        with self._put_back_on_failure(frame):
             await publish_now_async(group=GROUP_DISPATCH, type="rider.positions", payload=frame)
-        except BaseException:
-            self.put_back(frame["riders"])
-            raise
         return len(frame["riders"])
 
     async def _run_in_loop(self) -> None:
