@@ -12,7 +12,6 @@ import hashlib
 import logging
 import time
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -132,10 +131,22 @@ def event_publish(*, groups: list[str], type: str, payload: dict[str, Any]) -> l
     events = [Event.objects.create(group=g, type=type, payload=payload, sent_at=sent_at) for g in groups]
     for group in groups:
         if group.startswith("rider."):  # the rider's orders changed: drop cached ping contexts
-            transaction.on_commit(partial(_bump_context, int(group.split(".", 1)[1])), robust=True)
+            on_commit_robust(_bump_context, int(group.split(".", 1)[1]))
     if pending:
-        transaction.on_commit(partial(_send_events, events), robust=True)
+        on_commit_robust(_send_events, events)
     return events
+
+
+def on_commit_robust(func, *args) -> None:
+    """`transaction.on_commit(..., robust=True)` for `func(*args)`: a failure is logged and the caller's committed
+    write stands. Django names a failed robust hook by its `__qualname__`, which a `functools.partial` lacks: the
+    failure then raised AttributeError out of the commit instead of being logged."""
+
+    def hook():
+        return func(*args)
+
+    hook.__qualname__ = func.__qualname__
+    transaction.on_commit(hook, robust=True)
 
 
 def events_resend_pending(*, older_than_s: float | None = None, limit: int = 500) -> int:

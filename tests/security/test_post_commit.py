@@ -142,3 +142,26 @@ def test_a_resume_after_a_long_outage_replays_more_than_one_page(demo):
 
     async_to_sync(scenario)()
     assert [f["n"] for f in got if f.get("kind") == "test"] == list(range(MISSED))
+
+
+def test_a_robust_after_commit_send_that_fails_is_logged_and_the_write_stands(demo, monkeypatch, caplog):
+    """Finding (CI, test_reaching_a_tier_takes_the_database_path_with_grant_and_audit): the after-commit event
+    send hit "database table is locked" on SQLite, and instead of the failure being logged (the hook is robust:
+    the sweep resends), the commit raised AttributeError: Django names a failed robust hook by its
+    `__qualname__`, and the hooks were `functools.partial`s, which have none."""
+    import logging
+
+    from django.db import OperationalError, transaction
+
+    from dispatch.services import events
+
+    def locked(_events):
+        raise OperationalError("database table is locked")
+
+    monkeypatch.setattr(events, "_send_events", locked)
+    locked.__qualname__ = "_send_events"
+    with override_settings(EVENTS_RELAY=False), caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
+        with transaction.atomic():
+            written = events.event_publish(groups=["rider.1", "dispatch"], type="test.event", payload={"n": 1})
+    assert Event.objects.filter(pk__in=[e.pk for e in written], sent_at__isnull=True).count() == 2
+    assert any("Error calling _send_events in on_commit()" in r.getMessage() for r in caplog.records)
