@@ -38,6 +38,7 @@ from django.conf import settings
 from django.contrib import auth
 
 from config.cache import OUTAGE, OutageLog
+from config.loops import PerLoop, task_running
 
 from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched
 from .parsers import MAX_DEPTH, json_depth
@@ -153,7 +154,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         _open_sockets.add(self)
         self.loop = asyncio.get_running_loop()
         if self.recheck_s >= SWEPT_FROM_S:
-            _sweeper_ensure(self.loop)
+            _sweepers.get().ensure()
         await self.send_json({"type": "hello", "seq": 0})
 
     async def disconnect(self, code):
@@ -325,29 +326,31 @@ class EventConsumer(AsyncWebsocketConsumer):
 
 
 # --- the bulk re-check ---------------------------------------------------------------------------------
-_sweepers: dict[int, asyncio.Task] = {}  # id(loop) -> its sweep, while the loop has open sockets
+class _Sweeper:
+    """One loop's sweep: every SWEEP_EVERY_S, the loop's sockets falling due are re-checked together. It ends
+    with the loop's last socket, and starts again with the next."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.task: asyncio.Task | None = None
+
+    def ensure(self) -> None:
+        if not task_running(self.task):
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY_S)
+            mine = [s for s in list(_open_sockets) if getattr(s, "loop", None) is self.loop]
+            if not mine:
+                return
+            try:
+                await access_sweep(mine)
+            except Exception:  # each socket falls back to its own check before its next frame
+                log.warning("socket access sweep failed", exc_info=True)
 
 
-def _sweeper_ensure(loop: asyncio.AbstractEventLoop) -> None:
-    key = id(loop)
-    task = _sweepers.get(key)
-    if task is None or task.done():
-        task = loop.create_task(_sweep_forever(loop))
-        _sweepers[key] = task
-        task.add_done_callback(lambda t: _sweepers.pop(key, None) if _sweepers.get(key) is t else None)
-
-
-async def _sweep_forever(loop: asyncio.AbstractEventLoop) -> None:
-    """Every SWEEP_EVERY_S, the loop's sockets falling due are re-checked together; ends with the last socket."""
-    while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
-        mine = [s for s in list(_open_sockets) if getattr(s, "loop", None) is loop]
-        if not mine:
-            return
-        try:
-            await access_sweep(mine)
-        except Exception:  # each socket falls back to its own check before its next frame
-            log.warning("socket access sweep failed", exc_info=True)
+_sweepers = PerLoop(_Sweeper)
 
 
 async def access_sweep(sockets: list[EventConsumer]) -> int:

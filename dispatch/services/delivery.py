@@ -19,6 +19,8 @@ from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.loops import PerLoop, task_running
+
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, Rider, Tier
@@ -183,7 +185,7 @@ class _ContextLoader:
     async def load(self, rider: Rider) -> None:
         future = self.loop.create_future()
         self.waiting.setdefault(rider.pk, (rider, []))[1].append(future)
-        if self.task is None or self.task.done():
+        if not task_running(self.task):
             self.task = self.loop.create_task(self._run())
         await asyncio.shield(future)
 
@@ -204,19 +206,13 @@ class _ContextLoader:
 
 
 CONTEXT_LOAD_MAX = 500
-_loaders: dict[int, _ContextLoader] = {}
+_loaders = PerLoop(_ContextLoader)
 
 
 async def context_load_async(rider: Rider) -> None:
     """Load the rider's context with every other rider's that is waiting for one in this loop (see
     `rider_contexts_load`); the socket calls this when its ping finds no context, then tries the fast path again."""
-    loop = asyncio.get_running_loop()
-    loader = _loaders.get(id(loop))
-    if loader is None or loader.loop is not loop:
-        if len(_loaders) > 64:  # loops of the past (tests make many)
-            _loaders.clear()
-        loader = _loaders[id(loop)] = _ContextLoader(loop)
-    await loader.load(rider)
+    await _loaders.get().load(rider)
 
 
 def contexts_version_check() -> int:

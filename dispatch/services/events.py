@@ -24,6 +24,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from config.cache import OutageLog
+from config.loops import PerLoop, task_running
 
 from ..models import Event
 
@@ -179,7 +180,7 @@ async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, A
         return
     message = {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}}
     if getattr(layer, "batched_ephemeral", False) and settings.EPHEMERAL_FLUSH_S > 0:
-        _batch_for(layer).add(group, message)
+        _batches.get().add(layer, group, message)
         return
     await publish_now_async(group=group, type=type, payload=payload)
 
@@ -196,39 +197,29 @@ async def publish_now_async(*, group: str, type: str, payload: dict[str, Any]) -
 
 
 class _EphemeralBatch:
-    """One event loop's pending ephemeral messages for one layer, flushed by a task of that loop."""
+    """One event loop's pending ephemeral messages, by layer, flushed together by a task of that loop."""
 
-    def __init__(self, layer: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.layer, self.loop = layer, loop
-        self.items: list[tuple[str, dict]] = []
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: dict[Any, list[tuple[str, dict]]] = {}  # layer -> [(group, message)]
         self.task: asyncio.Task | None = None
 
-    def add(self, group: str, message: dict) -> None:
-        self.items.append((group, message))
-        if self.task is None or self.task.done():
+    def add(self, layer: Any, group: str, message: dict) -> None:
+        self.items.setdefault(layer, []).append((group, message))
+        if not task_running(self.task):
             self.task = self.loop.create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(settings.EPHEMERAL_FLUSH_S)
-        items, self.items = self.items, []
-        try:
-            await self.layer.group_send_many(items)
-        except Exception as exc:  # dropped, like a single send on a layer that is down: the next one supersedes
-            _layer_outage("group_send", exc)
+        batches, self.items = self.items, {}
+        for layer, items in batches.items():
+            try:
+                await layer.group_send_many(items)
+            except Exception as exc:  # dropped, like a single send on a layer that is down: the next one supersedes
+                _layer_outage("group_send", exc)
 
 
-_batches: dict[tuple[int, int], _EphemeralBatch] = {}
-
-
-def _batch_for(layer: Any) -> _EphemeralBatch:
-    loop = asyncio.get_running_loop()
-    key = (id(loop), id(layer))
-    batch = _batches.get(key)
-    if batch is None or batch.loop is not loop or batch.layer is not layer:
-        if len(_batches) > 64:  # loops and layers of the past (tests make many)
-            _batches.clear()
-        batch = _batches[key] = _EphemeralBatch(layer, loop)
-    return batch
+_batches = PerLoop(_EphemeralBatch)
 
 
 RESUME_PAGE = 200

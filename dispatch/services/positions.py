@@ -21,6 +21,8 @@ from typing import Any
 
 from django.conf import settings
 
+from config.loops import task_running
+
 from .events import GROUP_DISPATCH, ephemeral_publish, publish_now_async
 
 log = logging.getLogger(__name__)
@@ -40,10 +42,8 @@ class PositionAggregator:
             self._task = asyncio.get_running_loop().create_task(self._run_in_loop())
 
     def _in_loop(self) -> bool:
-        """A flushing task on a loop that runs: not one left pending on a loop that stopped without closing
-        (an `async_to_sync` call's, a test's), where the batch would wait for a flush that never comes."""
-        task = self._task
-        return task is not None and not task.done() and task.get_loop().is_running()
+        """A flushing task on a loop that runs (else the batch would wait for a flush that never comes)."""
+        return task_running(self._task)
 
     def add(self, *, rider_id: int, lat: float, lng: float, at: datetime) -> None:
         with self._lock:
