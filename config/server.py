@@ -19,8 +19,14 @@ config/supervisord.conf and the README's scale profile.
 from __future__ import annotations
 
 import asyncio  # isort:skip
+import os  # isort:skip
 from functools import partial  # isort:skip
 from types import FunctionType  # isort:skip
+
+if os.environ.get("SERVER_LOOP", "uvloop") == "uvloop":  # before daphne makes the loop that Twisted runs on
+    import uvloop  # isort:skip
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 from daphne.cli import CommandLineInterface  # isort:skip - daphne installs Twisted's asyncio reactor first
 from daphne.server import Server  # isort:skip

@@ -9,6 +9,8 @@ import json
 
 
 def probe() -> dict:
+    import asyncio
+
     from autobahn.websocket.protocol import WebSocketServerProtocol
     from daphne.http_protocol import WebRequest
     from twisted.web.http import HTTPChannel
@@ -26,6 +28,7 @@ def probe() -> dict:
                                 for s in sockets),
         "send_queues": sorted({type(s.send_queue).__name__ for s in sockets}),
         "paths": sorted({s.request.path for s in sockets}),
+        "loop": type(asyncio.get_running_loop()).__module__,
     }
 
 

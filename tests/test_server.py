@@ -54,11 +54,12 @@ def test_each_connection_s_input_queue_delivers_and_costs_less_than_daphne_s():
     assert lean < daphne - 2500, f"{lean:.0f} bytes a connection, daphne's own {daphne:.0f}"
 
 
-def serve_and_probe(command: list[str], n: int = 40) -> dict:
+def serve_and_probe(command: list[str], n: int = 40, env: dict[str, str] | None = None) -> dict:
     """`n` websockets opened on a real server process, each echoing once; then what the process holds for them."""
     port = free_port()
     proc = subprocess.Popen([*command, "-b", "127.0.0.1", "-p", str(port), "tests.lean_server_app:application"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+                            cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -96,6 +97,15 @@ def test_an_open_websocket_keeps_nothing_of_its_http_upgrade_or_handshake():
     assert held["handshake_copies"] == 0, held
     assert held["options_per_socket"] == 0, held
     assert held["send_queues"] == ["SendQueue"], held
+
+
+def test_the_server_runs_twisted_on_uvloop_and_on_asyncio_s_own_loop_when_asked():
+    """uvloop under Twisted's asyncio reactor (about a tenth less CPU per ping, docs/profiles/README.md); with
+    SERVER_LOOP=asyncio the same server runs on asyncio's selector loop, for comparison."""
+    held = serve_and_probe(SERVER, n=5)
+    assert held["loop"] == "uvloop" and held["sockets"] == 5, held
+    held = serve_and_probe(SERVER, n=5, env={"SERVER_LOOP": "asyncio"})
+    assert held["loop"] == "asyncio.unix_events" and held["sockets"] == 5, held
 
 
 def test_daphne_s_own_server_keeps_them_which_is_what_the_probe_sees():
