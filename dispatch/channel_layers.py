@@ -4,6 +4,13 @@ Channels drops a `group_send` message silently for every member channel that is 
 is not reading fast enough). These layers count each such drop per process, log it (at most one
 warning per LOG_EVERY_S per process, with the count suppressed meanwhile) and expose the totals
 through `overflow_counts()`, which `GET /api/dispatch/overload/` answers for its server process.
+
+They also deliver straight into a socket's own input queue (`inbox_attach`): a consumer then waits on one queue
+for its client's frames and its layer messages alike, in the one task the server gave it. Channels' own loop
+(`await_many_dispatch`) keeps two more tasks per socket waiting, one on each source, and on every message
+waits on both again through `asyncio.wait` and starts a new task; channels-redis's `receive` adds two tasks
+and another `asyncio.wait` per waiting socket. Here one reader per process and event loop (`_Pump`) takes the
+process's messages from Redis and puts each into its socket's queue.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import logging
 import secrets
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from copy import deepcopy
 from functools import partial
 from typing import Any
@@ -22,6 +29,8 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
+
+from config.loops import PerLoop, task_running
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 5.0
@@ -132,6 +141,83 @@ class BoundedChannelQueue(ChannelQueue):
         super().put_nowait(item)
 
 
+class _InboxPut:
+    """An attached socket's channel, as channels-redis's reader sees its receive buffer: a message goes into the
+    socket's input queue, or is dropped and counted when the socket already has `capacity` waiting."""
+
+    __slots__ = ("capacity", "channel", "inbox")
+
+    def __init__(self, inbox: Any, capacity: int, channel: str) -> None:
+        self.inbox, self.capacity, self.channel = inbox, capacity, channel
+
+    def put_nowait(self, message: Any) -> None:
+        if self.inbox.qsize() >= self.capacity:
+            overflow_record("socket", 1)
+            return
+        self.inbox.put_nowait(message)
+
+
+class _ReceiveBuffers(dict):
+    """channels-redis's receive buffers (upstream: a defaultdict of bounded queues). An attached socket's
+    channel answers with its input queue (never stored, so a socket holds nothing here); any other channel
+    with a bounded queue, made on first use as upstream."""
+
+    def __init__(self, layer: CountingRedisChannelLayer) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def __missing__(self, channel: str) -> Any:
+        inbox = self.layer.inboxes.get(channel)
+        if inbox is not None:
+            return _InboxPut(inbox, self.layer.capacity, channel)
+        queue = self[channel] = BoundedChannelQueue(self.layer.capacity)
+        return queue
+
+
+class LayerFailure:
+    """Put into every attached socket's queue when the process's reader fails (Redis restarting): the consumer
+    raises `exc` as Channels' loop would have from its own `receive`."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _Pump:
+    """One event loop's reader for a Redis layer's attached sockets: channels-redis's own `receive`, on a
+    channel of this process that never gets a message, so that it reads on and on, putting every message it
+    takes into its channel's receive buffer, which for an attached socket is the socket's queue. It runs while
+    any socket of its loop is attached."""
+
+    def __init__(self, layer: CountingRedisChannelLayer, loop: asyncio.AbstractEventLoop) -> None:
+        self.layer, self.loop = layer, loop
+        self.task: asyncio.Task | None = None
+
+    def ensure(self) -> None:
+        if not task_running(self.task):
+            self.task = self.loop.create_task(self._run())
+
+    def stop(self) -> None:
+        if task_running(self.task) and self.task is not asyncio.current_task():
+            self.task.cancel()
+
+    async def _run(self) -> None:
+        layer = self.layer
+        channel = f"specific.{layer.client_prefix}!{PUMP_NAME}"
+        try:
+            while layer.inboxes:
+                await layer.receive(channel)  # returns only if something was sent to the pump's own name
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            failure = LayerFailure(exc)
+            for name, inbox in list(layer.inboxes.items()):
+                layer.inbox_detach(name)
+                inbox.put_nowait(failure)
+
+
+PUMP_NAME = "reader"
 CLEAN_EVERY_S = 1.0
 POOL_MAX_CONNECTIONS = 200  # per Redis host and event loop
 POOL_WAIT_S = 5.0
@@ -146,11 +232,32 @@ class CountingInMemoryChannelLayer(InMemoryChannelLayer):
 
     _cleaned_at = float("-inf")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.inboxes: dict[str, Any] = {}
+
+    def inbox_attach(self, channel: str, inbox: Any) -> None:
+        """Deliver `channel`'s messages into `inbox` (its socket's input queue), up to the channel's capacity
+        counted over all that waits in it, until `inbox_detach`."""
+        self.inboxes[channel] = inbox
+
+    def inbox_detach(self, channel: str) -> None:
+        self.inboxes.pop(channel, None)
+
     # send and receive as upstream, on a ChannelQueue (upstream also built a throwaway asyncio.Queue on each call).
     async def send(self, channel, message):
+        self._send_now(channel, message)
+
+    def _send_now(self, channel, message) -> None:
         assert isinstance(message, dict), "message is not a dict"
         self.require_valid_channel_name(channel)
         assert "__asgi_channel__" not in message
+        inbox = self.inboxes.get(channel)
+        if inbox is not None:
+            if inbox.qsize() >= self.get_capacity(channel):
+                raise ChannelFull(channel)
+            inbox.put_nowait(deepcopy(message))
+            return
         queue = self.channels.get(channel)
         if queue is None:
             queue = self.channels[channel] = ChannelQueue(self.get_capacity(channel))
@@ -185,11 +292,10 @@ class CountingInMemoryChannelLayer(InMemoryChannelLayer):
         if not self.groups.get(group):
             return
         self._clean_expired()
-        ops = [asyncio.create_task(self.send(channel, message)) for channel in list(self.groups.get(group, {}))]
         dropped = 0
-        for result in asyncio.as_completed(ops):
+        for channel in list(self.groups.get(group, {})):  # a send never waits: no task per member (upstream's)
             try:
-                await result
+                self._send_now(channel, message)
             except ChannelFull:
                 dropped += 1
         overflow_record(group, dropped)
@@ -207,8 +313,24 @@ class CountingRedisChannelLayer(RedisChannelLayer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.receive_buffer = defaultdict(partial(BoundedChannelQueue, self.capacity))
+        self.receive_buffer = _ReceiveBuffers(self)
         self.client_prefix = secrets.token_hex(CHANNEL_NAME_RANDOM_BYTES)
+        self.inboxes: dict[str, Any] = {}
+        self._pumps = PerLoop(partial(_Pump, self))
+
+    def inbox_attach(self, channel: str, inbox: Any) -> None:
+        """Deliver `channel` (a name of this process, from `new_channel`) into `inbox`, its socket's input queue:
+        the inbox becomes the channel's receive buffer, which this loop's reader fills, until `inbox_detach`.
+        Past the layer's capacity waiting in it, a message is dropped and counted (upstream's buffer dropped
+        its oldest, uncounted)."""
+        self.inboxes[channel] = inbox
+        self.receive_buffer.pop(channel, None)
+        self._pumps.get().ensure()
+
+    def inbox_detach(self, channel: str) -> None:
+        if self.inboxes.pop(channel, None) is not None:
+            if not self.inboxes:  # the loop's last socket: its reader stops (a new socket starts another)
+                self._pumps.get().stop()
 
     async def new_channel(self, prefix="specific"):
         """channels-redis's name, `{prefix}.{process}!{channel}`, on 64 random bits each instead of 128: every

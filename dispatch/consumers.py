@@ -27,13 +27,16 @@ import json
 import logging
 import time
 import weakref
+from functools import partial
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib import auth
 
@@ -41,6 +44,7 @@ from config.cache import OUTAGE, OutageLog
 from config.loops import PerLoop, task_running
 
 from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched
+from .channel_layers import LayerFailure
 from .parsers import MAX_DEPTH, json_depth
 from .relay import ensure_relay
 from .services.events import RESUME_PAGE, events_since, group_session
@@ -70,11 +74,11 @@ class EventConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
         with 4012, logged and rate-limited, instead of crashing the application or leaving it open and
-        deaf; the client reconnects and resumes from its last seq, which rejoins its groups. Only one
-        consumer of the process sees the error (channels-redis reads for all of them), so every open
-        socket of the process is closed."""
+        deaf; the client reconnects and resumes from its last seq, which rejoins its groups. The process has
+        one reader for all its sockets (dispatch/channel_layers.py), so every open socket of the process is
+        closed."""
         try:
-            await super().__call__(scope, receive, send)
+            await self._serve(scope, receive, send)
         except LAYER_DOWN as exc:
             _layer_outage("socket", exc)
             _open_sockets.discard(self)
@@ -87,6 +91,33 @@ class EventConsumer(AsyncWebsocketConsumer):
                     await self.channel_layer.group_discard(group, self.channel_name)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": CLOSE_LAYER_RESTART})
+
+    async def _serve(self, scope, receive, send):
+        """Channels' `AsyncConsumer.__call__`, in the one task the server runs this application in: when the
+        layer can deliver into the server's input queue for this connection (`inbox_attach`: daphne's `receive`
+        is that queue's `get`), client frames and layer messages are read from that one queue, in order of
+        arrival. Channels' own loop keeps two more tasks waiting per socket and starts a new one, through
+        `asyncio.wait`, for every message (and channels-redis's receive two more). A server whose `receive`
+        is not a queue's `get` gets Channels' own loop."""
+        layer = get_channel_layer(self.channel_layer_alias)
+        inbox = getattr(receive, "__self__", None)
+        if layer is None or not hasattr(layer, "inbox_attach") or not callable(getattr(inbox, "put_nowait", None)):
+            await super().__call__(scope, receive, send)
+            return
+        self.scope, self.channel_layer, self.base_send = scope, layer, send
+        self.channel_name = await layer.new_channel()
+        self.channel_receive = partial(layer.receive, self.channel_name)
+        layer.inbox_attach(self.channel_name, inbox)
+        try:
+            while True:
+                message = await receive()
+                if type(message) is LayerFailure:
+                    raise message.exc
+                await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            layer.inbox_detach(self.channel_name)
 
     async def groups_for(self) -> list[str] | None:
         """The groups this connection may join, or None to refuse it. May set `access_ends_at` (epoch seconds)."""
