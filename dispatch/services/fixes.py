@@ -105,6 +105,7 @@ class FixBuffer:
         self._positions: dict[int, tuple[float, float, Any]] = {}  # rider id -> last (lat, lng, at)
         self._futures: list[GroupFuture] = [GroupFuture()]  # the last one is the open group's
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: a second waits for the first, and its put-back
         self._wake = threading.Event()  # rows are waiting
         self._full = threading.Event()  # enough rows: write without waiting out the gather window
         self._thread: threading.Thread | None = None
@@ -133,7 +134,14 @@ class FixBuffer:
         return future
 
     def flush(self) -> int:
-        """Write what is buffered now. Returns the rows written (0 on failure: they stay buffered)."""
+        """Write what is buffered now. Returns the rows written (0 on failure: they stay buffered). A flush that
+        another thread has in flight is waited for first, so that what it fails to write (and puts back) is
+        written by this one, not left behind it: "write what is buffered now" holds for a shutdown's flush or
+        a test's while the writer thread retries."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             rows, self._rows = self._rows, []
             positions, self._positions = self._positions, {}

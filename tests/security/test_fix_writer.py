@@ -145,6 +145,39 @@ def test_a_failed_write_keeps_the_rows_and_their_waiters_for_the_next_attempt(de
     assert Rider.objects.get(pk=rider.pk).last_lat == 51.0
 
 
+def test_a_flush_waits_for_one_in_flight_and_writes_what_that_one_put_back(demo, batched, monkeypatch):
+    """CI found it (tests/security/test_durable_ack.py): the writer thread's retry was inside a failing write when
+    the test's own flush ran, found the buffer empty (the rows were in flight) and returned; the retry then put
+    the rows back, unwritten. Here the two flushes overlap by construction."""
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+    real = fixes._history_insert
+    inside, release = threading.Event(), threading.Event()
+
+    def failing_slowly(rows):
+        inside.set()
+        release.wait(5)
+        raise DatabaseError("the database is away")
+
+    buf.add([row(rider, 1)])
+    monkeypatch.setattr(fixes, "_history_insert", failing_slowly)
+    first: list[int] = []
+    retry = threading.Thread(target=lambda: first.append(buf.flush()))
+    retry.start()
+    assert inside.wait(5)
+    monkeypatch.setattr(fixes, "_history_insert", real)
+    second: list[int] = []
+    mine = threading.Thread(target=lambda: second.append(buf.flush()))
+    mine.start()
+    mine.join(0.2)  # it waits for the flush in flight
+    release.set()
+    retry.join(5)
+    mine.join(5)
+    assert first == [0] and second == [1]
+    assert LocationFix.objects.filter(rider=rider, seq=1).count() == 1
+    assert buf.pending() == 0
+
+
 def test_a_timed_out_or_cancelled_waiter_leaves_the_group_to_the_others(demo, batched):
     """The ack timeout still answers not_saved, and neither it nor a closed socket's cancelled wait cancels the
     future the rest of the group waits on."""
