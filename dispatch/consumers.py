@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 import weakref
 from functools import partial
@@ -180,7 +181,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             self.session_expires_at = await database_sync_to_async(self._session_expiry)()
         await ensure_relay()
         await self.accept()
-        self.trusted_until = time.monotonic() + self.recheck_s
+        self.trusted_until = time.monotonic() + self._first_recheck_s()
         self._arm_expiry()
         _open_sockets.add(self)
         self.loop = asyncio.get_running_loop()
@@ -283,6 +284,17 @@ class EventConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.sleep(max(0.0, at - time.time()))
             await self.end()
+
+    def _first_recheck_s(self) -> float:
+        """The first verdict's term. A swept socket's is drawn from half to all of `recheck_s`, so that sockets
+        opened together (a reconnect storm, a fleet starting its shift) fall due over half a period, a share in
+        each sweep, and stay spread (each renewal is a full period from its own sweep), instead of all in one
+        sweep every period, whose checks of thousands of sessions at once held the event loop for a second
+        (#10's scale bench, 10,000 sockets: its first step's ack p95 went from 636-1,020 ms to 41 ms). Sooner,
+        never later, than a full period."""
+        if self.recheck_s < SWEPT_FROM_S:
+            return self.recheck_s
+        return self.recheck_s * random.uniform(0.5, 1.0)  # noqa: S311 - a spread in time, no secret
 
     def _swept(self, ok: bool | None, ends_at: float | None) -> bool:
         """The bulk sweep's verdict (None: it could not check; the socket checks itself before its next

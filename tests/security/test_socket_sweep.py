@@ -8,6 +8,7 @@ came, so an idle socket whose access had ended stayed open."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -138,3 +139,40 @@ def test_the_sweep_costs_the_same_queries_for_4_sockets_as_for_16(demo, cache_co
     (small, n_small), (large, n_large) = asyncio.run(scenario())
     assert small == [True] * 4 and large == [True] * 16
     assert n_small == n_large == 3 + cache_cold
+
+
+def test_sockets_opened_together_fall_due_over_half_a_period_never_later_than_one(demo, settings):
+    """Plays a fleet starting its shift (or reconnecting after a deploy): sockets opened in the same second used to
+    fall due in the same sweep, every period, and the sweep then checked thousands of sessions at once. Their
+    first term is now spread over half a period, and no socket is trusted longer than a full one."""
+    settings.SOCKET_RECHECK_S = 30.0
+    cookie = login_cookie(demo["dispatcher1"])
+
+    async def scenario():
+        opened, terms = [], []
+        for _ in range(20):
+            at = time.monotonic()
+            comm, consumer = await open_consumer("/ws/dispatch/", cookie)
+            opened.append(comm)
+            terms.append(consumer.trusted_until - at)
+        for comm in opened:
+            await shut(comm)
+        return terms
+
+    terms = asyncio.run(scenario())
+    assert 15.0 - 0.1 <= min(terms) and max(terms) <= 30.0 + 0.1, terms
+    assert max(terms) - min(terms) > 5.0, terms  # 20 draws over 15 s: all within 5 s has odds of about 1 in 10^8
+
+
+def test_a_socket_checked_per_frame_keeps_its_exact_period(demo, settings):
+    settings.SOCKET_RECHECK_S = 1.0  # below SWEPT_FROM_S: each socket checks itself
+    cookie = login_cookie(demo["dispatcher1"])
+
+    async def scenario():
+        at = time.monotonic()
+        comm, consumer = await open_consumer("/ws/dispatch/", cookie)
+        term = consumer.trusted_until - at
+        await shut(comm)
+        return term
+
+    assert 0.9 <= asyncio.run(scenario()) <= 1.1
