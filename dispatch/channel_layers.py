@@ -145,10 +145,10 @@ class _InboxPut:
     """An attached socket's channel, as channels-redis's reader sees its receive buffer: a message goes into the
     socket's input queue, or is dropped and counted when the socket already has `capacity` waiting."""
 
-    __slots__ = ("capacity", "channel", "inbox")
+    __slots__ = ("capacity", "inbox")
 
-    def __init__(self, inbox: Any, capacity: int, channel: str) -> None:
-        self.inbox, self.capacity, self.channel = inbox, capacity, channel
+    def __init__(self, inbox: Any, capacity: int) -> None:
+        self.inbox, self.capacity = inbox, capacity
 
     def put_nowait(self, message: Any) -> None:
         if self.inbox.qsize() >= self.capacity:
@@ -169,7 +169,7 @@ class _ReceiveBuffers(dict):
     def __missing__(self, channel: str) -> Any:
         inbox = self.layer.inboxes.get(channel)
         if inbox is not None:
-            return _InboxPut(inbox, self.layer.capacity, channel)
+            return _InboxPut(inbox, self.layer.capacity)
         queue = self[channel] = BoundedChannelQueue(self.layer.capacity)
         return queue
 
@@ -206,10 +206,8 @@ class _Pump:
         layer = self.layer
         channel = f"specific.{layer.client_prefix}!{PUMP_NAME}"
         try:
-            while layer.inboxes:
+            while True:  # until cancelled with the loop's last socket (`inbox_detach`), or Redis fails
                 await layer.receive(channel)  # returns only if something was sent to the pump's own name
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             failure = LayerFailure(exc)
             for name, inbox in list(layer.inboxes.items()):
