@@ -23,7 +23,9 @@ import os  # isort:skip
 from functools import partial  # isort:skip
 from types import FunctionType  # isort:skip
 
-if os.environ.get("SERVER_LOOP", "uvloop") == "uvloop":  # before daphne makes the loop that Twisted runs on
+# Before daphne makes the loop that Twisted runs on; only when this runs as the server (`python -m config.server`),
+# never as a side effect of importing it (a test process would switch every later loop to uvloop).
+if __name__ == "__main__" and os.environ.get("SERVER_LOOP", "uvloop") == "uvloop":
     import uvloop  # isort:skip
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

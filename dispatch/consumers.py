@@ -112,8 +112,10 @@ class EventConsumer(AsyncWebsocketConsumer):
         try:
             while True:
                 message = await receive()
-                if type(message) is LayerFailure:
-                    raise message.exc
+                if type(message) is LayerFailure:  # the process's reader died: every socket of it is deaf
+                    if isinstance(message.exc, LAYER_DOWN):
+                        raise message.exc
+                    raise ConnectionError("the channel layer's reader failed") from message.exc
                 await self.dispatch(message)
         except StopConsumer:
             pass
