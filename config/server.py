@@ -25,10 +25,7 @@ from types import FunctionType  # isort:skip
 
 # Before daphne makes the loop that Twisted runs on; only when this runs as the server (`python -m config.server`),
 # never as a side effect of importing it (a test process would switch every later loop to uvloop).
-# Opt-in (SERVER_LOOP=uvloop): under uvloop a closed transport raises RuntimeError where asyncio's raises a
-# connection error, and redis-py's recovery of a stale pooled connection after a Redis restart expects the latter
-# (tests/integration/test_faults.py's Redis restart failed once on it).
-if __name__ == "__main__" and os.environ.get("SERVER_LOOP", "asyncio") == "uvloop":
+if __name__ == "__main__" and os.environ.get("SERVER_LOOP", "uvloop") == "uvloop":
     import uvloop  # isort:skip
 
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

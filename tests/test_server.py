@@ -99,12 +99,12 @@ def test_an_open_websocket_keeps_nothing_of_its_http_upgrade_or_handshake():
     assert held["send_queues"] == ["SendQueue"], held
 
 
-def test_the_server_runs_twisted_on_asyncio_s_loop_and_on_uvloop_when_asked():
-    """asyncio's selector loop by default; SERVER_LOOP=uvloop runs the same server on uvloop (about a tenth less
-    CPU per ping, docs/profiles/README.md), opt-in until redis-py recovers from its errors (config/server.py)."""
-    held = serve_and_probe(SERVER, n=5, env={"SERVER_LOOP": "uvloop"})
-    assert held["loop"] == "uvloop" and held["sockets"] == 5, held
+def test_the_server_runs_twisted_on_uvloop_and_on_asyncio_s_own_loop_when_asked():
+    """uvloop under Twisted's asyncio reactor (about a tenth less CPU per ping, docs/profiles/README.md); with
+    SERVER_LOOP=asyncio the same server runs on asyncio's selector loop, for comparison."""
     held = serve_and_probe(SERVER, n=5)
+    assert held["loop"] == "uvloop" and held["sockets"] == 5, held
+    held = serve_and_probe(SERVER, n=5, env={"SERVER_LOOP": "asyncio"})
     assert held["loop"] == "asyncio.unix_events" and held["sockets"] == 5, held
 
 
