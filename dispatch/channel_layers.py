@@ -16,6 +16,7 @@ process's messages from Redis and puts each into its socket's queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import threading
@@ -209,6 +210,12 @@ class _Pump:
             while True:  # until cancelled with the loop's last socket (`inbox_detach`), or Redis fails
                 await layer.receive(channel)  # returns only if something was sent to the pump's own name
         except Exception as exc:
+            # The loop's connections went with the server that failed: the next reader starts on new ones
+            # instead of taking a stale pooled one and failing the sockets that reconnected meanwhile.
+            loop_layer = layer._layers.pop(self.loop, None)
+            if loop_layer is not None:
+                with contextlib.suppress(Exception):
+                    await loop_layer.flush()
             failure = LayerFailure(exc)
             for name, inbox in list(layer.inboxes.items()):
                 layer.inbox_detach(name)
