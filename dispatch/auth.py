@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from .cycles import release
+
 ROLE_RELATIONS = ("rider", "staff__store", "dispatcher", "merchant")
 _relations: ContextVar[tuple[str, ...]] = ContextVar("role_relations", default=ROLE_RELATIONS)
 # Accounts loaded ahead in one query (the sockets' bulk access re-check): (relations, ids asked, found by id)
@@ -42,6 +44,12 @@ def users_prefetched(ids, relations: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         _prefetched.reset(token)
+        release(users.values())  # each account and its role rows cache each other (dispatch/cycles.py)
+
+
+def users_prefetching() -> bool:
+    """Whether accounts come from a `users_prefetched` block (which releases them itself, once all are checked)."""
+    return _prefetched.get() is not None
 
 
 class RoleBackend(ModelBackend):

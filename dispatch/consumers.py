@@ -44,8 +44,9 @@ from django.contrib import auth
 from config.cache import OUTAGE, OutageLog
 from config.loops import PerLoop, task_running
 
-from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched
+from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched, users_prefetching
 from .channel_layers import LayerFailure
+from .cycles import release
 from .parsers import MAX_DEPTH, json_depth
 from .relay import ensure_relay
 from .services.events import RESUME_PAGE, events_since, group_session
@@ -242,7 +243,11 @@ class EventConsumer(AsyncWebsocketConsumer):
         if not self.uses_session:
             return self.still_allowed(None)
         user = self._fresh_user(store)
-        return user is not None and self.still_allowed(user)
+        try:
+            return user is not None and self.still_allowed(user)
+        finally:
+            if not users_prefetching():  # loaded for this check alone (the bulk block releases its own at its end)
+                release([user])  # the account and its role rows cache each other: freed now, not by a collection
 
     def _session_key(self) -> str | None:
         session = self.scope.get("session")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from config.loops import PerLoop, task_running
 
 from .. import geofence, tokens
+from ..cycles import release
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, Rider, Tier
 from .attempts import failed_attempt_counts, failed_attempt_note
@@ -119,6 +120,7 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
                     radii_for(o), tiers.get(o.pk, Tier.AREA))
         for o in orders
     ]
+    release(orders)  # the context keeps plain values; the rows go now (dispatch/cycles.py)
     kept = {a.order_id for a in ctx}
     for key in [k for k in _states if k[1] == rider.pk and k[0] not in kept]:  # orders that left: no state kept
         _states.pop(key, None)
@@ -162,6 +164,7 @@ def rider_contexts_load(riders: list[Rider]) -> int:
             continue
         by_rider[o.rider_id].append(ActiveOrder(o.pk, o.status == OrderStatus.PICKED_UP, dest, radii_for(o),
                                                 tiers.get((o.pk, user_of[o.rider_id]), Tier.AREA)))
+    release(orders)  # an order and its sealed record cache each other (dispatch/cycles.py)
     for rider_id, ctx in by_rider.items():
         kept = {a.order_id for a in ctx}
         for key in [k for k in _states if k[1] == rider_id and k[0] not in kept]:
