@@ -148,16 +148,52 @@ class Bench:
 
     # --- the server's processes ---------------------------------------------------------------------
     def server_pids(self) -> list[int]:
-        pids = [p.pid for p in self.stack.procs if p.poll() is None]
+        return [pid for pids in self.server_parts().values() for pid in pids]
+
+    def server_parts(self) -> dict[str, list[int]]:
+        """The server's processes by part: daphne (with any other process of the stack), redis, postgres."""
+        parts = {"daphne": [p.pid for p in self.stack.procs if p.poll() is None], "redis": [], "postgres": []}
         if self.redis is not None:
-            pids.append(self.redis.proc.pid)
+            parts["redis"].append(self.redis.proc.pid)
         if self.stack.db_name:
             import psycopg
 
             with psycopg.connect(self.stack.base_db_url, autocommit=True) as conn:
-                pids += [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
-                                                    (self.stack.db_name,))]
-        return pids
+                parts["postgres"] += [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                                                 (self.stack.db_name,))]
+        return parts
+
+    def cpu_split(self, parts: dict[str, list[int]]) -> dict[str, float]:
+        return {part: cpu_seconds(pids) for part, pids in parts.items()}
+
+    def idle_cpu(self, target: str, sockets: int) -> None:
+        """The servers' CPU with every socket open and no pings: what the open sockets cost by themselves."""
+        seconds = self.args.idle_seconds
+        if seconds <= 0:
+            return
+        parts = self.server_parts()
+        cpu0 = self.cpu_split(parts)
+        time.sleep(seconds)
+        cpu1 = self.cpu_split(parts)
+        split = ", ".join(f"{part} {(cpu1[part] - cpu0[part]) * 1e3 / seconds:.0f}" for part in parts)
+        total = sum(cpu1.values()) - sum(cpu0.values())
+        print(f"  {target}: idle, {sockets} sockets open and no pings for {seconds:.0f} s: servers' CPU "
+              f"{total * 1e3 / seconds:.0f} ms/s ({split})", flush=True)
+
+    def spy(self, target: str, rate: float) -> list[subprocess.Popen]:
+        """py-spy on each daphne for the step (`--spy DIR`): raw collapsed stacks, for docs/profiles/spy_summary.py."""
+        if not self.args.spy:
+            return []
+        out = Path(self.args.spy)
+        out.mkdir(parents=True, exist_ok=True)
+        spies = []
+        for i, proc in enumerate(p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None):  # type: ignore[attr-defined]
+            spies.append(subprocess.Popen(
+                [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "-r", "50", "-f", "raw",
+                 "-d", str(int(self.args.step_seconds)), "-p", str(proc.pid),
+                 "-o", str(out / f"{target}-{rate:.0f}-daphne{i}.txt")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        return spies
 
     def overflow(self) -> int:
         total = 0
@@ -231,6 +267,7 @@ class Bench:
                          if self.redis else "")
                 print(f"  {target}: RSS per socket {(rss1 - rss0) / max(opened, 1):.1f} KiB open, {rss_per:.1f} KiB "
                       f"after a ping each{redis}", flush=True)
+            self.idle_cpu(target, opened)
             observer = self.map_open() if target == "app" else None
             try:
                 for rate in self.args.steps:
@@ -280,9 +317,11 @@ class Bench:
             observer[1].send("frames")
             observer[1].recv()  # what arrived before this step (late frames of the last one) is not this step's
         over0 = self.overflow() if with_map else 0
-        pids = self.server_pids()
-        cpu0 = cpu_seconds(pids)
+        parts = self.server_parts()
+        split0 = self.cpu_split(parts)
+        cpu0 = sum(split0.values())
         start_at = time.time() + 1.0
+        spies = self.spy(target, rate)
         for _, conn in shards:
             conn.send(("step", {"interval": sockets / rate, "start_at": start_at, "seconds": seconds,
                                 "phase0": 0.0, "total": sockets}))
@@ -291,8 +330,16 @@ class Bench:
             if not conn.poll(seconds + 120):
                 raise RuntimeError("a load-generator process did not report")
             results.append(conn.recv())
-        pids = sorted(set(pids) | set(self.server_pids()))
-        cpu1 = cpu_seconds(pids)
+        for part, pids in self.server_parts().items():  # a PostgreSQL backend opened during the step counts too
+            fresh = sorted(set(pids) - set(parts[part]))
+            parts[part] += fresh
+        split1 = self.cpu_split(parts)
+        cpu1 = sum(split1.values())
+        for spy in spies:
+            try:
+                spy.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
         frames: list = []
         if with_map:
             time.sleep(MAP_SETTLE_S)  # the last pings' positions go out with the next flush (POSITION_FLUSH_S)
@@ -333,8 +380,9 @@ class Bench:
                         "map stale max s": max(stale, default=0.0),
                         "overflow": over1 - over0,
                         "riders on map": f"{len({r for r, _ in seen})}/{len(by_rider)}"})
-        print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms",
-              flush=True)
+        split = ", ".join(f"{part} {(split1[part] - split0[part]) * 1e3 / max(len(acks), 1):.2f}" for part in parts)
+        print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms, "
+              f"CPU ms/ping {split}", flush=True)
         return row
 
     # --- the whole run ----------------------------------------------------------------------------------
@@ -418,6 +466,8 @@ def parse(argv: list[str] | None = None):
     p.add_argument("--procs", type=int, default=0, help="load-generator processes (default: one per 2,500 riders)")
     p.add_argument("--warmup-seconds", type=float, default=10.0, help="one unmeasured ping per socket over this long")
     p.add_argument("--no-echo", action="store_true", help="skip the echo consumer's steps")
+    p.add_argument("--idle-seconds", type=float, default=5.0, help="measure the servers' CPU with no pings this long")
+    p.add_argument("--spy", default="", metavar="DIR", help="py-spy each daphne in every step, raw stacks into DIR")
     args = p.parse_args(argv)
     args.steps = [float(s) for s in args.steps.split(",") if s.strip()]
     if args.profile == "auto":
