@@ -200,8 +200,12 @@ class _Pump:
             self.task = self.loop.create_task(self._run())
 
     def stop(self) -> None:
+        """Cancel the reader and forget it at once: a socket that attaches before the cancellation has taken
+        effect (the reader may be inside a blocking read) starts a reader of its own. The two never read
+        together: channels-redis's receive lock hands over from the one to the other."""
         if task_running(self.task) and self.task is not asyncio.current_task():
             self.task.cancel()
+            self.task = None
 
     async def _run(self) -> None:
         layer = self.layer
@@ -210,6 +214,8 @@ class _Pump:
             while True:  # until cancelled with the loop's last socket (`inbox_detach`), or Redis fails
                 await layer.receive(channel)  # returns only if something was sent to the pump's own name
         except Exception as exc:
+            if self.task is not asyncio.current_task():  # stopped and replaced meanwhile: the new reader decides
+                return
             # The loop's connections went with the server that failed: the next reader starts on new ones
             # instead of taking a stale pooled one and failing the sockets that reconnected meanwhile.
             loop_layer = layer._layers.pop(self.loop, None)

@@ -129,6 +129,35 @@ def test_redis_one_reader_fills_every_attached_socket_s_queue_and_stops_with_the
 
 
 @needs_redis
+def test_redis_a_socket_attached_while_the_last_one_s_reader_is_stopping_gets_a_reader_of_its_own():
+    """Finding (the fresh-clone CI of 0f61038, test_http_ping_on_a_reaches_dispatchers_on_both_servers): a
+    dispatcher's socket on server B closed and a new one opened 10 ms later, while the reader that the last socket's
+    close had cancelled was still finishing its blocking read. The new socket found that reader "running", started
+    none, and heard nothing from then on."""
+    layer = redis_layer()
+
+    async def scenario():
+        first, second = await layer.new_channel(), await layer.new_channel()
+        inbox = ChannelQueue()
+        layer.inbox_attach(first, ChannelQueue())
+        await asyncio.sleep(0.2)  # the reader is in its blocking read
+        layer.inbox_detach(first)  # the loop's last socket: its reader is cancelled...
+        layer.inbox_attach(second, inbox)  # ...and a socket opens before that has taken effect
+        await layer.send(second, {"type": "x.y", "n": 1})
+        try:
+            return await asyncio.wait_for(inbox.get(), 5)
+        except TimeoutError:
+            return None
+        finally:
+            layer.inbox_detach(second)
+            await asyncio.sleep(0.05)
+            await layer.flush()
+
+    got = asyncio.run(scenario())
+    assert got is not None and got["n"] == 1
+
+
+@needs_redis
 def test_redis_a_channel_not_attached_still_receives_through_channels_redis_while_the_reader_runs():
     layer = redis_layer()
 
