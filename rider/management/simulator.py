@@ -311,8 +311,8 @@ class LoadShard:
 def settle_gc() -> None:
     """A load worker's open sockets live as long as it does: out of every collection from now on, as the server's
     start-up objects are (config/asgi.py). Scale bench, 10,000 sockets: before, the first step's pings went out
-    105-157 ms late at p99 (client lag, 5 runs; 3-6 ms in the steps after), the collections over 2,500 sockets'
-    objects falling in it; with them frozen, 5 ms."""
+    105-157 ms late at p99 (client lag, 6 runs; 3-6 ms in the steps after), the collections over 2,500 sockets'
+    objects falling in it; with them frozen, 3-7 ms (5 runs)."""
     gc.collect()
     gc.freeze()
 
