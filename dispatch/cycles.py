@@ -26,7 +26,7 @@ def release(instances: Iterable[Any]) -> None:
         state = getattr(obj, "_state", None)
         cache = getattr(state, "__dict__", {}).get("fields_cache")
         if cache:
-            stack.extend(v for v in cache.values() if v is not None and not isinstance(v, (list, tuple)))
+            stack.extend(v for v in cache.values() if v is not None)
             cache.clear()
         prefetched = getattr(obj, "__dict__", {}).pop("_prefetched_objects_cache", None)
         if prefetched:

@@ -147,9 +147,6 @@ class Bench:
         self.notes: list[str] = []
 
     # --- the server's processes ---------------------------------------------------------------------
-    def server_pids(self) -> list[int]:
-        return [pid for pids in self.server_parts().values() for pid in pids]
-
     def server_parts(self) -> dict[str, list[int]]:
         """The server's processes by part: daphne (with any other process of the stack), redis, postgres."""
         parts = {"daphne": [p.pid for p in self.stack.procs if p.poll() is None], "redis": [], "postgres": []}
