@@ -455,6 +455,9 @@ LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
 # 10 ms: on the scale profile (2,000 sockets, 1,000 pings/s) server CPU per ping 1.30 -> 0.67 ms (half the
 # commits), ack p50 4.1 -> 9.6 ms, p99 19 -> 28 ms (docs/profiles/README.md).
 LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.01)
+# On PostgreSQL the socket's fast path writes its groups from the event loop, on an async connection of the
+# loop's own (dispatch/services/fixes.py LoopWriter); off: the writer thread takes them as the other paths' do.
+LOCATION_FIX_LOOP_WRITER = env.bool("LOCATION_FIX_LOOP_WRITER", default=True)
 # The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
 POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
 POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=0.5)

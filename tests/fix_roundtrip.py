@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from django.db import transaction
 
-SEQ_ORM, SEQ_WRITER = 2**42, 2**43  # each run's seqs lie in [seq0, seq0 + 2**41)
+SEQ_ORM, SEQ_WRITER, SEQ_LOOP, SEQ_FAIL, SEQ_LEFT = 2**42, 2**43, 2**44, 2**45, 2**46  # seqs in [seq0, seq0 + 2**41)
 KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "seq", "accepted", "reason")
 
 
@@ -77,6 +77,80 @@ def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
     return orm, read()
 
 
+def newer_position_kept(rider) -> tuple:
+    """A rider's position saved at 07:00:05, then one from 07:00:01 (an older fix whose group committed later):
+    the saved position stays the newer one. Returns what is saved afterwards."""
+    from dispatch.models import Rider
+    from dispatch.services.fixes import _positions_save
+
+    newer = datetime(2026, 12, 1, 7, 0, 5, tzinfo=UTC)
+    with transaction.atomic():
+        _positions_save({rider.pk: (51.6, -0.2, newer)})
+    with transaction.atomic():
+        _positions_save({rider.pk: (51.1, -0.9, newer - timedelta(seconds=4))})
+    return Rider.objects.filter(pk=rider.pk).values_list("last_lat", "last_lng", "last_seen_at").get()
+
+
+def loop_writer(rider, order, riders: list) -> dict:
+    """The event loop's writer (dispatch.services.fixes.LoopWriter) on this database: what it writes against
+    what `bulk_create` wrote (run `history` first), the acks it gives and holds back, and what it does with a
+    failed write and with rows left when its loop ends."""
+    import asyncio
+
+    import psycopg
+
+    from dispatch.models import Rider
+    from dispatch.services import fixes
+
+    report: dict = {}
+
+    async def scenario() -> None:
+        writer = fixes.loop_writer()
+        report["writer"] = type(writer).__name__
+        ack = writer.add(sample_rows(rider, order, SEQ_LOOP), position=(rider.pk, 50.25, -1.5, datetime.now(UTC)))
+        report["acked_before_commit"] = ack.done()
+        report["acked"] = await fixes.fixes_durable(ack, wait_s=10)
+        report["groups"] = writer.groups
+        # A failed write: the rows and their waiter stay; the next attempt (on a new connection) writes them.
+        real = fixes._group_statement
+        fixes._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
+        try:
+            failed = writer.add(sample_rows(rider, order, SEQ_FAIL)[:1])
+            report["failed_write_acked"] = await fixes.fixes_durable(failed, wait_s=0.3)
+            report["kept_after_failure"] = writer.pending()
+        finally:
+            fixes._group_statement = real
+        report["acked_after_retry"] = await fixes.fixes_durable(failed, wait_s=10)
+        # An application name of its own, so the connection can be told apart in pg_stat_activity.
+        report["application_name"] = writer._conn.info.parameter_status("application_name")
+        # Rows queued as the loop ends (a gather window longer than the loop lives) go to the thread writer.
+        report["left_at_end"] = len(sample_rows(rider, order, SEQ_LEFT))
+        writer.add(sample_rows(rider, order, SEQ_LEFT))
+        report["connection"] = writer._conn
+
+    from django.conf import settings
+
+    settings.LOCATION_FIX_BATCH = True
+    window, settings.LOCATION_FIX_FLUSH_S = settings.LOCATION_FIX_FLUSH_S, 0.01
+    real_sleep = asyncio.sleep
+
+    async def run() -> None:
+        await scenario()
+        settings.LOCATION_FIX_FLUSH_S = 30  # the last rows wait out the window: the loop ends first
+        await real_sleep(0.05)
+
+    asyncio.run(run())
+    settings.LOCATION_FIX_FLUSH_S = window
+    conn: psycopg.AsyncConnection = report.pop("connection")
+    report["connection_closed_with_the_loop"] = conn.closed
+    fixes.buffer.flush()
+    report["loop_history"] = read_back(SEQ_LOOP)
+    report["failed_then_written"] = read_back(SEQ_FAIL)
+    report["left_then_written"] = len(read_back(SEQ_LEFT))
+    report["loop_position"] = list(Rider.objects.filter(pk=rider.pk).values_list("last_lat", "last_lng").get())
+    return report
+
+
 def main() -> None:
     import django
 
@@ -93,9 +167,11 @@ def main() -> None:
     riders = list(Rider.objects.order_by("pk"))
     orm, writer = history(riders[0], order)
     orm_positions, writer_positions = positions(riders)
+    newer = newer_position_kept(riders[1])
+    loop = loop_writer(riders[0], order, riders) if django.db.connection.vendor == "postgresql" else None
     print(json.dumps({"vendor": django.db.connection.vendor, "orm": orm, "writer": writer,
-                      "orm_positions": orm_positions, "writer_positions": writer_positions, "riders": len(riders)},
-                     default=str))
+                      "orm_positions": orm_positions, "writer_positions": writer_positions, "riders": len(riders),
+                      "newer_position_kept": newer, "loop": loop}, default=str))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from channels.db import database_sync_to_async
@@ -37,6 +38,7 @@ from .events import (
     group_track,
 )
 from .fixes import buffer as fix_buffer
+from .fixes import loop_writer
 from .orders import access_deadline_set, order_event
 from .positions import aggregator as position_aggregator
 from .privacy import address_tier, destination_point, destination_points, grant_create, live_grants
@@ -291,7 +293,7 @@ class PingResult:
     reason: str
     tiers: dict[int, str]  # order id -> tier reached by this ping
     # Resolves once the ping's location history is committed: an ack waits for it (services/fixes.py).
-    durable: Future | None = field(default=None, compare=False)
+    durable: Future | asyncio.Future | None = field(default=None, compare=False)
 
 
 def _validate(lat: float, lng: float, accuracy: float, ts: float) -> None:
@@ -336,7 +338,7 @@ def _throttled(clock: dict[int, float], key: int, every: float) -> bool:
 
 
 def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.Decision], fix: geofence.Fix,
-            ) -> tuple[PingResult, list[tuple[str, str, dict]]]:
+            writer: Any = None) -> tuple[PingResult, list[tuple[str, str, dict]]]:
     """Save the engine's state, queue the history (and the rider's last position) for the batch writer, and
     batch the map position. Returns the result and the frames to send (ETA; the map's when unbatched)."""
     at = datetime.fromtimestamp(fix.ts, tz=UTC)
@@ -368,7 +370,7 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
         elif not _throttled(_map_sent, rider.pk, POSITION_EVERY_S):  # at most one a second per rider
             frames.append((GROUP_DISPATCH, "rider.position",
                            {"rider": rider.pk, "lat": fix.lat, "lng": fix.lng, "at": at.isoformat()}))
-    durable = fix_buffer.add(rows, position=position)
+    durable = (writer or fix_buffer).add(rows, position=position)
     pool = [d for d in decisions if d.accepted == accepted]
     return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), {}, durable), frames
 
@@ -420,7 +422,7 @@ async def location_ping_fast(
     decisions = _judge(rider.pk, contexts, fix, now=time.time(), here=here)
     if any(d.new_tier or d.spoof for d in decisions):
         return None
-    result, frames = _record(rider, contexts, decisions, fix)
+    result, frames = _record(rider, contexts, decisions, fix, loop_writer())
     for group, kind, payload in frames:
         await ephemeral_publish_async(group=group, type=kind, payload=payload)
     return result

@@ -29,18 +29,23 @@ import concurrent.futures
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
+from django.db.models import Q
+
+from config.loops import PerLoop
 
 from ..models import LocationFix, Rider
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 0.5
 POSITIONS_PER_STATEMENT = 500  # 4 parameters each: within SQLite's and PostgreSQL's limits
+LOOP_WRITER_APPLICATION = "dispatch-fix-loop-writer"
 SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)  # older SQLite (Django allows 3.31): a row each
 
 
@@ -187,61 +192,263 @@ def _history_columns() -> list:
     return [f for f in opts.concrete_fields if f is not opts.auto_field and not getattr(f, "generated", False)]
 
 
+def _history_values(rows: Sequence[LocationFix]) -> list[tuple]:
+    """The rows' values for the history's columns, converted by the fields as `bulk_create` converts them."""
+    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, once: not through the proxy for every value
+    preps = [(f.pre_save, f.get_db_prep_save) for f in _history_columns()]
+    return [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
+
+
+def _copy_sql(connection) -> str:
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in _history_columns())
+    return f"COPY {qn(LocationFix._meta.db_table)} ({columns}) FROM STDIN"
+
+
+def psycopg_cursor(conn: Any) -> Any:
+    import psycopg
+
+    return psycopg.AsyncCursor(conn)  # server-side binding: each array is one typed parameter
+
+
+_PY_TYPES = (("double precision", float), ("bigint", int), ("integer", int), ("smallint", int), ("boolean", bool))
+
+
+def _array_param(values: list, db_type: str) -> list:
+    """A column as one array parameter, its values of one Python type (the driver types a list by its items:
+    an int among floats, as `52` for a latitude, would make it mixed)."""
+    cast = next((py for name, py in _PY_TYPES if db_type.startswith(name)), None)
+    return values if cast is None else [None if v is None else cast(v) for v in values]
+
+
+def _group_statement(rows: Sequence[LocationFix], positions: dict[int, tuple[float, float, Any]],
+                     ) -> tuple[str, list[Any]]:
+    """A group as ONE PostgreSQL statement, so that it commits in one round trip in autocommit: the history
+    inserted from arrays (one per column, `unnest`) and the riders' last positions updated from arrays, both in
+    a data-modifying WITH. The same values as `_history_insert` and `_positions_save`, converted by the fields,
+    and the same rule that an older position never replaces a newer one."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    qn = connection.ops.quote_name
+    fields = _history_columns()
+    values = _history_values(rows)
+    types = [f.db_type(connection) for f in fields]
+    params: list[Any] = [_array_param([v[i] for v in values], t) for i, t in enumerate(types)]
+    history = (f"INSERT INTO {qn(LocationFix._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+               f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})")
+    opts = Rider._meta
+    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    items = sorted(positions.items())  # one lock order, as `_positions_save`
+    for i, field in enumerate((pk, lat, lng, seen)):
+        column = [field.get_db_prep_save(rider_id if i == 0 else value[i - 1], connection) for rider_id, value in items]
+        params.append(_array_param(column, field.rel_db_type(connection) if i == 0 else field.db_type(connection)))
+    table = qn(opts.db_table)
+    col: Any = lambda field: f"{table}.{qn(field.column)}"  # noqa: E731
+    update = (f"UPDATE {table} SET {qn(lat.column)} = v.a, {qn(lng.column)} = v.b, {qn(seen.column)} = v.c "
+              f"FROM unnest(%s::{pk.rel_db_type(connection)}[], %s::{lat.db_type(connection)}[], "
+              f"%s::{lng.db_type(connection)}[], %s::{seen.db_type(connection)}[]) AS v (k, a, b, c) "
+              f"WHERE {col(pk)} = v.k AND ({col(seen)} IS NULL OR {col(seen)} <= v.c)")
+    return f"WITH h AS ({history}), p AS ({update}) SELECT 1", params  # noqa: S608 - names from _meta, values bound
+
+
 def _history_insert(rows: Sequence[LocationFix]) -> None:
     """One group's history in one statement (COPY on PostgreSQL, one prepared INSERT over the rows elsewhere),
     with the values converted by the fields as `bulk_create` converts them. The rows' keys are not read back."""
     if not rows:
         return
-    connection = connections[DEFAULT_DB_ALIAS]  # this thread's, once: not through the proxy for every value
-    fields = _history_columns()
-    preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
-    values = [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
-    qn = connection.ops.quote_name
-    table = qn(LocationFix._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in fields)
+    connection = connections[DEFAULT_DB_ALIAS]
+    values = _history_values(rows)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(_copy_sql(connection)) as copy:
                 for value in values:
                     copy.write_row(value)
         else:
+            fields = _history_columns()
+            qn = connection.ops.quote_name
+            columns = ", ".join(qn(f.column) for f in fields)
             marks = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 - names from _meta, values bound
+            sql = f"INSERT INTO {qn(LocationFix._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
             cursor.executemany(sql, values)
 
 
 def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
     """The riders' last positions with one UPDATE joined to a VALUES list per POSITIONS_PER_STATEMENT riders
-    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields."""
+    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields. A position older
+    than the one saved is left out: a rider's positions can reach the database from two writers (the loop's and
+    the thread's), and the later commit must not win with the earlier fix."""
     if not positions:
         return
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
         for rider_id, (lat_, lng_, at_) in positions.items():
-            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
+            Rider.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=at_), pk=rider_id).update(
+                last_lat=lat_, last_lng=lng_, last_seen_at=at_)
         return
+    with connection.cursor() as cursor:
+        for sql, params in _positions_statements(positions):
+            cursor.execute(sql, params)
+
+
+def _positions_statements(positions: dict[int, tuple[float, float, Any]]) -> list[tuple[str, list[Any]]]:
+    """`_positions_save`'s statements and their parameters (UPDATE ... FROM VALUES)."""
+    connection = connections[DEFAULT_DB_ALIAS]
     opts = Rider._meta
     pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
     qn = connection.ops.quote_name
     table = qn(opts.db_table)
     col: Any = lambda field: qn(field.column)  # noqa: E731
     set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c"
+    newer = f"({table}.{col(seen)} IS NULL OR {table}.{col(seen)} <= v.c)"
     items = sorted(positions.items())  # one lock order for writers in several processes
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), POSITIONS_PER_STATEMENT):
-            chunk = items[start:start + POSITIONS_PER_STATEMENT]
-            params: list[Any] = []
-            for rider_id, (a, b, at) in chunk:
-                params += [pk.get_db_prep_save(rider_id, connection), lat.get_db_prep_save(a, connection),
-                           lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
-            rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-            sql = (f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
-                   f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k")
-            cursor.execute(sql, params)
+    statements = []
+    for start in range(0, len(items), POSITIONS_PER_STATEMENT):
+        chunk = items[start:start + POSITIONS_PER_STATEMENT]
+        params: list[Any] = []
+        for rider_id, (a, b, at) in chunk:
+            params += [pk.get_db_prep_save(rider_id, connection), lat.get_db_prep_save(a, connection),
+                       lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
+        rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        statements.append((f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
+                           f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k AND {newer}", params))
+    return statements
 
 
 buffer = FixBuffer()
 atexit.register(buffer.flush)
+
+
+class LoopWriter:
+    """The batch writer of one event loop, for the socket's fast path on PostgreSQL: the group is written on an
+    async connection of the loop's own, so a ping's ack waits for PostgreSQL and nothing else. The thread writer
+    costs three more hops per group (a wake of its thread, the GIL taken back after each of its statements while
+    the loop runs Python, and a wake of the loop), and each hop waits for a core the loop is using.
+
+    Same contract as `FixBuffer`: the same gather window and group size, the same statements (COPY and one
+    UPDATE joined to VALUES), `add` returns a future that resolves once the rows are committed, and a failed
+    write keeps the rows and their waiters for the next attempt (after RETRY_AFTER_FAILURE_S, on a new
+    connection). Rows still here when the loop ends go to the thread writer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._rows: list[LocationFix] = []
+        self._positions: dict[int, tuple[float, float, Any]] = {}
+        self._futures: list[asyncio.Future] = [loop.create_future()]  # the last one is the open group's
+        self._wake = asyncio.Event()
+        self._full = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._conn: Any = None  # psycopg.AsyncConnection, opened on the first write
+        self.groups = 0  # groups committed: for tests and the bench
+
+    def add(self, rows: list[LocationFix], *, position: tuple[int, float, float, Any] | None = None) -> asyncio.Future:
+        """Queue rows and the rider's last position (call in the loop); the future resolves at the commit."""
+        self._rows.extend(rows)
+        if position is not None:
+            self._positions[position[0]] = position[1:]
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._run(), name="fix-loop-writer")
+            _loop_writers.add(self)
+        self._wake.set()
+        if len(self._rows) >= settings.LOCATION_FIX_BATCH_MAX:
+            self._full.set()
+        return self._futures[-1]
+
+    def pending(self) -> int:
+        return len(self._rows) + len(self._positions)
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self._wake.wait()
+                if not self._full.is_set():
+                    try:  # the gather window of one group commit, cut short by a full group
+                        await asyncio.wait_for(self._full.wait(), settings.LOCATION_FIX_FLUSH_S)
+                    except TimeoutError:
+                        pass
+                self._wake.clear()
+                self._full.clear()
+                if not await self.flush() and self.pending():
+                    await asyncio.sleep(RETRY_AFTER_FAILURE_S)
+                    self._wake.set()
+        finally:
+            self.hand_over()
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                try:
+                    await conn.close()
+                except BaseException:  # noqa: BLE001 - a connection already gone, or the loop's end
+                    pass
+
+    async def flush(self) -> bool:
+        """Write what is queued now, in one transaction; False on failure (the rows stay queued)."""
+        rows, self._rows = self._rows, []
+        positions, self._positions = self._positions, {}
+        futures, self._futures = self._futures, [self.loop.create_future()]
+        if rows or positions:
+            try:
+                conn = await self._connection()
+                sql, params = _group_statement(rows, positions)
+                async with psycopg_cursor(conn) as cursor:  # one statement: its own transaction, one round trip
+                    await cursor.execute(sql, params)
+            except Exception:
+                log.exception("could not write %s location fixes from the event loop; keeping them", len(rows))
+                self._rows[:0] = rows
+                self._positions = {**positions, **self._positions}
+                self._futures[:0] = futures
+                await self._drop_connection()
+                return False
+            self.groups += 1
+        _resolve(futures)
+        return True
+
+    async def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            import psycopg
+
+            params = connections[DEFAULT_DB_ALIAS].get_connection_params()  # Django's, with its adapters
+            params.pop("cursor_factory", None)  # a sync class; the group's arrays go as bound parameters
+            params.setdefault("application_name", LOOP_WRITER_APPLICATION)  # named in pg_stat_activity
+            self._conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # noqa: BLE001 - it is being replaced because it failed
+                pass
+
+    def hand_over(self) -> None:
+        """Give what is still queued to the thread writer (the loop is ending): its waiters are this loop's and
+        go with it, but the fixes are written all the same."""
+        rows, self._rows = self._rows, []
+        positions, self._positions = self._positions, {}
+        for rider_id, value in positions.items():
+            buffer.add([], position=(rider_id, *value))
+        if rows:
+            buffer.add(rows)
+
+
+_loop_writers: weakref.WeakSet[LoopWriter] = weakref.WeakSet()
+_per_loop: PerLoop[LoopWriter] = PerLoop(LoopWriter)
+
+
+def loop_writer() -> LoopWriter | None:
+    """The running loop's writer when the loop may write for itself (PostgreSQL, the batch on), else None:
+    then the thread writer takes the rows."""
+    if not (settings.LOCATION_FIX_BATCH and settings.LOCATION_FIX_LOOP_WRITER):
+        return None
+    # From the settings, not `connections[...]`: in a coroutine, Django's connection handler keeps one wrapper
+    # per task, so asking it from every socket's task built and kept a DatabaseWrapper per socket (3.7 KiB each).
+    if not settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"].endswith(".postgresql"):
+        return None
+    return _per_loop.get()
+
+
+@atexit.register
+def _hand_over_all() -> None:  # registered after buffer.flush, so it runs before it
+    for writer in list(_loop_writers):
+        writer.hand_over()
 
 
 def fixes_wait_durable(future: Future, *, wait_s: float | None = None) -> bool:
@@ -253,13 +460,15 @@ def fixes_wait_durable(future: Future, *, wait_s: float | None = None) -> bool:
     return True
 
 
-async def fixes_durable(future: Future, *, wait_s: float | None = None) -> bool:
+async def fixes_durable(future: Future | asyncio.Future, *, wait_s: float | None = None) -> bool:
     """`fixes_wait_durable` for the event loop: waits without holding a thread, on the group's future in this
     loop (one wake for all its pings). A timeout or a cancelled waiter leaves the group's future alone."""
     if future.done():
         return True
     timeout = settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s
-    if isinstance(future, GroupFuture):
+    if isinstance(future, asyncio.Future):  # a loop writer's group: waited on as it is (never cancelled here)
+        shared = future
+    elif isinstance(future, GroupFuture):
         shared = future.loop_future(asyncio.get_running_loop())
         if shared is None:
             return True

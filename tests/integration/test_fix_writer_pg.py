@@ -32,3 +32,17 @@ def test_copy_and_the_joined_update_write_what_the_orm_writes_on_postgresql(tmp_
     assert len(report["orm"]) == 3 and report["orm"][1]["order_id"] is None
     assert report["writer"] == report["orm"]
     assert report["riders"] >= 2 and report["writer_positions"] == report["orm_positions"]
+    assert report["newer_position_kept"] == [51.6, -0.2, "2026-12-01 07:00:05+00:00"]
+    loop = report["loop"]
+    # The event loop's writer: the same conversions, an ack only after the commit.
+    assert loop["writer"] == "LoopWriter" and loop["groups"] == 1
+    assert loop["acked_before_commit"] is False and loop["acked"] is True
+    assert loop["loop_history"] == report["orm"]
+    assert loop["loop_position"] == [50.25, -1.5]
+    # A failed write keeps its rows and its waiter unacked; the retry writes them and acks.
+    assert loop["failed_write_acked"] is False and loop["kept_after_failure"] == 1
+    assert loop["acked_after_retry"] is True and len(loop["failed_then_written"]) == 1
+    assert loop["application_name"] == "dispatch-fix-loop-writer"
+    # Rows queued when the loop ends are written by the thread writer; the loop's connection is closed.
+    assert loop["left_then_written"] == loop["left_at_end"] == 3
+    assert loop["connection_closed_with_the_loop"] is True

@@ -100,6 +100,30 @@ def test_rider_socket_ping_on_a_reaches_a_dispatcher_on_b(stack, parties):
         rider_a.close()
 
 
+def test_a_socket_fix_is_written_from_the_servers_event_loop_before_its_ack(stack, parties):
+    """#10, the ack's tail on scale: a socket's fix is written on the server loop's own PostgreSQL connection
+    (named in pg_stat_activity), not handed to the writer thread; it is in the table when the ack arrives."""
+    import psycopg
+
+    rider_pk = parties.rider_pk("rider2")
+    rider_a = Socket(stack.url_of(A), "/ws/rider/", parties("rider2", A), name="rider2@A")
+    try:
+        for seq in (701, 702):  # the first may load the rider's context; the second is the common ping
+            rider_a.send(ping(51.5202, -0.1003, seq))
+            ack = rider_a.wait_for(lambda f, s=seq: f.get("type") == "location.ack" and f.get("seq") == s,
+                                   what="location.ack")
+            assert ack["accepted"] is True, ack
+            with psycopg.connect(stack.db_url, autocommit=True) as conn:
+                (stored,) = conn.execute("SELECT count(*) FROM dispatch_locationfix WHERE rider_id = %s AND seq = %s",
+                                         (rider_pk, seq)).fetchone()
+                writers = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name"
+                                       " = 'dispatch-fix-loop-writer'", (stack.db_name,)).fetchone()[0]
+            assert stored == 1, f"fix {seq} acked before it was stored"
+        assert writers >= 1, "no server wrote fixes from its event loop"
+    finally:
+        rider_a.close()
+
+
 def test_http_ping_on_a_reaches_dispatchers_on_both_servers(stack, parties):
     rider_pk = parties.rider_pk("rider3")  # its own coalescing window (one position a second per rider)
     dispatch_b = Socket(stack.url_of(B), "/ws/dispatch/", parties("dispatcher1", B), name="dispatch@B")
