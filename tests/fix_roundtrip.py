@@ -112,14 +112,14 @@ def loop_writer(rider, order, riders: list) -> dict:
         report["acked"] = await fixes.fixes_durable(ack, wait_s=10)
         report["groups"] = writer.groups
         # A failed write: the rows and their waiter stay; the next attempt (on a new connection) writes them.
-        real = fixes._group_statement
-        fixes._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
+        real = fixes._history_statements
+        fixes._history_statements = lambda rows: [("INSERT INTO no_such_table VALUES (1)", [])]
         try:
             failed = writer.add(sample_rows(rider, order, SEQ_FAIL)[:1])
             report["failed_write_acked"] = await fixes.fixes_durable(failed, wait_s=0.3)
             report["kept_after_failure"] = writer.pending()
         finally:
-            fixes._group_statement = real
+            fixes._history_statements = real
         report["acked_after_retry"] = await fixes.fixes_durable(failed, wait_s=10)
         # An application name of its own, so the connection can be told apart in pg_stat_activity.
         report["application_name"] = writer._conn.info.parameter_status("application_name")

@@ -19,6 +19,11 @@ that were never acked: the device still holds them. A failed write keeps the row
 for the next attempt. The futures of one group are one future; the event loop waits on it through one
 asyncio future per loop (`fixes_durable`), which the writer resolves with one wake per loop and flush,
 not one per waiting ping.
+
+Two writers, one contract. The socket's fast path on PostgreSQL hands its rows to its event loop's own writer
+(`LoopWriter`): the same gather window, and each group's BEGIN, INSERT, UPDATE and COMMIT sent together in
+pipeline mode on an async connection, so a group commits in one round trip and its pings are resolved in the
+loop with no thread between. Everything else (the database path, HTTP pings, SQLite) uses the thread's `FixBuffer`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -205,49 +211,25 @@ def _copy_sql(connection) -> str:
     return f"COPY {qn(LocationFix._meta.db_table)} ({columns}) FROM STDIN"
 
 
-def psycopg_cursor(conn: Any) -> Any:
-    import psycopg
-
-    return psycopg.AsyncCursor(conn)  # server-side binding: each array is one typed parameter
+HISTORY_ROWS_PER_STATEMENT = 1000  # 10 parameters each: within PostgreSQL's 65,535
 
 
-_PY_TYPES = (("double precision", float), ("bigint", int), ("integer", int), ("smallint", int), ("boolean", bool))
-
-
-def _array_param(values: list, db_type: str) -> list:
-    """A column as one array parameter, its values of one Python type (the driver types a list by its items:
-    an int among floats, as `52` for a latitude, would make it mixed)."""
-    cast = next((py for name, py in _PY_TYPES if db_type.startswith(name)), None)
-    return values if cast is None else [None if v is None else cast(v) for v in values]
-
-
-def _group_statement(rows: Sequence[LocationFix], positions: dict[int, tuple[float, float, Any]],
-                     ) -> tuple[str, list[Any]]:
-    """A group as ONE PostgreSQL statement, so that it commits in one round trip in autocommit: the history
-    inserted from arrays (one per column, `unnest`) and the riders' last positions updated from arrays, both in
-    a data-modifying WITH. The same values as `_history_insert` and `_positions_save`, converted by the fields,
-    and the same rule that an older position never replaces a newer one."""
+def _history_statements(rows: Sequence[LocationFix]) -> list[tuple[str, list[Any]]]:
+    """The history as multi-row INSERTs with bound parameters (for the loop writer's pipeline, where COPY cannot
+    go), the values converted by the fields as `_history_insert` converts them."""
+    if not rows:
+        return []
     connection = connections[DEFAULT_DB_ALIAS]
     qn = connection.ops.quote_name
     fields = _history_columns()
+    head = f"INSERT INTO {qn(LocationFix._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from _meta, values bound
+    mark = f"({', '.join(['%s'] * len(fields))})"
     values = _history_values(rows)
-    types = [f.db_type(connection) for f in fields]
-    params: list[Any] = [_array_param([v[i] for v in values], t) for i, t in enumerate(types)]
-    history = (f"INSERT INTO {qn(LocationFix._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-               f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in types)})")
-    opts = Rider._meta
-    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
-    items = sorted(positions.items())  # one lock order, as `_positions_save`
-    for i, field in enumerate((pk, lat, lng, seen)):
-        column = [field.get_db_prep_save(rider_id if i == 0 else value[i - 1], connection) for rider_id, value in items]
-        params.append(_array_param(column, field.rel_db_type(connection) if i == 0 else field.db_type(connection)))
-    table = qn(opts.db_table)
-    col: Any = lambda field: f"{table}.{qn(field.column)}"  # noqa: E731
-    update = (f"UPDATE {table} SET {qn(lat.column)} = v.a, {qn(lng.column)} = v.b, {qn(seen.column)} = v.c "
-              f"FROM unnest(%s::{pk.rel_db_type(connection)}[], %s::{lat.db_type(connection)}[], "
-              f"%s::{lng.db_type(connection)}[], %s::{seen.db_type(connection)}[]) AS v (k, a, b, c) "
-              f"WHERE {col(pk)} = v.k AND ({col(seen)} IS NULL OR {col(seen)} <= v.c)")
-    return f"WITH h AS ({history}), p AS ({update}) SELECT 1", params  # noqa: S608 - names from _meta, values bound
+    statements = []
+    for start in range(0, len(values), HISTORY_ROWS_PER_STATEMENT):
+        chunk = values[start:start + HISTORY_ROWS_PER_STATEMENT]
+        statements.append((head + ", ".join([mark] * len(chunk)), [v for value in chunk for v in value]))
+    return statements
 
 
 def _history_insert(rows: Sequence[LocationFix]) -> None:
@@ -371,12 +353,7 @@ class LoopWriter:
                     self._wake.set()
         finally:
             self.hand_over()
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                try:
-                    await conn.close()
-                except BaseException:  # noqa: BLE001 - a connection already gone, or the loop's end
-                    pass
+            await self._drop_connection()
 
     async def flush(self) -> bool:
         """Write what is queued now, in one transaction; False on failure (the rows stay queued)."""
@@ -386,9 +363,10 @@ class LoopWriter:
         if rows or positions:
             try:
                 conn = await self._connection()
-                sql, params = _group_statement(rows, positions)
-                async with psycopg_cursor(conn) as cursor:  # one statement: its own transaction, one round trip
-                    await cursor.execute(sql, params)
+                # BEGIN, the statements and COMMIT sent together in pipeline mode: one round trip for the group.
+                async with conn.pipeline(), conn.transaction(), conn.cursor() as cursor:
+                    for sql, params in _history_statements(rows) + _positions_statements(positions):
+                        await cursor.execute(sql, params)
             except Exception:
                 log.exception("could not write %s location fixes from the event loop; keeping them", len(rows))
                 self._rows[:0] = rows
@@ -405,18 +383,16 @@ class LoopWriter:
             import psycopg
 
             params = connections[DEFAULT_DB_ALIAS].get_connection_params()  # Django's, with its adapters
-            params.pop("cursor_factory", None)  # a sync class; the group's arrays go as bound parameters
+            params.pop("cursor_factory", None)  # a sync class; the async cursor binds on the server side
             params.setdefault("application_name", LOOP_WRITER_APPLICATION)  # named in pg_stat_activity
             self._conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
         return self._conn
 
     async def _drop_connection(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
+        if conn is not None:  # it failed, or the loop is ending: a close that fails too changes nothing
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await conn.close()
-            except Exception:  # noqa: BLE001 - it is being replaced because it failed
-                pass
 
     def hand_over(self) -> None:
         """Give what is still queued to the thread writer (the loop is ending): its waiters are this loop's and
@@ -466,6 +442,7 @@ async def fixes_durable(future: Future | asyncio.Future, *, wait_s: float | None
     if future.done():
         return True
     timeout = settings.LOCATION_ACK_TIMEOUT_S if wait_s is None else wait_s
+    shared: asyncio.Future | None
     if isinstance(future, asyncio.Future):  # a loop writer's group: waited on as it is (never cancelled here)
         shared = future
     elif isinstance(future, GroupFuture):
