@@ -77,20 +77,6 @@ def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
     return orm, read()
 
 
-def newer_position_kept(rider) -> tuple:
-    """A rider's position saved at 07:00:05, then one from 07:00:01 (an older fix whose group committed later):
-    the saved position stays the newer one. Returns what is saved afterwards."""
-    from dispatch.models import Rider
-    from dispatch.services.fixes import _positions_save
-
-    newer = datetime(2026, 12, 1, 7, 0, 5, tzinfo=UTC)
-    with transaction.atomic():
-        _positions_save({rider.pk: (51.6, -0.2, newer)})
-    with transaction.atomic():
-        _positions_save({rider.pk: (51.1, -0.9, newer - timedelta(seconds=4))})
-    return Rider.objects.filter(pk=rider.pk).values_list("last_lat", "last_lng", "last_seen_at").get()
-
-
 def loop_writer(rider, order, riders: list) -> dict:
     """The event loop's writer (dispatch.services.fixes.LoopWriter) on this database: what it writes against
     what `bulk_create` wrote (run `history` first), the acks it gives and holds back, and what it does with a
@@ -167,11 +153,10 @@ def main() -> None:
     riders = list(Rider.objects.order_by("pk"))
     orm, writer = history(riders[0], order)
     orm_positions, writer_positions = positions(riders)
-    newer = newer_position_kept(riders[1])
     loop = loop_writer(riders[0], order, riders) if django.db.connection.vendor == "postgresql" else None
     print(json.dumps({"vendor": django.db.connection.vendor, "orm": orm, "writer": writer,
                       "orm_positions": orm_positions, "writer_positions": writer_positions, "riders": len(riders),
-                      "newer_position_kept": newer, "loop": loop}, default=str))
+                      "loop": loop}, default=str))
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
-from django.db.models import Q
 
 from config.loops import PerLoop
 
@@ -255,16 +254,13 @@ def _history_insert(rows: Sequence[LocationFix]) -> None:
 
 def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
     """The riders' last positions with one UPDATE joined to a VALUES list per POSITIONS_PER_STATEMENT riders
-    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields. A position older
-    than the one saved is left out: a rider's positions can reach the database from two writers (the loop's and
-    the thread's), and the later commit must not win with the earlier fix."""
+    (PostgreSQL, and SQLite from 3.33), in rider order; values bound, converted by the fields."""
     if not positions:
         return
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
         for rider_id, (lat_, lng_, at_) in positions.items():
-            Rider.objects.filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lte=at_), pk=rider_id).update(
-                last_lat=lat_, last_lng=lng_, last_seen_at=at_)
+            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
         return
     with connection.cursor() as cursor:
         for sql, params in _positions_statements(positions):
@@ -280,7 +276,6 @@ def _positions_statements(positions: dict[int, tuple[float, float, Any]]) -> lis
     table = qn(opts.db_table)
     col: Any = lambda field: qn(field.column)  # noqa: E731
     set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c"
-    newer = f"({table}.{col(seen)} IS NULL OR {table}.{col(seen)} <= v.c)"
     items = sorted(positions.items())  # one lock order for writers in several processes
     statements = []
     for start in range(0, len(items), POSITIONS_PER_STATEMENT):
@@ -291,7 +286,7 @@ def _positions_statements(positions: dict[int, tuple[float, float, Any]]) -> lis
                        lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
         rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
         statements.append((f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
-                           f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k AND {newer}", params))
+                           f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k", params))
     return statements
 
 

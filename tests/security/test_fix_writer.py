@@ -69,15 +69,6 @@ def test_the_last_positions_save_what_the_orm_saves(demo, monkeypatch, update_fr
     assert writer == orm
 
 
-@pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "sqlite-before-3.33"])
-def test_an_older_position_committed_later_never_replaces_a_newer_one(demo, monkeypatch, update_from):
-    """Two writers (the event loop's and the thread's) can commit one rider's positions out of order: the one
-    with the later fix time stays saved. PostgreSQL: tests/integration/test_fix_writer_pg.py."""
-    monkeypatch.setattr(fixes, "SQLITE_UPDATE_FROM", update_from and fixes.SQLITE_UPDATE_FROM)
-    lat, lng, seen = fix_roundtrip.newer_position_kept(demo["rider2"].rider)
-    assert (lat, lng, seen) == (51.6, -0.2, datetime(2026, 12, 1, 7, 0, 5, tzinfo=UTC))
-
-
 def test_no_loop_writer_on_sqlite_the_thread_writes(demo, batched):
     """The loop's own writer is PostgreSQL's (an async driver); on SQLite the fast path's rows go to the thread."""
 
