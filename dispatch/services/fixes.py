@@ -204,10 +204,14 @@ def _history_values(rows: Sequence[LocationFix]) -> list[tuple]:
     return [tuple(prep(pre(row, True), connection) for pre, prep in preps) for row in rows]
 
 
-def _copy_sql(connection) -> str:
+def _history_target(connection) -> str:
+    """`table (columns)` of the history, as every statement that writes it names them."""
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in _history_columns())
-    return f"COPY {qn(LocationFix._meta.db_table)} ({columns}) FROM STDIN"
+    return f"{qn(LocationFix._meta.db_table)} ({', '.join(qn(f.column) for f in _history_columns())})"
+
+
+def _copy_sql(connection) -> str:
+    return f"COPY {_history_target(connection)} FROM STDIN"
 
 
 HISTORY_ROWS_PER_STATEMENT = 1000  # 10 parameters each: within PostgreSQL's 65,535
@@ -219,10 +223,8 @@ def _history_statements(rows: Sequence[LocationFix]) -> list[tuple[str, list[Any
     if not rows:
         return []
     connection = connections[DEFAULT_DB_ALIAS]
-    qn = connection.ops.quote_name
-    fields = _history_columns()
-    head = f"INSERT INTO {qn(LocationFix._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) VALUES "  # noqa: S608 - names from _meta, values bound
-    mark = f"({', '.join(['%s'] * len(fields))})"
+    head = f"INSERT INTO {_history_target(connection)} VALUES "  # noqa: S608 - names from _meta, values bound
+    mark = f"({', '.join(['%s'] * len(_history_columns()))})"
     values = _history_values(rows)
     statements = []
     for start in range(0, len(values), HISTORY_ROWS_PER_STATEMENT):
@@ -244,11 +246,8 @@ def _history_insert(rows: Sequence[LocationFix]) -> None:
                 for value in values:
                     copy.write_row(value)
         else:
-            fields = _history_columns()
-            qn = connection.ops.quote_name
-            columns = ", ".join(qn(f.column) for f in fields)
-            marks = ", ".join(["%s"] * len(fields))
-            sql = f"INSERT INTO {qn(LocationFix._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+            marks = ", ".join(["%s"] * len(_history_columns()))
+            sql = f"INSERT INTO {_history_target(connection)} VALUES ({marks})"  # noqa: S608 - names from _meta
             cursor.executemany(sql, values)
 
 
@@ -300,10 +299,10 @@ class LoopWriter:
     costs three more hops per group (a wake of its thread, the GIL taken back after each of its statements while
     the loop runs Python, and a wake of the loop), and each hop waits for a core the loop is using.
 
-    Same contract as `FixBuffer`: the same gather window and group size, the same statements (COPY and one
-    UPDATE joined to VALUES), `add` returns a future that resolves once the rows are committed, and a failed
-    write keeps the rows and their waiters for the next attempt (after RETRY_AFTER_FAILURE_S, on a new
-    connection). Rows still here when the loop ends go to the thread writer."""
+    Same contract as `FixBuffer`: the same gather window and group size, the same values (multi-row INSERTs, as
+    COPY cannot go in a pipeline, and the same UPDATE joined to VALUES); `add` returns a future that resolves
+    once the rows are committed, and a failed write keeps the rows and their waiters for the next attempt (after
+    RETRY_AFTER_FAILURE_S, on a new connection). Rows still here when the loop ends go to the thread writer."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
