@@ -16,22 +16,34 @@ KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "
 
 
 def sample_rows(rider, order, seq0: int) -> list:
-    """Fixes with the values that need converting: aware datetimes in another zone and with microseconds, an
-    int where a float goes, both booleans, no order, an empty and a non-ASCII reason."""
-    from dispatch.models import LocationFix
+    """Fixes (`FixRow`s) with the values that need converting: aware datetimes in another zone and with
+    microseconds, both booleans, no order, an empty and a non-ASCII reason."""
+    from dispatch.services.fixes import FixRow
 
     plus2 = timezone(timedelta(hours=2))
     at = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=plus2)
     return [
-        LocationFix(rider=rider, order=order, lat=51.5033, lng=-0.1196, accuracy=8.25, at=at,
-                    received_at=datetime(2026, 12, 1, 5, 0, 1, 999999, tzinfo=UTC), seq=seq0 + 1, accepted=True,
-                    reason=""),
-        LocationFix(rider=rider, order=None, lat=-33.8688, lng=151.2093, accuracy=12, at=at + timedelta(seconds=1),
-                    received_at=at, seq=seq0 + 2, accepted=False, reason="speed: 58.3 m/s é"),
-        LocationFix(rider_id=rider.pk, order_id=order.pk, lat=0.0, lng=180.0, accuracy=0.0,
-                    at=datetime(2000, 1, 1, tzinfo=UTC), received_at=datetime(2000, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
-                    seq=seq0 + 2**40, accepted=True, reason="x" * 32),
+        FixRow(rider.pk, order.pk, 51.5033, -0.1196, 8.25, at, datetime(2026, 12, 1, 5, 0, 1, 999999, tzinfo=UTC),
+               seq0 + 1, True, ""),
+        FixRow(rider.pk, None, -33.8688, 151.2093, 12.0, at + timedelta(seconds=1), at, seq0 + 2, False,
+               "speed: 58.3 m/s é"),
+        FixRow(rider.pk, order.pk, 0.0, 180.0, 0.0, datetime(2000, 1, 1, tzinfo=UTC),
+               datetime(2000, 1, 1, 0, 0, 0, 1, tzinfo=UTC), seq0 + 2**40, True, "x" * 32),
     ]
+
+
+def fields_agree(rider, order) -> bool:
+    """Whether the writer's values (`_history_values`) are what the model fields' own conversion makes of the
+    same rows (`get_db_prep_save`, as `bulk_create` converts them), on this database, in the columns' order."""
+    from django.db import connection
+
+    from dispatch.services.fixes import FixRow, _history_columns, _history_values
+
+    columns = _history_columns()
+    assert list(FixRow._fields) == [f.attname for f in columns], "FixRow is not the history's columns in order"
+    rows = sample_rows(rider, order, 0)
+    fields = [tuple(f.get_db_prep_save(f.pre_save(row.model(), True), connection) for f in columns) for row in rows]
+    return [tuple(v) for v in _history_values(rows)] == fields
 
 
 def read_back(seq0: int) -> list[dict]:
@@ -47,7 +59,7 @@ def history(rider, order) -> tuple[list[dict], list[dict]]:
     from dispatch.services.fixes import _history_insert
 
     with transaction.atomic():
-        LocationFix.objects.bulk_create(sample_rows(rider, order, SEQ_ORM))
+        LocationFix.objects.bulk_create([row.model() for row in sample_rows(rider, order, SEQ_ORM)])
     with transaction.atomic():
         _history_insert(sample_rows(rider, order, SEQ_WRITER))
     return read_back(SEQ_ORM), read_back(SEQ_WRITER)
@@ -155,6 +167,7 @@ def main() -> None:
     orm_positions, writer_positions = positions(riders)
     loop = loop_writer(riders[0], order, riders) if django.db.connection.vendor == "postgresql" else None
     print(json.dumps({"vendor": django.db.connection.vendor, "orm": orm, "writer": writer,
+                      "fields_agree": fields_agree(riders[0], order),
                       "orm_positions": orm_positions, "writer_positions": writer_positions, "riders": len(riders),
                       "loop": loop}, default=str))
 

@@ -25,7 +25,7 @@ from config.loops import PerLoop, task_running
 from .. import geofence, tokens
 from ..cycles import release
 from ..errors import DomainError, Invalid
-from ..models import GrantPurpose, GrantScope, LocationFix, Order, OrderStatus, Rider, Tier
+from ..models import GrantPurpose, GrantScope, Order, OrderStatus, Rider, Tier
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
@@ -37,8 +37,8 @@ from .events import (
     event_publish,
     group_track,
 )
+from .fixes import FixRow, loop_writer
 from .fixes import buffer as fix_buffer
-from .fixes import loop_writer
 from .orders import access_deadline_set, order_event
 from .positions import aggregator as position_aggregator
 from .privacy import address_tier, destination_point, destination_points, grant_create, live_grants
@@ -343,21 +343,21 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
     batch the map position. Returns the result and the frames to send (ETA; the map's when unbatched)."""
     at = datetime.fromtimestamp(fix.ts, tz=UTC)
     received = timezone.now()
+    # The history's rows as its columns' types (a caller may pass ints): FixRow's values are written as they are.
+    lat, lng, accuracy, seq = float(fix.lat), float(fix.lng), float(fix.accuracy), int(fix.seq)
     rows = []
     frames: list[tuple[str, str, dict]] = []
     for ctx, decision in zip(contexts, decisions, strict=True):
         if decision.accepted or decision.spoof:
             _states[(ctx.order_id, rider.pk)] = decision.state
-        rows.append(LocationFix(rider=rider, order_id=ctx.order_id, lat=fix.lat, lng=fix.lng, accuracy=fix.accuracy,
-                                at=at, received_at=received, seq=fix.seq, accepted=decision.accepted,
-                                reason=decision.reason[:32]))
+        rows.append(FixRow(rider.pk, ctx.order_id, lat, lng, accuracy, at, received, seq, decision.accepted,
+                           decision.reason[:32]))
         if decision.accepted and ctx.picked_up and decision.distance_m is not None \
                 and not _throttled(_eta_sent, ctx.order_id, POSITION_EVERY_S):
             frames.append((group_track(ctx.order_id), "rider.approaching",
                            {"distance_m": round(decision.distance_m), "eta_s": round(decision.distance_m / ETA_SPEED_MPS)}))
     if not contexts:  # on duty without an order: a position for the dispatch map only
-        rows.append(LocationFix(rider=rider, lat=fix.lat, lng=fix.lng, accuracy=fix.accuracy, at=at,
-                                received_at=received, seq=fix.seq, accepted=True))
+        rows.append(FixRow(rider.pk, None, lat, lng, accuracy, at, received, seq, True))
     accepted = not decisions or any(d.accepted for d in decisions)
     position = None
     if accepted:

@@ -30,7 +30,7 @@ def test_copy_and_the_joined_update_write_what_the_orm_writes_on_postgresql(tmp_
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["vendor"] == "postgresql"
     assert len(report["orm"]) == 3 and report["orm"][1]["order_id"] is None
-    assert report["writer"] == report["orm"]
+    assert report["writer"] == report["orm"] and report["fields_agree"]
     assert report["riders"] >= 2 and report["writer_positions"] == report["orm_positions"]
     loop = report["loop"]
     # The event loop's writer: the same conversions, an ack only after the commit.

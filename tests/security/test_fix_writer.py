@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dispatch.models import LocationFix, Order, Rider
 from dispatch.services import fixes
-from dispatch.services.fixes import FixBuffer, fixes_durable, fixes_wait_durable
+from dispatch.services.fixes import FixBuffer, FixRow, fixes_durable, fixes_wait_durable
 from tests import fix_roundtrip
 from tests.factories import RiderFactory
 
@@ -37,8 +37,8 @@ def idle_buffer() -> FixBuffer:
     return buf
 
 
-def row(rider: Rider, seq: int) -> LocationFix:
-    return LocationFix(rider=rider, lat=51.53, lng=-0.1196, accuracy=8.0, at=AT, received_at=AT, seq=seq, accepted=True)
+def row(rider: Rider, seq: int) -> FixRow:
+    return FixRow(rider.pk, None, 51.53, -0.1196, 8.0, AT, AT, seq, True)
 
 
 async def flush_in_thread(buf: FixBuffer) -> int:
@@ -59,6 +59,7 @@ def test_the_history_insert_writes_what_bulk_create_writes(demo, posted_order):
     orm, writer = fix_roundtrip.history(demo["rider1"].rider, Order.objects.get(pk=posted_order["id"]))
     assert len(orm) == 3 and orm[1]["order_id"] is None and orm[1]["accuracy"] == 12.0
     assert writer == orm
+    assert fix_roundtrip.fields_agree(demo["rider1"].rider, Order.objects.get(pk=posted_order["id"]))
 
 
 @pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "sqlite-before-3.33"])

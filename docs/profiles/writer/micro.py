@@ -47,7 +47,7 @@ def _rows(n):
     return out
 
 def bulk(rs): LocationFix.objects.bulk_create(rs, batch_size=500)
-def writer(rs): fixes._history_insert(rs)
+def writer(rs): fixes._history_insert([fixes.FixRow(*(getattr(r, f) for f in fixes.FixRow._fields)) for r in rs])  # rows are FixRows since the eighth pass
 def multi_values(rs):
     fields = fixes._history_columns()
     preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
