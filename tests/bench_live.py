@@ -177,20 +177,19 @@ class Bench:
         print(f"  {target}: idle, {sockets} sockets open and no pings for {seconds:.0f} s: servers' CPU "
               f"{total * 1e3 / seconds:.0f} ms/s ({split})", flush=True)
 
-    def spy(self, target: str, rate: float) -> list[subprocess.Popen]:
-        """py-spy on each daphne for the step (`--spy DIR`): raw collapsed stacks, for docs/profiles/spy_summary.py."""
+    def spy(self, target: str, rate: float, clients: list[int]) -> list[subprocess.Popen]:
+        """py-spy on each daphne and each load-generator process for the step (`--spy DIR`): raw collapsed stacks,
+        for docs/profiles/spy_summary.py."""
         if not self.args.spy:
             return []
         out = Path(self.args.spy)
         out.mkdir(parents=True, exist_ok=True)
-        spies = []
-        for i, proc in enumerate(p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None):  # type: ignore[attr-defined]
-            spies.append(subprocess.Popen(
-                [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "-r", "50", "-f", "raw",
-                 "-d", str(int(self.args.step_seconds)), "-p", str(proc.pid),
-                 "-o", str(out / f"{target}-{rate:.0f}-daphne{i}.txt")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        return spies
+        servers = [p.pid for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        spied = [(f"daphne{i}", pid) for i, pid in enumerate(servers)] + [(f"client{i}", pid) for i, pid in enumerate(clients)]
+        return [subprocess.Popen(
+            [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "-r", "50", "-f", "raw",
+             "-d", str(int(self.args.step_seconds)), "-p", str(pid), "-o", str(out / f"{target}-{rate:.0f}-{name}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in spied]
 
     def overflow(self) -> int:
         total = 0
@@ -317,8 +316,10 @@ class Bench:
         parts = self.server_parts()
         split0 = self.cpu_split(parts)
         cpu0 = sum(split0.values())
+        client_pids = [proc.pid for proc, _ in shards] + ([observer[0].pid] if with_map else [])
+        client0 = cpu_seconds(client_pids)
         start_at = time.time() + 1.0
-        spies = self.spy(target, rate)
+        spies = self.spy(target, rate, [proc.pid for proc, _ in shards])
         for _, conn in shards:
             conn.send(("step", {"interval": sockets / rate, "start_at": start_at, "seconds": seconds,
                                 "phase0": 0.0, "total": sockets}))
@@ -332,6 +333,7 @@ class Bench:
             parts[part] += fresh
         split1 = self.cpu_split(parts)
         cpu1 = sum(split1.values())
+        client1 = cpu_seconds(client_pids)
         for spy in spies:
             try:
                 spy.wait(timeout=30)
@@ -378,8 +380,10 @@ class Bench:
                         "overflow": over1 - over0,
                         "riders on map": f"{len({r for r, _ in seen})}/{len(by_rider)}"})
         split = ", ".join(f"{part} {(split1[part] - split0[part]) * 1e3 / max(len(acks), 1):.2f}" for part in parts)
+        # The load generator shares the machine's cores with the servers: its CPU is printed beside theirs, not in it.
         print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms, "
-              f"CPU ms/ping {split}", flush=True)
+              f"CPU ms/ping {split}; load generator {(client1 - client0) * 1e3 / max(len(acks), 1):.2f} "
+              f"({(client1 - client0) / seconds:.2f} of a core)", flush=True)
         return row
 
     # --- the whole run ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import contextlib
 import gc
 import json
 import math
+import os
 import random
 import resource
 import time
@@ -317,10 +318,21 @@ def settle_gc() -> None:
     gc.freeze()
 
 
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A load process's event loop: uvloop's (as under the servers, config/server.py) unless SIM_LOOP=asyncio.
+    The load generator shares the machine's cores with the servers it measures, so each of its pings should cost
+    as little as it can."""
+    if os.environ.get("SIM_LOOP", "uvloop") == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 def shard_process(conn, riders: list[dict[str, Any]], urls: list[str], path: str) -> None:
     """A load worker process: commands from the bench over a pipe ("open", "step", "close")."""
     raise_fd_limit()
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     shard = LoadShard(riders, urls, path)
     try:
         while True:
@@ -374,7 +386,7 @@ class MapObserver:
 def map_process(conn, url: str, session: str) -> None:
     """The map observer in a process of its own. It answers "ready" (or "failed: ..."), then each "frames"
     with the frames seen since the last one, and "stop" with the last ones before it exits."""
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     observer = MapObserver(url, session)
     stop = asyncio.Event()
 
