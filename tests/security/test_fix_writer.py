@@ -231,3 +231,31 @@ def test_the_sync_path_gets_the_groups_future(demo, batched):
     assert buf.flush() == 2
     waiter.join(5)
     assert results == [True]
+
+
+def test_a_groups_waiters_share_one_deadline_timer(demo, batched):
+    """Each ping's wait for its group's commit used to arm a timer of its own (`asyncio.wait` with a timeout):
+    100 waiters, 100 timers. They share the group's verdict now: one timer, and every waiter still acked."""
+    rider = demo["rider1"].rider
+    buf = idle_buffer()
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        timers: list[float] = []
+        real = loop.call_later
+
+        def counting(delay, callback, *args, **kwargs):
+            timers.append(delay)
+            return real(delay, callback, *args, **kwargs)
+
+        loop.call_later = counting  # type: ignore[method-assign]
+        future = buf.add([row(rider, seq) for seq in range(1, 101)])
+        waiters = [asyncio.ensure_future(fixes_durable(future)) for _ in range(100)]
+        await asyncio.sleep(0)
+        armed = len(timers)
+        await flush_in_thread(buf)
+        return armed, await asyncio.wait_for(asyncio.gather(*waiters), 5)
+
+    armed, acked = asyncio.run(scenario())
+    assert armed == 1
+    assert acked == [True] * 100
