@@ -227,10 +227,12 @@ def _history_values(rows: Sequence[FixRow]) -> Sequence[tuple]:
     adapt = connections[DEFAULT_DB_ALIAS].ops.adapt_datetimefield_value  # this thread's, once
     if adapt(_PROBE_AT) is _PROBE_AT:  # PostgreSQL: each row is its values already
         return rows
-    return [(*row[:5], adapt(row[5]), adapt(row[6]), *row[7:]) for row in rows]
+    return [(*row[:_AT], adapt(row.at), adapt(row.received_at), *row[_AT + 2:]) for row in rows]
 
 
 _PROBE_AT = datetime(2000, 1, 1, tzinfo=UTC)
+_AT = FixRow._fields.index("at")  # the two datetimes, side by side
+assert FixRow._fields[_AT:_AT + 2] == ("at", "received_at")
 
 
 def _history_target(connection) -> str:
