@@ -21,7 +21,9 @@ server process, and on scale PostgreSQL's backends for this database and Redis, 
 open socket (servers' RSS after the warm-up's ping on every socket minus before the sockets opened, over the
 sockets; the log line also gives it before any ping; the servers are restarted between targets); the app's
 achieved load over the echo's at the same offered load; the client's own lag p99 (how late the load generator
-sent pings: when it is large, the offered load was not really offered).
+sent pings: when it is large, the offered load was not really offered). Each step's log line also gives the
+load generator's own CPU per ping and share of a core: it runs on the servers' machine and takes their cores,
+but is not counted in the servers' CPU.
 """
 
 from __future__ import annotations
