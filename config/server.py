@@ -35,6 +35,7 @@ from daphne.server import Server  # isort:skip
 from daphne.ws_protocol import WebSocketProtocol  # isort:skip
 from twisted.web.http import HTTPChannel  # isort:skip
 
+from config import loop_probe  # isort:skip
 from dispatch.channel_layers import ChannelQueue  # isort:skip
 
 # What autobahn (autobahn/websocket/protocol.py) and daphne (daphne/ws_protocol.py) read only while the handshake is
@@ -104,6 +105,7 @@ class LeanServer(Server):
 
     def create_application(self, protocol, scope):
         """daphne 4.2's create_application, on a ChannelQueue."""
+        loop_probe.ensure_started()
         assert "application_instance" not in self.connections[protocol]
         input_queue = ChannelQueue()
         scope.setdefault("asgi", {"version": "3.0"})

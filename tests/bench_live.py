@@ -172,12 +172,13 @@ class Bench:
             return
         parts = self.server_parts()
         cpu0 = self.cpu_split(parts)
+        idle_from = time.time()
         time.sleep(seconds)
         cpu1 = self.cpu_split(parts)
         split = ", ".join(f"{part} {(cpu1[part] - cpu0[part]) * 1e3 / seconds:.0f}" for part in parts)
         total = sum(cpu1.values()) - sum(cpu0.values())
         print(f"  {target}: idle, {sockets} sockets open and no pings for {seconds:.0f} s: servers' CPU "
-              f"{total * 1e3 / seconds:.0f} ms/s ({split})", flush=True)
+              f"{total * 1e3 / seconds:.0f} ms/s ({split}); window {idle_from:.0f}-{idle_from + seconds:.0f}", flush=True)
 
     def spy(self, target: str, rate: float, clients: list[int]) -> list[subprocess.Popen]:
         """py-spy on each daphne and each load-generator process for the step (`--spy DIR`): raw collapsed stacks,
@@ -385,7 +386,7 @@ class Bench:
         # The load generator shares the machine's cores with the servers: its CPU is printed beside theirs, not in it.
         print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms, "
               f"CPU ms/ping {split}; load generator {(client1 - client0) * 1e3 / max(len(acks), 1):.2f} "
-              f"({(client1 - client0) / seconds:.2f} of a core)", flush=True)
+              f"({(client1 - client0) / seconds:.2f} of a core); window {start_at:.0f}-{start_at + seconds:.0f}", flush=True)
         return row
 
     # --- the whole run ----------------------------------------------------------------------------------
