@@ -9,8 +9,8 @@ one JSON line to DIR/loop-PID.jsonl:
 - `gc_ms`: collections that ran in it, and their generations;
 - `stacks`: what the watcher thread saw the loop's thread run, sampled every millisecond while the stall lasted,
   as "file:function" of the innermost frames, with how many samples each;
-- `busy`: the same for the process's other threads that ran Python code meanwhile (a thread holding the GIL
-  stalls the loop too).
+- `busy`: the same for the process's other threads that were on a core between two samples (a thread holding
+  the GIL stalls the loop too).
 
 `docs/profiles/loop_stalls.py` sums such files up. Started from config/server.py, on the loop's first connection.
 """
@@ -68,6 +68,7 @@ class LoopProbe:
         self._gc_at = 0.0
         self.lines: list[str] = []
         self.at_ticks = _ticks(self.schedstat)
+        self.others: dict[int, int] = {}  # the other threads' time on a core at the last sample, ns
 
     def start(self) -> None:
         gc.callbacks.append(self._gc)
@@ -107,6 +108,19 @@ class LoopProbe:
         with self.out.open("a") as f:
             f.write("".join(line + "\n" for line in lines))
 
+    def _ran(self, native_id: int | None) -> bool:
+        """Whether the thread was on a core since the last look (a thread asleep in C shows its Python frame too)."""
+        if native_id is None:
+            return False
+        try:
+            with open(f"/proc/self/task/{native_id}/schedstat", "rb") as f:
+                run = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        before = self.others.get(native_id, run)
+        self.others[native_id] = run
+        return run - before > 200_000  # 0.2 ms since the last sample
+
     def _watch(self) -> None:
         last_flush = time.monotonic()
         while not self.loop.is_closed():
@@ -115,10 +129,11 @@ class LoopProbe:
                 continue
             if time.perf_counter() - self.due > SAMPLE_S:  # the loop is late: what is its thread doing?
                 me = threading.get_ident()
+                threads = {t.ident: t.native_id for t in threading.enumerate()}
                 for ident, frame in sys._current_frames().items():
                     if ident == self.ident:
                         self.stacks[_where(frame)] += 1
-                    elif ident != me and frame.f_code.co_name not in ("wait", "_worker", "get", "select"):
+                    elif ident != me and self._ran(threads.get(ident)):
                         self.busy[_where(frame, 3)] += 1
             if time.monotonic() - last_flush > 5 and self.lines:
                 last_flush = time.monotonic()
