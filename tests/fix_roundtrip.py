@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from django.db import transaction
 
-SEQ_ORM, SEQ_WRITER, SEQ_LOOP, SEQ_FAIL, SEQ_LEFT = 2**42, 2**43, 2**44, 2**45, 2**46  # seqs in [seq0, seq0 + 2**41)
+# seqs in [seq0, seq0 + 2**41)
+SEQ_ORM, SEQ_WRITER, SEQ_LOOP, SEQ_FAIL, SEQ_LEFT, SEQ_MORE = 2**42, 2**43, 2**44, 2**45, 2**46, 2**47
 KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "seq", "accepted", "reason")
 
 
@@ -110,15 +111,25 @@ def loop_writer(rider, order, riders: list) -> dict:
         report["acked"] = await fixes.fixes_durable(ack, wait_s=10)
         report["groups"] = writer.groups
         # A failed write: the rows and their waiter stay; the next attempt (on a new connection) writes them.
-        real = fixes._history_statements
-        fixes._history_statements = lambda rows: [("INSERT INTO no_such_table VALUES (1)", [])]
+        real = fixes._group_statement
+        fixes._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
         try:
             failed = writer.add(sample_rows(rider, order, SEQ_FAIL)[:1])
             report["failed_write_acked"] = await fixes.fixes_durable(failed, wait_s=0.3)
             report["kept_after_failure"] = writer.pending()
         finally:
-            fixes._history_statements = real
+            fixes._group_statement = real
         report["acked_after_retry"] = await fixes.fixes_durable(failed, wait_s=10)
+        # Groups of other sizes, with and without positions: one statement's text, prepared on its sixth run with
+        # the same parameter types (positions or none).
+        samples = sample_rows(rider, order, 0)
+        for size in (1, 2, 5, 7, 3, 4, 6):
+            more = [samples[i % 3]._replace(seq=SEQ_MORE + size * 100 + i) for i in range(size)]
+            position = None if size == 2 else (riders[-1].pk, 50.5, -1.25, datetime.now(UTC))
+            report.setdefault("more_acked", []).append(
+                await fixes.fixes_durable(writer.add(more, position=position), wait_s=10))
+        cursor = await writer._conn.execute("SELECT statement FROM pg_prepared_statements")
+        report["prepared"] = [row[0][:40] for row in await cursor.fetchall()]
         # An application name of its own, so the connection can be told apart in pg_stat_activity.
         report["application_name"] = writer._conn.info.parameter_status("application_name")
         # Rows queued as the loop ends (a gather window longer than the loop lives) go to the thread writer.
@@ -143,6 +154,7 @@ def loop_writer(rider, order, riders: list) -> dict:
     report["connection_closed_with_the_loop"] = conn.closed
     fixes.buffer.flush()
     report["loop_history"] = read_back(SEQ_LOOP)
+    report["more_written"] = len(read_back(SEQ_MORE))
     report["failed_then_written"] = read_back(SEQ_FAIL)
     report["left_then_written"] = len(read_back(SEQ_LEFT))
     report["loop_position"] = list(Rider.objects.filter(pk=rider.pk).values_list("last_lat", "last_lng").get())

@@ -23,9 +23,9 @@ asyncio future per loop (`fixes_durable`), which the writer resolves with one wa
 not one per waiting ping.
 
 Two writers, one contract. The socket's fast path on PostgreSQL hands its rows to its event loop's own writer
-(`LoopWriter`): the same gather window, and each group's BEGIN, INSERT, UPDATE and COMMIT sent together in
-pipeline mode on an async connection, so a group commits in one round trip and its pings are resolved in the
-loop with no thread between. Everything else (the database path, HTTP pings, SQLite) uses the thread's `FixBuffer`.
+(`LoopWriter`): the same gather window, and each group's history and positions written by one statement on an
+async connection, so a group commits in one round trip and its pings are resolved in the loop with no thread
+between. Everything else (the database path, HTTP pings, SQLite) uses the thread's `FixBuffer`.
 """
 
 from __future__ import annotations
@@ -245,23 +245,37 @@ def _copy_sql(connection) -> str:
     return f"COPY {_history_target(connection)} FROM STDIN"
 
 
-HISTORY_ROWS_PER_STATEMENT = 1000  # 10 parameters each: within PostgreSQL's 65,535
+def _group_statement(rows: Sequence[FixRow], positions: dict[int, tuple[float, float, Any]]) -> tuple[str, list[Any]]:
+    """A group's history and its riders' last positions in one statement, for the loop writer on PostgreSQL: the
+    history's INSERT from one array per column (`unnest`) inside a WITH, and the UPDATE joined to the positions'
+    arrays, in rider order. The values are converted by the fields as `_history_insert` and `_positions_save`
+    convert them. On the loop writer's autocommit connection the statement is its own transaction.
 
-
-def _history_statements(rows: Sequence[FixRow]) -> list[tuple[str, list[Any]]]:
-    """The history as multi-row INSERTs with bound parameters (for the loop writer's pipeline, where COPY cannot
-    go), the values converted by the fields as `_history_insert` converts them."""
-    if not rows:
-        return []
+    Its text is the same for every group, so psycopg converts its placeholders once and the server prepares it
+    after five runs. The multi-row VALUES statements it replaces (a BEGIN, an INSERT, an UPDATE and a COMMIT in
+    pipeline mode) were new text for each group size, and psycopg parses a query of more than 50 parameters anew
+    each time (MAX_CACHED_STATEMENT_PARAMS). docs/profiles/ninth/insert_bench.py, per group of 12 rows: 0.51-0.62
+    ms of client CPU against 0.76-0.87, and 25-28 µs of server CPU per row against 35."""
     connection = connections[DEFAULT_DB_ALIAS]
-    head = f"INSERT INTO {_history_target(connection)} VALUES "  # noqa: S608 - names from _meta, values bound
-    mark = f"({', '.join(['%s'] * len(_history_columns()))})"
+    qn = connection.ops.quote_name
+    columns = _history_columns()
+    history = f"INSERT INTO {_history_target(connection)} SELECT * FROM unnest(" + ", ".join(  # noqa: S608 - _meta
+        f"%s::{field.db_type(connection)}[]" for field in columns) + ")"
+    opts = Rider._meta
+    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    table = qn(opts.db_table)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, lat, lng, seen))
+    col: Any = lambda field: qn(field.column)  # noqa: E731
+    update = (f"UPDATE {table} SET {col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c "  # noqa: S608 - _meta
+              f"FROM unnest({arrays}) AS v (k, a, b, c) WHERE {table}.{col(pk)} = v.k")
     values = _history_values(rows)
-    statements = []
-    for start in range(0, len(values), HISTORY_ROWS_PER_STATEMENT):
-        chunk = values[start:start + HISTORY_ROWS_PER_STATEMENT]
-        statements.append((head + ", ".join([mark] * len(chunk)), [v for value in chunk for v in value]))
-    return statements
+    params: list[Any] = [[value[i] for value in values] for i in range(len(columns))]
+    items = sorted(positions.items())  # one lock order for writers in several processes
+    params += [[pk.get_db_prep_save(rider_id, connection) for rider_id, _ in items],
+               [lat.get_db_prep_save(a, connection) for _, (a, _b, _at) in items],
+               [lng.get_db_prep_save(b, connection) for _, (_a, b, _at) in items],
+               [seen.get_db_prep_save(at, connection) for _, (_a, _b, at) in items]]
+    return f"WITH history AS ({history}) {update}", params
 
 
 def _history_insert(rows: Sequence[FixRow]) -> None:
@@ -330,8 +344,8 @@ class LoopWriter:
     costs three more hops per group (a wake of its thread, the GIL taken back after each of its statements while
     the loop runs Python, and a wake of the loop), and each hop waits for a core the loop is using.
 
-    Same contract as `FixBuffer`: the same gather window and group size, the same values (multi-row INSERTs, as
-    COPY cannot go in a pipeline, and the same UPDATE joined to VALUES); `add` returns a future that resolves
+    Same contract as `FixBuffer`: the same gather window and group size, the same values (in one statement,
+    `_group_statement`); `add` returns a future that resolves
     once the rows are committed, and a failed write keeps the rows and their waiters for the next attempt (after
     RETRY_AFTER_FAILURE_S, on a new connection). Rows still here when the loop ends go to the thread writer."""
 
@@ -388,10 +402,9 @@ class LoopWriter:
         if rows or positions:
             try:
                 conn = await self._connection()
-                # BEGIN, the statements and COMMIT sent together in pipeline mode: one round trip for the group.
-                async with conn.pipeline(), conn.transaction(), conn.cursor() as cursor:
-                    for sql, params in _history_statements(rows) + _positions_statements(positions):
-                        await cursor.execute(sql, params)
+                # One statement, its own transaction on this autocommit connection: one round trip for the group.
+                async with conn.cursor() as cursor:
+                    await cursor.execute(*_group_statement(rows, positions))
             except Exception:
                 log.exception("could not write %s location fixes from the event loop; keeping them", len(rows))
                 self._rows[:0] = rows
@@ -410,6 +423,10 @@ class LoopWriter:
             params = connections[DEFAULT_DB_ALIAS].get_connection_params()  # Django's, with its adapters
             params.pop("cursor_factory", None)  # a sync class; the async cursor binds on the server side
             params.setdefault("application_name", LOOP_WRITER_APPLICATION)  # named in pg_stat_activity
+            if "prepare_threshold" not in settings.DATABASES[DEFAULT_DB_ALIAS].get("OPTIONS", {}):
+                # Django turns psycopg's server-side preparing off (for poolers); the group statement is one text,
+                # prepared after psycopg's default of five runs, unless the settings say otherwise.
+                params["prepare_threshold"] = 5
             self._conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
         return self._conn
 

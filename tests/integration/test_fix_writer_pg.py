@@ -38,6 +38,9 @@ def test_copy_and_the_joined_update_write_what_the_orm_writes_on_postgresql(tmp_
     assert loop["acked_before_commit"] is False and loop["acked"] is True
     assert loop["loop_history"] == report["orm"]
     assert loop["loop_position"] == [50.25, -1.5]
+    # Groups of any size, with or without positions, are one statement's text, which the server prepares.
+    assert loop["more_acked"] == [True] * 7 and loop["more_written"] == 1 + 2 + 5 + 7 + 3 + 4 + 6
+    assert loop["prepared"] == ["WITH history AS (INSERT INTO \"dispatch_l"], loop["prepared"]
     # A failed write keeps its rows and its waiter unacked; the retry writes them and acks.
     assert loop["failed_write_acked"] is False and loop["kept_after_failure"] == 1
     assert loop["acked_after_retry"] is True and len(loop["failed_then_written"]) == 1
