@@ -23,7 +23,9 @@ sockets; the log line also gives it before any ping; the servers are restarted b
 achieved load over the echo's at the same offered load; the client's own lag p99 (how late the load generator
 sent pings: when it is large, the offered load was not really offered). Each step's log line also gives the
 load generator's own CPU per ping and share of a core: it runs on the servers' machine and takes their cores,
-but is not counted in the servers' CPU.
+but is not counted in the servers' CPU. Each idle and step line ends with its window in Unix seconds, to cut
+the servers' stall files (LOOP_PROBE=DIR in the environment, config/loop_probe.py) with
+`docs/profiles/loop_stalls.py --from T --to T`.
 """
 
 from __future__ import annotations

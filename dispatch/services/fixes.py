@@ -254,8 +254,8 @@ def _group_statement(rows: Sequence[FixRow], positions: dict[int, tuple[float, f
     Its text is the same for every group, so psycopg converts its placeholders once and the server prepares it
     after five runs. The multi-row VALUES statements it replaces (a BEGIN, an INSERT, an UPDATE and a COMMIT in
     pipeline mode) were new text for each group size, and psycopg parses a query of more than 50 parameters anew
-    each time (MAX_CACHED_STATEMENT_PARAMS). docs/profiles/ninth/insert_bench.py, per group of 12 rows: 0.51-0.62
-    ms of client CPU against 0.76-0.87, and 25-28 µs of server CPU per row against 35."""
+    each time (MAX_CACHED_STATEMENT_PARAMS). docs/profiles/ninth/insert_bench.txt, per group of 12 rows: 0.55-0.63
+    ms of client CPU against 0.90-1.05, and 17-25 µs of server CPU per row against 27-38."""
     connection = connections[DEFAULT_DB_ALIAS]
     qn = connection.ops.quote_name
     columns = _history_columns()

@@ -1,9 +1,13 @@
-"""A group's history INSERT and positions UPDATE, as multi-row VALUES (one bound parameter per value, the query's
-text different for each group size) against unnest over one array per column (a fixed text and 10 and 4
-parameters), and both of those in one statement (a WITH holding the INSERT; "one": no pipeline, no BEGIN and
-COMMIT, its own transaction in autocommit, and prepared by the server after psycopg's five runs). psycopg converts a query's %s placeholders with a regular expression, and caches the result only for
-queries of at most 50 parameters (psycopg/_queries.py MAX_CACHED_STATEMENT_PARAMS): a group of more than 5 rows
-is parsed anew every time. Prints, per group and per row: the client's CPU, and the server backend's CPU.
+"""A group's history INSERT and positions UPDATE in three ways:
+- "values": multi-row VALUES, one bound parameter per value, the query's text different for each group size, with
+  BEGIN and COMMIT in pipeline mode;
+- "unnest": the same two statements over one array per column (a fixed text, 10 and 4 parameters);
+- "one": both in one statement (a WITH holding the INSERT), no pipeline, no BEGIN and COMMIT, its own transaction
+  in autocommit, and prepared by the server after psycopg's five runs.
+
+psycopg converts a query's %s placeholders with a regular expression, and caches the result only for queries of
+at most 50 parameters (psycopg/_queries.py MAX_CACHED_STATEMENT_PARAMS): a group of more than 5 rows is parsed
+anew every time. Prints, per group and per row: the client's CPU, and the server backend's CPU.
 
     python docs/profiles/ninth/insert_bench.py [postgres://postgres@127.0.0.1:5432/postgres]
 """
