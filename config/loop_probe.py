@@ -31,7 +31,6 @@ from types import FrameType
 
 TICK_S = 0.002
 SAMPLE_S = 0.001
-IDLE_FUNCS = {"run_forever", "_run_once", "run", "select", "poll", "_poll", "doIteration"}
 _started: dict[int, LoopProbe] = {}
 
 

@@ -121,16 +121,15 @@ CHECK_TICK_S = 0.1
 class LeanServer(Server):
     """Daphne's server. Its two periodic passes over every connection (`application_checker` each second: reap
     finished applications; `timeout_checker` every 2 s: timeouts and the websocket keep-alive pings) run here a
-    slice every CHECK_TICK_S, with the same period per connection (a connection opened during a round is first
-    visited in the next: a finished one is forgotten within two seconds, not one). Each whole pass held the event loop for 10-34
-    ms at 5,000 sockets a process, and the keep-alive pings it sends went out in one burst: up to 500 a pass, a
-    70-127 ms stall every 2 s (#10's ninth pass, config/loop_probe.py)."""
+    slice every CHECK_TICK_S, with the same period per connection. A connection opened during a round is first
+    visited in the next, so a finished one is forgotten within two seconds, not one. Each whole pass held the
+    event loop for 10-34 ms at 5,000 sockets a process, and the keep-alive pings it sends went out in one burst:
+    up to 500 a pass, a 70-127 ms stall every 2 s (#10's ninth pass, config/loop_probe.py)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.application_round = RoundRobin(ticks=round(1.0 / CHECK_TICK_S))
         self.timeout_round = RoundRobin(ticks=round(2.0 / CHECK_TICK_S))
-
 
     @property
     def ws_factory(self):

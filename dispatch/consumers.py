@@ -390,9 +390,12 @@ class _Sweeper:
         self.slots: dict[int, list[weakref.ref[EventConsumer]]] = {}
 
     def add(self, sock: EventConsumer) -> None:
-        self.slots.setdefault(int(sock.trusted_until // SWEEP_EVERY_S), []).append(weakref.ref(sock))
+        self._put(sock)
         if not task_running(self.task):
             self.task = self.loop.create_task(self._run())
+
+    def _put(self, sock: EventConsumer) -> None:
+        self.slots.setdefault(int(sock.trusted_until // SWEEP_EVERY_S), []).append(weakref.ref(sock))
 
     def due(self, now: float) -> list[EventConsumer]:
         """The sockets of every slot that ends within SWEEP_AHEAD_S, taken out of their slots."""
@@ -415,7 +418,7 @@ class _Sweeper:
                 log.warning("socket access sweep failed", exc_info=True)
             for sock in picked:  # checked, renewed by its own check, or not checked: due again at its verdict's end
                 if not sock.ended:
-                    self.slots.setdefault(int(sock.trusted_until // SWEEP_EVERY_S), []).append(weakref.ref(sock))
+                    self._put(sock)
 
 
 _sweepers = PerLoop(_Sweeper)

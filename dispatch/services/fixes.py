@@ -34,6 +34,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -257,25 +258,36 @@ def _group_statement(rows: Sequence[FixRow], positions: dict[int, tuple[float, f
     each time (MAX_CACHED_STATEMENT_PARAMS). docs/profiles/ninth/insert_bench.txt, per group of 12 rows: 0.55-0.63
     ms of client CPU against 0.90-1.05, and 17-25 µs of server CPU per row against 27-38."""
     connection = connections[DEFAULT_DB_ALIAS]
-    qn = connection.ops.quote_name
-    columns = _history_columns()
-    history = f"INSERT INTO {_history_target(connection)} SELECT * FROM unnest(" + ", ".join(  # noqa: S608 - _meta
-        f"%s::{field.db_type(connection)}[]" for field in columns) + ")"
-    opts = Rider._meta
-    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
-    table = qn(opts.db_table)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, lat, lng, seen))
-    col: Any = lambda field: qn(field.column)  # noqa: E731
-    update = (f"UPDATE {table} SET {col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c "  # noqa: S608 - _meta
-              f"FROM unnest({arrays}) AS v (k, a, b, c) WHERE {table}.{col(pk)} = v.k")
+    pk, lat, lng, seen = _position_fields()
     values = _history_values(rows)
-    params: list[Any] = [[value[i] for value in values] for i in range(len(columns))]
+    params: list[Any] = [[value[i] for value in values] for i in range(len(_history_columns()))]
     items = sorted(positions.items())  # one lock order for writers in several processes
     params += [[pk.get_db_prep_save(rider_id, connection) for rider_id, _ in items],
                [lat.get_db_prep_save(a, connection) for _, (a, _b, _at) in items],
                [lng.get_db_prep_save(b, connection) for _, (_a, b, _at) in items],
                [seen.get_db_prep_save(at, connection) for _, (_a, _b, at) in items]]
-    return f"WITH history AS ({history}) {update}", params
+    return _group_sql(), params
+
+
+def _position_fields() -> tuple[Any, Any, Any, Any]:
+    opts = Rider._meta
+    return opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+
+
+@functools.cache
+def _group_sql() -> str:
+    """`_group_statement`'s text, the same for every group."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    qn = connection.ops.quote_name
+    history = f"INSERT INTO {_history_target(connection)} SELECT * FROM unnest(" + ", ".join(  # noqa: S608 - _meta
+        f"%s::{field.db_type(connection)}[]" for field in _history_columns()) + ")"
+    pk, lat, lng, seen = _position_fields()
+    table = qn(Rider._meta.db_table)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, lat, lng, seen))
+    col: Any = lambda field: qn(field.column)  # noqa: E731
+    update = (f"UPDATE {table} SET {col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c "  # noqa: S608 - _meta
+              f"FROM unnest({arrays}) AS v (k, a, b, c) WHERE {table}.{col(pk)} = v.k")
+    return f"WITH history AS ({history}) {update}"
 
 
 def _history_insert(rows: Sequence[FixRow]) -> None:
