@@ -178,6 +178,30 @@ def test_a_socket_checked_per_frame_keeps_its_exact_period(demo, settings):
     assert 0.9 <= asyncio.run(scenario()) <= 1.1
 
 
+def test_a_socket_that_renewed_its_own_verdict_is_still_swept_after_its_access_ends(demo, settings, monkeypatch):
+    """Plays a dispatcher removed from the role after their socket renewed its verdict by a check of its own (a
+    frame after the first verdict ran out). The socket still waits in the slot of its first verdict; when that
+    slot comes round before the new verdict is due, the socket must move to the new verdict's slot, not be
+    dropped, and that later sweep must close it."""
+    from dispatch.board.consumers import DispatchConsumer
+
+    settings.SOCKET_RECHECK_S = 6.0
+    monkeypatch.setattr(DispatchConsumer, "_first_recheck_s", lambda self: 3.0)  # first slot: 3 s out
+    cookie = login_cookie(demo["dispatcher1"])
+
+    async def scenario():
+        comm, consumer = await open_consumer("/ws/dispatch/", cookie)
+        consumer.trusted_until = 0.0  # the first verdict ran out: the next frame checks itself
+        await comm.send_json_to({"type": "noop"})
+        assert (await comm.receive_json_from(timeout=2))["code"] == "unknown_type"
+        assert consumer.trusted_until > time.monotonic() + 5  # renewed by its own check: 6 s out
+        await sync_to_async(lambda: Dispatcher.objects.filter(user=demo["dispatcher1"]).delete())()
+        assert await frames_until_closed(comm, wait_s=6 + 3 * SWEEP_EVERY_S) == ([], 4403)
+        await shut(comm)
+
+    asyncio.run(scenario())
+
+
 class FakeSocket:
     def __init__(self, trusted_until: float) -> None:
         self.trusted_until = trusted_until
