@@ -22,6 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets.client import ClientProtocol
+from websockets.frames import Opcode
+from websockets.http11 import Response
+from websockets.protocol import State
+from websockets.typing import Origin
+from websockets.uri import parse_uri
+
 M_PER_DEG_LAT = 111_195.0
 SIM_PREFIX = "sim"
 
@@ -221,10 +228,6 @@ class LeanSocket(asyncio.Protocol):
 
     @classmethod
     async def connect(cls, http_url: str, path: str, session: str | None, on_text, *, open_timeout: float = 60):
-        from websockets.client import ClientProtocol
-        from websockets.typing import Origin
-        from websockets.uri import parse_uri
-
         uri = parse_uri(ws_url(http_url, path))
         protocol = ClientProtocol(uri, origin=Origin(http_url.rstrip("/")), max_size=None)
         request = protocol.connect()
@@ -247,9 +250,6 @@ class LeanSocket(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        from websockets.frames import Opcode
-        from websockets.http11 import Response
-
         self.ws.receive_data(data)
         for event in self.ws.events_received():
             if isinstance(event, Response):
@@ -293,8 +293,6 @@ class LeanSocket(asyncio.Protocol):
     # the client's side
     @property
     def open(self) -> bool:
-        from websockets.protocol import State
-
         return self.ws.state is State.OPEN and self.transport is not None and not self.transport.is_closing()
 
     def send(self, text: str) -> None:
