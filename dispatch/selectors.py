@@ -321,9 +321,13 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
         {"tier": Tier(g.tier).label, "at": g.created_at.isoformat(), "by": "your rider"}
         for g in Grant.objects.filter(order=order, scope=GrantScope.ADDRESS, tier__gt=Tier.AREA).order_by("pk")
     ]
-    revoked = (
+    revoked = [
+        t.isoformat() for t in
         AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk").values_list("at", flat=True)
-    )
+    ]
+    lapsed, access_ends_at = _rider_access_deadline(order)
+    if lapsed is not None:  # past its end, not yet swept: refused at every read already, so listed as ended
+        revoked.append(lapsed.isoformat())
     session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
     return {
         "order_id": order.pk,  # names the order in call and chat messages on the link's socket
@@ -335,10 +339,24 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
         "consent": consent_view(order),
         "call_number": session.proxy_number if session else None,
         "address_seen": reveals,
-        "access_revoked_at": [t.isoformat() for t in revoked],
+        "access_revoked_at": revoked,
+        "access_ends_at": access_ends_at.isoformat() if access_ends_at else None,
         "expires_at": order.tracking_expires_at.isoformat(),
         "reach": _reach(order, role="customer", token=token),
     }
+
+
+def _rider_access_deadline(order: Order) -> tuple[Any, Any]:
+    """Of the current rider's grants on a delivered order that are not yet revoked: the end of those already
+    past it (None if none), and the next end still to come (None if none). Delivery sets every one of them to
+    end ACCESS_REVOKE_AFTER_S later; the worker's revocation then writes the audit row and tells the devices,
+    but access ends at `expires_at` whenever the worker gets there, and the customer's page says so on time."""
+    if order.status != OrderStatus.DELIVERED or order.rider is None:
+        return None, None
+    now = timezone.now()
+    ends = list(Grant.objects.filter(order=order, principal_id=order.rider.user_id, revoked_at__isnull=True,
+                                     expires_at__isnull=False).values_list("expires_at", flat=True))
+    return max((t for t in ends if t <= now), default=None), min((t for t in ends if t > now), default=None)
 
 
 def _reach(order: Order, *, role: str, user=None, token: str = "") -> dict[str, bool]:

@@ -283,7 +283,11 @@ class TrackingOut(serializers.Serializer):
     delivery_pin = serializers.CharField(allow_null=True)
     call_number = serializers.CharField(allow_null=True, help_text="The masked proxy number, while a session lives.")
     address_seen = _AddressSeenOut(many=True)
-    access_revoked_at = serializers.ListField(child=serializers.DateTimeField())
+    access_revoked_at = serializers.ListField(child=serializers.DateTimeField(), help_text=(
+        "When the rider's access to the address ended: each revocation, and an end already past that the "
+        "worker has not yet recorded (refused at every read from that moment)."))
+    access_ends_at = serializers.DateTimeField(allow_null=True, help_text=(
+        "After delivery, when the rider's remaining access ends; null once it has, or before delivery."))
     expires_at = serializers.DateTimeField()
     consent = ConsentOut()
     order_id = serializers.IntegerField(help_text="Names the order in call and chat messages on the link's socket.")

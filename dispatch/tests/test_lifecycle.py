@@ -183,3 +183,42 @@ def test_retention_reduces_old_interactions_to_counts(assigned_order, settings):
     row(1, "completed")
     assert retention_sweep()["interactions_aggregated"] == 2
     assert list(Interaction.objects.values_list("outcome", flat=True)) == ["completed"]
+
+
+@pytest.mark.django_db
+def test_the_customers_page_lists_access_ended_at_read_time_before_the_worker_records_it(
+        assigned_order, client_for, settings, django_capture_on_commit_callbacks):
+    """Access ends at the grant's end whether or not the worker has run: the customer's page says so on time,
+    and says when to look again (a worker down or late must not leave the page claiming the rider still has it)."""
+    settings.ACCESS_REVOKE_AFTER_S = 30
+    Order.objects.filter(pk=assigned_order["id"]).update(status=OrderStatus.PICKED_UP)
+    token = assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    pin = customer_pin(assigned_order)
+    with django_capture_on_commit_callbacks(execute=False):  # the worker never hears of it
+        r = client_for("rider1").post(f"/api/rider/orders/{assigned_order['id']}/deliver/", {"pin": pin}, format="json")
+        assert r.status_code == 200
+    ends = Grant.objects.get(order_id=assigned_order["id"]).expires_at
+
+    page = Client().get(f"/api/track/{token}/").json()
+    assert page["access_revoked_at"] == []
+    assert page["access_ends_at"] == ends.isoformat()
+
+    Grant.objects.filter(order_id=assigned_order["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    ended = Grant.objects.get(order_id=assigned_order["id"]).expires_at
+    page = Client().get(f"/api/track/{token}/").json()
+    assert page["access_revoked_at"] == [ended.isoformat()]  # not yet swept: listed at the grant's end
+    assert page["access_ends_at"] is None
+    assert not AuditEvent.objects.filter(order_id=assigned_order["id"], action="access.revoked").exists()
+
+    assert access_revoke_due() == 1  # the worker comes round: its record replaces the read-time entry
+    recorded = AuditEvent.objects.get(order_id=assigned_order["id"], action="access.revoked").at
+    page = Client().get(f"/api/track/{token}/").json()
+    assert page["access_revoked_at"] == [recorded.isoformat()]
+    assert page["access_ends_at"] is None
+
+
+@pytest.mark.django_db
+def test_the_customers_page_names_no_access_end_before_delivery(assigned_order):
+    token = assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    page = Client().get(f"/api/track/{token}/").json()
+    assert page["access_ends_at"] is None and page["access_revoked_at"] == []

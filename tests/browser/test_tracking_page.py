@@ -183,3 +183,66 @@ def test_customer_stops_marketing_and_sees_what_the_rider_may_see(stack, browser
     expect(page.locator("#consent-card")).to_be_hidden()
     assert page.problems == []
     context.close()
+
+
+def test_access_ends_on_time_on_the_page_while_the_worker_is_down(stack, browser):
+    """The worker and beat are down when the order is delivered: nothing records the revocation or sends a frame,
+    yet the rider's access ends at its deadline (refused at every read), and the page says so then. When the
+    worker is back its record takes the read-time entry's place: still one entry."""
+    order_id, code, token = new_order(stack, "rider2")
+    pin = tracking(stack, token)["delivery_pin"]
+    store = stack.login("store1")
+    assert store.post(f"/api/pickup/orders/{order_id}/ready/").status_code == 200
+    rider = stack.login("rider2")
+    rider_code = rider.get(f"/api/rider/orders/{order_id}/handoff-code/").json()["code"]
+    assert store.post("/api/pickup/handoff/", json={"pickup_code": code, "rider_code": rider_code}).status_code == 200
+    context, page = open_tracking(stack, browser, token)
+    stack.stop("beat")
+    stack.stop("worker")
+    try:
+        r = rider.post(f"/api/rider/orders/{order_id}/deliver/", json={"pin": pin})
+        assert r.status_code == 200, r.text
+        delivered = time.monotonic()
+        expect(page.locator("#headline")).to_contain_text("Delivered")
+        assert tracking(stack, token)["access_ends_at"]
+        expect(page.locator('#seen li[data-kind="revoked"]')).to_contain_text("access to your address ended")
+        assert time.monotonic() - delivered >= 1.5  # not before its end (ACCESS_REVOKE_AFTER_S = 2)
+        assert rider.get(f"/api/rider/orders/{order_id}/").status_code == 404  # ended for the rider too
+        lapsed = tracking(stack, token)["access_revoked_at"]
+        assert len(lapsed) == 1
+    finally:
+        stack.respawn("worker")
+        stack.respawn("beat")
+    deadline = time.monotonic() + 30
+    while tracking(stack, token)["access_revoked_at"] == lapsed and time.monotonic() < deadline:
+        time.sleep(0.5)  # the worker's sweep writes its record
+    recorded = tracking(stack, token)["access_revoked_at"]
+    assert len(recorded) == 1 and recorded != lapsed
+    expect(page.locator('#seen li[data-kind="revoked"]')).to_have_count(1)
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.problems == []
+    context.close()
+
+
+def test_a_failed_read_is_retried_as_the_page_says(stack, browser):
+    """The page says "Retrying…" when a read fails: it does read again, with backoff, without a reload."""
+    _, _, token = new_order(stack)
+    context = browser.new_context(base_url=stack.url, **PHONE)
+    page = context.new_page()
+    failed = []
+
+    def flaky(route):
+        if len(failed) < 2:
+            failed.append(route.request.url)
+            route.fulfill(status=503, content_type="application/json", body='{"detail": "Try again shortly."}')
+        else:
+            route.continue_()
+
+    page.route(re.compile(rf"/api/track/{re.escape(token)}/$"), flaky)
+    page.goto(f"/t/{token}/")
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    assert len(failed) == 2
+    expect(page.locator("#track-order")).to_contain_text("Green Cross Pharmacy")
+    assert page.evaluate("window.__sameDocument") is True
+    context.close()

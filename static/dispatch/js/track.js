@@ -181,26 +181,44 @@ function render(d) {
   document.body.dataset.ready = "true";
 }
 
+// After delivery the server names when the rider's remaining access ends: read again then, so the list
+// says it ended on time even if the live frame is late (the server counts an end already past as ended).
+let deadlineTimer = null;
+function watchDeadline(d) {
+  clearTimeout(deadlineTimer);
+  deadlineTimer = null;
+  if (!d.access_ends_at) return;
+  const wait = Date.parse(d.access_ends_at) - Date.now() + 300; // this phone's clock may differ: at least 1 s
+  deadlineTimer = setTimeout(load, Math.min(Math.max(wait, 1000), 86_400_000));
+}
+
 let inflight = null;
 let again = false;
+let failures = 0;
+let retryTimer = null;
 async function load() {
   if (inflight) {
     again = true;
     return inflight;
   }
+  clearTimeout(retryTimer);
   inflight = (async () => {
     try {
       do {
         again = false;
         data = await api(base);
         render(data);
+        watchDeadline(data);
       } while (again);
+      failures = 0;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
         location.reload(); // the link expired: the server shows the expired page
         return;
       }
-      toast((err && err.detail) || gettext("Could not load your delivery. Retrying…"), "error");
+      failures += 1; // what the toast promises: read again, 2 s, 4 s … at most 30 s apart
+      retryTimer = setTimeout(load, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)));
+      if (failures === 1) toast((err && err.detail) || gettext("Could not load your delivery. Retrying…"), "error");
     } finally {
       inflight = null;
     }
