@@ -282,3 +282,15 @@ class LiveStack:
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists()
+
+
+def attach_stack_logs(report, item, unwrap=lambda value: value) -> None:
+    """On a failed test, the tail of each process's log of the live stack it used (daphne, worker, beat): what a
+    CI run that failed here, and nowhere else, leaves to read. `unwrap` finds the stack in a fixture's value."""
+    if not report.failed:
+        return
+    for value in getattr(item, "funcargs", {}).values():
+        stack = unwrap(value)
+        if isinstance(stack, LiveStack) and stack.procs:
+            report.sections.append((f"process logs ({stack.tmp.name})", stack.logs()))
+            return

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, LiveStack, chromium_available
+from tests.harness import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, LiveStack, attach_stack_logs, chromium_available
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
@@ -34,6 +34,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    attach_stack_logs(report, item)  # a failure in CI comes with the worker's, beat's and daphne's last lines
+    return report
 
 
 @pytest.fixture(scope="module")

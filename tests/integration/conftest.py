@@ -29,7 +29,7 @@ from websockets.sync.client import connect
 
 from dispatch.management.commands.demo_data import RIDERS
 from tests.factories import PII_STRINGS, order_payload
-from tests.harness import LiveStack, scale_urls
+from tests.harness import LiveStack, attach_stack_logs, scale_urls
 
 SCALE_SKIP = "DATABASE_URL and REDIS_URL not set: scale-profile tests need PostgreSQL and Redis"
 RIDER_NAMES = {username: name for username, name, _ in RIDERS}
@@ -309,10 +309,5 @@ def scale_env() -> tuple[str, str]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.failed:
-        for value in getattr(item, "funcargs", {}).values():
-            stack = value.stack if isinstance(value, Parties) else value
-            if isinstance(stack, LiveStack) and stack.procs:
-                report.sections.append((f"process logs ({stack.tmp.name})", stack.logs()))
-                break
+    attach_stack_logs(report, item, lambda value: value.stack if isinstance(value, Parties) else value)
     return report
