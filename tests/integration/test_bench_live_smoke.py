@@ -1,5 +1,5 @@
-"""`make bench-live`, tiny (20 riders, 2 short steps, a 1-second warm-up, embedded): the table prints every
-column with sane numbers. It checks the instrument, not the server's speed."""
+"""`make bench-live`, tiny (20 riders, 2 steps of 2 s, 1 s of warm-up and of idle, embedded): the table prints
+every column with sane numbers. It checks the instrument, not the server's speed."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def test_bench_live_prints_one_sane_table():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(ROOT)
     out = subprocess.run([sys.executable, "-m", "tests.bench_live", "--riders", "20", "--steps", "10,20",
-                          "--step-seconds", "3", "--warmup-seconds", "1", "--profile", "embedded"], cwd=ROOT, env=env,
+                          "--step-seconds", "2", "--warmup-seconds", "1", "--idle-seconds", "1",
+                          "--profile", "embedded"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     lines = out.stdout.splitlines()
