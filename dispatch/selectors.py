@@ -3,6 +3,7 @@ Every list is filtered by the caller's scope."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -346,7 +347,7 @@ def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
     }
 
 
-def _rider_access_deadline(order: Order) -> tuple[Any, Any]:
+def _rider_access_deadline(order: Order) -> tuple[datetime | None, datetime | None]:
     """Of the current rider's grants on a delivered order that are not yet revoked: the end of those already
     past it (None if none), and the next end still to come (None if none). Delivery sets every one of them to
     end ACCESS_REVOKE_AFTER_S later; the worker's revocation then writes the audit row and tells the devices,
