@@ -216,8 +216,8 @@ async function load() {
         location.reload(); // the link expired: the server shows the expired page
         return;
       }
-      failures += 1; // what the toast promises: read again, 2 s, 4 s … at most 30 s apart
-      retryTimer = setTimeout(load, Math.min(30_000, 1000 * 2 ** Math.min(failures, 5)));
+      failures += 1; // what the toast promises: read again, 1 s, 2 s, 4 s … at most 30 s apart
+      retryTimer = setTimeout(load, Math.min(30_000, 1000 * 2 ** Math.min(failures - 1, 5)));
       if (failures === 1) toast((err && err.detail) || gettext("Could not load your delivery. Retrying…"), "error");
     } finally {
       inflight = null;
