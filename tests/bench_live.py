@@ -3,6 +3,12 @@ same daphne, in one run. Prints one table; asserts nothing.
 
     python -m tests.bench_live [--riders 1000] [--steps 100,250,500,1000,2500] [--step-seconds 20]
                                [--profile auto|embedded|scale] [--procs N]
+                               [--variant NAME:SETTING=VALUE[,SETTING=VALUE...]] ...
+
+A `--variant` runs the app's steps again after the first run, on the same riders and database, with the servers
+restarted under those settings (read back from their environment before anything is measured): an A/B of a
+setting in one run, whose rows are named app[NAME]. Later targets run on a database grown by the earlier ones'
+history rows, so repeat the default as a variant of its own to see the drift.
 
 Profiles: embedded (one daphne on SQLite, the in-memory channel layer), or scale when DATABASE_URL and
 REDIS_URL are set (two daphne, a fresh PostgreSQL database on that server, and a private redis-server on a
@@ -34,6 +40,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -204,9 +211,10 @@ class Bench:
             total += r.json()["dropped"] if r.status_code == 200 else 0
         return total
 
-    def restart_servers(self) -> None:
+    def restart_servers(self, extra: dict[str, str] | None = None) -> None:
         """Fresh daphne processes, same command and ports, for the next target: its RSS per socket is not
-        flattered by memory the last target freed, and no backlog of the last overload is still running."""
+        flattered by memory the last target freed, and no backlog of the last overload is still running.
+        `extra`: environment for the new servers on top of the stack's (a `--variant`'s settings)."""
         t0 = time.monotonic()
         servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):  # a server still working off a backlog is killed
@@ -221,13 +229,27 @@ class Bench:
         self.stack.procs = [p for p in self.stack.procs if p.poll() is None]
         for i, port in enumerate(self.stack.ports):
             self.stack._spawn(f"daphne{i}", [*SERVER, "-b", "127.0.0.1", "-p", str(port),
-                                             "config.asgi:application"], {"PORT": str(port)})
+                                             "config.asgi:application"], {"PORT": str(port), **(extra or {})})
         for port in self.stack.ports:
             self.stack._wait_http(port)
         print(f"  servers restarted for the next target in {time.monotonic() - t0:.1f} s", flush=True)
 
+    def check_environment(self, name: str, extra: dict[str, str]) -> None:
+        """A variant's settings, read back from each new server's /proc environment, before anything is measured."""
+        servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        for proc in servers:
+            raw = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
+            seen = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
+            wrong = {k: seen.get(k) for k, v in extra.items() if seen.get(k) != v}
+            if wrong:
+                raise RuntimeError(f"variant {name}: {proc.name} started without {wrong}")  # type: ignore[attr-defined]
+        print(f"  variant {name}: " + " ".join(f"{k}={v}" for k, v in extra.items())
+              + f", read back from {len(servers)} server(s)' environment", flush=True)
+
     # --- a target's run -------------------------------------------------------------------------------
     def run_target(self, target: str, path: str) -> None:
+        """Open every rider's socket on `path`, warm up, measure idle, run the steps, close. `target` names the
+        table's rows: "app", "echo", or "app[NAME]" for a `--variant`."""
         ctx = multiprocessing.get_context("fork")
         riders = self.setup["riders"]
         procs = max(1, self.args.procs or (len(riders) + 2499) // 2500)
@@ -269,7 +291,7 @@ class Bench:
                 print(f"  {target}: RSS per socket {(rss1 - rss0) / max(opened, 1):.1f} KiB open, {rss_per:.1f} KiB "
                       f"after a ping each{redis}", flush=True)
             self.idle_cpu(target, opened)
-            observer = self.map_open() if target == "app" else None
+            observer = self.map_open() if target.startswith("app") else None
             try:
                 for rate in self.args.steps:
                     row = self.step(target, shards, rate, opened, rss_per, observer=observer)
@@ -424,6 +446,10 @@ class Bench:
                 if stack.db_url:
                     self.settle_database(stack.db_url)
                 self.run_target("app", "/ws/rider/")
+                for name, extra in args.variant:  # the same riders and database, servers restarted with `extra`
+                    self.restart_servers(extra)
+                    self.check_environment(name, extra)
+                    self.run_target(f"app[{name}]", "/ws/rider/")
                 if not args.no_echo:
                     self.restart_servers()
                     self.run_target("echo", "/ws/echo/")
@@ -480,8 +506,23 @@ class Bench:
         for note in self.notes:
             print(note)
         app, ref = capacity("app"), capacity("echo")
-        print(f"\nhighest achieved load with ack p99 <= 50 ms: app {app:.0f}/s, echo {ref:.0f}/s"
+        ran_echo = any(r["target"] == "echo" for r in self.rows)
+        print(f"\nhighest achieved load with ack p99 <= 50 ms: app {app:.0f}/s, "
+              + (f"echo {ref:.0f}/s" if ran_echo else "echo not run")
               + (f", ratio {app / ref:.2f}" if ref else ""))
+        for name in dict.fromkeys(r["target"] for r in self.rows if r["target"].startswith("app[")):
+            print(f"  {name} {capacity(name):.0f}/s" + (f", ratio {capacity(name) / ref:.2f}" if ref else ""))
+
+
+def variant(p: argparse.ArgumentParser, spec: str) -> tuple[str, dict[str, str]]:
+    """`NAME:KEY=VALUE,KEY=VALUE` -> (NAME, {KEY: VALUE}); the parser's error for anything else."""
+    name, _, pairs = spec.partition(":")
+    extra = dict(pair.split("=", 1) for pair in pairs.split(",") if "=" in pair)
+    if not name or not extra or len(extra) != len([x for x in pairs.split(",") if x]):
+        p.error(f"--variant {spec!r}: expected NAME:KEY=VALUE[,KEY=VALUE...]")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not all(re.fullmatch(r"[A-Z][A-Z0-9_]*", k) for k in extra):
+        p.error(f"--variant {spec!r}: a name of letters, digits, '_.-', and upper-case setting names")
+    return name, extra
 
 
 def parse(argv: list[str] | None = None):
@@ -495,7 +536,12 @@ def parse(argv: list[str] | None = None):
     p.add_argument("--no-echo", action="store_true", help="skip the echo consumer's steps")
     p.add_argument("--idle-seconds", type=float, default=5.0, help="measure the servers' CPU with no pings this long")
     p.add_argument("--spy", default="", metavar="DIR", help="py-spy each daphne in every step, raw stacks into DIR")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE...]",
+                   help="after the app's steps, restart the servers with these settings in their environment and run "
+                        "the app's steps again as app[NAME], on the same riders and database: an A/B in one run "
+                        "(repeatable)")
     args = p.parse_args(argv)
+    args.variant = [variant(p, spec) for spec in args.variant]
     args.steps = [float(s) for s in args.steps.split(",") if s.strip()]
     if args.profile == "auto":
         args.profile = "scale" if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL") else "embedded"

@@ -1,5 +1,5 @@
-"""`make bench-live`, tiny (20 riders, 2 steps of 2 s, 1 s of warm-up and of idle, embedded): the table prints
-every column with sane numbers. It checks the instrument, not the server's speed."""
+"""`make bench-live`, tiny (20 riders, one step of 2 s, 1 s of warm-up and of idle, embedded, one `--variant`): the
+table prints every column with sane numbers. It checks the instrument, not the server's speed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.bench_live import COLUMNS
 from tests.harness import ROOT
 
@@ -15,17 +17,21 @@ from tests.harness import ROOT
 def test_bench_live_prints_one_sane_table():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(ROOT)
-    out = subprocess.run([sys.executable, "-m", "tests.bench_live", "--riders", "20", "--steps", "10,20",
+    out = subprocess.run([sys.executable, "-m", "tests.bench_live", "--riders", "20", "--steps", "20",
                           "--step-seconds", "2", "--warmup-seconds", "1", "--idle-seconds", "1",
-                          "--profile", "embedded"], cwd=ROOT, env=env,
+                          "--profile", "embedded", "--variant", "wide:LOCATION_FIX_FLUSH_S=0.02,POSITION_FLUSH_S=0.4"],
+                         cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert any(line.startswith("1-minute load average at start: ") for line in lines)
     header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("target |"))
     assert [c.strip() for c in lines[header].split("|")] == COLUMNS
-    rows = [[c.strip() for c in line.split("|")] for line in lines[header + 2:header + 6]]
-    assert [(r[0], r[1]) for r in rows] == [("app", "10"), ("app", "20"), ("echo", "10"), ("echo", "20")]
+    rows = [[c.strip() for c in line.split("|")] for line in lines[header + 2:header + 5]]
+    assert [(r[0], r[1]) for r in rows] == [("app", "20"), ("app[wide]", "20"), ("echo", "20")]
+    # The variant's servers were restarted with its settings, and the bench read them back before measuring.
+    assert ("  variant wide: LOCATION_FIX_FLUSH_S=0.02 POSITION_FLUSH_S=0.4, read back from 1 server(s)' environment"
+            in lines)
     for row in rows:
         cells = dict(zip(COLUMNS, row, strict=True))
         assert float(cells["achieved/s"]) > 0  # acks came back
@@ -33,12 +39,24 @@ def test_bench_live_prints_one_sane_table():
             value = float(cells[name])
             assert not math.isnan(value) and value >= 0, (name, cells)
         assert float(cells["ack p50 ms"]) <= float(cells["ack p95 ms"]) <= float(cells["ack p99 ms"])
-        if cells["target"] == "app":
+        if cells["target"].startswith("app"):
             assert float(cells["map p99 ms"]) >= 0 and int(cells["map missing"]) >= 0 and int(cells["overflow"]) >= 0
             seen, pinging = (int(x) for x in cells["riders on map"].split("/"))
             assert 0 < seen <= pinging <= 20
             assert float(cells["vs echo"]) > 0
     assert "highest achieved load with ack p99 <= 50 ms: app" in out.stdout
+    assert any(line.startswith("  app[wide] ") for line in lines)
+
+
+def test_a_variant_is_a_name_and_settings_or_an_error():
+    from tests.bench_live import parse
+
+    args = parse(["--profile", "embedded", "--variant", "w5:LOCATION_FIX_FLUSH_S=0.005",
+                  "--variant", "two:A_B=1,C=x=y"])
+    assert args.variant == [("w5", {"LOCATION_FIX_FLUSH_S": "0.005"}), ("two", {"A_B": "1", "C": "x=y"})]
+    for bad in ("noname", ":A=1", "x:", "x:A", "x:A=1,B", "x y:A=1", "x:lower=1"):
+        with pytest.raises(SystemExit):
+            parse(["--profile", "embedded", "--variant", bad])
 
 
 def test_the_map_account_takes_acks_and_positions_from_the_same_window():
