@@ -31,7 +31,11 @@ sent pings: when it is large, the offered load was not really offered). Each ste
 load generator's own CPU per ping and share of a core: it runs on the servers' machine and takes their cores,
 but is not counted in the servers' CPU. Each idle and step line ends with its window in Unix seconds, to cut
 the servers' stall files (LOOP_PROBE=DIR in the environment, config/loop_probe.py) with
-`docs/profiles/loop_stalls.py --from T --to T`.
+`docs/profiles/loop_stalls.py --from T --to T`. The last column, calib ms, is the machine's own speed just before
+the step: the best of 7 timings of a fixed pure-Python loop (`calibrate`), taken while the servers are idle. On a
+virtual machine the host's other tenants slow every process without the load average showing it (seen here: the
+same code and setting gave ack p99 19 ms and 63 ms at 2,500/s in one session, 1-minute load under 1.0 at the start
+of both, with the load generator's own CPU per ping 0.09 and 0.15 ms); compare runs, and variants, at like figures.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ GAP_NOTES = 5  # riders short on the map described in the notes, with what arriv
 MAP_SETTLE_S = 1.5  # after the step's acks, before the map's frames are collected: > POSITION_FLUSH_S (0.5 s)
 COLUMNS = ["target", "offered/s", "achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "map p99 ms", "lost",
            "map missing", "overflow", "riders on map", "map stale max s", "CPU ms/ping", "RSS KiB/socket", "vs echo",
-           "client lag p99 ms"]
+           "client lag p99 ms", "calib ms"]
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -85,6 +89,16 @@ def rss_kib(pids: list[int]) -> int:
         except OSError:
             continue
     return total
+
+
+def calibrate(n: int = 200_000, tries: int = 7) -> float:
+    """The machine's speed now, in ms: the best of `tries` timings of a fixed pure-Python loop (higher: slower)."""
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(n))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
 
 
 def pct(values: list[float], q: float) -> float:
@@ -344,6 +358,7 @@ class Bench:
         split0 = self.cpu_split(parts)
         cpu0 = sum(split0.values())
         client_pids = [proc.pid for proc, _ in shards] + ([observer[0].pid] if with_map else [])
+        calib = calibrate()  # the servers are idle: the last step's acks are in, the next step's pings not yet sent
         client0 = cpu_seconds(client_pids)
         start_at = time.time() + 1.0
         spies = self.spy(target, rate, [proc.pid for proc, _ in shards])
@@ -378,7 +393,7 @@ class Bench:
                "ack p95 ms": pct(lat, 0.95), "ack p99 ms": pct(lat, 0.99), "lost": sum(r["lost"] for r in results),
                "sent": sum(r["sent"] for r in results),
                "CPU ms/ping": (cpu1 - cpu0) * 1e3 / len(acks) if acks else None, "RSS KiB/socket": rss_per,
-               "client lag p99 ms": max(r["client_late_p99"] for r in results) * 1e3}
+               "client lag p99 ms": max(r["client_late_p99"] for r in results) * 1e3, "calib ms": calib}
         if with_map:
             end = start_at + seconds
             seen, map_lat, missing, gaps, by_rider = map_account(acks, frames, start_at, end)
@@ -410,7 +425,8 @@ class Bench:
         # The load generator shares the machine's cores with the servers: its CPU is printed beside theirs, not in it.
         print(f"  {target} {rate:.0f}/s: achieved {row['achieved/s']:.0f}/s, ack p99 {row['ack p99 ms']:.1f} ms, "
               f"CPU ms/ping {split}; load generator {(client1 - client0) * 1e3 / max(len(acks), 1):.2f} "
-              f"({(client1 - client0) / seconds:.2f} of a core); window {start_at:.0f}-{start_at + seconds:.0f}", flush=True)
+              f"({(client1 - client0) / seconds:.2f} of a core); calib {calib:.2f} ms; "
+              f"window {start_at:.0f}-{start_at + seconds:.0f}", flush=True)
         return row
 
     # --- the whole run ----------------------------------------------------------------------------------
@@ -420,7 +436,7 @@ class Bench:
         load1 = os.getloadavg()[0]
         print(f"bench-live: profile {args.profile}, {args.riders} riders, steps {args.steps} pings/s x "
               f"{args.step_seconds:.0f} s, fd limit {limit}, {os.cpu_count()} CPUs")
-        print(f"1-minute load average at start: {load1:.2f}")
+        print(f"1-minute load average at start: {load1:.2f}; calibration {calibrate():.2f} ms (the calib ms column)")
         if load1 >= 1.0:
             print("WARNING: the machine is busy (load >= 1.0): figures will be noisy and low.")
         tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))

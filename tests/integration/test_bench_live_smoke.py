@@ -24,7 +24,7 @@ def test_bench_live_prints_one_sane_table():
                          capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     lines = out.stdout.splitlines()
-    assert any(line.startswith("1-minute load average at start: ") for line in lines)
+    assert any(line.startswith("1-minute load average at start: ") and "; calibration " in line for line in lines)
     header = next(i for i, line in enumerate(lines) if line.lstrip().startswith("target |"))
     assert [c.strip() for c in lines[header].split("|")] == COLUMNS
     rows = [[c.strip() for c in line.split("|")] for line in lines[header + 2:header + 5]]
@@ -38,6 +38,7 @@ def test_bench_live_prints_one_sane_table():
         for name in ("achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "lost", "CPU ms/ping", "client lag p99 ms"):
             value = float(cells[name])
             assert not math.isnan(value) and value >= 0, (name, cells)
+        assert 0.1 < float(cells["calib ms"]) < 1000, cells  # the machine's speed, timed before the step
         assert float(cells["ack p50 ms"]) <= float(cells["ack p95 ms"]) <= float(cells["ack p99 ms"])
         if cells["target"].startswith("app"):
             assert float(cells["map p99 ms"]) >= 0 and int(cells["map missing"]) >= 0 and int(cells["overflow"]) >= 0
@@ -47,6 +48,12 @@ def test_bench_live_prints_one_sane_table():
     assert "highest achieved load with ack p99 <= 50 ms: app" in out.stdout
     assert any(line.startswith("  app[wide] ") for line in lines)
 
+
+def test_calibration_times_a_fixed_loop_and_grows_with_the_work():
+    from tests.bench_live import calibrate
+
+    small, large = calibrate(50_000, 3), calibrate(400_000, 3)
+    assert 0 < small < large
 
 def test_a_variant_is_a_name_and_settings_or_an_error():
     from tests.bench_live import parse
