@@ -7,8 +7,9 @@ same daphne, in one run. Prints one table; asserts nothing.
 
 A `--variant` runs the app's steps again after the first run, on the same riders and database, with the servers
 restarted under those settings (read back from their environment before anything is measured): an A/B of a
-setting in one run, whose rows are named app[NAME]. Later targets run on a database grown by the earlier ones'
-history rows, so repeat the default as a variant of its own to see the drift.
+setting in one run, whose rows are named app[NAME]. A setting's name must be one the project reads from the
+environment (a misspelt one would measure the default twice). The host's speed can change between targets (the
+calib ms column), so repeat the default as a variant of its own to see how far.
 
 Profiles: embedded (one daphne on SQLite, the in-memory channel layer), or scale when DATABASE_URL and
 REDIS_URL are set (two daphne, a fresh PostgreSQL database on that server, and a private redis-server on a
@@ -530,14 +531,25 @@ class Bench:
             print(f"  {name} {capacity(name):.0f}/s" + (f", ratio {capacity(name) / ref:.2f}" if ref else ""))
 
 
+def read_from_environment(key: str) -> bool:
+    """Whether the project's code names `key` as a quoted string (`env.float("KEY")`, `os.environ.get("KEY")`)."""
+    needle = f'"{key}"'
+    return any(needle in path.read_text() for top in ("config", "dispatch", "rider", "pickup")
+               for path in (ROOT / top).rglob("*.py"))
+
+
 def variant(p: argparse.ArgumentParser, spec: str) -> tuple[str, dict[str, str]]:
-    """`NAME:KEY=VALUE,KEY=VALUE` -> (NAME, {KEY: VALUE}); the parser's error for anything else."""
+    """`NAME:KEY=VALUE,KEY=VALUE` -> (NAME, {KEY: VALUE}); the parser's error for anything else, and for a KEY the
+    project never reads."""
     name, _, pairs = spec.partition(":")
     extra = dict(pair.split("=", 1) for pair in pairs.split(",") if "=" in pair)
     if not name or not extra or len(extra) != len([x for x in pairs.split(",") if x]):
         p.error(f"--variant {spec!r}: expected NAME:KEY=VALUE[,KEY=VALUE...]")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not all(re.fullmatch(r"[A-Z][A-Z0-9_]*", k) for k in extra):
         p.error(f"--variant {spec!r}: a name of letters, digits, '_.-', and upper-case setting names")
+    unknown = [k for k in extra if not read_from_environment(k)]
+    if unknown:
+        p.error(f"--variant {spec!r}: the project reads no setting named {', '.join(unknown)} from the environment")
     return name, extra
 
 

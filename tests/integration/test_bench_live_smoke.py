@@ -59,9 +59,11 @@ def test_a_variant_is_a_name_and_settings_or_an_error():
     from tests.bench_live import parse
 
     args = parse(["--profile", "embedded", "--variant", "w5:LOCATION_FIX_FLUSH_S=0.005",
-                  "--variant", "two:A_B=1,C=x=y"])
-    assert args.variant == [("w5", {"LOCATION_FIX_FLUSH_S": "0.005"}), ("two", {"A_B": "1", "C": "x=y"})]
-    for bad in ("noname", ":A=1", "x:", "x:A", "x:A=1,B", "x y:A=1", "x:lower=1"):
+                  "--variant", "two:SERVER_LOOP=asyncio,GC_THRESHOLDS=a=b"])
+    assert args.variant == [("w5", {"LOCATION_FIX_FLUSH_S": "0.005"}),
+                            ("two", {"SERVER_LOOP": "asyncio", "GC_THRESHOLDS": "a=b"})]
+    for bad in ("noname", ":A=1", "x:", "x:A", "x:A=1,B", "x y:A=1", "x:lower=1",
+                "typo:LOCATION_FIX_FLUSH=0.02", "typo:LOCATION_FIX_FLUSH_S=0.02,SERVER_LOOPS=asyncio"):
         with pytest.raises(SystemExit):
             parse(["--profile", "embedded", "--variant", bad])
 
