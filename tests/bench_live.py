@@ -173,6 +173,10 @@ class Bench:
         self.notes: list[str] = []
 
     # --- the server's processes ---------------------------------------------------------------------
+    def daphnes(self) -> list[subprocess.Popen]:
+        """The stack's daphne processes still running."""
+        return [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+
     def server_parts(self) -> dict[str, list[int]]:
         """The server's processes by part: daphne (with any other process of the stack), redis, postgres."""
         parts = {"daphne": [p.pid for p in self.stack.procs if p.poll() is None], "redis": [], "postgres": []}
@@ -211,7 +215,7 @@ class Bench:
             return []
         out = Path(self.args.spy)
         out.mkdir(parents=True, exist_ok=True)
-        servers = [p.pid for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        servers = [p.pid for p in self.daphnes()]
         spied = [(f"daphne{i}", pid) for i, pid in enumerate(servers)] + [(f"client{i}", pid) for i, pid in enumerate(clients)]
         return [subprocess.Popen(
             [shutil.which("py-spy") or str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "-r", "50", "-f", "raw",
@@ -231,7 +235,7 @@ class Bench:
         flattered by memory the last target freed, and no backlog of the last overload is still running.
         `extra`: environment for the new servers on top of the stack's (a `--variant`'s settings)."""
         t0 = time.monotonic()
-        servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        servers = self.daphnes()
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):  # a server still working off a backlog is killed
             for proc in servers:
                 if proc.poll() is None:
@@ -251,7 +255,7 @@ class Bench:
 
     def check_environment(self, name: str, extra: dict[str, str]) -> None:
         """A variant's settings, read back from each new server's /proc environment, before anything is measured."""
-        servers = [p for p in self.stack.procs if p.name.startswith("daphne") and p.poll() is None]  # type: ignore[attr-defined]
+        servers = self.daphnes()
         for proc in servers:
             raw = Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0")
             seen = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
