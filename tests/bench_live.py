@@ -532,7 +532,8 @@ class Bench:
               + (f"echo {ref:.0f}/s" if ran_echo else "echo not run")
               + (f", ratio {app / ref:.2f}" if ref else ""))
         for name in dict.fromkeys(r["target"] for r in self.rows if r["target"].startswith("app[")):
-            print(f"  {name} {capacity(name):.0f}/s" + (f", ratio {capacity(name) / ref:.2f}" if ref else ""))
+            highest = capacity(name)
+            print(f"  {name} {highest:.0f}/s" + (f", ratio {highest / ref:.2f}" if ref else ""))
 
 
 def read_from_environment(key: str) -> bool:

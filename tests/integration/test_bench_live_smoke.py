@@ -55,6 +55,7 @@ def test_calibration_times_a_fixed_loop_and_grows_with_the_work():
     small, large = calibrate(50_000, 3), calibrate(400_000, 3)
     assert 0 < small < large
 
+
 def test_a_variant_is_a_name_and_settings_or_an_error():
     from tests.bench_live import parse
 
