@@ -5,7 +5,7 @@ renders what a selector or service already decided a party may see: none opens t
 
 from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
 from .calls import CallRouteOut, CallSessionOut, TrackCallOut
-from .common import ErrorOut, NamedOut, RiderNamedOut, TokenOut
+from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
 from .fields import (
     TEXT_ERRORS,
@@ -43,7 +43,7 @@ __all__ = [
     "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
     "HandoffCodeOut", "HistoryOut", "InteractionOut", "IsoDateTimeField", "ItemIn", "ItemLineOut", "ItemsOut",
     "LocationAckOut", "LocationIn", "MaskedOrderOut", "NamedOut", "OmitNoneSerializer", "OrderCreatedOut", "OrderIn",
-    "OverloadOut", "PackingLineOut", "PackingOut", "PickupCheckOut", "RiderCustomerOut", "RiderNamedOut",
+    "OverloadOut", "PackingLineOut", "PackingOut", "PickupCheckOut", "RiderCustomerOut",
     "RiderOrderOut", "StoreOrderOut", "StoreOut", "StrictBooleanField", "StrictCharField", "StrictFloatField",
     "StrictIntegerField", "StrictRegexField", "TimestampField", "TokenOut", "TrackCallOut", "TrackConsentOut",
     "TrackingOut", "location_in_fast",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rest_framework import serializers
+
+from ..models import Rider
 
 
 class ErrorOut(serializers.Serializer):
@@ -13,17 +17,20 @@ class ErrorOut(serializers.Serializer):
     errors = serializers.JSONField(required=False, help_text="On 400 `invalid`: the messages per field.")
 
 
+class _NameField(serializers.CharField):
+    """A store's `name`; a rider's `display_name`, the name they chose to show; or a mapping's "name"."""
+
+    def get_attribute(self, instance):
+        if isinstance(instance, Mapping):
+            return instance["name"]
+        return instance.display_name if isinstance(instance, Rider) else instance.name
+
+
 class NamedOut(serializers.Serializer):
-    """A store (or any row with an id and a name)."""
+    """A store or a rider, by id and the name it shows."""
 
     id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class RiderNamedOut(NamedOut):
-    """A rider, by the name they chose to show."""
-
-    name = serializers.CharField(source="display_name")
+    name = _NameField()
 
 
 class TokenOut(serializers.Serializer):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .common import NamedOut, RiderNamedOut
+from .common import NamedOut
 from .fields import IsoDateTimeField
 from .orders import ConsentOut, CustomerOut, ItemsOut
 
@@ -24,7 +24,7 @@ class StoreOrderOut(serializers.Serializer):
     customer = CustomerOut(source="order")
     items = ItemsOut(source="order")
     consent = ConsentOut(source="order")
-    rider = RiderNamedOut(source="order.rider", allow_null=True)
+    rider = NamedOut(source="order.rider", allow_null=True)
     created_at = IsoDateTimeField(source="order.created_at")
     ready_at = IsoDateTimeField(source="order.ready_at", allow_null=True)
     picked_up_at = IsoDateTimeField(source="order.picked_up_at", allow_null=True)

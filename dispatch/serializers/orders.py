@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..masking import masked_items
-from .common import NamedOut, RiderNamedOut
+from .common import NamedOut
 from .fields import IsoDateTimeField, OmitNoneSerializer
 
 
@@ -64,7 +64,7 @@ class MaskedOrderOut(serializers.Serializer):
     area = serializers.CharField()
     approx = ApproxPointOut(source="*", help_text="The destination rounded to about 1 km.")
     consent = ConsentOut(source="*")
-    rider = RiderNamedOut(allow_null=True)
+    rider = NamedOut(allow_null=True)
     created_at = IsoDateTimeField()
     ready_at = IsoDateTimeField(allow_null=True)
     picked_up_at = IsoDateTimeField(allow_null=True)
