@@ -196,14 +196,19 @@ def access_call(*, party, call_id):
     raise NotFound()
 
 
-def chat_history(*, party, order_id) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ChatLine:
+    message: ChatMessage
+    text: str | None  # as the privacy service opened it for the reader; None if it could not
+
+
+def chat_history(*, party, order_id) -> list[ChatLine]:
     """This party's messages on the order, opened (audited) for them."""
     order = access_party_order(party=party, order_id=order_id)
     messages = [m for m in ChatMessage.objects.filter(order=order).order_by("pk")[:500]
                 if party.role in (m.sender, m.recipient)]
     texts = chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
-    return [{"id": m.pk, "order": order.pk, "from": m.sender, "to": m.recipient, "text": texts.get(m.pk),
-             "at": m.created_at.isoformat()} for m in messages]
+    return [ChatLine(m, texts.get(m.pk)) for m in messages]
 
 
 def chat_texts(*, party, order_id, ids: list[int]) -> dict[int, str]:

@@ -4,7 +4,7 @@ view's `extend_schema(responses=...)` names, so `/api/schema/` is true by constr
 renders what a selector or service already decided a party may see: none opens the vault."""
 
 from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
-from .calls import CallRouteOut, CallSessionOut, TrackCallOut
+from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
 from .fields import (
@@ -39,12 +39,12 @@ from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
 
 __all__ = [
     "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardRiderOut", "BreakGlassIn",
-    "BreakGlassOut", "CallRouteOut", "CallSessionOut", "CheckOut", "ConsentIn", "ConsentOut", "CustomerIn",
-    "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
+    "BreakGlassOut", "CallRouteOut", "CallSessionOut", "ChatMessageOut", "CheckOut", "ConsentIn", "ConsentOut",
+    "CustomerIn", "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
     "HandoffCodeOut", "HistoryOut", "InteractionOut", "IsoDateTimeField", "ItemIn", "ItemLineOut", "ItemsOut",
-    "LocationAckOut", "LocationIn", "MaskedOrderOut", "NamedOut", "OmitNoneSerializer", "OrderCreatedOut", "OrderIn",
-    "OverloadOut", "PackingLineOut", "PackingOut", "PickupCheckOut", "RiderCustomerOut",
-    "RiderOrderOut", "StoreOrderOut", "StoreOut", "StrictBooleanField", "StrictCharField", "StrictFloatField",
-    "StrictIntegerField", "StrictRegexField", "TimestampField", "TokenOut", "TrackCallOut", "TrackConsentOut",
-    "TrackingOut", "location_in_fast",
+    "LocationAckOut", "LocationIn", "MaskedOrderOut", "NamedOut", "OmitNoneSerializer", "OrderCreatedOut",
+    "OrderIn", "OverloadOut", "PackingLineOut", "PackingOut", "PickupCheckOut", "RiderCustomerOut", "RiderOrderOut",
+    "StoreOrderOut", "StoreOut", "StrictBooleanField", "StrictCharField", "StrictFloatField", "StrictIntegerField",
+    "StrictRegexField", "TimestampField", "TokenOut", "TrackCallOut", "TrackConsentOut", "TrackingOut",
+    "location_in_fast",
 ]

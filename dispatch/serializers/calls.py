@@ -1,4 +1,4 @@
-"""Calls by phone: a masked session, and the sandbox carrier's verdict on a dialled number."""
+"""Calls and chat: a masked session, the sandbox carrier's verdict on a dialled number, a chat line."""
 
 from __future__ import annotations
 
@@ -33,3 +33,15 @@ class TrackCallOut(serializers.Serializer):
     proxy_number = serializers.CharField()
     connected = serializers.BooleanField()
     callee = serializers.CharField()
+
+
+# Built with type() because one field is named "from", a Python keyword.
+ChatMessageOut = type("ChatMessageOut", (serializers.Serializer,), {
+    "__doc__": "One chat message of the reader's own conversation (`selectors.ChatLine`), on the socket.",
+    "id": serializers.IntegerField(source="message.pk"),
+    "order": serializers.IntegerField(source="message.order_id"),
+    "from": serializers.CharField(source="message.sender"),
+    "to": serializers.CharField(source="message.recipient"),
+    "text": serializers.CharField(allow_null=True),
+    "at": IsoDateTimeField(source="message.created_at"),
+})
