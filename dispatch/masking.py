@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 SENSITIVE_LABEL = "pharmacy item"
 
@@ -35,3 +38,29 @@ def sensitive_summary(count: int, label: str = SENSITIVE_LABEL) -> str:
 def approx_coordinate(value: float) -> float:
     """Round to 0.01 degrees (about 1 km): good enough for a dispatch map, not a door."""
     return round(round(value, 2), 2)
+
+
+class ItemLine(NamedTuple):
+    name: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class MaskedItems:
+    count: int
+    lines: list[ItemLine]  # non-sensitive lines only
+    sensitive_count: int
+    sensitive_summary: str
+
+
+def masked_items(items: Iterable[Any], *, with_names: bool = True) -> MaskedItems:
+    """An order's items as every party may see them: sensitive ones only as a category count (`with_names`
+    False: no line names at all, for the bag's label)."""
+    items = list(items)
+    sensitive = sum(i.qty for i in items if i.sensitive)
+    return MaskedItems(
+        count=sum(i.qty for i in items),
+        lines=[ItemLine(i.name, i.qty) for i in items if not i.sensitive] if with_names else [],
+        sensitive_count=sensitive,
+        sensitive_summary=sensitive_summary(sensitive),
+    )

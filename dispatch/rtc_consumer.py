@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 
 from . import selectors
 from .errors import DomainError, NotFound
+from .serializers import ChatMessageOut
 from .services import rtc
 
 
@@ -69,8 +70,8 @@ class RtcMixin:
                                 client_id=str(m.get("client_id", "")))
             return {"type": "chat.sent", "id": msg.pk, "order": msg.order_id, "client_id": m.get("client_id")}
         if kind == "chat.history":
-            return {"type": "chat.history", "order": m.get("order"),
-                    "messages": selectors.chat_history(party=party, order_id=m.get("order"))}
+            history = selectors.chat_history(party=party, order_id=m.get("order"))
+            return {"type": "chat.history", "order": m.get("order"), "messages": ChatMessageOut(history, many=True).data}
         raise DomainError("Unknown message type.", code="unknown_type")
 
     async def rtc_frame(self, message) -> None:

@@ -3,6 +3,7 @@ Every list is filtered by the caller's scope."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,11 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Min, Prefetch, QuerySet
 from django.utils import timezone
 
-from . import geofence, masking, tokens
+from . import geofence, tokens
 from .errors import NotFound
 from .models import AuditEvent, ChatMessage, Grant, GrantScope, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .permissions import is_dispatcher, merchant_of, rider_of, staff_of
+from .services.counter import Eta, rider_eta
 from .services.pickup_numbers import business_date
 from .services.privacy import address_reveal, chat_open, customer_phone_for_rider, live_grants
 
@@ -194,14 +196,19 @@ def access_call(*, party, call_id):
     raise NotFound()
 
 
-def chat_history(*, party, order_id) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ChatLine:
+    message: ChatMessage
+    text: str | None  # as the privacy service opened it for the reader; None if it could not
+
+
+def chat_history(*, party, order_id) -> list[ChatLine]:
     """This party's messages on the order, opened (audited) for them."""
     order = access_party_order(party=party, order_id=order_id)
     messages = [m for m in ChatMessage.objects.filter(order=order).order_by("pk")[:500]
                 if party.role in (m.sender, m.recipient)]
     texts = chat_open(order=order, messages=messages, reader=party.role, actor=party.user)
-    return [{"id": m.pk, "order": order.pk, "from": m.sender, "to": m.recipient, "text": texts.get(m.pk),
-             "at": m.created_at.isoformat()} for m in messages]
+    return [ChatLine(m, texts.get(m.pk)) for m in messages]
 
 
 def chat_texts(*, party, order_id, ids: list[int]) -> dict[int, str]:
@@ -222,42 +229,43 @@ def order_by_tracking_token(*, token: str) -> Order:
     return order
 
 
-# --- Masked views --------------------------------------------------------------------------
-def items_view(order: Order, *, with_names: bool = True) -> dict[str, Any]:
-    items = list(order.items.all())
-    sensitive = sum(i.qty for i in items if i.sensitive)
-    return {
-        "count": sum(i.qty for i in items),
-        "lines": [{"name": i.name, "qty": i.qty} for i in items if not i.sensitive] if with_names else [],
-        "sensitive_count": sensitive,
-        "sensitive_summary": masking.sensitive_summary(sensitive),
-    }
+# --- What a party may see, for the output serializers to render ------------------------------------
+@dataclass(frozen=True)
+class Destination:
+    """The rider's destination at the tier they hold: a field of a higher tier is None (and left out)."""
+
+    tier: str
+    text: str
+    distance_m: int | None = None
+    distance_approx: bool | None = None
+    distance_text: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    parts: dict[str, str] | None = None
 
 
-def customer_view(order: Order) -> dict[str, str]:
-    return {"display_name": order.display_name, "phone_masked": order.phone_masked}
+@dataclass(frozen=True)
+class RiderCustomer:
+    display_name: str
+    phone_masked: str
+    phone: str | None = None  # only where the customer turned number protection off (audited)
 
 
-def consent_view(order: Order) -> dict[str, bool]:
-    return {"number_protection": order.consent_number_protection, "marketing": order.consent_marketing}
+@dataclass(frozen=True)
+class RiderOrder:
+    order: Order
+    customer: RiderCustomer
+    destination: Destination
+    reach: dict[str, bool]
 
 
-def store_view(store: Store) -> dict[str, Any]:
-    return {"id": store.pk, "name": store.name, "address": store.address, "lat": store.lat, "lng": store.lng,
-            "timezone": store.timezone}
-
-
-def rider_order_view(order: Order, *, user) -> dict[str, Any]:
+def rider_order(order: Order, *, user) -> RiderOrder:
     """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
     reveal = address_reveal(order=order, user=user, live=getattr(order, "live_address_grants", None))
     if reveal is None:
         raise NotFound()
     rider = order.rider
-    destination: dict[str, Any] = {"tier": reveal.tier, "text": reveal.text, "distance_m": None}
-    if reveal.lat is not None:
-        destination.update(lat=reveal.lat, lng=reveal.lng)
-    if reveal.parts is not None:
-        destination["parts"] = reveal.parts
+    distance: dict[str, Any] = {}
     if rider and rider.last_lat is not None and rider.last_lng is not None:
         from .services.area import area_point
         from .services.privacy import destination_point
@@ -268,83 +276,83 @@ def rider_order_view(order: Order, *, user) -> dict[str, Any]:
             # (services.area); `distance_text` says it in words and `distance_approx` marks it.
             metres, text = geofence.coarse_distance(
                 geofence.fast_distance(rider.last_lat, rider.last_lng, *area_point(order=order, dest=dest)))
-            destination.update(distance_m=metres, distance_approx=True, distance_text=text)
+            distance = {"distance_m": metres, "distance_approx": True, "distance_text": text}
         else:  # STREET and DOOR: the distance to the door, to the metre
-            destination["distance_m"] = round(geofence.fast_distance(rider.last_lat, rider.last_lng, *dest))
-    return {
-        "id": order.pk,
-        "status": order.status,
-        "pickup_code": order.pickup_code,
-        "store": store_view(order.store),
-        "customer": {**customer_view(order), **_rider_phone(order, user=user)},
-        "items": items_view(order),
-        "destination": destination,
+            distance = {"distance_m": round(geofence.fast_distance(rider.last_lat, rider.last_lng, *dest))}
+    destination = Destination(tier=reveal.tier, text=reveal.text, lat=reveal.lat,
+                              lng=reveal.lng if reveal.lat is not None else None, parts=reveal.parts, **distance)
+    return RiderOrder(
+        order=order,
+        customer=RiderCustomer(order.display_name, order.phone_masked, _rider_phone(order, user=user)),
+        destination=destination,
         # The rider holds the order here (a live grant, or NotFound above): they may reach both other parties.
-        "reach": {"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
-    }
+        reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
+    )
 
 
-def _rider_phone(order: Order, *, user) -> dict[str, str]:
+def _rider_phone(order: Order, *, user) -> str | None:
     """The real number, for the rider to dial, only where the customer turned number protection off."""
     if order.consent_number_protection:
-        return {}
-    phone = customer_phone_for_rider(order=order, user=user)
-    return {"phone": phone} if phone else {}
+        return None
+    return customer_phone_for_rider(order=order, user=user) or None
 
 
-def masked_order_view(order: Order) -> dict[str, Any]:
-    """For merchants, dispatchers and staff: never any address beyond the area."""
-    return {
-        "id": order.pk,
-        "status": order.status,
-        "external_ref": order.external_ref,
-        "pickup_code": order.pickup_code,
-        "store": {"id": order.store_id, "name": order.store.name},
-        "customer": customer_view(order),
-        "items": items_view(order),
-        "area": order.area,
-        "approx": {"lat": order.approx_lat, "lng": order.approx_lng},
-        "consent": consent_view(order),
-        "rider": {"id": order.rider_id, "name": order.rider.display_name} if order.rider_id else None,
-        "created_at": order.created_at.isoformat(),
-        "ready_at": order.ready_at.isoformat() if order.ready_at else None,
-        "picked_up_at": order.picked_up_at.isoformat() if order.picked_up_at else None,
-        "delivered_at": order.delivered_at.isoformat() if order.delivered_at else None,
-    }
+@dataclass(frozen=True)
+class CounterOrder:
+    """An order at the store's counter: the masked order, the rider's coarse ETA, its age and its label."""
+
+    order: Order
+    eta: Eta | None
+    age_s: int
+    label_url: str
 
 
-def tracking_view(order: Order, *, token: str) -> dict[str, Any]:
-    """The link holder's view. The PIN is derived from `token` here: it exists nowhere else."""
+def counter_order(order: Order) -> CounterOrder:
+    return CounterOrder(order=order, eta=rider_eta(order=order),
+                        age_s=int((timezone.now() - order.created_at).total_seconds()),
+                        label_url=f"/pickup/orders/{order.pk}/label/")
+
+
+@dataclass(frozen=True)
+class AddressSeen:
+    tier: str
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """The link holder's view. The PIN is derived from the token: it exists nowhere else."""
+
+    order: Order
+    delivery_pin: str | None
+    call_number: str | None
+    address_seen: list[AddressSeen]
+    access_revoked_at: list[datetime]
+    access_ends_at: datetime | None
+    reach: dict[str, bool]
+
+
+def tracking(order: Order, *, token: str) -> Tracking:
     from .services.calls import live_sessions
 
-    rider = order.rider
-    reveals = [
-        {"tier": Tier(g.tier).label, "at": g.created_at.isoformat(), "by": "your rider"}
-        for g in Grant.objects.filter(order=order, scope=GrantScope.ADDRESS, tier__gt=Tier.AREA).order_by("pk")
-    ]
-    revoked = [
-        t.isoformat() for t in
-        AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk").values_list("at", flat=True)
-    ]
+    reveals = [AddressSeen(Tier(g.tier).label, g.created_at, "your rider")
+               for g in Grant.objects.filter(order=order, scope=GrantScope.ADDRESS, tier__gt=Tier.AREA).order_by("pk")]
+    revoked = list(AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk")
+                   .values_list("at", flat=True))
     lapsed, access_ends_at = _rider_access_deadline(order)
     if lapsed is not None:  # past its end, not yet swept: refused at every read already, so listed as ended
-        revoked.append(lapsed.isoformat())
+        revoked.append(lapsed)
     session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
-    return {
-        "order_id": order.pk,  # names the order in call and chat messages on the link's socket
-        "status": order.status,
-        "pickup_code": order.pickup_code,
-        "store": order.store.name,
-        "rider": {"name": rider.display_name} if rider else None,
-        "delivery_pin": tokens.delivery_pin(token) if order.status != OrderStatus.DELIVERED else None,
-        "consent": consent_view(order),
-        "call_number": session.proxy_number if session else None,
-        "address_seen": reveals,
-        "access_revoked_at": revoked,
-        "access_ends_at": access_ends_at.isoformat() if access_ends_at else None,
-        "expires_at": order.tracking_expires_at.isoformat(),
-        "reach": _reach(order, role="customer", token=token),
-    }
+    return Tracking(
+        order=order,
+        delivery_pin=tokens.delivery_pin(token) if order.status != OrderStatus.DELIVERED else None,
+        call_number=session.proxy_number if session else None,
+        address_seen=reveals,
+        access_revoked_at=revoked,
+        access_ends_at=access_ends_at,
+        reach=_reach(order, role="customer", token=token),
+    )
 
 
 def _rider_access_deadline(order: Order) -> tuple[datetime | None, datetime | None]:

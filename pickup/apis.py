@@ -4,10 +4,7 @@ Lookups and handoff attempts are limited per staff member and per store (429 `ra
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,83 +15,16 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import IsStaff, staff_of
-from dispatch.serializers import CustomerOut, ItemsOut, NamedOut, StrictCharField, StrictRegexField
+from dispatch.serializers import CheckOut, HistoryOut, PackingOut, StoreOrderOut, StrictCharField, StrictRegexField
 from dispatch.services.counter import (
     counter_handoff,
     handoff_history,
     handoff_undo,
     order_packing_list,
     pickup_lookup,
-    rider_eta,
 )
 from dispatch.services.orders import order_mark_ready
 from dispatch.services.pickup_numbers import normalise_pickup_code
-
-
-# --- Output (documentation of the shapes; the views build plain dicts) ----------------------
-class _Eta(serializers.Serializer):
-    minutes = serializers.IntegerField(allow_null=True)
-    label = serializers.CharField(help_text='Coarse, e.g. "arriving in ~4 min". Never a position.')
-
-
-class StoreOrderOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    pickup_code = serializers.CharField()
-    external_ref = serializers.CharField()
-    store = NamedOut()
-    customer = CustomerOut()
-    items = ItemsOut()
-    rider = NamedOut(allow_null=True)
-    eta = _Eta(allow_null=True)
-    created_at = serializers.DateTimeField()
-    ready_at = serializers.DateTimeField(allow_null=True)
-    picked_up_at = serializers.DateTimeField(allow_null=True)
-    delivered_at = serializers.DateTimeField(allow_null=True)
-    age_s = serializers.IntegerField()
-    label_url = serializers.CharField()
-
-
-class CheckOut(serializers.Serializer):
-    ok = serializers.BooleanField()
-    detail = serializers.CharField()
-    order = StoreOrderOut()
-
-
-class _PackingLine(serializers.Serializer):
-    name = serializers.CharField()
-    qty = serializers.IntegerField()
-    sensitive = serializers.BooleanField()
-    category = serializers.CharField()
-
-
-class PackingOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    pickup_code = serializers.CharField()
-    lines = _PackingLine(many=True)
-
-
-class HistoryOut(serializers.Serializer):
-    order = serializers.IntegerField()
-    pickup_code = serializers.CharField()
-    at = serializers.DateTimeField()
-    by = serializers.CharField(help_text="The staff account that released the bag.")
-    rider = NamedOut(allow_null=True)
-    undone = serializers.BooleanField()
-    undone_at = serializers.DateTimeField(allow_null=True)
-    undone_by = serializers.CharField(allow_null=True)
-    undo_until = serializers.DateTimeField(allow_null=True, help_text="Set while the handoff can still be undone.")
-
-
-def store_order_view(order) -> dict[str, Any]:
-    view = selectors.masked_order_view(order)
-    view.pop("area", None)  # the counter needs no destination at all
-    view.pop("approx", None)
-    eta = rider_eta(order=order)
-    view["eta"] = {"minutes": eta.minutes, "label": eta.label} if eta else None
-    view["age_s"] = int((timezone.now() - order.created_at).total_seconds())
-    view["label_url"] = f"/pickup/orders/{order.pk}/label/"
-    return view
 
 
 def _in_store(order, store):
@@ -149,7 +79,8 @@ class StoreQueueApi(APIView):
 
     @extend_schema(responses=StoreOrderOut(many=True))
     def get(self, request):
-        return Response([store_order_view(o) for o in selectors.store_orders(user=request.user)])
+        orders = [selectors.counter_order(o) for o in selectors.store_orders(user=request.user)]
+        return Response(StoreOrderOut(orders, many=True).data)
 
 
 class StoreOrderReadyApi(APIView):
@@ -160,7 +91,7 @@ class StoreOrderReadyApi(APIView):
         with transaction.atomic():
             order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
             order = order_mark_ready(order=order, by=request.user)
-        return Response(store_order_view(order))
+        return Response(StoreOrderOut(selectors.counter_order(order)).data)
 
 
 class StorePackingApi(APIView):
@@ -173,7 +104,7 @@ class StorePackingApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         lines = order_packing_list(order=order, user=request.user)
-        return _no_store(Response({"id": order.pk, "pickup_code": order.pickup_code, "lines": lines}))
+        return _no_store(Response(PackingOut({"order": order, "lines": lines}).data))
 
 
 class StoreLookupApi(APIView):
@@ -191,7 +122,7 @@ class StoreLookupApi(APIView):
         store = staff_of(request.user).store
         order = pickup_lookup(store=store, user=request.user, pickup_code=v.get("code", ""),
                               rider_code=(v.get("rider_code") or "").strip())
-        return _no_store(Response(store_order_view(_in_store(order, store))))
+        return _no_store(Response(StoreOrderOut(selectors.counter_order(_in_store(order, store))).data))
 
 
 class StoreHandoffCheckApi(APIView):
@@ -208,9 +139,10 @@ class StoreHandoffCheckApi(APIView):
         store = staff_of(request.user).store
         order = counter_handoff(store=store, user=request.user, pickup_code=v["pickup_code"],
                                 rider_code=v["rider_code"].strip(), dry_run=True)
-        view = store_order_view(_in_store(order, store))
-        rider = view["rider"]["name"] if view["rider"] else "The rider"
-        return _no_store(Response({"ok": True, "detail": f"{rider} may take bag {order.pickup_code}.", "order": view}))
+        counter = selectors.counter_order(_in_store(order, store))
+        rider = order.rider.display_name if order.rider_id else "The rider"
+        check = {"ok": True, "detail": f"{rider} may take bag {order.pickup_code}.", "order": counter}
+        return _no_store(Response(CheckOut(check).data))
 
 
 class StoreHandoffApi(APIView):
@@ -224,7 +156,8 @@ class StoreHandoffApi(APIView):
         v = data.validated_data
         order = counter_handoff(store=staff_of(request.user).store, user=request.user, pickup_code=v["pickup_code"],
                                 rider_code=v["rider_code"].strip())
-        return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
+        return Response(StoreOrderOut(selectors.counter_order(
+            selectors.access_order(user=request.user, order_id=order.pk))).data)
 
 
 class StoreHandoffHistoryApi(APIView):
@@ -232,7 +165,7 @@ class StoreHandoffHistoryApi(APIView):
 
     @extend_schema(responses=HistoryOut(many=True))
     def get(self, request):
-        return _no_store(Response(handoff_history(store=staff_of(request.user).store)))
+        return _no_store(Response(HistoryOut(handoff_history(store=staff_of(request.user).store), many=True).data))
 
 
 class StoreHandoffUndoApi(APIView):
@@ -244,4 +177,5 @@ class StoreHandoffUndoApi(APIView):
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         handoff_undo(store=staff_of(request.user).store, order_id=order.pk, by=request.user)
-        return Response(store_order_view(selectors.access_order(user=request.user, order_id=order.pk)))
+        return Response(StoreOrderOut(selectors.counter_order(
+            selectors.access_order(user=request.user, order_id=order.pk))).data)

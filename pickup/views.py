@@ -11,6 +11,7 @@ from django_permissions_policy.decorators import permissions_policy_override
 
 from dispatch import selectors
 from dispatch.errors import NotFound
+from dispatch.masking import masked_items
 from dispatch.permissions import staff_of
 from dispatch.services.counter import failure_limit, undo_window
 
@@ -43,7 +44,7 @@ def label(request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
     except NotFound:
         return render(request, "404.html", status=404)
-    items = selectors.items_view(order, with_names=False)
+    items = masked_items(order.items.all(), with_names=False)
     ref = f"PD-{label_ref(order.pk)}"
     qr = segno.make(ref, error="m").svg_data_uri(scale=4, border=1)
     return render(request, "pickup/label.html", {"order": order, "items": items, "qr": qr, "ref": ref})

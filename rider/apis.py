@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import segno
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +12,14 @@ from dispatch import selectors
 from dispatch.errors import NotFound, NotSaved
 from dispatch.permissions import IsRider, rider_of
 from dispatch.serializers import (
+    CallRouteOut,
+    CallSessionOut,
+    DeliveredOut,
+    DutyOut,
+    HandoffCodeOut,
+    LocationAckOut,
     LocationIn,
+    PickupCheckOut,
     RiderOrderOut,
     StrictBooleanField,
     StrictCharField,
@@ -33,7 +40,7 @@ class RiderOrderListApi(APIView):
     @extend_schema(operation_id="rider_orders_list", responses=RiderOrderOut(many=True))
     def get(self, request):
         orders = selectors.rider_orders(user=request.user)
-        return Response([selectors.rider_order_view(o, user=request.user) for o in orders])
+        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user) for o in orders], many=True).data)
 
 
 class RiderOrderDetailApi(APIView):
@@ -42,7 +49,7 @@ class RiderOrderDetailApi(APIView):
     @extend_schema(responses=RiderOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(selectors.rider_order_view(order, user=request.user))
+        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user)).data)
 
 
 class RiderLocationApi(APIView):
@@ -50,9 +57,7 @@ class RiderLocationApi(APIView):
 
     permission_classes = [IsRider]
 
-    @extend_schema(request=LocationIn, responses=inline_serializer("LocationAck", fields={
-        "seq": serializers.IntegerField(), "accepted": serializers.BooleanField(), "reason": serializers.CharField(),
-        "tiers": serializers.DictField()}))
+    @extend_schema(request=LocationIn, responses=LocationAckOut)
     def post(self, request):
         data = LocationIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -61,20 +66,19 @@ class RiderLocationApi(APIView):
                                timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
         if result.durable is not None and not fixes_wait_durable(result.durable):
             raise NotSaved()  # 503: the app keeps the fix queued and sends it again
-        return Response({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
-                         "tiers": {str(k): t for k, t in result.tiers.items()}})
+        return Response(LocationAckOut({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
+                                        "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
 
 
 class RiderHandoffCodeApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(responses=inline_serializer("HandoffCode", fields={
-        "code": serializers.CharField(), "expires_at": serializers.DateTimeField(), "qr_svg": serializers.CharField()}))
+    @extend_schema(responses=HandoffCodeOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         code, expires = handoff_code_issue(order=order, rider=rider_of(request.user))
         qr = segno.make(code, error="m", micro=False).svg_data_uri(scale=6, border=2)
-        response = Response({"code": code, "expires_at": expires.isoformat(), "qr_svg": qr})
+        response = Response(HandoffCodeOut({"code": code, "expires_at": expires, "qr_svg": qr}).data)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -82,14 +86,11 @@ class RiderHandoffCodeApi(APIView):
 class RiderCallApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(request=None, responses=inline_serializer("CallSession", fields={
-        "proxy_number": serializers.CharField(), "expires_at": serializers.DateTimeField(),
-        "sandbox": serializers.BooleanField(help_text="The demo's sandbox carrier can place the call (call/dial/).")}))
+    @extend_schema(request=None, responses=CallSessionOut)
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         session = call_session_start(order=order, rider=rider_of(request.user))
-        return Response({"proxy_number": session.proxy_number, "expires_at": session.expires_at.isoformat(),
-                         "sandbox": sandbox_carrier_enabled()})
+        return Response(CallSessionOut({"session": session, "sandbox": sandbox_carrier_enabled()}).data)
 
 
 class RiderDialApi(APIView):
@@ -97,9 +98,7 @@ class RiderDialApi(APIView):
 
     permission_classes = [IsRider]
 
-    @extend_schema(request=None, responses=inline_serializer("DialResult", fields={
-        "connected": serializers.BooleanField(), "callee": serializers.CharField(),
-        "caller_id": serializers.CharField(), "message": serializers.CharField()}))
+    @extend_schema(request=None, responses=CallRouteOut)
     def post(self, request, order_id: int):
         if not sandbox_carrier_enabled():
             raise NotFound()
@@ -107,8 +106,7 @@ class RiderDialApi(APIView):
         rider = rider_of(request.user)
         session = call_session_start(order=order, rider=rider)
         route = call_route_for_rider(rider=rider, proxy_number=session.proxy_number)
-        return Response({"connected": route.connect_to is not None, "callee": route.callee,
-                         "caller_id": route.caller_id, "message": route.message})
+        return Response(CallRouteOut(route).data)
 
 
 class DeliverIn(serializers.Serializer):
@@ -118,14 +116,13 @@ class DeliverIn(serializers.Serializer):
 class RiderDeliverApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(request=DeliverIn, responses=inline_serializer("Delivered", fields={
-        "id": serializers.IntegerField(), "status": serializers.CharField()}))
+    @extend_schema(request=DeliverIn, responses=DeliveredOut)
     def post(self, request, order_id: int):
         data = DeliverIn(data=request.data)
         data.is_valid(raise_exception=True)
         order = selectors.access_order(user=request.user, order_id=order_id)
         order = order_deliver(rider=rider_of(request.user), order_id=order.pk, pin=data.validated_data["pin"])
-        return Response({"id": order.pk, "status": order.status})
+        return Response(DeliveredOut(order).data)
 
 
 class DutyIn(serializers.Serializer):
@@ -135,12 +132,12 @@ class DutyIn(serializers.Serializer):
 class RiderDutyApi(APIView):
     permission_classes = [IsRider]
 
-    @extend_schema(request=DutyIn, responses=inline_serializer("Duty", fields={"on_duty": serializers.BooleanField()}))
+    @extend_schema(request=DutyIn, responses=DutyOut)
     def post(self, request):
         data = DutyIn(data=request.data)
         data.is_valid(raise_exception=True)
         rider = rider_duty_set(rider=rider_of(request.user), on_duty=data.validated_data["on_duty"])
-        return Response({"on_duty": rider.on_duty})
+        return Response(DutyOut(rider).data)
 
 
 class PickupCheckIn(serializers.Serializer):
@@ -153,9 +150,7 @@ class RiderPickupCheckApi(APIView):
 
     permission_classes = [IsRider]
 
-    @extend_schema(parameters=[PickupCheckIn], responses=inline_serializer("PickupCheck", fields={
-        "mine": serializers.BooleanField(), "order": serializers.IntegerField(required=False),
-        "pickup_code": serializers.CharField(required=False), "status": serializers.CharField(required=False)}))
+    @extend_schema(parameters=[PickupCheckIn], responses=PickupCheckOut)
     def get(self, request):
         data = PickupCheckIn(data=request.query_params)
         data.is_valid(raise_exception=True)
@@ -163,4 +158,4 @@ class RiderPickupCheckApi(APIView):
                                    code=data.validated_data["code"])
         if result.get("mine") and not selectors.rider_orders(user=request.user).filter(pk=result["order"]).exists():
             result = {"mine": False}  # access already revoked: no longer the rider's business
-        return Response(result)
+        return Response(PickupCheckOut(result).data)

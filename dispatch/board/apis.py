@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from django.db import transaction
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
 from ..channel_layers import overflow_counts
 from ..permissions import IsDispatcher
-from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, InteractionOut, MaskedOrderOut
+from ..serializers import (
+    AssignIn,
+    BoardRiderOut,
+    BreakGlassIn,
+    BreakGlassOut,
+    InteractionOut,
+    MaskedOrderOut,
+    OverloadOut,
+)
 from ..services.orders import order_assign
 from ..services.privacy import order_break_glass
 from ..services.rtc import interaction_log
@@ -22,7 +29,7 @@ class BoardOrdersApi(APIView):
 
     @extend_schema(responses=MaskedOrderOut(many=True))
     def get(self, request):
-        return Response([selectors.masked_order_view(o) for o in selectors.board_orders(user=request.user)[:500]])
+        return Response(MaskedOrderOut(selectors.board_orders(user=request.user)[:500], many=True).data)
 
 
 class BoardRidersApi(APIView):
@@ -30,11 +37,7 @@ class BoardRidersApi(APIView):
 
     @extend_schema(responses=BoardRiderOut(many=True))
     def get(self, request):
-        return Response([
-            {"id": r.pk, "name": r.display_name, "on_duty": r.on_duty, "lat": r.last_lat, "lng": r.last_lng,
-             "at": r.last_seen_at.isoformat() if r.last_seen_at else None}
-            for r in selectors.riders_on_duty(user=request.user)
-        ])
+        return Response(BoardRiderOut(selectors.riders_on_duty(user=request.user), many=True).data)
 
 
 class OverloadApi(APIView):
@@ -42,10 +45,9 @@ class OverloadApi(APIView):
 
     permission_classes = [IsDispatcher]
 
-    @extend_schema(responses=inline_serializer("Overload", fields={
-        "dropped": serializers.IntegerField(), "by_group": serializers.DictField(child=serializers.IntegerField())}))
+    @extend_schema(responses=OverloadOut)
     def get(self, request):
-        return Response(overflow_counts())
+        return Response(OverloadOut(overflow_counts()).data)
 
 
 class OrderAssignApi(APIView):
@@ -58,7 +60,7 @@ class OrderAssignApi(APIView):
         with transaction.atomic():
             order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
             order = order_assign(order=order, rider_id=data.validated_data["rider"], by=request.user)
-        return Response(selectors.masked_order_view(order))
+        return Response(MaskedOrderOut(order).data)
 
 
 class OrderBreakGlassApi(APIView):
@@ -67,14 +69,13 @@ class OrderBreakGlassApi(APIView):
     permission_classes = [IsDispatcher]
     error_statuses = (429,)  # the daily quota
 
-    @extend_schema(request=BreakGlassIn, responses=inline_serializer("BreakGlassOut", fields={
-        "name": serializers.CharField(), "phone": serializers.CharField(), "expires_at": serializers.DateTimeField()}))
+    @extend_schema(request=BreakGlassIn, responses=BreakGlassOut)
     def post(self, request, order_id: int):
         data = BreakGlassIn(data=request.data)
         data.is_valid(raise_exception=True)
         order = selectors.access_order(user=request.user, order_id=order_id)
         contact, expires = order_break_glass(order=order, user=request.user, reason=data.validated_data["reason"])
-        response = Response({**contact, "expires_at": expires.isoformat()})
+        response = Response(BreakGlassOut({"contact": contact, "expires_at": expires}).data)
         response["Cache-Control"] = "no-store"
         return response
 
@@ -87,4 +88,4 @@ class OrderInteractionsApi(APIView):
     @extend_schema(responses=InteractionOut(many=True))
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(interaction_log(order=order))
+        return Response(InteractionOut(interaction_log(order=order), many=True).data)

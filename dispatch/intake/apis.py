@@ -18,7 +18,7 @@ from ..services.orders import order_create
 class StoreListApi(APIView):
     @extend_schema(responses=StoreOut(many=True))
     def get(self, request):
-        return Response([selectors.store_view(s) for s in selectors.stores_for(user=request.user)])
+        return Response(StoreOut(selectors.stores_for(user=request.user), many=True).data)
 
 
 class OrderCreateApi(APIView):
@@ -42,15 +42,9 @@ class OrderCreateApi(APIView):
             store = candidates[0]
         order = order_create(merchant=merchant, store=store, external_ref=v["external_ref"], customer=v["customer"],
                              items=v["items"], consent=v["consent"])
-        out = {
-            "id": order.pk,
-            "status": order.status,
-            "pickup_code": order.pickup_code,
-            # The only time the link exists outside the customer's hands: the server keeps its digest alone.
-            "tracking_url": request.build_absolute_uri(reverse("track-page", args=[order.tracking_token])),
-            "customer": selectors.customer_view(order),
-        }
-        return Response(out, status=201)
+        # The only time the link exists outside the customer's hands: the server keeps its digest alone.
+        url = request.build_absolute_uri(reverse("track-page", args=[order.tracking_token]))
+        return Response(OrderCreatedOut({"order": order, "tracking_url": url}).data, status=201)
 
 
 class OrderDetailApi(APIView):
@@ -59,4 +53,4 @@ class OrderDetailApi(APIView):
     @extend_schema(responses=MaskedOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(selectors.masked_order_view(order))
+        return Response(MaskedOrderOut(order).data)

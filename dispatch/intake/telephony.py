@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
@@ -18,6 +18,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from .. import selectors
 from ..errors import NotFound
 from ..permissions import rider_of
+from ..serializers import CallRouteOut
 from ..services.calls import call_route_for_customer, call_route_for_rider, call_webhook_route, sandbox_carrier_enabled
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,6 @@ class SandboxCallIn(serializers.Serializer):
                                   help_text="The tracking link's token: call as that order's customer.")
 
 
-SandboxCallOut = inline_serializer("SandboxCallOut", fields={
-    "connected": serializers.BooleanField(), "callee": serializers.CharField(),
-    "caller_id": serializers.CharField(), "message": serializers.CharField()})
-
-
 class SandboxCallApi(APIView):
     """The sandbox carrier, demo mode only: the in-app softphone of a logged-in rider (calling from their own
     phone) or of the tracking link's holder (calling from the order's customer phone). The answer has the same
@@ -74,7 +70,7 @@ class SandboxCallApi(APIView):
     permission_classes = [AllowAny]
     error_statuses = (404,)  # with another provider
 
-    @extend_schema(request=SandboxCallIn, responses=SandboxCallOut)
+    @extend_schema(request=SandboxCallIn, responses=CallRouteOut)
     def post(self, request):
         if not sandbox_carrier_enabled():
             raise NotFound()
@@ -88,5 +84,4 @@ class SandboxCallApi(APIView):
             route = call_route_for_rider(rider=rider, proxy_number=to)
         else:
             raise NotAuthenticated("Log in as a rider, or call from your tracking link.")
-        return Response({"connected": route.connect_to is not None, "callee": route.callee,
-                         "caller_id": route.caller_id, "message": route.message})
+        return Response(CallRouteOut(route).data)

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dispatch.masking import approx_coordinate, mask_name, mask_phone, sensitive_summary
+from dispatch.masking import approx_coordinate, mask_name, mask_phone, masked_items, sensitive_summary
 
 
 def test_latin_and_cjk_names():
@@ -42,3 +42,21 @@ def test_sensitive_summary_and_approx():
     assert sensitive_summary(1) == "1 pharmacy item"
     assert sensitive_summary(3) == "3 pharmacy items"
     assert approx_coordinate(51.50331234) == 51.5
+
+
+class _Item:
+    def __init__(self, name: str, qty: int, sensitive: bool):
+        self.name, self.qty, self.sensitive = name, qty, sensitive
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=8), st.integers(1, 999), st.booleans()), max_size=12),
+       st.booleans())
+def test_masked_items_never_name_a_sensitive_item_and_count_every_one(rows, with_names):
+    items = [_Item(f"item-{i}-{name}", qty, sensitive) for i, (name, qty, sensitive) in enumerate(rows)]
+    seen = masked_items(items, with_names=with_names)
+    named = {line.name for line in seen.lines}
+    assert not named & {i.name for i in items if i.sensitive}
+    assert named == ({i.name for i in items if not i.sensitive} if with_names else set())
+    assert seen.count == sum(i.qty for i in items)
+    assert seen.sensitive_count == sum(i.qty for i in items if i.sensitive)
+    assert seen.sensitive_summary == sensitive_summary(seen.sensitive_count)

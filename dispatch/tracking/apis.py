@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
-from ..serializers import ConsentOut, StrictBooleanField, TrackingOut
+from ..serializers import StrictBooleanField, TrackCallOut, TrackConsentOut, TrackingOut
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.orders import order_marketing_withdraw
 
@@ -22,7 +22,8 @@ class TrackingApi(APIView):
 
     @extend_schema(responses=TrackingOut)
     def get(self, request, token: str):
-        return Response(selectors.tracking_view(selectors.order_by_tracking_token(token=token), token=token))
+        order = selectors.order_by_tracking_token(token=token)
+        return Response(TrackingOut(selectors.tracking(order, token=token)).data)
 
 
 class MarketingWithdrawIn(serializers.Serializer):
@@ -35,8 +36,7 @@ class TrackingConsentApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(request=MarketingWithdrawIn, responses=inline_serializer("TrackConsent", fields={
-        "consent": ConsentOut()}))
+    @extend_schema(request=MarketingWithdrawIn, responses=TrackConsentOut)
     def post(self, request, token: str):
         order = selectors.order_by_tracking_token(token=token)
         data = MarketingWithdrawIn(data=request.data)
@@ -44,7 +44,7 @@ class TrackingConsentApi(APIView):
         if data.validated_data["marketing"]:
             raise Invalid(_("Marketing consent can only be withdrawn here."), code="withdraw_only")
         order = order_marketing_withdraw(order=order)
-        return Response({"consent": selectors.consent_view(order)})
+        return Response(TrackConsentOut(order).data)
 
 
 class TrackingCallApi(APIView):
@@ -55,9 +55,7 @@ class TrackingCallApi(APIView):
     authentication_classes = []
     error_statuses = (409,)  # no rider yet, or no proxy number free
 
-    @extend_schema(request=None, responses=inline_serializer("TrackCall", fields={
-        "proxy_number": serializers.CharField(), "connected": serializers.BooleanField(),
-        "callee": serializers.CharField()}))
+    @extend_schema(request=None, responses=TrackCallOut)
     def post(self, request, token: str):
         order = selectors.order_by_tracking_token(token=token)
         if order.rider is None:
@@ -67,4 +65,4 @@ class TrackingCallApi(APIView):
         if sandbox_carrier_enabled():
             route = call_route_for_customer(order=order, proxy_number=session.proxy_number)
             out.update(connected=route.connect_to is not None, callee=route.callee)
-        return Response(out)
+        return Response(TrackCallOut(out).data)

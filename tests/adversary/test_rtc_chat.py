@@ -33,7 +33,7 @@ def test_no_table_holds_chat_text_and_the_log_has_no_content(assigned_order, dem
     leaks = [(m, f) for m, f, text in every_stored_value() if "Gate code" in text or "downstairs" in text]
     assert leaks == []
     history = selectors.chat_history(party=rtc.Caller("rider", user=demo["rider1"]), order_id=order_id)
-    assert [m["text"] for m in history] == ["I'm downstairs", SECRET_TEXT]
+    assert [m.text for m in history] == ["I'm downstairs", SECRET_TEXT]
     log = dispatcher.get(f"/api/dispatch/orders/{order_id}/interactions/").json()
     assert [(r["kind"], r["from"]["role"], r["to"]["role"]) for r in log] == [("chat", "rider", "customer"),
                                                                             ("chat", "customer", "rider")]

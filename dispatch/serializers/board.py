@@ -1,0 +1,50 @@
+"""The dispatcher's board: riders on duty, the channel layer's drops, break-glass, the interaction log."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .fields import IsoDateTimeField
+
+
+class BoardRiderOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+    on_duty = serializers.BooleanField()
+    lat = serializers.FloatField(source="last_lat", allow_null=True)
+    lng = serializers.FloatField(source="last_lng", allow_null=True)
+    at = IsoDateTimeField(source="last_seen_at", allow_null=True, help_text="When the position was reported.")
+
+
+class OverloadOut(serializers.Serializer):
+    dropped = serializers.IntegerField()
+    by_group = serializers.DictField(child=serializers.IntegerField())
+
+
+class BreakGlassOut(serializers.Serializer):
+    """Renders `(contact, expires_at)` as `services.privacy.order_break_glass` returned them (audited there)."""
+
+    name = serializers.CharField(source="contact.name")
+    phone = serializers.CharField(source="contact.phone")
+    expires_at = IsoDateTimeField()
+
+
+class _PartyOut(serializers.Serializer):
+    role = serializers.CharField()
+    id = serializers.CharField(allow_null=True, help_text="A keyed hash of the party's id, never the id or a number.")
+
+
+# One call (in-app or by phone) or chat message, for safety review: never content or numbers. Built with type()
+# because one field is named "from", a Python keyword.
+InteractionOut = type("InteractionOut", (serializers.Serializer,), {
+    "__doc__": "One call or chat message, for safety review: roles, hashed ids, times, outcome; never content.",
+    "id": serializers.IntegerField(),
+    "kind": serializers.CharField(),
+    "from": _PartyOut(),
+    "to": _PartyOut(),
+    "state": serializers.CharField(),
+    "started_at": IsoDateTimeField(),
+    "duration_s": serializers.IntegerField(allow_null=True),
+    "outcome": serializers.CharField(allow_null=True),
+    "ended_by": serializers.CharField(allow_null=True),
+})

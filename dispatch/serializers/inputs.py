@@ -1,0 +1,52 @@
+"""Input serializers for the merchant's order, the dispatcher's assignment and break-glass."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
+
+
+class AddressIn(serializers.Serializer):
+    area = StrictCharField(max_length=120)
+    street = StrictCharField(max_length=200)
+    building = StrictCharField(max_length=120, required=False, allow_blank=True, default="")
+    unit = StrictCharField(max_length=60, required=False, allow_blank=True, default="")
+    door_code = StrictCharField(max_length=30, required=False, allow_blank=True, default="")
+    notes = StrictCharField(max_length=300, required=False, allow_blank=True, default="", multiline=True)
+
+
+class CustomerIn(serializers.Serializer):
+    name = StrictCharField(max_length=120)
+    phone = StrictRegexField(r"^\+?[0-9 ()\-.]{6,24}$", max_length=32,
+                             error_messages={"invalid": "Enter a phone number, digits with an optional +."})
+    address = AddressIn()
+    lat = StrictFloatField(min_value=-90, max_value=90)
+    lng = StrictFloatField(min_value=-180, max_value=180)
+
+
+class ItemIn(serializers.Serializer):
+    name = StrictCharField(max_length=200)
+    qty = StrictIntegerField(min_value=1, max_value=999, default=1)
+    sensitive = StrictBooleanField(default=False)
+
+
+class ConsentIn(serializers.Serializer):
+    number_protection = StrictBooleanField(default=True)
+    marketing = StrictBooleanField(default=False)
+
+
+class OrderIn(serializers.Serializer):
+    store = StrictIntegerField(required=False, min_value=1)
+    external_ref = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    customer = CustomerIn()
+    items = ItemIn(many=True, allow_empty=False, max_length=100)
+    consent = ConsentIn(required=False, default=dict)
+
+
+class AssignIn(serializers.Serializer):
+    rider = StrictIntegerField(min_value=1)
+
+
+class BreakGlassIn(serializers.Serializer):
+    reason = StrictCharField(min_length=10, max_length=300)

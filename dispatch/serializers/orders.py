@@ -1,0 +1,134 @@
+"""An order as each party sees it: masked for merchants, dispatchers and staff; at the address tier held for
+the assigned rider (`selectors.rider_order` decides what that is, audited; these only render it)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from ..masking import masked_items
+from .common import NamedOut
+from .fields import IsoDateTimeField, OmitNoneSerializer
+
+
+class CustomerOut(serializers.Serializer):
+    display_name = serializers.CharField(help_text='Masked, e.g. "Z**".')
+    phone_masked = serializers.CharField(help_text='e.g. "****5678".')
+
+
+class RiderCustomerOut(OmitNoneSerializer, CustomerOut):
+    omit_none = ("phone",)
+
+    phone = serializers.CharField(required=False, help_text="Only when the customer turned number protection off "
+                                                            "and the rider holds the order (audited).")
+
+
+class ItemLineOut(serializers.Serializer):
+    name = serializers.CharField()
+    qty = serializers.IntegerField()
+
+
+class ItemsOut(serializers.Serializer):
+    """An order's items (`masking.masked_items`): given the order, it renders its masked summary."""
+
+    count = serializers.IntegerField()
+    lines = ItemLineOut(many=True, help_text="Non-sensitive lines only; sensitive items are a category count.")
+    sensitive_count = serializers.IntegerField()
+    sensitive_summary = serializers.CharField()
+
+    def get_attribute(self, instance):
+        return masked_items(super().get_attribute(instance).items.all())
+
+
+class ApproxPointOut(serializers.Serializer):
+    lat = serializers.FloatField(source="approx_lat", allow_null=True, help_text="Null once the order's data was "
+                                                                                 "shredded.")
+    lng = serializers.FloatField(source="approx_lng", allow_null=True)
+
+
+class ConsentOut(serializers.Serializer):
+    number_protection = serializers.BooleanField(source="consent_number_protection",
+                                                 help_text="Off: the assigned rider may see and dial the real number.")
+    marketing = serializers.BooleanField(source="consent_marketing")
+
+
+class MaskedOrderOut(serializers.Serializer):
+    """What merchants and dispatchers see: never any address beyond the area."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    external_ref = serializers.CharField()
+    pickup_code = serializers.CharField()
+    store = NamedOut()
+    customer = CustomerOut(source="*")
+    items = ItemsOut(source="*")
+    area = serializers.CharField()
+    approx = ApproxPointOut(source="*", help_text="The destination rounded to about 1 km.")
+    consent = ConsentOut(source="*")
+    rider = NamedOut(allow_null=True)
+    created_at = IsoDateTimeField()
+    ready_at = IsoDateTimeField(allow_null=True)
+    picked_up_at = IsoDateTimeField(allow_null=True)
+    delivered_at = IsoDateTimeField(allow_null=True)
+
+
+class OrderCreatedOut(serializers.Serializer):
+    """Renders `(order, tracking_url)`: the only time the link exists outside the customer's hands."""
+
+    id = serializers.IntegerField(source="order.pk")
+    status = serializers.CharField(source="order.status")
+    pickup_code = serializers.CharField(source="order.pickup_code")
+    tracking_url = serializers.CharField()
+    customer = CustomerOut(source="order")
+
+
+class StoreOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    timezone = serializers.CharField()
+
+
+class DoorPartsOut(serializers.Serializer):
+    street = serializers.CharField(allow_blank=True)
+    building = serializers.CharField(allow_blank=True)
+    unit = serializers.CharField(allow_blank=True)
+    door_code = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True)
+
+
+class DestinationOut(OmitNoneSerializer):
+    """`selectors.Destination`: only what the tier allows; the fields of a higher tier are absent, not null."""
+
+    omit_none = ("distance_approx", "distance_text", "lat", "lng", "parts")
+
+    tier = serializers.ChoiceField(choices=["area", "street", "door"])
+    text = serializers.CharField(help_text="Only what the tier allows.")
+    distance_m = serializers.IntegerField(allow_null=True, help_text="Coarse at `area`, and measured to a point near "
+                                                                     "but never at the door.")
+    distance_approx = serializers.BooleanField(required=False, help_text="True at `area`: `distance_m` is a coarse "
+                                                                         "step to the order's area point, not the door.")
+    distance_text = serializers.CharField(required=False, help_text='At `area`: e.g. "about 3 km", "under 1 km".')
+    lat = serializers.FloatField(required=False, help_text="From `street` on.")
+    lng = serializers.FloatField(required=False, help_text="From `street` on.")
+    parts = DoorPartsOut(required=False, help_text="At `door` only: the address as labelled fields.")
+
+
+class RiderOrderOut(serializers.Serializer):
+    """What the assigned rider sees (`selectors.RiderOrder`): the address only at the tier they hold."""
+
+    id = serializers.IntegerField(source="order.pk")
+    status = serializers.CharField(source="order.status")
+    pickup_code = serializers.CharField(source="order.pickup_code")
+    store = StoreOut(source="order.store")
+    customer = RiderCustomerOut()
+    items = ItemsOut(source="order")
+    destination = DestinationOut()
+    reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the rider may call or message "
+                                                                             "in the app now, by role.")
+
+
+class DeliveredOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()

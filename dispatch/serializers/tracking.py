@@ -1,0 +1,47 @@
+"""The customer's tracking link (`selectors.Tracking`): a masked rider, the PIN, and who saw the address when."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .fields import IsoDateTimeField
+from .orders import ConsentOut
+
+
+class _TrackRiderOut(serializers.Serializer):
+    name = serializers.CharField(source="display_name")
+
+
+class AddressSeenOut(serializers.Serializer):
+    tier = serializers.CharField()
+    at = IsoDateTimeField()
+    by = serializers.CharField()
+
+
+class TrackingOut(serializers.Serializer):
+    """What the customer's tracking link shows: a masked rider, the PIN, and who saw the address and when."""
+
+    order_id = serializers.IntegerField(source="order.pk", help_text="Names the order in call and chat messages "
+                                                                     "on the link's socket.")
+    status = serializers.CharField(source="order.status")
+    pickup_code = serializers.CharField(source="order.pickup_code")
+    store = serializers.CharField(source="order.store.name")
+    rider = _TrackRiderOut(source="order.rider", allow_null=True)
+    delivery_pin = serializers.CharField(allow_null=True)
+    consent = ConsentOut(source="order")
+    call_number = serializers.CharField(allow_null=True, help_text="The masked proxy number, while a session lives.")
+    address_seen = AddressSeenOut(many=True)
+    access_revoked_at = serializers.ListField(child=IsoDateTimeField(), help_text=(
+        "When the rider's access to the address ended: each revocation, and an end already past that the "
+        "worker has not yet recorded (refused at every read from that moment)."))
+    access_ends_at = IsoDateTimeField(allow_null=True, help_text=(
+        "After delivery, when the rider's remaining access ends; null once it has, or before delivery."))
+    expires_at = IsoDateTimeField(source="order.tracking_expires_at")
+    reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the customer may call or message "
+                                                                             "in the app now, by role.")
+
+
+class TrackConsentOut(serializers.Serializer):
+    """Renders the order after a withdrawal."""
+
+    consent = ConsentOut(source="*")
