@@ -57,7 +57,7 @@ from pathlib import Path
 
 import httpx
 
-from rider.management import simulator
+from dispatch.simulation import load as simulator
 from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -20,8 +20,8 @@ from django.test import Client
 from dispatch.consumers import verify_many
 from dispatch.models import Rider
 from dispatch.services import delivery
+from dispatch.simulation import load as simulator
 from rider.consumers import RiderConsumer
-from rider.management import simulator
 from tests.factories import RiderFactory
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from dispatch.models import AuditEvent, Rider
 from dispatch.services import delivery
 from dispatch.services.audit import audit_verify
 from dispatch.services.fixes import buffer as fix_buffer
-from rider.management import simulator
+from dispatch.simulation import load as simulator
 
 from .socket_helpers import open_socket, shut
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rider.management import simulator
+from dispatch.simulation import load as simulator
 
 
 class Command(BaseCommand):
