@@ -57,7 +57,7 @@ from pathlib import Path
 
 import httpx
 
-from dispatch.simulation import load as simulator
+from dispatch.simulation import load
 from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -278,7 +278,7 @@ class Bench:
         redis0 = rss_kib([self.redis.proc.pid]) if self.redis else 0
         for k in range(procs):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=simulator.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
+            proc = ctx.Process(target=load.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
             proc.start()
             shards.append((proc, mine))
         try:
@@ -343,7 +343,7 @@ class Bench:
         """The dispatcher's socket, in a process of its own, open for the whole target run."""
         ctx = multiprocessing.get_context("fork")
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=simulator.map_process, daemon=True,
+        proc = ctx.Process(target=load.map_process, daemon=True,
                            args=(theirs, self.stack.url, self.setup["dispatcher"]["session"]))
         proc.start()
         answer = mine.recv() if mine.poll(60) else "failed: no answer in 60 s"
@@ -437,7 +437,7 @@ class Bench:
     # --- the whole run ----------------------------------------------------------------------------------
     def run(self) -> None:
         args = self.args
-        limit = simulator.raise_fd_limit()
+        limit = load.raise_fd_limit()
         load1 = os.getloadavg()[0]
         print(f"bench-live: profile {args.profile}, {args.riders} riders, steps {args.steps} pings/s x "
               f"{args.step_seconds:.0f} s, fd limit {limit}, {os.cpu_count()} CPUs")

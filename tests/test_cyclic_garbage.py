@@ -20,7 +20,7 @@ from django.test import Client
 from dispatch.consumers import verify_many
 from dispatch.models import Rider
 from dispatch.services import delivery
-from dispatch.simulation import load as simulator
+from dispatch.simulation import accounts
 from rider.consumers import RiderConsumer
 from tests.factories import RiderFactory
 
@@ -84,7 +84,7 @@ def test_the_one_socket_re_check_leaves_no_cyclic_garbage():
 
 
 def test_loading_riders_contexts_leaves_no_cyclic_garbage(demo):
-    setup = simulator.accounts_setup(riders=RIDERS, orders=True, prefix="cycles")
+    setup = accounts.accounts_setup(riders=RIDERS, orders=True, prefix="cycles")
     riders = [Rider.objects.select_related("user").get(pk=s["id"]) for s in setup["riders"]]
 
     def load():

@@ -1,4 +1,4 @@
-"""The load generator's client (`dispatch/simulation/load.py`: `LeanSocket`, `LoadShard`) against a real
+"""The load generator's client (`dispatch/simulation/`: `client.LeanSocket`, `load.LoadShard`) against a real
 websockets server in the same loop: the handshake carries the session and the origin, frames arrive whole
 (fragmented ones too), the server's pings are answered, the close is a clean handshake, and the one-ticker
 schedule sends every socket's pings on time, counting those a closed socket could not send as lost."""
@@ -12,7 +12,8 @@ import time
 import pytest
 from websockets.asyncio.server import serve
 
-from dispatch.simulation.load import LeanSocket, LoadShard
+from dispatch.simulation.client import LeanSocket
+from dispatch.simulation.load import LoadShard
 
 
 class Server:
