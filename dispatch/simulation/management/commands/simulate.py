@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dispatch.simulation import accounts
+from dispatch.simulation.demo import demo_run
 from dispatch.simulation.load import LoadShard, raise_fd_limit
 
 
@@ -51,8 +52,8 @@ class Command(BaseCommand):
         if demo:
             setup = accounts.accounts_setup(riders=riders, orders=False, prefix="sim-demo")
             self.stdout.write(f"simulating {riders} riders against {url} (sim-demo-rider-*; rider1 stays free)")
-            sims = asyncio.run(demo.demo_run(url, setup, riders=riders, seconds=seconds, every=every, speed=speed,
-                                             log=lambda line: self.stdout.write(line)))
+            sims = asyncio.run(demo_run(url, setup, riders=riders, seconds=seconds, every=every, speed=speed,
+                                        log=lambda line: self.stdout.write(line)))
             self.stdout.write(f"delivered {sum(s.delivered for s in sims)} orders")
             return
         setup = accounts.accounts_setup(riders=riders, orders=True)
