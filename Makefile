@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static screenshots lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: install static
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Refresh the README's screenshots in docs/screenshots/ (tests write them to var/screenshots/ otherwise).
+screenshots: install static
+	DOCS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest $(shell grep -l docs_screenshots tests/browser/*.py)
 
 lint: install
 	$(BIN)/ruff check .
