@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static screenshots lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,9 +42,9 @@ $(STATIC_STAMP): $(VENV)/.installed $(shell find static -mindepth 1 2>/dev/null)
 
 static: $(STATIC_STAMP)
 
+# The banner (URLs and demo logins) is printed by supervisord's `banner` program once the server answers.
 run: demo static
 	@mkdir -p var/celery/queue var/celery/processed
-	@$(BIN)/python manage.py run_banner --port $(PORT)
 	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
 test: install static
@@ -53,6 +53,10 @@ test: install static
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The demo's URLs and logins again (the banner `make run` prints once the server answers).
+urls: install
+	@$(BIN)/python manage.py run_banner --port $(PORT)
 
 # Refresh the README's screenshots in docs/screenshots/ (tests write them to var/screenshots/ otherwise).
 screenshots: install static

@@ -1,5 +1,5 @@
-"""`make run`'s rules: static files are collected only when something they come from changed. Read through
-`make -n` (what make would run)."""
+"""`make run`'s rules: static files are collected only when something they come from changed, and `make urls`
+prints the demo's URLs and logins again. Read through `make -n` (what make would run) or a real `make urls`."""
 
 from __future__ import annotations
 
@@ -38,3 +38,10 @@ def test_static_is_collected_again_when_a_file_under_static_is_newer(tmp_path):
     os.utime(stamp, (0, 0))  # 1970: older than any file under static/
     assert "collectstatic" in static_plan(tmp_path)
 
+
+def test_make_urls_prints_the_demo_logins():
+    out = make("-o", ".venv/.installed", "urls", PORT="8123")
+    assert "http://127.0.0.1:8123/dispatch/" in out
+    for login in ("rider1", "store1", "dispatcher1", "merchant1"):
+        assert login in out
+    assert "deliver-privately" in out

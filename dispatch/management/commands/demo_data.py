@@ -6,9 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from dispatch.demo import DEMO_PASSWORD
 from dispatch.models import Dispatcher, Merchant, Rider, Staff, Store
-
-DEMO_PASSWORD = "deliver-privately"  # noqa: S105 - the documented demo password, refused outside demo mode
 
 STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
