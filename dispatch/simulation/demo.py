@@ -124,6 +124,7 @@ class DemoRider:
 async def demo_run(base: str, setup: dict[str, Any], *, riders: int, seconds: float | None, every: float = 2.0,
                    speed: float = 8.0, log=print) -> list[DemoRider]:
     stop = asyncio.Event()
+    await server_answers(base)
     sims = [DemoRider(base, setup, spec, every=every, speed=speed, log=log) for spec in setup["riders"][:riders]]
     tasks = [asyncio.create_task(_forever(s, stop, log)) for s in sims]
     try:
@@ -137,6 +138,21 @@ async def demo_run(base: str, setup: dict[str, Any], *, riders: int, seconds: fl
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return sims
+
+
+async def server_answers(base: str, *, poll: float = 0.25) -> None:
+    """Returns once the server answers any HTTP request. `make run` starts the sim riders with the web server, which
+    takes seconds to import and listen: polling it keeps them from failing their first connect and sitting out
+    the 3 s pause of a restart after it."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base.rstrip("/"), timeout=2) as client:
+        while True:
+            try:
+                await client.get("/")
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(poll)
 
 
 async def _forever(sim: DemoRider, stop: asyncio.Event, log) -> None:
