@@ -35,7 +35,7 @@ the servers' stall files (LOOP_PROBE=DIR in the environment, config/loop_probe.p
 `docs/profiles/loop_stalls.py --from T --to T`. The last column, calib ms, is the machine's own speed just before
 the step: the best of 7 timings of a fixed pure-Python loop (`calibrate`), taken while the servers are idle. On a
 virtual machine the host's other tenants slow every process without the load average showing it (seen here: the
-same code and setting gave ack p99 19 ms and 63 ms at 2,500/s in one session, 1-minute load under 1.0 at the start
+same code and setting gave ack p99 19 ms and 63 ms at 2,500/s in two runs on one machine, 1-minute load under 1.0 at the start
 of both, with the load generator's own CPU per ping 0.09 and 0.15 ms); compare runs, and variants, at like figures.
 """
 

@@ -1,6 +1,6 @@
 """Work that runs steadily under load leaves no garbage that only the cycle collector can free.
 
-Finding (#10, scale profile, 10,000 sockets, 2,500 pings/s; an event-loop lag probe with `gc.callbacks`): the
+Finding (scale profile, 10,000 sockets, 2,500 pings/s, 2026-12; an event-loop lag probe with `gc.callbacks`): the
 loops' worst stalls, 52-68 ms, were young-generation collections, each freeing 15,000-29,000 objects that
 reference counting could not: accounts and their rider rows (the socket re-check's bulk load: `users_prefetched`
 fetches the account with its role rows, and Django caches a one-to-one both ways, account -> rider -> account),

@@ -1,7 +1,7 @@
 """Riders' ping contexts loaded in bulk: a reconnect storm (a server restarted, 10,000 sockets back at once)
 loads many riders' contexts together, with the same contexts, audit events and chain as one by one.
 
-Finding (#10, scale profile, 10,000 rider sockets): every socket's first ping loaded its rider's context on the
+Finding (scale profile, 10,000 rider sockets, 2026-12): every socket's first ping loaded its rider's context on the
 database path, one at a time on the sync thread (the orders, the tiers, a vault open and an audit append with
 its commit: 40-80 ms each), so the first pings of 10,000 sockets took minutes: 1,417 of 10,000 were acked within
 70 s, and the pings after them queued behind."""

@@ -1,5 +1,5 @@
-"""With the periodic safety re-check slow (SOCKET_RECHECK_S = 30 s, the default since the ping hot path's
-second pass), an open socket still loses access at once when it ends by time: the session's expiry and a
+"""With the periodic safety re-check slow (SOCKET_RECHECK_S = 30 s, the default), an open
+socket still loses access at once when it ends by time: the session's expiry and a
 rider's grant deadline are held in memory and compared on every frame (logout and revocation send events:
 tests/security/test_socket_access.py)."""
 

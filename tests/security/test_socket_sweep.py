@@ -1,6 +1,6 @@
 """The periodic safety re-check, in bulk: one sweep per process re-checks the sockets falling due together.
 
-Finding (#10, py-spy of the scale profile at 2,000 rider sockets and 1,000 pings/s): each socket re-checked
+Finding (py-spy of the scale profile, 2026-12, at 2,000 rider sockets and 1,000 pings/s): each socket re-checked
 itself every SOCKET_RECHECK_S, with a session read and an account query of its own, 15.6 % of the servers'
 samples at 67 checks a second; 10,000 sockets make 333 a second. And a socket re-checked only when a frame
 came, so an idle socket whose access had ended stayed open."""
@@ -209,7 +209,7 @@ class FakeSocket:
 
 
 def test_a_sweep_reads_only_the_slots_falling_due():
-    """#10's ninth pass: each sweep scanned every open socket of the process (5,000 at the scale bench's 10,000
+    """Scale bench (2026-12): each sweep scanned every open socket of the process (5,000 at the scale bench's 10,000
     riders, 11-28 ms a second of the event loop). Now sockets wait in slots by the second their verdict ends."""
     from dispatch.consumers import SWEEP_AHEAD_S, _Sweeper
 
