@@ -43,7 +43,8 @@ $(STATIC_STAMP): $(VENV)/.installed $(shell find static -mindepth 1 2>/dev/null)
 static: $(STATIC_STAMP)
 
 # The banner (URLs and demo logins) is printed by supervisord's `banner` program once the server answers.
-run: demo static
+run: install static
+	$(BIN)/python manage.py demo_data --migrate
 	@mkdir -p var/celery/queue var/celery/processed
 	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
