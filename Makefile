@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,20 @@ demo-order: install
 messages: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var
 
-# Hashed, gzip'd and Brotli'd static files into var/staticfiles (served by WhiteNoise).
-static: install
+# Hashed, gzip'd and Brotli'd static files into var/staticfiles (served by WhiteNoise), collected again only when
+# a file or folder under static/, the settings or the installed packages (the venv stamp) are newer than the stamp
+# (a folder's time changes when a file in it is added or removed). collectstatic costs about a minute of CPU.
+STATIC_STAMP := $(or $(STATIC_ROOT),var/staticfiles)/.collected
+$(STATIC_STAMP): $(VENV)/.installed $(shell find static -mindepth 1 2>/dev/null) $(wildcard config/settings.py config/settings/*.py)
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+	touch $@
 
-run: demo static
+static: $(STATIC_STAMP)
+
+# The banner (URLs and demo logins) is printed by supervisord's `banner` program once the server answers.
+run: install static
+	$(BIN)/python manage.py demo_data --migrate
 	@mkdir -p var/celery/queue var/celery/processed
-	@$(BIN)/python manage.py run_banner --port $(PORT)
 	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
 test: install static
@@ -47,6 +54,14 @@ test: install static
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The demo's URLs and logins again (the banner `make run` prints once the server answers).
+urls: install
+	@$(BIN)/python manage.py run_banner --port $(PORT)
+
+# Refresh the README's screenshots in docs/screenshots/ (tests write them to var/screenshots/ otherwise).
+screenshots: install static
+	DOCS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest $(shell grep -l docs_screenshots tests/browser/*.py)
 
 lint: install
 	$(BIN)/ruff check .

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "channels",
     "leaflet",
     "dispatch",
+    "dispatch.simulation",  # the load tools and the demo's sim riders (manage.py simulate, bench_*)
     "pickup",
     "rider",
 ]

@@ -1,5 +1,6 @@
 """Site pages shared by every party: the home page, a logout that clears the browser's data, and the API token."""
 
+from django.conf import settings
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -11,6 +12,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from .demo import DEMO_PASSWORD, DEMO_SCREENS
 from .parsers import LimitedJSONParser
 from .permissions import role_of
 from .serializers import TokenOut
@@ -20,7 +22,8 @@ ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/"
 
 def home(request):
     role = role_of(request.user) if request.user.is_authenticated else None
-    return render(request, "home.html", {"role": role, "role_home": ROLE_HOME.get(role or "", "")})
+    demo = {"demo_screens": DEMO_SCREENS, "demo_password": DEMO_PASSWORD} if settings.DEMO_MODE else {}
+    return render(request, "home.html", {"role": role, "role_home": ROLE_HOME.get(role or "", ""), **demo})
 
 
 def not_found(request, exception):

@@ -35,7 +35,7 @@ the servers' stall files (LOOP_PROBE=DIR in the environment, config/loop_probe.p
 `docs/profiles/loop_stalls.py --from T --to T`. The last column, calib ms, is the machine's own speed just before
 the step: the best of 7 timings of a fixed pure-Python loop (`calibrate`), taken while the servers are idle. On a
 virtual machine the host's other tenants slow every process without the load average showing it (seen here: the
-same code and setting gave ack p99 19 ms and 63 ms at 2,500/s in one session, 1-minute load under 1.0 at the start
+same code and setting gave ack p99 19 ms and 63 ms at 2,500/s in two runs on one machine, 1-minute load under 1.0 at the start
 of both, with the load generator's own CPU per ping 0.09 and 0.15 ms); compare runs, and variants, at like figures.
 """
 
@@ -57,7 +57,7 @@ from pathlib import Path
 
 import httpx
 
-from rider.management import simulator
+from dispatch.simulation import load
 from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -278,7 +278,7 @@ class Bench:
         redis0 = rss_kib([self.redis.proc.pid]) if self.redis else 0
         for k in range(procs):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=simulator.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
+            proc = ctx.Process(target=load.shard_process, args=(theirs, riders[k::procs], urls, path), daemon=True)
             proc.start()
             shards.append((proc, mine))
         try:
@@ -343,7 +343,7 @@ class Bench:
         """The dispatcher's socket, in a process of its own, open for the whole target run."""
         ctx = multiprocessing.get_context("fork")
         mine, theirs = ctx.Pipe()
-        proc = ctx.Process(target=simulator.map_process, daemon=True,
+        proc = ctx.Process(target=load.map_process, daemon=True,
                            args=(theirs, self.stack.url, self.setup["dispatcher"]["session"]))
         proc.start()
         answer = mine.recv() if mine.poll(60) else "failed: no answer in 60 s"
@@ -437,7 +437,7 @@ class Bench:
     # --- the whole run ----------------------------------------------------------------------------------
     def run(self) -> None:
         args = self.args
-        limit = simulator.raise_fd_limit()
+        limit = load.raise_fd_limit()
         load1 = os.getloadavg()[0]
         print(f"bench-live: profile {args.profile}, {args.riders} riders, steps {args.steps} pings/s x "
               f"{args.step_seconds:.0f} s, fd limit {limit}, {os.cpu_count()} CPUs")

@@ -1,6 +1,6 @@
 """Work that runs steadily under load leaves no garbage that only the cycle collector can free.
 
-Finding (#10, scale profile, 10,000 sockets, 2,500 pings/s; an event-loop lag probe with `gc.callbacks`): the
+Finding (scale profile, 10,000 sockets, 2,500 pings/s, 2026-12; an event-loop lag probe with `gc.callbacks`): the
 loops' worst stalls, 52-68 ms, were young-generation collections, each freeing 15,000-29,000 objects that
 reference counting could not: accounts and their rider rows (the socket re-check's bulk load: `users_prefetched`
 fetches the account with its role rows, and Django caches a one-to-one both ways, account -> rider -> account),
@@ -20,8 +20,8 @@ from django.test import Client
 from dispatch.consumers import verify_many
 from dispatch.models import Rider
 from dispatch.services import delivery
+from dispatch.simulation import accounts
 from rider.consumers import RiderConsumer
-from rider.management import simulator
 from tests.factories import RiderFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_the_one_socket_re_check_leaves_no_cyclic_garbage():
 
 
 def test_loading_riders_contexts_leaves_no_cyclic_garbage(demo):
-    setup = simulator.accounts_setup(riders=RIDERS, orders=True, prefix="cycles")
+    setup = accounts.accounts_setup(riders=RIDERS, orders=True, prefix="cycles")
     riders = [Rider.objects.select_related("user").get(pk=s["id"]) for s in setup["riders"]]
 
     def load():

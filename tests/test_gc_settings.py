@@ -1,4 +1,4 @@
-"""The web server's garbage collection (config/asgi.py). Finding (#10, scale profile, 10,000 sockets): with
+"""The web server's garbage collection (config/asgi.py). Finding (scale profile, 10,000 sockets, 2026-12): with
 Python's default thresholds, full collections over a process's millions of objects (about 250 ms for 2.4 million
 here) put ack p99 at 1,095 ms and map p99 at 2,090 ms at 2,500 pings/s, and the bare echo consumer's p99 at
 95-566 ms; with start-up objects frozen and the young generation collected less often, 112 ms and 560 ms."""

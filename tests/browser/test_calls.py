@@ -7,25 +7,24 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, screenshot
 from tests.harness import CHROMIUM, CHROMIUM_ARGS
+from tests.outputs import docs_screenshots
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 NUMBERS = ["+447700900101", "7700900101", "07700900101", "+44 7700 900555", "7700 900555", "7700900555",
            "+44 7700 900777", "7700900777", "138 0013 8000", "13800138000"]
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def shot(page, name: str) -> None:
-    """A viewport screenshot, kept with the test artifacts and copied to the README's screens."""
-    shutil.copyfile(screenshot(page, name, full_page=False), DOCS / f"{name}.png")
+    """A viewport screenshot, kept with the test artifacts and copied to the README's screens (tests/outputs.py)."""
+    shutil.copyfile(screenshot(page, name, full_page=False), docs_screenshots() / f"{name}.png")
 
 
 INBOUND_AUDIO = """async () => {

@@ -7,17 +7,16 @@ from __future__ import annotations
 import io
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, screenshot
 from tests.browser.test_accessibility import DESK, NEAR_STORE, PHONE, assert_accessible, new_order, ready
+from tests.outputs import docs_screenshots
 
 pytestmark = pytest.mark.browser
 
-DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 ZH = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
 
 
@@ -60,8 +59,7 @@ def test_chinese_rider_screen(stack, new_context, order):
     expect(article.locator("[data-role=status]")).to_have_text("备餐中")
     expect(page.locator("#order-detail")).to_contain_text("取餐号")
     shot = screenshot(page, "rider-zh", full_page=False)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, DOCS / "rider-zh.png")
+    shutil.copyfile(shot, docs_screenshots() / "rider-zh.png")
     assert_accessible(page, "rider-order-zh")
 
 
@@ -82,7 +80,7 @@ def test_chinese_counter_and_label(stack, new_context, order):
     page.click("#lookup-btn")
     expect(page.locator("#bag-code")).to_have_text(order["pickup"])
     shot = screenshot(page, "store-zh", full_page=False)
-    shutil.copyfile(shot, DOCS / "store-zh.png")
+    shutil.copyfile(shot, docs_screenshots() / "store-zh.png")
     assert_accessible(page, "store-console-bag-zh")
     page.goto(f"/pickup/orders/{order['id']}/label/")
     expect(page.locator("h1")).to_contain_text("隐私面单")

@@ -3,25 +3,24 @@
 Sound and vibration are observed by instrumenting the page before its scripts run (`add_init_script`): the
 WebAudio oscillator's `start`, `HTMLMediaElement.play` and `navigator.vibrate` count their calls. The next action
 must sit inside a 390x844 viewport without scrolling in every order state. Dark screenshots go to
-docs/screenshots/ for the README.
+var/screenshots/ (docs/screenshots/ for the README under `make screenshots`).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, south_of_door
+from tests.outputs import docs_screenshots
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
 DESK = {"viewport": {"width": 1280, "height": 900}}
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 INSTRUMENT = """
 window.__ux = { sound: 0, vibrate: 0 };
@@ -106,9 +105,8 @@ def test_rider_new_order_alert_next_action_in_every_state_and_dark_mode(stack, b
     expect(article.locator("[data-part=door_code] [data-copy]")).to_be_visible()
     expect(article.locator("[data-part=building] .part-label")).to_have_text("Building")
     expect(next_action.locator("[data-action=navigate-next]")).to_have_attribute("href", re.compile(r"^(geo:|https://)"))
-    DOCS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(DOCS / "rider-dark.png"))
+    page.screenshot(path=str(docs_screenshots() / "rider-dark.png"))
 
     toggle = page.locator("#theme-toggle")
     toggle.click()
@@ -127,8 +125,7 @@ def test_counter_new_order_alert_and_dark_mode(stack, browser):
     expect(page.locator(f"li.order-card[data-order='{order_id}']")).to_have_attribute("data-new", "true")
     time.sleep(5)
     expect(page.locator(f"#alerts-bar [data-alert][data-order='{order_id}']")).to_be_visible()
-    DOCS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS / "store-dark.png"))
+    page.screenshot(path=str(docs_screenshots() / "store-dark.png"))
     acknowledge(page, order_id)
     expect(page.locator(f"li.order-card[data-order='{order_id}']")).not_to_have_attribute("data-new", "true")
     context.close()
@@ -297,9 +294,8 @@ def test_rider_list_screenshots_for_the_readme(stack, browser, language, scheme)
         expect(page.locator("#geo-ack")).to_have_attribute("data-accepted", "true")
         words = re.findall(r"[A-Za-z]{3,}", page.locator(".duty").inner_text().replace("Tom B.", ""))
         assert not words, words  # the rider's name is the only Latin text in the duty card
-    DOCS.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(DOCS / f"rider-list-{'zh' if language == 'zh-hans' else 'en'}-{scheme}.png"))
+    page.screenshot(path=str(docs_screenshots() / f"rider-list-{'zh' if language == 'zh-hans' else 'en'}-{scheme}.png"))
     context.close()
 
 

@@ -1,6 +1,6 @@
 """Bad input on the scale profile's database: PostgreSQL refuses a NUL in a query (SQLite does not), so the
 path check and the strict fields are proven here against a real daphne on PostgreSQL. The attacker is a
-stranger with a tracking link, or a merchant's POS; findings from the issue "Security and reliability"."""
+stranger with a tracking link, or a merchant's POS."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def test_bench_live_prints_one_sane_table():
         for name in ("achieved/s", "ack p50 ms", "ack p95 ms", "ack p99 ms", "lost", "CPU ms/ping", "client lag p99 ms"):
             value = float(cells[name])
             assert not math.isnan(value) and value >= 0, (name, cells)
-        assert 0.1 < float(cells["calib ms"]) < 1000, cells  # the machine's speed, timed before the step
+        assert float(cells["calib ms"]) > 0, cells  # the machine's speed, timed before the step (reported, any value)
         assert float(cells["ack p50 ms"]) <= float(cells["ack p95 ms"]) <= float(cells["ack p99 ms"])
         if cells["target"].startswith("app"):
             assert float(cells["map p99 ms"]) >= 0 and int(cells["map missing"]) >= 0 and int(cells["overflow"]) >= 0

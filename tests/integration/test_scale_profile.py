@@ -101,7 +101,7 @@ def test_rider_socket_ping_on_a_reaches_a_dispatcher_on_b(stack, parties):
 
 
 def test_a_socket_fix_is_written_from_the_servers_event_loop_before_its_ack(stack, parties):
-    """#10, the ack's tail on scale: a socket's fix is written on the server loop's own PostgreSQL connection
+    """The ack's tail on the scale profile: a socket's fix is written on the server loop's own PostgreSQL connection
     (named in pg_stat_activity), not handed to the writer thread; it is in the table when the ack arrives."""
     import psycopg
 

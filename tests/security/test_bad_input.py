@@ -1,7 +1,7 @@
 """Bad input is a clean 4xx with the `{code, detail}` shape: deep or huge JSON, control characters in
 paths and fields, booleans and numbers where coordinates or text belong, and bidirectional controls
 that would make a printed label lie. The attacker is any client of the API (a merchant's POS, a rider's
-phone, a stranger with a tracking link); findings from the issue "Security and reliability"."""
+phone, a stranger with a tracking link)."""
 
 from __future__ import annotations
 

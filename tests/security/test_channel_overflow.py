@@ -139,7 +139,7 @@ def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
 
 
 def test_redis_layer_sends_many_groups_in_one_round_trip(private_redis, monkeypatch):
-    """Profile (#10, scale profile at 1,000 pings/s): each ETA frame to a tracking page's group cost two Redis
+    """Profile (scale profile at 1,000 pings/s): each ETA frame to a tracking page's group cost two Redis
     round trips, even with no page open. `group_send_many` reads 30 groups' members in one round trip, delivers
     to the two groups that have members, in order, and still counts what a full channel drops."""
     from redis.asyncio.connection import AbstractConnection
@@ -216,7 +216,7 @@ def test_ephemeral_frames_on_the_redis_layer_go_out_in_one_batch_per_flush(setti
 
 
 def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(private_redis):
-    """Finding (#10, scale bench-live with 1,000-10,000 sockets): redis-py 8's pool raised MaxConnectionsError
+    """Finding (scale bench-live with 1,000-10,000 sockets): redis-py 8's pool raised MaxConnectionsError
     past 100 connections in a connect storm, and the layer's error closed every socket of the process (592 in
     one run). The layer's pool makes the burst wait: 60 concurrent group_adds through a pool of 4."""
     from dispatch.channel_layers import CountingRedisChannelLayer
@@ -235,7 +235,7 @@ def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(p
 
 
 def test_a_socket_s_group_memberships_stay_small_sorted_sets_in_redis(private_redis):
-    """Finding (#10, scale profile, 2,000 rider sockets): each socket's two group sets (its rider's and its
+    """Finding (scale profile, 2,000 rider sockets): each socket's two group sets (its rider's and its
     session's) took about 1,000 bytes each in Redis, because channels-redis's 74-byte channel names pass Redis's
     64-byte `zset-max-listpack-value` and make every set a skiplist. The layer's names are short enough to keep
     each one a listpack; they are still unique and still route messages to their channel."""

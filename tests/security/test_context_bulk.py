@@ -1,7 +1,7 @@
 """Riders' ping contexts loaded in bulk: a reconnect storm (a server restarted, 10,000 sockets back at once)
 loads many riders' contexts together, with the same contexts, audit events and chain as one by one.
 
-Finding (#10, scale profile, 10,000 rider sockets): every socket's first ping loaded its rider's context on the
+Finding (scale profile, 10,000 rider sockets, 2026-12): every socket's first ping loaded its rider's context on the
 database path, one at a time on the sync thread (the orders, the tiers, a vault open and an audit append with
 its commit: 40-80 ms each), so the first pings of 10,000 sockets took minutes: 1,417 of 10,000 were acked within
 70 s, and the pings after them queued behind."""
@@ -19,7 +19,7 @@ from dispatch.models import AuditEvent, Rider
 from dispatch.services import delivery
 from dispatch.services.audit import audit_verify
 from dispatch.services.fixes import buffer as fix_buffer
-from rider.management import simulator
+from dispatch.simulation import accounts, geo
 
 from .socket_helpers import open_socket, shut
 
@@ -36,7 +36,7 @@ def batched(settings, transactional_db):
 @pytest.fixture
 def sim(demo):
     """Sim riders on duty, each with a picked-up order (the load generator's set-up)."""
-    return simulator.accounts_setup(riders=12, orders=True, prefix="bulk")
+    return accounts.accounts_setup(riders=12, orders=True, prefix="bulk")
 
 
 def riders_of(setup, n: int) -> list[Rider]:
@@ -95,7 +95,7 @@ def test_a_burst_of_first_pings_loads_the_contexts_together_and_stays_off_the_da
         assert all(ok for _, ok in opened)
         now = time.time()
         for k, ((comm, _), spec) in enumerate(zip(opened, sim["riders"], strict=True)):
-            lat, lng = simulator.offset(spec["dest"][0], spec["dest"][1], 2000.0, 0.0)
+            lat, lng = geo.offset(spec["dest"][0], spec["dest"][1], 2000.0, 0.0)
             await comm.send_json_to({"type": "location", "lat": lat, "lng": lng, "accuracy": 10.0,
                                      "timestamp": now - 1, "seq": 1 + k})
         acks = [await comm.receive_json_from(timeout=10) for comm, _ in opened]

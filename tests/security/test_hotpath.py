@@ -1,4 +1,4 @@
-"""Hot path at fleet scale (issue "the live path at fleet scale"): what a ping costs the server, and how
+"""Hot path at fleet scale: what a ping costs the server, and how
 positions reach the dispatch map."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def test_map_positions_are_batched_per_second(demo, settings):
 
 
 def test_a_map_frame_that_could_not_be_sent_goes_with_the_next_flush(monkeypatch):
-    """Finding (#10, bench-live notes): a flush takes the batch before sending it, so a send that failed (a
+    """Finding (bench-live, scale profile): a flush takes the batch before sending it, so a send that failed (a
     layer's hiccup, a flusher thread stopping under a new loop's task) dropped every position in it, and those
     riders stayed stale on the map until their next ping. The positions now go with the next flush; a position
     that arrived meanwhile wins."""

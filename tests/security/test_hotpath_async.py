@@ -1,4 +1,4 @@
-"""The ping in the event loop (issue "the live path at fleet scale", second pass): the common ping is judged
+"""The ping in the event loop: the common ping is judged
 and recorded without a query, a cache round trip or a hop to the sync thread; everything that must reach the
 database (a tier's grants and audit) still does, through the database path; and the engine's state held in
 process memory is dropped when access ends and on erasure."""
@@ -187,7 +187,7 @@ def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty
 
 
 def test_a_ping_over_the_socket_makes_no_hop_to_the_sync_thread(demo, assigned_order):
-    """Profile (#10, scale, 2,000 sockets, 1,000 pings/s): Channels' consumer hopped to the one sync thread
+    """Profile (scale, 2,000 sockets, 1,000 pings/s): Channels' consumer hopped to the one sync thread
     before every message (`aclose_old_connections`), 6.9 % of the samples, and each ping queued there behind
     the process's database calls. Once the context is loaded, a ping is judged, recorded and acked with none."""
     cookie = login_cookie(demo["rider1"])
@@ -215,7 +215,7 @@ def test_a_ping_over_the_socket_makes_no_hop_to_the_sync_thread(demo, assigned_o
 
 
 def test_the_map_batch_goes_out_from_the_event_loop(demo, assigned_order, settings, monkeypatch):
-    """Profile (#10, scale): the map's batch was flushed by a thread through `async_to_sync`, which built an
+    """Profile (scale profile): the map's batch was flushed by a thread through `async_to_sync`, which built an
     event loop, and on Redis a new connection, for every flush. Pings over the socket now have it flushed by a
     task of the socket's loop: the frame reaches the board with no flusher thread and no `async_to_sync`."""
     import threading
@@ -256,7 +256,7 @@ def test_the_map_batch_goes_out_from_the_event_loop(demo, assigned_order, settin
 
 
 def test_a_ping_builds_no_database_wrapper_per_socket(demo, assigned_order):
-    """Found while moving the fast path's writes into the event loop (#10): asking Django's connection handler
+    """Found while moving the fast path's writes into the event loop: asking Django's connection handler
     anything from a socket's task builds a DatabaseWrapper for that task (its storage is per task in a
     coroutine), kept while the socket lives: RSS per socket went 23.0 -> 26.7 KiB on the scale bench. The
     common ping, from ten more sockets, leaves no wrapper behind."""

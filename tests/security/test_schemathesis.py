@@ -2,8 +2,7 @@
 database), each operation called as the party it is for (`Authorization: Token ...` from the demo accounts).
 Every answer must be no 5xx, a documented status, and match its documented schema and content type.
 Bounded: a few examples per operation (about a minute in all). Totals are printed at the end of the module.
-Any client of the API, findings "bad input gives a 500" and "the schema is not true" (issue "Security and
-reliability")."""
+Any client of the API, findings "bad input gives a 500" and "the schema is not true"."""
 
 from __future__ import annotations
 

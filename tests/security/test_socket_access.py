@@ -1,7 +1,7 @@
 """Sockets never outlive access: logout, a flushed or expired session, a removed role, an expired
 tracking link, a revoked or reassigned order; and malformed messages get an error frame.
 
-Findings (issue "Security and reliability"): groups were joined once at connect and never re-checked
+Findings: groups were joined once at connect and never re-checked
 (a tracking socket kept receiving after its link expired and `resume` from 0 replayed the events; a
 dispatcher socket kept receiving after logout), and `{"type": "resume", "seq": 10**23}` got no reply.
 """

@@ -1,6 +1,6 @@
 """The websocket handshake's Origin must match an allowed origin in scheme, host AND port.
 
-Finding (issue "Security and reliability"): the check compared only the host, so a page on another
+Finding: the check compared only the host, so a page on another
 port or scheme of an allowed host (`http://127.0.0.1:1`, `https://127.0.0.1`) could open a dispatcher
 socket with the dispatcher's cookie (cross-site websocket hijacking).
 """

@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from dispatch.demo import DEMO_PASSWORD
 from dispatch.models import Dispatcher, Merchant, Rider, Staff, Store
-
-DEMO_PASSWORD = "deliver-privately"  # noqa: S105 - the documented demo password, refused outside demo mode
 
 STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
@@ -23,10 +23,19 @@ RIDERS = [("rider1", "Ravi K.", "+447700900101"), ("rider2", "Mia L.", "+4477009
 class Command(BaseCommand):
     help = "Create the demo stores and accounts (rider1-3, store1-2, dispatcher1, merchant1, merchant2)."
 
-    @transaction.atomic
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--migrate", action="store_true",
+                            help="migrate first, in this process (make run: one Django start-up, not two)")
+
+    def handle(self, *args, migrate: bool = False, **options):
         if not (settings.DEBUG or settings.DEMO_MODE or settings.TESTING):
             raise CommandError("Demo data is only for debug or demo mode (set DEMO_MODE=1).")
+        if migrate:
+            call_command("migrate", interactive=False, verbosity=options.get("verbosity", 1), stdout=self.stdout)
+        self.create()
+
+    @transaction.atomic
+    def create(self) -> None:
         User = get_user_model()
 
         def user(username: str):

@@ -17,7 +17,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rider.management import simulator
+from dispatch.simulation import accounts
+from dispatch.simulation.demo import demo_run
+from dispatch.simulation.load import LoadShard, raise_fd_limit
 
 
 class Command(BaseCommand):
@@ -42,25 +44,25 @@ class Command(BaseCommand):
         logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines would carry tracking tokens
         if setup_json:
             t0 = time.monotonic()
-            setup = simulator.accounts_setup(riders=riders, orders=orders)
+            setup = accounts.accounts_setup(riders=riders, orders=orders)
             Path(setup_json).write_text(json.dumps(setup))
             self.stdout.write(f"set up {riders} sim riders in {time.monotonic() - t0:.1f} s")
             return
-        simulator.raise_fd_limit()
+        raise_fd_limit()
         if demo:
-            setup = simulator.accounts_setup(riders=riders, orders=False, prefix="sim-demo")
+            setup = accounts.accounts_setup(riders=riders, orders=False, prefix="sim-demo")
             self.stdout.write(f"simulating {riders} riders against {url} (sim-demo-rider-*; rider1 stays free)")
-            sims = asyncio.run(simulator.demo_run(url, setup, riders=riders, seconds=seconds, every=every, speed=speed,
-                                                  log=lambda line: self.stdout.write(line)))
+            sims = asyncio.run(demo_run(url, setup, riders=riders, seconds=seconds, every=every, speed=speed,
+                                        log=lambda line: self.stdout.write(line)))
             self.stdout.write(f"delivered {sum(s.delivered for s in sims)} orders")
             return
-        setup = simulator.accounts_setup(riders=riders, orders=True)
+        setup = accounts.accounts_setup(riders=riders, orders=True)
         for i, spec in enumerate(setup["riders"]):
             spec["index"] = i
         asyncio.run(self.load(url, setup, rate=rate, seconds=seconds or 20.0))
 
     async def load(self, url: str, setup: dict, *, rate: float, seconds: float) -> None:
-        shard = simulator.LoadShard(setup["riders"], [url], "/ws/rider/")
+        shard = LoadShard(setup["riders"], [url], "/ws/rider/")
         opened, failed = await shard.open()
         n = len(setup["riders"])
         result = await shard.step(interval=n / rate, start_at=time.time() + 1, seconds=seconds, phase0=0.0, total=n)

@@ -1,0 +1,16 @@
+"""The demo's accounts as a person uses them: the screens, their logins and the one password.
+
+`demo_data` creates them, `run_banner` (and `make urls`) prints them, and the home page lists them in demo mode.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+DEMO_PASSWORD = "deliver-privately"  # noqa: S105 - the documented demo password, refused outside demo mode
+
+# (screen, path, logins, note); the screens' names are the home page's (translated there).
+DEMO_SCREENS = [
+    (_("Rider app"), "/rider/", ("rider1", "rider2", "rider3"), "(phone)"),
+    (_("Store counter"), "/pickup/", ("store1", "store2"), ""),
+    (_("Dispatch map"), "/dispatch/", ("dispatcher1",), ""),
+    (_("API reference"), "/api/docs/", ("merchant1",), "(token: POST /api/auth/token/)"),
+]
