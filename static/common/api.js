@@ -29,12 +29,12 @@ export async function api(path, { method = "GET", body } = {}) {
       credentials: "same-origin",
       cache: "no-store",
     });
-  } catch (err) {
+  } catch {
     throw new ApiError(0, { code: "offline", detail: gettext("No connection. Check your signal and try again.") });
   }
   const text = await response.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+  let data;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }

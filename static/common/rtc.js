@@ -53,7 +53,7 @@ class Ringer {
           osc.start(this.ctx.currentTime + at);
           osc.stop(this.ctx.currentTime + at + 0.3);
         }
-      } catch (_) { /* no audio until the page is touched */ }
+      } catch { /* no audio until the page is touched */ }
       if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
     };
     ring();
@@ -250,7 +250,7 @@ export class CallManager {
         const speaker = outs.find((d) => /speaker/i.test(d.label));
         await audio.setSinkId(on && speaker ? speaker.deviceId : "");
       }
-    } catch (_) { /* the browser picks the output */ }
+    } catch { /* the browser picks the output */ }
     audio.volume = on ? 1 : 0.6;
     this.bar.speaker.setAttribute("aria-pressed", String(on));
   }

@@ -81,7 +81,7 @@ const OFFLINE_PAGE = `<!doctype html>
 async function page(request) {
   try {
     return await fetch(request);
-  } catch (_) {
+  } catch {
     return new Response(OFFLINE_PAGE, {
       status: 503,
       headers: {

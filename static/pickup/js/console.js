@@ -544,7 +544,7 @@ async function nativeQr() {
   try {
     const formats = await window.BarcodeDetector.getSupportedFormats();
     return formats.includes("qr_code");
-  } catch (_) {
+  } catch {
     return false;
   }
 }
@@ -591,7 +591,7 @@ async function scanStart() {
   try {
     scan.detector = scan.detector || (await qrDetector());
     scan.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
-  } catch (_) {
+  } catch {
     toast(gettext("The camera is not available. Type the rider's code instead."), "error");
     $("rider-code-input").focus();
     return;
@@ -631,7 +631,7 @@ async function scanLoop() {
         ? gettext("That is a bag label. Scan the code on the rider's phone.")
         : gettext("That is not a rider's code. Scan the code on the rider's phone.");
     }
-  } catch (_) { /* a frame that could not be read */ }
+  } catch { /* a frame that could not be read */ }
   scan.timer = setTimeout(scanLoop, 250);
 }
 

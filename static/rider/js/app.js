@@ -103,7 +103,7 @@ function openOrder(id, { focus = true } = {}) {
     });
     ui.detail.replaceChildren(state.view.root);
   }
-  try { sessionStorage.setItem(OPEN_KEY, String(id)); } catch (_) { /* storage disabled */ }
+  try { sessionStorage.setItem(OPEN_KEY, String(id)); } catch { /* storage disabled */ }
   ui.detail.hidden = false;
   ui.listSection.hidden = true;
   if (focus) state.view.focus();
@@ -116,14 +116,14 @@ function closeOrder({ keepKey = false } = {}) {
   ui.detail.replaceChildren();
   ui.listSection.hidden = false;
   if (!keepKey) {
-    try { sessionStorage.removeItem(OPEN_KEY); } catch (_) { /* storage disabled */ }
+    try { sessionStorage.removeItem(OPEN_KEY); } catch { /* storage disabled */ }
   }
 }
 
 function autoOpen() {
   if (state.view) return;
   let wanted = null;
-  try { wanted = Number(sessionStorage.getItem(OPEN_KEY)) || null; } catch (_) { /* storage disabled */ }
+  try { wanted = Number(sessionStorage.getItem(OPEN_KEY)) || null; } catch { /* storage disabled */ }
   if (wanted && state.orders.has(wanted)) { openOrder(wanted, { focus: false }); return; }
   const active = activeIds();
   if (active.length === 1 && !state.opened) {
@@ -187,7 +187,7 @@ async function loadSaved() {
       if (now - (order.saved_at || 0) > SAVED_MAX_AGE_MS) { await purgeOrderRecords(order.id); continue; }
       upsert(order, { save: false });
     }
-  } catch (_) { /* nothing saved */ }
+  } catch { /* nothing saved */ }
 }
 
 // --- Purge: every local trace of one order ----------------------------------------------------
@@ -216,7 +216,7 @@ async function purgeCaches(id) {
         if (path.startsWith("/api/") || path.includes(`/orders/${id}/`)) await cache.delete(request);
       }
     }
-  } catch (_) { /* Cache Storage unavailable */ }
+  } catch { /* Cache Storage unavailable */ }
 }
 
 function purgeStorage(id) {
@@ -226,11 +226,11 @@ function purgeStorage(id) {
       for (const key of Object.keys(storage)) {
         if (pattern.test(key)) storage.removeItem(key);
       }
-    } catch (_) { /* storage disabled */ }
+    } catch { /* storage disabled */ }
   }
   try {
     if (sessionStorage.getItem(OPEN_KEY) === String(id)) sessionStorage.removeItem(OPEN_KEY);
-  } catch (_) { /* storage disabled */ }
+  } catch { /* storage disabled */ }
 }
 
 // --- Live socket --------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ ui.duty.addEventListener("click", async () => {
     state.onDuty = data.on_duty;
     renderDuty();
     sync();
-  } catch (_) { /* toast shown */ }
+  } catch { /* toast shown */ }
 });
 
 document.querySelectorAll("[data-here]").forEach((button) => button.addEventListener("click", async () => {
@@ -359,7 +359,7 @@ document.querySelectorAll("[data-here]").forEach((button) => button.addEventList
     await withBusy(button, () => tracker.here().then((ack) => {
       toast(ack.accepted ? gettext("Sent: you are here.") : fmt(gettext("Not used: %(reason)s"), { reason: describeAck(ack) }), ack.accepted ? "ok" : "error");
     }));
-  } catch (_) { /* toast shown */ }
+  } catch { /* toast shown */ }
 }));
 
 // --- Logout: clear everything this page can clear, then log out ----------------------------------
@@ -374,7 +374,7 @@ if (logout) {
     socket.close();
     closeOrder();
     state.orders.clear();
-    try { await wipeSiteData(); } catch (_) { /* log out anyway */ }
+    try { await wipeSiteData(); } catch { /* log out anyway */ }
     logout.dataset.wiped = "1";
     logout.submit();
   });

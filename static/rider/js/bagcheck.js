@@ -15,7 +15,7 @@ async function loadStores() {
       el("option", { value: "" }, stores.length ? gettext("Choose the store") : gettext("No store: you have no active order")),
       ...stores.map((s) => el("option", { value: s.id }, s.name)));
     if (stores.length === 1) select.value = String(stores[0].id);
-  } catch (err) {
+  } catch {
     select.replaceChildren(el("option", { value: "" }, gettext("Stores could not load")));
   }
 }

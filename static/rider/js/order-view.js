@@ -266,7 +266,7 @@ export class OrderView {
     this.codeRefreshes = 0;
     try {
       await withBusy(this.r.codeBtn, () => this.loadCode());
-    } catch (_) { /* toast shown */ }
+    } catch { /* toast shown */ }
   }
 
   async loadCode() {
@@ -329,7 +329,7 @@ export class OrderView {
       this.r.callResult.textContent = "";
       this.r.dialBtn.hidden = !data.sandbox; // the demo's sandbox carrier only
       this.r.callPanel.hidden = false;
-    } catch (_) { /* toast shown */ }
+    } catch { /* toast shown */ }
   }
 
   async dial(button) {
@@ -340,14 +340,14 @@ export class OrderView {
         ? fmt(gettext("Connected to the customer through %(number)s. Your number is hidden."), { number: this.proxy || data.caller_id })
         : data.message;
       toast(data.connected ? gettext("Call connected.") : gettext("Call not connected."), data.connected ? "ok" : "error");
-    } catch (_) { /* toast shown */ }
+    } catch { /* toast shown */ }
   }
 
   // --- I'm here ---
   async here(button) {
     try {
       await withBusy(button, () => this.onHere());
-    } catch (_) { /* toast shown */ }
+    } catch { /* toast shown */ }
   }
 
   // --- Delivery ---

@@ -131,7 +131,7 @@ export async function wipeSiteData() {
   await closeStore();
   const names = new Set([DB_NAME]);
   if (indexedDB.databases) {
-    try { (await indexedDB.databases()).forEach((d) => d.name && names.add(d.name)); } catch (_) { /* older browsers */ }
+    try { (await indexedDB.databases()).forEach((d) => d.name && names.add(d.name)); } catch { /* older browsers */ }
   }
   await Promise.all([...names].map((name) => new Promise((resolve) => {
     const request = indexedDB.deleteDatabase(name);
@@ -140,6 +140,6 @@ export async function wipeSiteData() {
   if (self.caches) {
     for (const key of await caches.keys()) await caches.delete(key);
   }
-  try { sessionStorage.clear(); } catch (_) { /* storage disabled */ }
-  try { localStorage.clear(); } catch (_) { /* storage disabled */ }
+  try { sessionStorage.clear(); } catch { /* storage disabled */ }
+  try { localStorage.clear(); } catch { /* storage disabled */ }
 }
