@@ -1,5 +1,5 @@
 // Small fetch wrapper: JSON in and out, CSRF from the cookie, errors as ApiError {status, code, detail}.
-import { gettext } from "./ui.js";
+import { gettext, messageFor, MESSAGES } from "./ui.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -37,6 +37,16 @@ export async function api(path, { method = "GET", body } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+// What to tell the person about a failed request: the first field error, else the code's message.
+export function errorText(err, fallback = MESSAGES.error) {
+  if (!(err instanceof ApiError)) return fallback;
+  if (err.errors && typeof err.errors === "object") {
+    const first = Object.values(err.errors).flat()[0];
+    if (typeof first === "string") return first;
+  }
+  return messageFor(err, fallback);
 }
 
 export function toast(message, kind = "info") {
