@@ -10,8 +10,8 @@ import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { addAlert } from "./board/alerts.js";
 import { drawStores, fitOnce, mapInit } from "./board/map.js";
-import { loadRiders, onPosition } from "./board/riders.js";
-import { loadOrders, scheduleOrders, scheduleRiders } from "./board/sync.js";
+import "./board/assign.js";
+import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 
 function onEvent(msg) {

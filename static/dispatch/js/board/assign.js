@@ -5,7 +5,7 @@ import { fmt, gettext, sentence } from "../../../common/ui.js";
 import { drawOrders } from "./map.js";
 import { renderRiders } from "./riders.js";
 import { scheduleOrders } from "./sync.js";
-import { renderSummary, updateRow } from "./table.js";
+import { renderSummary, rowActions, updateRow } from "./table.js";
 import { orderById, rows, state } from "./state.js";
 
 export async function assign(orderId) {
@@ -43,3 +43,5 @@ export async function assign(orderId) {
     scheduleOrders();
   }
 }
+
+rowActions.assign = assign;

@@ -3,9 +3,12 @@
 import { ago, el } from "../../../common/api.js";
 import { $, announce, isBusy } from "../../../common/dom.js";
 import { fmt, gettext, ngettext } from "../../../common/ui.js";
-import { assign } from "./assign.js";
 import { openGlass, openLog } from "./emergency.js";
 import { rows, state, STATUS } from "./state.js";
+
+// What a row's Assign button does: set by assign.js, which renders through this module (so it cannot be
+// imported from here: the hashed static names cannot be computed for an import cycle).
+export const rowActions = { assign: null };
 
 export function cell(label, ...children) {
   return el("td", { dataset: { label } }, ...children);
@@ -29,7 +32,7 @@ export function buildRow(order) {
   r.select = el("select", { id: `assign-${id}`, name: "rider", class: "assign-select" });
   r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
-  r.assignBtn.addEventListener("click", () => assign(id));
+  r.assignBtn.addEventListener("click", () => rowActions.assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
   r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
   r.glassHidden = el("span", { class: "visually-hidden" });

@@ -4,7 +4,7 @@ import { $, announce, whileBusy } from "../../../common/dom.js";
 import { clock, fmt, gettext } from "../../../common/ui.js";
 import { showBag } from "./lookup.js";
 import { state } from "./state.js";
-import { refresh } from "./sync.js";
+import { refresh, views } from "./sync.js";
 
 export function renderHistory(entries) {
   state.history = entries;
@@ -65,3 +65,5 @@ export async function undoHandoff(entry, button) {
     await refresh();
   }
 }
+
+views.history = renderHistory;

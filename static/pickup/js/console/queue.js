@@ -7,7 +7,7 @@ import { markNew } from "./alerts.js";
 import { toggleChats } from "./chat.js";
 import { showBag } from "./lookup.js";
 import { link, OPEN, riderLine, spaced, state, STATUS } from "./state.js";
-import { refresh } from "./sync.js";
+import { refresh, views } from "./sync.js";
 
 export const REVEAL_FOR_MS = 120_000; // sealed item names disappear from the screen again after 2 minutes
 
@@ -160,3 +160,5 @@ export function forget(id) {
   const r = state.cards.get(id);
   if (r && state.orders.has(id)) updateCard(r, state.orders.get(id));
 }
+
+views.queue = renderQueue;
