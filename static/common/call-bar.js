@@ -1,6 +1,6 @@
 // The call bar (state, timer, answer, decline, mute, speaker, hang up, phone instead), the ringer, and the words
 // for roles, outcomes and refusals of in-app calls.
-import { el } from "./api.js";
+import { el } from "./dom.js";
 import { gettext } from "./ui.js";
 
 export const ROLE_TEXT = { rider: gettext("your rider"), customer: gettext("the customer"), store: gettext("the store"),

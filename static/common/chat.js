@@ -2,7 +2,7 @@
 // number is involved.
 //   const chat = new ChatPanel({ send, me: "store", order, peer: "rider" }); chat.load();
 //   socket onEvent: if (chat.handle(msg)) return;
-import { el } from "./api.js";
+import { el } from "./dom.js";
 import { ERROR_TEXT, roleName } from "./call-bar.js";
 import { fmt, gettext } from "./ui.js";
 

@@ -1,7 +1,40 @@
-// Page feedback shared by every screen: an element by id, a polite announcement, a field's error, and a
-// button that shows it is busy (aria-busy) while its action runs.
+// The page, for every screen: an element by id, a new element, a toast, "… ago", a polite announcement, a field's
+// error, and a button that shows it is busy (aria-busy) while its action runs. It imports nothing.
 
 export const $ = (id) => document.getElementById(id);
+
+export function toast(message, kind = "info") {
+  const el = document.getElementById("toast");
+  if (!el) return;
+  el.textContent = message;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toast._t);
+  toast._t = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
 
 // Say a sentence in the live region `id` (cleared first, so the same words are announced again).
 export function announce(text, id = "announce") {

@@ -3,14 +3,15 @@
 // Data comes from the API. Socket frames carry no PII: order events only trigger a re-fetch,
 // rider.position frames (and rider.positions batches) move a marker, alert frames go to the alerts panel.
 // One module per concern under board/: state, map, riders, table, sync, assign, emergency, alerts.
-import { ago, api, errorText, toast } from "../../common/api.js";
-import { $ } from "../../common/dom.js";
+import { api, errorText } from "../../common/api.js";
+import { $, ago, toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { addAlert } from "./board/alerts.js";
 import { drawStores, fitOnce, mapInit } from "./board/map.js";
 import "./board/assign.js";
+import "./board/emergency.js";
 import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 

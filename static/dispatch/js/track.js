@@ -1,8 +1,10 @@
 // The customer's tracking page: progress, the delivery PIN, a masked call, and who saw the address.
 // The link's token is the only key. Socket frames carry no PII: order events trigger a re-fetch,
 // rider.approaching says how far away the rider is.
-import { api, ApiError, el, toast } from "../../common/api.js";
-import { CallManager, ChatPanel } from "../../common/rtc.js";
+import { api, ApiError } from "../../common/api.js";
+import { el, toast } from "../../common/dom.js";
+import { CallManager } from "../../common/rtc.js";
+import { ChatPanel } from "../../common/chat.js";
 import { LiveSocket } from "../../common/socket.js";
 import { fmt, formatDistance, gettext } from "../../common/ui.js";
 

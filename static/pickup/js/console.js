@@ -3,8 +3,7 @@
 // browser has BarcodeDetector), a dry-run check of the rider's code, the handoff, and today's
 // handoffs with a one-minute undo. Socket frames carry no PII: an order event only triggers a re-fetch.
 // One module per concern under console/: state, queue, chat, history, sync, lookup, handoff, scan, alerts.
-import { ago } from "../../common/api.js";
-import { announce } from "../../common/dom.js";
+import { ago, announce } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";

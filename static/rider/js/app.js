@@ -1,7 +1,8 @@
 // The rider's screen: assigned orders, live over /ws/rider/, with the order screen, position
 // sharing, and the purge of every local trace of an order when access to it ends.
 import { Alerts } from "../../common/alerts.js";
-import { api, toast } from "../../common/api.js";
+import { api } from "../../common/api.js";
+import { toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { withBusy } from "./format.js";

@@ -1,7 +1,7 @@
 // "Is this bag mine?": the rider types the pickup number on a bag; the server answers yes (with the
 // order) or no, and never says anything about another rider's order.
-import { api, el } from "../../common/api.js";
-import { setBusy } from "../../common/dom.js";
+import { api } from "../../common/api.js";
+import { el, setBusy } from "../../common/dom.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { statusLabel } from "./format.js";
 

@@ -1,6 +1,5 @@
 // Small shared helpers for the rider screens: labels, distances, button feedback.
-import { toast } from "../../common/api.js";
-import { whileBusy } from "../../common/dom.js";
+import { toast, whileBusy } from "../../common/dom.js";
 import { clock, fmt, formatDistance as localDistance, gettext } from "../../common/ui.js";
 
 export const ACTIVE = ["assigned", "ready", "picked_up"];

@@ -1,5 +1,5 @@
 // The rider's next action and the door's labelled parts: words, the maps hand-off and copying the door code.
-import { toast } from "../../common/api.js";
+import { toast } from "../../common/dom.js";
 import { gettext } from "../../common/ui.js";
 
 export const NEXT_TEXT = {

@@ -1,5 +1,5 @@
 // The rider's list of orders: what to do next first, one card per order.
-import { el } from "../../common/api.js";
+import { el } from "../../common/dom.js";
 import { gettext } from "../../common/ui.js";
 import { ACTIVE, TIER_LABELS, statusLabel } from "./format.js";
 

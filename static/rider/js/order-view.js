@@ -1,8 +1,9 @@
 // One order's screen: pickup at the counter, destination at the tier the rider holds, masked call,
 // and delivery with the customer's PIN. Built once per order and patched on every update, so that
 // typing, focus and open panels survive live updates.
-import { api, el, toast } from "../../common/api.js";
-import { ChatPanel } from "../../common/rtc.js";
+import { api } from "../../common/api.js";
+import { el, toast } from "../../common/dom.js";
+import { ChatPanel } from "../../common/chat.js";
 import { DestinationMap } from "./map.js";
 import {
   ACTIVE, TIER_HELP, TIER_LABELS, distanceM, formatDistance, statusLabel, withBusy,

@@ -1,6 +1,6 @@
 // What the rider sees of position sharing: its state, the last position's answer, and what waits to send
 // (the Tracker's callbacks for the rider screen's `ui` and `state`).
-import { toast } from "../../common/api.js";
+import { toast } from "../../common/dom.js";
 import { fmt, gettext, ngettext, sentence } from "../../common/ui.js";
 import { formatClock } from "./format.js";
 import { describeAck } from "./geo.js";

@@ -1,8 +1,7 @@
 // Alerts: spoofed positions and failed pickups, in the alerts bar (kept until acknowledged) and in the
 // board's alerts list.
 import { Alerts } from "../../../common/alerts.js";
-import { el } from "../../../common/api.js";
-import { $ } from "../../../common/dom.js";
+import { $, el } from "../../../common/dom.js";
 import { clock, fmt, gettext, ngettext } from "../../../common/ui.js";
 import { orderById, state } from "./state.js";
 

@@ -1,12 +1,11 @@
 // Assigning (or reassigning) an order to a rider from its row.
-import { api, errorText, toast } from "../../../common/api.js";
-import { isBusy, setBusy } from "../../../common/dom.js";
+import { api, errorText } from "../../../common/api.js";
+import { isBusy, setBusy, toast } from "../../../common/dom.js";
 import { fmt, gettext, sentence } from "../../../common/ui.js";
 import { drawOrders } from "./map.js";
 import { renderRiders } from "./riders.js";
-import { scheduleOrders } from "./sync.js";
-import { renderSummary, rowActions, updateRow } from "./table.js";
-import { orderById, rows, state } from "./state.js";
+import { renderSummary, updateRow } from "./table.js";
+import { late, orderById, rows, state } from "./state.js";
 
 export async function assign(orderId) {
   const r = rows.get(orderId);
@@ -35,13 +34,13 @@ export async function assign(orderId) {
     renderSummary();
     toast(sentence(fmt(reassign ? gettext("Order %(code)s reassigned to %(rider)s") : gettext("Order %(code)s assigned to %(rider)s"),
       { code: updated.pickup_code, rider: updated.rider ? updated.rider.name : gettext("the rider") })), "ok");
-    scheduleOrders();
+    late.scheduleOrders();
   } catch (err) {
     setBusy(r.assignBtn, false);
     toast(fmt(reassign ? gettext("Order %(code)s was not reassigned: %(reason)s") : gettext("Order %(code)s was not assigned: %(reason)s"),
       { code: order.pickup_code, reason: errorText(err, gettext("please try again.")) }), "error");
-    scheduleOrders();
+    late.scheduleOrders();
   }
 }
 
-rowActions.assign = assign;
+late.assign = assign;

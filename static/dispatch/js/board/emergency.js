@@ -1,9 +1,9 @@
 // Break glass: the contact lives only in the contact dialog's DOM, only while it is valid. Also the
 // emergency in-app join, and the interaction log of an order for safety review.
-import { api, ApiError, el, errorText, toast } from "../../../common/api.js";
-import { $, fieldError, isBusy, setBusy } from "../../../common/dom.js";
+import { api, ApiError, errorText } from "../../../common/api.js";
+import { $, el, fieldError, isBusy, setBusy, toast } from "../../../common/dom.js";
 import { clock, fmt, gettext } from "../../../common/ui.js";
-import { orderById, restoreFocus, rows, state } from "./state.js";
+import { late, orderById, restoreFocus, rows, state } from "./state.js";
 
 const glass = { dialog: $("glass-dialog"), form: $("glass-form"), orderId: null, opener: null };
 const contact = { dialog: $("contact-dialog"), timer: null, expires: 0, opener: null };
@@ -157,3 +157,6 @@ contact.dialog.addEventListener("close", () => {
 });
 contact.dialog.querySelector("[data-close]").addEventListener("click", () => contact.dialog.close());
 window.addEventListener("pagehide", forgetContact);
+
+late.openGlass = openGlass;
+late.openLog = openLog;

@@ -1,6 +1,5 @@
 // The riders on duty, as a list beside the map.
-import { ago, el } from "../../../common/api.js";
-import { $ } from "../../../common/dom.js";
+import { $, ago, el } from "../../../common/dom.js";
 import { gettext } from "../../../common/ui.js";
 import { state } from "./state.js";
 

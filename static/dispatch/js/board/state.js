@@ -23,6 +23,11 @@ export const state = {
   calls: null, // the CallManager, once the socket is up
 };
 
+// Calls between sibling modules, bound when the module that offers them loads (the page's entry module loads
+// them all). Importing instead would make import cycles or chains deeper than the hashed static names can
+// resolve: collectstatic settles one level of `import` per pass, and gives up after five.
+export const late = {};
+
 export const rows = new Map(); // order id -> {tr, cells..., select, assignBtn, glassBtn}
 
 export function orderById(id) {

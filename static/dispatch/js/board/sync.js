@@ -1,11 +1,12 @@
 // The board's data: the orders (one fetch at a time; events that arrive meanwhile cause one more) and the
 // riders, each debounced so a burst of socket frames costs one request; and the riders' live positions.
-import { ago, api, errorText, toast } from "../../../common/api.js";
+import { api, errorText } from "../../../common/api.js";
+import { ago, toast } from "../../../common/dom.js";
 import { gettext } from "../../../common/ui.js";
 import { dropStaleRiderMarkers, drawOrders, placeRider } from "./map.js";
 import { renderRiders } from "./riders.js";
 import { renderAllRows, renderOrders } from "./table.js";
-import { state } from "./state.js";
+import { late, state } from "./state.js";
 
 const POSITION_MIN_MS = 1000; // at most one marker move a second per rider
 
@@ -105,3 +106,5 @@ export function applyPosition(msg) {
   const seen = document.querySelector(`#riders li[data-rider="${rider.id}"] .rider-seen`);
   if (seen) seen.textContent = ` · seen ${ago(rider.at)} ago`;
 }
+
+late.scheduleOrders = scheduleOrders;

@@ -1,14 +1,8 @@
 // The open orders table: one row per order, updated in place (a row keeps its focus and its choice of
 // rider), new and changed rows highlighted, and the summary line above it.
-import { ago, el } from "../../../common/api.js";
-import { $, announce, isBusy } from "../../../common/dom.js";
+import { $, ago, announce, el, isBusy } from "../../../common/dom.js";
 import { fmt, gettext, ngettext } from "../../../common/ui.js";
-import { openGlass, openLog } from "./emergency.js";
-import { rows, state, STATUS } from "./state.js";
-
-// What a row's Assign button does: set by assign.js, which renders through this module (so it cannot be
-// imported from here: the hashed static names cannot be computed for an import cycle).
-export const rowActions = { assign: null };
+import { late, rows, state, STATUS } from "./state.js";
 
 export function cell(label, ...children) {
   return el("td", { dataset: { label } }, ...children);
@@ -32,14 +26,14 @@ export function buildRow(order) {
   r.select = el("select", { id: `assign-${id}`, name: "rider", class: "assign-select" });
   r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
-  r.assignBtn.addEventListener("click", () => rowActions.assign(id));
+  r.assignBtn.addEventListener("click", () => late.assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
   r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
   r.glassHidden = el("span", { class: "visually-hidden" });
   r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, gettext("Break glass"), r.glassHidden);
-  r.glassBtn.addEventListener("click", () => openGlass(id));
+  r.glassBtn.addEventListener("click", () => late.openGlass(id));
   r.logBtn = el("button", { type: "button", class: "btn btn-quiet", dataset: { log: id } }, gettext("Calls and messages"));
-  r.logBtn.addEventListener("click", () => openLog(id, r.logBtn));
+  r.logBtn.addEventListener("click", () => late.openLog(id, r.logBtn));
   r.tr = el("tr", { dataset: { order: id } }, r.code, r.store, r.status, r.area, r.customer, r.rider, r.assign,
     cell(gettext("Emergency"), r.glassBtn, " ", r.logBtn));
   return r;

@@ -1,6 +1,6 @@
 // In-app calls and chat (no numbers): the message panels of a card, with the rider and the customer.
-import { ChatPanel } from "../../../common/rtc.js";
-import { send } from "./state.js";
+import { ChatPanel } from "../../../common/chat.js";
+import { late, send } from "./state.js";
 
 export const chats = new Map(); // order id -> { rider: ChatPanel, customer: ChatPanel }
 export function toggleChats(id, r, button) {
@@ -16,3 +16,5 @@ export function toggleChats(id, r, button) {
   r.chats.hidden = !open;
   button.setAttribute("aria-expanded", String(open));
 }
+
+late.toggleChats = toggleChats;

@@ -1,10 +1,9 @@
 // The handoff: a dry-run check of the rider's code, then the handoff itself (undoable for a minute).
-import { api, ApiError, errorText, toast } from "../../../common/api.js";
-import { $, announce, fieldError, whileBusy } from "../../../common/dom.js";
+import { api, ApiError, errorText } from "../../../common/api.js";
+import { $, announce, fieldError, toast, whileBusy } from "../../../common/dom.js";
 import { fmt, gettext } from "../../../common/ui.js";
 import { clearBag, clearVerdict, lookup, refusal, showBag, verdict } from "./lookup.js";
-import { markReady } from "./queue.js";
-import { state } from "./state.js";
+import { late, state } from "./state.js";
 import { refresh } from "./sync.js";
 
 export async function check(riderCode) {
@@ -74,4 +73,6 @@ $("cancel-btn").addEventListener("click", () => {
   announce("Handoff cancelled.");
 });
 $("bag-clear").addEventListener("click", clearBag);
-$("bag-ready").addEventListener("click", (e) => state.bag && markReady(state.bag.id, e.currentTarget));
+$("bag-ready").addEventListener("click", (e) => state.bag && late.markReady(state.bag.id, e.currentTarget));
+
+late.check = check;

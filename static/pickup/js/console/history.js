@@ -1,6 +1,6 @@
 // Today's handoffs, each with a one-minute undo.
-import { api, el, errorText, toast } from "../../../common/api.js";
-import { $, announce, whileBusy } from "../../../common/dom.js";
+import { api, errorText } from "../../../common/api.js";
+import { $, announce, el, toast, whileBusy } from "../../../common/dom.js";
 import { clock, fmt, gettext } from "../../../common/ui.js";
 import { showBag } from "./lookup.js";
 import { state } from "./state.js";

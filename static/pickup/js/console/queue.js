@@ -1,12 +1,11 @@
 // Today's queue: one card per order (updated in place), mark ready, and the sealed item names revealed
 // for packing on demand (in memory only, for 2 minutes).
-import { ago, api, el, errorText, toast } from "../../../common/api.js";
-import { $, announce, whileBusy } from "../../../common/dom.js";
+import { api, errorText } from "../../../common/api.js";
+import { $, ago, announce, el, toast, whileBusy } from "../../../common/dom.js";
 import { clock, fmt, gettext } from "../../../common/ui.js";
 import { markNew } from "./alerts.js";
-import { toggleChats } from "./chat.js";
 import { showBag } from "./lookup.js";
-import { link, OPEN, riderLine, spaced, state, STATUS } from "./state.js";
+import { late, link, OPEN, riderLine, spaced, state, STATUS } from "./state.js";
 import { refresh, views } from "./sync.js";
 
 export const REVEAL_FOR_MS = 120_000; // sealed item names disappear from the screen again after 2 minutes
@@ -34,7 +33,7 @@ export function buildCard(order) {
   r.callCustomer = el("button", { type: "button", class: "btn btn-quiet", "data-action": "rtc-call-customer",
     onclick: () => link.calls.start(id, "customer") }, "Call customer in the app");
   r.chatBtn = el("button", { type: "button", class: "btn btn-quiet", "data-action": "chat", "aria-expanded": "false",
-    onclick: (e) => toggleChats(id, r, e.currentTarget) }, "Messages");
+    onclick: (e) => late.toggleChats(id, r, e.currentTarget) }, "Messages");
   r.chats = el("div", { class: "oc-chats", hidden: true });
   r.root = el("li", { class: "order-card", dataset: { order: id }, "aria-labelledby": `oc-h-${id}` },
     el("h3", { class: "visually-hidden", id: `oc-h-${id}` }, `Bag ${order.pickup_code}`),
@@ -162,3 +161,4 @@ export function forget(id) {
 }
 
 views.queue = renderQueue;
+late.markReady = markReady;

@@ -1,9 +1,7 @@
 // Scanning the rider's QR (progressive: typing always works).
-import { toast } from "../../../common/api.js";
-import { $ } from "../../../common/dom.js";
+import { $, toast } from "../../../common/dom.js";
 import { gettext } from "../../../common/ui.js";
-import { check } from "./handoff.js";
-import { cfg } from "./state.js";
+import { cfg, late } from "./state.js";
 
 export const scan = { stream: null, detector: null, timer: null };
 
@@ -93,7 +91,7 @@ export async function scanLoop() {
       scanStop();
       $("rider-code-input").value = value;
       toast(gettext("Rider's code scanned."), "ok");
-      check(value);
+      late.check(value);
       return;
     }
     if (value) {

@@ -25,6 +25,11 @@ export const state = {
   loaded: false,
 };
 
+// Calls between sibling modules, bound when the module that offers them loads (the page's entry module loads
+// them all). Importing instead would make import cycles or chains deeper than the hashed static names can
+// resolve: collectstatic settles one level of `import` per pass, and gives up after five.
+export const late = {};
+
 // The socket and the call manager, once console.js has opened them.
 export const link = { socket: null, calls: null };
 export const send = (message) => link.socket.send(message);
