@@ -2,7 +2,7 @@
 // sharing, and the purge of every local trace of an order when access to it ends.
 import { Alerts } from "../../common/alerts.js";
 import { api } from "../../common/api.js";
-import { toast } from "../../common/dom.js";
+import { $, toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { withBusy } from "./format.js";
@@ -18,7 +18,6 @@ const cfg = JSON.parse(document.getElementById("rider-config").textContent);
 const OPEN_KEY = "rider.open";
 const SAVED_MAX_AGE_MS = 24 * 3600 * 1000;
 
-const $ = (id) => document.getElementById(id);
 const ui = {
   list: $("order-list"),
   empty: $("orders-empty"),

@@ -1,6 +1,6 @@
 // Today's handoffs, each with a one-minute undo.
 import { api, errorText } from "../../../common/api.js";
-import { $, announce, el, toast, whileBusy } from "../../../common/dom.js";
+import { $, announce, el, isBusy, toast, whileBusy } from "../../../common/dom.js";
 import { clock, fmt, gettext } from "../../../common/ui.js";
 import { showBag } from "./lookup.js";
 import { state } from "./state.js";
@@ -46,7 +46,7 @@ export function tickUndo() {
       const wasFocused = document.activeElement === button;
       button.remove();
       if (wasFocused) $("history-heading").focus();
-    } else if (button.getAttribute("aria-busy") !== "true") {
+    } else if (!isBusy(button)) {
       button.textContent = `Undo (${left} s)`;
     }
   }
