@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static urls screenshots lint bench-pickup bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ run: install static
 	@mkdir -p var/celery/queue var/celery/processed
 	PORT=$(PORT) SIM_RIDERS=$(SIM_RIDERS) VAR_DIR=$${VAR_DIR:-$(CURDIR)/var} $(BIN)/supervisord -c config/supervisord.conf
 
-test: install static
+test: install static lint-js
 	@mkdir -p var
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
@@ -63,7 +63,11 @@ urls: install
 screenshots: install static
 	DOCS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest $(shell grep -l docs_screenshots tests/browser/*.py)
 
-lint: install
+# ESLint over static/ (eslint.config.mjs); the pinned eslint is npm-ci'd into var/eslint on first use.
+lint-js:
+	scripts/eslint.sh
+
+lint: install lint-js
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy

@@ -16,10 +16,10 @@ const MUTE_KEY = "alerts.muted";
 const MAX_KEPT = 50;
 
 function stored(key, fallback) {
-  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch (_) { return fallback; }
+  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
 }
 function store(key, value) {
-  try { localStorage.setItem(key, JSON.stringify(value)); } catch (_) { /* storage disabled */ }
+  try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* storage disabled */ }
 }
 
 export function isMuted() {
@@ -143,13 +143,13 @@ export class Alerts {
 
   signal(title, text, tag) {
     if (navigator.vibrate) {
-      try { navigator.vibrate([200, 100, 200]); } catch (_) { /* not allowed */ }
+      try { navigator.vibrate([200, 100, 200]); } catch { /* not allowed */ }
     }
     const hidden = document.visibilityState === "hidden";
     const allowed = "Notification" in window && Notification.permission === "granted";
     if (hidden) {
       if (allowed) {
-        try { new Notification(title, { body: text, tag, requireInteraction: true }); } catch (_) { /* SW-only platforms */ }
+        try { new Notification(title, { body: text, tag, requireInteraction: true }); } catch { /* SW-only platforms */ }
       }
       return;
     }

@@ -1,71 +1,11 @@
-// In-app voice calls (WebRTC) and masked chat over a party's LiveSocket. No phone number is involved: the
-// server relays signalling between the two sockets of a call and chat between an order's two parties.
+// In-app voice calls (WebRTC) over a party's LiveSocket. No phone number is involved: the server relays
+// signalling between the two sockets of a call.
 //   const rtc = new CallManager({ send: (m) => socket.send(m), me: "rider", onPhone: (order, to) => ... });
-//   socket onEvent: if (rtc.handle(msg) || chat.handle(msg)) return;   socket onOpen: rtc.reconnected();
+//   socket onEvent: if (rtc.handle(msg)) return;   socket onOpen: rtc.reconnected();
 // Call states on the bar: calling, ringing, connected (with a timer), ended, missed, declined, busy, failed.
-import { el } from "./api.js";
+import { buildCallBar, CAN_PICK_OUTPUT, ERROR_TEXT, mmss, OUTCOME_TEXT, RING_TIMEOUT_MS, Ringer, roleName,
+  showCallBar } from "./call-bar.js";
 import { fmt, gettext } from "./ui.js";
-
-const ROLE_TEXT = { rider: gettext("your rider"), customer: gettext("the customer"), store: gettext("the store"),
-  dispatch: gettext("dispatch (emergency)") };
-const OUTCOME_TEXT = {
-  completed: gettext("Call ended."),
-  declined: gettext("Call declined."),
-  missed: gettext("Missed call."),
-  cancelled: gettext("Call cancelled."),
-  busy: gettext("Busy: they are on another call."),
-  failed: gettext("Call failed."),
-  revoked: gettext("Call ended: access to this order ended."),
-};
-const RING_TIMEOUT_MS = 40_000;
-const ERROR_TEXT = {
-  not_found: gettext("This order is no longer yours to call about."),
-  no_rider: gettext("No rider has this order now."),
-  call_window_closed: gettext("The after-sales window is closed: calls and messages are no longer possible."),
-  wrong_state: gettext("This call is no longer active."),
-  busy: gettext("Busy: they are on another call."),
-};
-// Only where the browser can pick the audio output (not Safari or Firefox on phones): elsewhere no button.
-const CAN_PICK_OUTPUT = typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
-
-function roleName(role) {
-  return ROLE_TEXT[role] || role;
-}
-
-function mmss(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-}
-
-class Ringer {
-  // A short two-tone ring made with WebAudio, repeated, with vibration where the phone has it.
-  start() {
-    this.stop();
-    const ring = () => {
-      try {
-        this.ctx = this.ctx || new (window.AudioContext || window.webkitAudioContext)();
-        for (const [freq, at] of [[880, 0], [660, 0.35]]) {
-          const osc = this.ctx.createOscillator();
-          const gain = this.ctx.createGain();
-          osc.frequency.value = freq;
-          gain.gain.value = 0.08;
-          osc.connect(gain).connect(this.ctx.destination);
-          osc.start(this.ctx.currentTime + at);
-          osc.stop(this.ctx.currentTime + at + 0.3);
-        }
-      } catch (_) { /* no audio until the page is touched */ }
-      if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
-    };
-    ring();
-    this.timer = setInterval(ring, 2000);
-  }
-
-  stop() {
-    clearInterval(this.timer);
-    this.timer = null;
-    if (navigator.vibrate) navigator.vibrate(0);
-  }
-}
 
 export class CallManager {
   constructor({ send, me, onPhone = null }) {
@@ -82,46 +22,13 @@ export class CallManager {
     window.__rtc = this; // the browser tests read the peer connection's state and stats
   }
 
+
   buildBar() {
-    const b = {};
-    b.state = el("p", { class: "call-state", "data-role": "call-state", role: "status", "aria-live": "assertive" });
-    b.timer = el("span", { class: "call-timer", "data-role": "call-timer" });
-    b.help = el("p", { class: "call-help", "data-role": "call-help", hidden: true });
-    b.answer = el("button", { type: "button", class: "btn btn-ok", "data-call": "answer", onclick: () => this.accept() }, gettext("Answer"));
-    b.decline = el("button", { type: "button", class: "btn btn-danger", "data-call": "decline",
-      onclick: () => this.end("decline") }, gettext("Decline"));
-    b.mute = el("button", { type: "button", class: "btn", "data-call": "mute", "aria-pressed": "false",
-      onclick: () => this.toggleMute() }, gettext("Mute"));
-    b.speaker = el("button", { type: "button", class: "btn", "data-call": "speaker", "aria-pressed": "false",
-      onclick: () => this.toggleSpeaker() }, gettext("Speaker"));
-    b.hangup = el("button", { type: "button", class: "btn btn-danger", "data-call": "hangup",
-      onclick: () => this.end("hangup") }, gettext("Hang up"));
-    b.phone = el("button", { type: "button", class: "btn btn-quiet", "data-call": "phone", hidden: true,
-      onclick: () => this.phoneInstead() }, gettext("Call by phone instead"));
-    b.close = el("button", { type: "button", class: "btn btn-quiet", "data-call": "close",
-      onclick: () => this.hideBar() }, gettext("Close"));
-    b.audio = el("audio", { autoplay: true, "data-role": "call-audio" });
-    b.root = el("div", { class: "call-bar", id: "call-bar", "data-state": "idle", role: "region", "aria-label": gettext("Call"),
-      hidden: true },
-    el("div", { class: "call-line" }, b.state, b.timer), b.help,
-    el("div", { class: "call-actions" }, b.answer, b.decline, b.mute, b.speaker, b.hangup, b.phone, b.close), b.audio);
-    return b;
+    return buildCallBar(this);
   }
 
   show(state, text) {
-    const b = this.bar;
-    b.root.hidden = false;
-    b.root.dataset.state = state;
-    b.state.textContent = text;
-    const live = ["calling", "ringing", "connected", "connecting"].includes(state);
-    b.answer.hidden = state !== "ringing";
-    b.decline.hidden = state !== "ringing";
-    b.mute.hidden = !["connected", "connecting"].includes(state);
-    b.speaker.hidden = b.mute.hidden || !CAN_PICK_OUTPUT;
-    b.hangup.hidden = !(live && state !== "ringing");
-    b.close.hidden = live;
-    b.phone.hidden = live || !this.onPhone || !this.last;
-    if (state !== "connected") b.timer.textContent = "";
+    showCallBar(this.bar, state, text, Boolean(this.onPhone && this.last));
   }
 
   hideBar() {
@@ -250,7 +157,7 @@ export class CallManager {
         const speaker = outs.find((d) => /speaker/i.test(d.label));
         await audio.setSinkId(on && speaker ? speaker.deviceId : "");
       }
-    } catch (_) { /* the browser picks the output */ }
+    } catch { /* the browser picks the output */ }
     audio.volume = on ? 1 : 0.6;
     this.bar.speaker.setAttribute("aria-pressed", String(on));
   }
@@ -357,135 +264,3 @@ export class CallManager {
   }
 }
 
-// --- Masked chat ----------------------------------------------------------------------------------------
-// Quick replies: the English is the button's stable key (data-quick); the text shown and sent is translated.
-const QUICK = {
-  rider: ["I'm downstairs", "I'm at the door", "The gate code doesn't work", "Running 5 minutes late"],
-  customer: ["Please leave it at the door", "I'm coming down", "Please ring the bell"],
-  store: ["Your bag is ready", "One more minute, please", "Please come to the counter"],
-};
-const QUICK_TEXT = {
-  "I'm downstairs": gettext("I'm downstairs"),
-  "I'm at the door": gettext("I'm at the door"),
-  "The gate code doesn't work": gettext("The gate code doesn't work"),
-  "Running 5 minutes late": gettext("Running 5 minutes late"),
-  "Please leave it at the door": gettext("Please leave it at the door"),
-  "I'm coming down": gettext("I'm coming down"),
-  "Please ring the bell": gettext("Please ring the bell"),
-  "Your bag is ready": gettext("Your bag is ready"),
-  "One more minute, please": gettext("One more minute, please"),
-  "Please come to the counter": gettext("Please come to the counter"),
-};
-const LOOKS_LIKE_NUMBER = /\+?\d[\d\s().-]{5,}\d/;
-
-export class ChatPanel {
-  // One conversation of this party on one order with one other party. Messages are kept by server id: a
-  // message that arrives twice (live, then again on resume or in the history) is shown once.
-  constructor({ send, me, order, peer, title = "" }) {
-    this.send = send;
-    this.me = me;
-    this.order = Number(order);
-    this.peer = peer;
-    this.messages = new Map();
-    this.pending = new Map();
-    this.confirmNumber = false;
-    this.root = this.build(title || fmt(gettext("Messages with %(who)s"), { who: roleName(peer) }));
-  }
-
-  build(title) {
-    const id = `chat-${this.order}-${this.peer}`;
-    this.list = el("ol", { class: "chat-list", "data-role": "chat-list", "aria-live": "polite" });
-    this.input = el("input", { id: `${id}-input`, class: "chat-input", maxlength: "1000", autocomplete: "off",
-      "data-role": "chat-input", oninput: () => { this.confirmNumber = false; this.warn.hidden = true; } });
-    this.warn = el("p", { class: "chat-warn", "data-role": "chat-warn", role: "alert", hidden: true },
-      gettext("This looks like a phone number. Your numbers are hidden in this app: send it only if you mean to share it. Press Send again to send it."));
-    this.status = el("p", { class: "chat-status muted", "data-role": "chat-status", role: "status" });
-    const quick = el("div", { class: "chat-quick" }, ...(QUICK[this.me] || []).map((text) =>
-      el("button", { type: "button", class: "btn btn-quiet chat-quick-btn", "data-quick": text,
-        onclick: () => this.submit(QUICK_TEXT[text]) }, QUICK_TEXT[text])));
-    const form = el("form", { class: "chat-form", novalidate: true, onsubmit: (e) => {
-      e.preventDefault();
-      this.submit(this.input.value);
-    } },
-    el("label", { for: `${id}-input`, class: "visually-hidden" }, fmt(gettext("Message %(who)s"), { who: roleName(this.peer) })),
-    this.input, el("button", { type: "submit", class: "btn btn-primary", "data-role": "chat-send" }, gettext("Send")));
-    return el("section", { class: "card chat", "data-chat": this.peer, "aria-labelledby": `${id}-h` },
-      el("h3", { id: `${id}-h` }, title),
-      el("p", { class: "muted" }, gettext("Messages stay in this app: neither of you sees the other's number.")),
-      this.list, quick, this.warn, form, this.status);
-  }
-
-  load() {
-    this.send({ type: "chat.history", order: this.order });
-  }
-
-  submit(text) {
-    text = (text || "").trim();
-    if (!text) return;
-    if (LOOKS_LIKE_NUMBER.test(text) && !this.confirmNumber) {
-      this.confirmNumber = true;
-      this.warn.hidden = false;
-      return;
-    }
-    this.confirmNumber = false;
-    this.warn.hidden = true;
-    const clientId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-    this.pending.set(clientId, text);
-    this.send({ type: "chat.send", order: this.order, to: this.peer, text, client_id: clientId });
-    this.input.value = "";
-    this.render();
-  }
-
-  mine(msg) {
-    return Number(msg.order) === this.order
-      && ((msg.from === this.me && msg.to === this.peer) || (msg.from === this.peer && msg.to === this.me));
-  }
-
-  add(msg) {
-    if (!this.mine(msg) || typeof msg.id !== "number") return;
-    if (msg.client_id) this.pending.delete(msg.client_id);
-    const known = this.messages.get(msg.id);
-    this.messages.set(msg.id, { ...known, ...msg, text: msg.text ?? (known && known.text) });
-  }
-
-  handle(msg) {
-    if (!msg || typeof msg.type !== "string") return false;
-    if (msg.type === "chat.message") {
-      const isNew = this.mine(msg) && !this.messages.has(msg.id);
-      this.add(msg);
-      this.render();
-      if (isNew && msg.from === this.peer && navigator.vibrate) navigator.vibrate(100);
-      return this.mine(msg);
-    }
-    if (msg.type === "chat.history" && Number(msg.order) === this.order) {
-      (msg.messages || []).forEach((m) => this.add(m));
-      this.render();
-      return true;
-    }
-    if (msg.type === "error" && typeof msg.for === "string" && msg.for.startsWith("chat.")) {
-      if (msg.client_id && this.pending.has(msg.client_id)) this.pending.delete(msg.client_id);
-      this.status.textContent = ERROR_TEXT[msg.code] || msg.detail || gettext("Not sent.");
-      this.render();
-      return false; // other panels may own it
-    }
-    return false;
-  }
-
-  render() {
-    const rows = [...this.messages.values()].sort((a, b) => a.id - b.id).map((m) =>
-      el("li", { class: `chat-msg ${m.from === this.me ? "chat-mine" : "chat-theirs"}`, "data-id": String(m.id) },
-        el("span", { class: "visually-hidden" }, m.from === this.me ? gettext("You: ")
-          : fmt(gettext("%(who)s: "), { who: roleName(m.from) })),
-        el("span", { class: "chat-text" }, m.text == null ? gettext("(no longer available)") : m.text)));
-    for (const text of this.pending.values()) {
-      rows.push(el("li", { class: "chat-msg chat-mine chat-pending", "data-pending": "true" },
-        el("span", { class: "chat-text" }, text), gettext(" (sending…)")));
-    }
-    this.list.replaceChildren(...rows);
-  }
-
-  setOpen(open, why = "") {
-    this.root.querySelectorAll("button, input").forEach((n) => { n.disabled = !open; });
-    if (!open) this.status.textContent = why;
-  }
-}

@@ -60,7 +60,7 @@ export class LiveSocket {
     };
     ws.onmessage = (e) => {
       let msg;
-      try { msg = JSON.parse(e.data); } catch (_) { return; }
+      try { msg = JSON.parse(e.data); } catch { return; }
       if (msg.seq && msg.seq > this.seq) {
         this.seq = msg.seq;
         sessionStorage.setItem(`seq:${this.path}`, String(this.seq));

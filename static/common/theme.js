@@ -6,7 +6,7 @@
   var root = document.documentElement;
   var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
   function chosen() {
-    try { var v = localStorage.getItem(KEY); return v === "dark" || v === "light" ? v : null; } catch (e) { return null; }
+    try { var v = localStorage.getItem(KEY); return v === "dark" || v === "light" ? v : null; } catch { return null; }
   }
   function apply() {
     var theme = chosen() || (media && media.matches ? "dark" : "light");
@@ -23,7 +23,7 @@
     apply();
     button.addEventListener("click", function () {
       var next = root.getAttribute("data-theme") === "dark" ? "light" : "dark";
-      try { localStorage.setItem(KEY, next); } catch (e) { /* storage disabled: this page only */ }
+      try { localStorage.setItem(KEY, next); } catch { /* storage disabled: this page only */ }
       root.setAttribute("data-theme", next);
       button.setAttribute("aria-pressed", String(next === "dark"));
     });

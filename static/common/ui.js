@@ -31,6 +31,12 @@ export function formatTime(iso, options = { hour: "2-digit", minute: "2-digit" }
   return new Intl.DateTimeFormat(lang(), options).format(d);
 }
 
+// A clock time in the page's language: "14:05" (or "14:05:09" with seconds).
+export function clock(iso, { seconds = false } = {}) {
+  const options = seconds ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+  return new Date(iso).toLocaleTimeString(document.documentElement.lang || [], options);
+}
+
 export function formatNumber(n, options = {}) {
   return new Intl.NumberFormat(lang(), options).format(n);
 }

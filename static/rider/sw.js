@@ -6,10 +6,14 @@ const SHELL_CACHE = "rider-shell-v2";
 const SHELL = [
   "/static/common/site.css",
   "/static/common/api.js",
+  "/static/common/dom.js",
   "/static/common/socket.js",
   "/static/common/ui.js",
   "/static/common/alerts.js",
   "/static/common/theme.js",
+  "/static/common/rtc.js",
+  "/static/common/call-bar.js",
+  "/static/common/chat.js",
   "/static/rider/rider.css",
   "/static/rider/js/app.js",
   "/static/rider/js/format.js",
@@ -17,7 +21,10 @@ const SHELL = [
   "/static/rider/js/map.js",
   "/static/rider/js/next-action.js",
   "/static/rider/js/offline.js",
+  "/static/rider/js/order-actions.js",
+  "/static/rider/js/order-list.js",
   "/static/rider/js/order-view.js",
+  "/static/rider/js/position-status.js",
   "/static/rider/js/store.js",
   "/static/rider/js/wakelock.js",
   "/static/rider/icons/icon-192.png",
@@ -81,7 +88,7 @@ const OFFLINE_PAGE = `<!doctype html>
 async function page(request) {
   try {
     return await fetch(request);
-  } catch (_) {
+  } catch {
     return new Response(OFFLINE_PAGE, {
       status: 503,
       headers: {

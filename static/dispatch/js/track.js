@@ -1,146 +1,20 @@
 // The customer's tracking page: progress, the delivery PIN, a masked call, and who saw the address.
 // The link's token is the only key. Socket frames carry no PII: order events trigger a re-fetch,
 // rider.approaching says how far away the rider is.
-import { api, ApiError, el, toast } from "../../common/api.js";
-import { CallManager, ChatPanel } from "../../common/rtc.js";
+import { api, ApiError } from "../../common/api.js";
+import { $, el, isBusy, toast } from "../../common/dom.js";
+import { CallManager } from "../../common/rtc.js";
+import { ChatPanel } from "../../common/chat.js";
 import { LiveSocket } from "../../common/socket.js";
-import { fmt, formatDistance, gettext } from "../../common/ui.js";
+import { fmt, gettext } from "../../common/ui.js";
+import { dayAndClock, headline, renderApproach, renderCall, renderConsent, renderPin, renderSeen, renderSteps, setText,
+  telLine } from "./track/view.js";
 
-const $ = (id) => document.getElementById(id);
 const { token } = JSON.parse($("track-config").textContent);
 const base = `/api/track/${encodeURIComponent(token)}/`;
 
-const STEPS = ["created", "assigned", "ready", "picked_up", "delivered"];
-const TIER_TEXT = { street: gettext("your street"), door: gettext("your building, flat and door details") };
-
 let data = null;
 let approach = null;
-
-function setText(node, text) {
-  if (node.textContent !== text) node.textContent = text; // live regions: announce changes only
-}
-
-function clock(iso) {
-  return new Date(iso).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
-}
-
-function dayAndClock(iso) {
-  return new Date(iso).toLocaleString(document.documentElement.lang || [], { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
-    minute: "2-digit" });
-}
-
-function distanceText(m) {
-  return formatDistance(m >= 1000 ? m : Math.max(10, Math.round(m / 10) * 10));
-}
-
-function headline(d) {
-  const rider = d.rider ? d.rider.name : null;
-  switch (d.status) {
-    case "created": return fmt(gettext("%(store)s has your order."), { store: d.store });
-    case "assigned": return fmt(gettext("%(rider)s will collect your order from %(store)s."), { rider: rider || gettext("A rider"), store: d.store });
-    case "ready": return rider ? fmt(gettext("Your order is ready at %(store)s. %(rider)s is collecting it."), { store: d.store, rider })
-      : fmt(gettext("Your order is ready at %(store)s."), { store: d.store });
-    case "picked_up": return fmt(gettext("%(rider)s is on the way with your order."), { rider: rider || gettext("Your rider") });
-    case "delivered": return gettext("Delivered. Thank you!");
-    case "cancelled": return gettext("This order was cancelled. Contact the shop if you have questions.");
-    default: return "";
-  }
-}
-
-function renderSteps(d) {
-  const at = STEPS.indexOf(d.status);
-  $("steps").classList.toggle("is-cancelled", d.status === "cancelled");
-  document.querySelectorAll("#steps li").forEach((li) => {
-    const i = STEPS.indexOf(li.dataset.step);
-    // "Rider assigned" is done only when there is a rider (a store may be ready first).
-    const done = at >= 0 && i < at && (li.dataset.step !== "assigned" || Boolean(d.rider));
-    const current = i === at;
-    li.classList.toggle("done", done || (current && d.status === "delivered"));
-    li.classList.toggle("current", current);
-    if (current) li.setAttribute("aria-current", "step");
-    else li.removeAttribute("aria-current");
-    li.querySelector(".step-state").textContent = current ? " (current step)" : done ? " (done)" : "";
-  });
-}
-
-function renderPin(d) {
-  const card = $("pin-card");
-  const pin = d.delivery_pin;
-  card.hidden = !pin || d.status === "cancelled";
-  const node = $("pin");
-  if (!pin) {
-    node.replaceChildren();
-    return;
-  }
-  node.dataset.pin = pin;
-  node.replaceChildren(
-    el("span", { class: "visually-hidden" }, `PIN: ${pin.split("").join(" ")}`),
-    el("span", { class: "pin-digits", "aria-hidden": "true" }, ...pin.split("").map((c) => el("span", { class: "pin-digit" }, c))),
-  );
-}
-
-function renderApproach(d) {
-  const node = $("approach");
-  if (!approach || d.status !== "picked_up") {
-    node.hidden = true;
-    node.textContent = "";
-    return;
-  }
-  const minutes = Math.max(1, Math.round(approach.eta_s / 60));
-  setText(node, approach.distance_m < 50 ? gettext("Your rider is arriving now.")
-    : fmt(gettext("Your rider is %(distance)s away, about %(minutes)s min."), { distance: distanceText(approach.distance_m), minutes }));
-  node.dataset.distance = approach.distance_m;
-  node.hidden = false;
-}
-
-function renderCall(d) {
-  const button = $("call-btn");
-  const can = Boolean(d.rider) && !["delivered", "cancelled"].includes(d.status);
-  button.hidden = !can;
-  $("call-hint").hidden = can || d.status === "delivered" || d.status === "cancelled";
-  const out = $("call-result");
-  if (!can) {
-    out.replaceChildren();
-  } else if (d.call_number && !out.childElementCount) {
-    out.replaceChildren(telLine(d.call_number));
-  }
-}
-
-const PROTECTED_TEXT = gettext("Calls go through a temporary number. Your rider never sees your number, and you never see theirs.");
-const SHARED_TEXT = gettext("You allowed your rider to see your number while they have your order. ") +
-  gettext("Calls through the temporary number still hide it.");
-
-function renderConsent(d) {
-  setText($("call-privacy"), d.consent.number_protection ? PROTECTED_TEXT : SHARED_TEXT);
-  const card = $("consent-card");
-  const withdrawn = card.dataset.withdrawn === "true";
-  card.hidden = !d.consent.marketing && !withdrawn;
-  $("consent-btn").hidden = !d.consent.marketing;
-  $("consent-text").hidden = !d.consent.marketing;
-}
-
-function telLine(number) {
-  return el("p", { class: "call-line" }, gettext("Your private line: "),
-    el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
-}
-
-function renderSeen(d) {
-  const entries = [
-    ...d.address_seen.map((s) => ({
-      at: s.at,
-      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : gettext("Your rider")} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
-      kind: s.tier,
-    })),
-    ...d.access_revoked_at.map((at) => ({ at, text: gettext("Your rider's access to your address ended."), kind: "revoked" })),
-  ].sort((a, b) => new Date(a.at) - new Date(b.at));
-  const list = $("seen");
-  if (!entries.length) {
-    list.replaceChildren(el("li", { class: "muted" }, gettext("Nobody has seen more than your area yet.")));
-    return;
-  }
-  list.replaceChildren(...entries.map((e) => el("li", { dataset: { kind: e.kind } },
-    el("time", { datetime: e.at }, clock(e.at)), " ", e.text)));
-}
 
 let chats = null;
 function renderInApp(d) {
@@ -170,7 +44,7 @@ function render(d) {
   $("track-order").textContent = `Order ${d.pickup_code} from ${d.store}`;
   setText($("headline"), headline(d));
   renderSteps(d);
-  renderApproach(d);
+  renderApproach(d, approach);
   renderPin(d);
   renderCall(d);
   renderInApp(d);
@@ -228,7 +102,7 @@ async function load() {
 
 $("call-btn").addEventListener("click", async (event) => {
   const button = event.currentTarget;
-  if (button.getAttribute("aria-busy") === "true") return;
+  if (isBusy(button)) return;
   const out = $("call-result");
   button.setAttribute("aria-busy", "true");
   button.textContent = gettext("Connecting…");
@@ -254,7 +128,7 @@ $("call-btn").addEventListener("click", async (event) => {
 
 $("consent-btn").addEventListener("click", async (event) => {
   const button = event.currentTarget;
-  if (button.getAttribute("aria-busy") === "true") return;
+  if (isBusy(button)) return;
   const card = $("consent-card");
   const out = $("consent-result");
   button.setAttribute("aria-busy", "true");
@@ -298,7 +172,7 @@ const socket = new LiveSocket(`/ws/track/${encodeURIComponent(token)}/`, {
     if (chats && (chats.rider.handle(msg) | chats.store.handle(msg))) return;
     if (msg.type === "rider.approaching") {
       approach = { distance_m: Number(msg.distance_m), eta_s: Number(msg.eta_s) };
-      if (data) renderApproach(data);
+      if (data) renderApproach(data, approach);
     } else if (msg.type.startsWith("order.")) {
       scheduleLoad();
     }

@@ -7,12 +7,12 @@ function setSize(size) {
   for (const input of document.querySelectorAll("input[name=size]")) input.checked = input.value === label.dataset.size;
 }
 
-try { setSize(localStorage.getItem(KEY) || "roll80"); } catch (_) { setSize("roll80"); }
+try { setSize(localStorage.getItem(KEY) || "roll80"); } catch { setSize("roll80"); }
 
 for (const input of document.querySelectorAll("input[name=size]")) {
   input.addEventListener("change", () => {
     setSize(input.value);
-    try { localStorage.setItem(KEY, label.dataset.size); } catch (_) { /* private mode: fine */ }
+    try { localStorage.setItem(KEY, label.dataset.size); } catch { /* private mode: fine */ }
   });
 }
 

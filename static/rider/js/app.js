@@ -1,21 +1,23 @@
 // The rider's screen: assigned orders, live over /ws/rider/, with the order screen, position
 // sharing, and the purge of every local trace of an order when access to it ends.
 import { Alerts } from "../../common/alerts.js";
-import { api, el, toast } from "../../common/api.js";
+import { api } from "../../common/api.js";
+import { $, toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
-import { ACTIVE, TIER_LABELS, formatClock, statusLabel, withBusy } from "./format.js";
-import { Tracker, describeAck } from "./geo.js";
+import { withBusy } from "./format.js";
+import { Tracker } from "./geo.js";
+import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
-import { purgeOrderRecords, saveOrder, savedOrders, wipeSiteData } from "./store.js";
+import { hereToast, positionStatus } from "./position-status.js";
+import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
-import { fmt, gettext, ngettext, sentence } from "../../common/ui.js";
+import { fmt, gettext } from "../../common/ui.js";
 
 const cfg = JSON.parse(document.getElementById("rider-config").textContent);
 const OPEN_KEY = "rider.open";
 const SAVED_MAX_AGE_MS = 24 * 3600 * 1000;
 
-const $ = (id) => document.getElementById(id);
 const ui = {
   list: $("order-list"),
   empty: $("orders-empty"),
@@ -43,48 +45,15 @@ const state = {
 const alerts = new Alerts();
 const ALERT_TEXT = { order: gettext("New order"), call: gettext("Incoming call") };
 
-// What to do next first: picked up, then ready, then assigned; nearest first within; then newest.
-const NEXT_RANK = { picked_up: 0, ready: 1, assigned: 2 };
-function sorted() {
-  const rank = (o) => NEXT_RANK[o.status] ?? 3;
-  const far = (o) => (o.destination && o.destination.distance_m !== null && o.destination.distance_m !== undefined
-    ? o.destination.distance_m : Infinity);
-  return [...state.orders.values()].sort((a, b) => rank(a) - rank(b) || far(a) - far(b) || b.id - a.id);
-}
-
-function activeIds() {
-  return sorted().filter((o) => ACTIVE.includes(o.status)).map((o) => o.id);
-}
-
 function upsert(order, { save = true } = {}) {
   if (state.purged.has(order.id)) return;
   const isNew = !state.orders.has(order.id);
   state.orders.set(order.id, order);
   if (save) saveOrder(order).catch(() => {});
   if (state.view && state.view.id === order.id) state.view.update(order);
-  renderList();
+  renderList(ui, state.orders, openOrder);
   sync();
   return isNew;
-}
-
-function renderList() {
-  const orders = sorted();
-  ui.empty.textContent = gettext("No orders assigned to you right now. New orders appear here by themselves.");
-  ui.empty.hidden = orders.length > 0;
-  ui.list.replaceChildren(...orders.map((o) => el("li", { class: "order-card", "data-order": String(o.id) },
-    // Named by its own text (WCAG 2.5.3: what it shows is what a voice user says), the words between for a listener.
-    el("button", { type: "button", class: "order-open", onclick: () => openOrder(o.id) },
-    el("span", { class: "visually-hidden" }, gettext("Pickup ")),
-    el("span", { class: "card-code" }, o.pickup_code),
-    el("span", { class: "visually-hidden" }, gettext(" at ")),
-    el("span", { class: "card-main" },
-      el("span", { class: "card-store" }, o.store.name),
-      el("span", { class: "visually-hidden" }, ", "),
-      el("span", { class: "card-meta" },
-        el("span", { class: "badge", "data-status": o.status }, statusLabel(o.status)), " ",
-        el("span", { class: "badge tier-badge", "data-tier": o.destination.tier }, TIER_LABELS[o.destination.tier] || "")),
-    ),
-    el("span", { class: "card-go", "aria-hidden": "true" }, "›")))));
 }
 
 function openOrder(id, { focus = true } = {}) {
@@ -97,13 +66,13 @@ function openOrder(id, { focus = true } = {}) {
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
       onHere: () => tracker.here().then((ack) => {
-        toast(ack.accepted ? gettext("Sent: you are here.") : fmt(gettext("Not used: %(reason)s"), { reason: describeAck(ack) }), ack.accepted ? "ok" : "error");
+        hereToast(ack);
         return ack;
       }),
     });
     ui.detail.replaceChildren(state.view.root);
   }
-  try { sessionStorage.setItem(OPEN_KEY, String(id)); } catch (_) { /* storage disabled */ }
+  try { sessionStorage.setItem(OPEN_KEY, String(id)); } catch { /* storage disabled */ }
   ui.detail.hidden = false;
   ui.listSection.hidden = true;
   if (focus) state.view.focus();
@@ -116,16 +85,16 @@ function closeOrder({ keepKey = false } = {}) {
   ui.detail.replaceChildren();
   ui.listSection.hidden = false;
   if (!keepKey) {
-    try { sessionStorage.removeItem(OPEN_KEY); } catch (_) { /* storage disabled */ }
+    try { sessionStorage.removeItem(OPEN_KEY); } catch { /* storage disabled */ }
   }
 }
 
 function autoOpen() {
   if (state.view) return;
   let wanted = null;
-  try { wanted = Number(sessionStorage.getItem(OPEN_KEY)) || null; } catch (_) { /* storage disabled */ }
+  try { wanted = Number(sessionStorage.getItem(OPEN_KEY)) || null; } catch { /* storage disabled */ }
   if (wanted && state.orders.has(wanted)) { openOrder(wanted, { focus: false }); return; }
-  const active = activeIds();
+  const active = activeIds(state.orders);
   if (active.length === 1 && !state.opened) {
     state.opened = true;
     openOrder(active[0], { focus: false });
@@ -169,7 +138,7 @@ async function refreshList() {
       if (!ids.has(id)) await purge(id, null);
     }
     orders.forEach((o) => upsert(o));
-    renderList();
+    renderList(ui, state.orders, openOrder);
     ui.listSection.dataset.loaded = "true";
     autoOpen();
   } catch (err) {
@@ -187,7 +156,7 @@ async function loadSaved() {
       if (now - (order.saved_at || 0) > SAVED_MAX_AGE_MS) { await purgeOrderRecords(order.id); continue; }
       upsert(order, { save: false });
     }
-  } catch (_) { /* nothing saved */ }
+  } catch { /* nothing saved */ }
 }
 
 // --- Purge: every local trace of one order ----------------------------------------------------
@@ -197,40 +166,13 @@ async function purge(id, message) {
   alerts.ack(`order-${id}`);
   const had = state.orders.delete(id);
   if (state.view && state.view.id === id) closeOrder();
-  renderList();
+  renderList(ui, state.orders, openOrder);
   sync();
   await purgeOrderRecords(id).catch(() => {});
   await purgeCaches(id);
-  purgeStorage(id);
+  purgeStorage(id, OPEN_KEY);
   document.body.dataset.purged = [...state.purged].join(",");
   if (had && message) toast(message, "info");
-}
-
-async function purgeCaches(id) {
-  if (!self.caches) return;
-  try {
-    for (const name of await caches.keys()) {
-      const cache = await caches.open(name);
-      for (const request of await cache.keys()) {
-        const path = new URL(request.url).pathname;
-        if (path.startsWith("/api/") || path.includes(`/orders/${id}/`)) await cache.delete(request);
-      }
-    }
-  } catch (_) { /* Cache Storage unavailable */ }
-}
-
-function purgeStorage(id) {
-  const pattern = new RegExp(`(^|[.:/_-])order[.:/_-]?${id}($|[.:/_-])`);
-  for (const storage of [sessionStorage, localStorage]) {
-    try {
-      for (const key of Object.keys(storage)) {
-        if (pattern.test(key)) storage.removeItem(key);
-      }
-    } catch (_) { /* storage disabled */ }
-  }
-  try {
-    if (sessionStorage.getItem(OPEN_KEY) === String(id)) sessionStorage.removeItem(OPEN_KEY);
-  } catch (_) { /* storage disabled */ }
 }
 
 // --- Live socket --------------------------------------------------------------------------------
@@ -282,55 +224,22 @@ ui.geoDenied.querySelector("[data-dismiss]").addEventListener("click", () => {
 // --- Position ------------------------------------------------------------------------------------
 const tracker = new Tracker({
   socket,
-  activeOrders: activeIds,
-  onState({ state: s, text }) {
-    ui.geoStatus.textContent = text;
-    ui.geoStatus.dataset.state = s;
-    ui.geoDenied.hidden = s !== "denied" || state.deniedClosed;
-  },
-  onFix(fix) {
-    if (state.view) state.view.setFix(fix);
-  },
-  onAck(ack) {
-    // A fix replayed after a gap is expected, not an error: said neutrally.
-    const late = !ack.accepted && ["seq", "stale", "late"].includes(ack.reason);
-    ui.geoAck.dataset.late = String(late);
-    ui.geoAck.textContent = late
-      ? fmt(gettext("Position from %(time)s sent after the connection came back."), { time: formatClock(ack.at) })
-      : sentence(fmt(gettext("Last position %(time)s: %(result)s"), { time: formatClock(ack.at), result: describeAck(ack) }));
-    ui.geoAck.dataset.accepted = String(Boolean(ack.accepted));
-    ui.geoAck.dataset.seq = String(ack.seq);
-    if (ack.accepted) refreshDistance();
-  },
-  onQueue(n) {
-    ui.geoQueue.hidden = n === 0;
-    ui.geoQueue.textContent = fmt(ngettext("%(n)s position waiting to send.", "%(n)s positions waiting to send.", n), { n });
-    ui.geoQueue.dataset.count = String(n);
-  },
+  activeOrders: () => activeIds(state.orders),
+  ...positionStatus(ui, state, () => refreshDistance()),
 });
 
-// Before the street tier the page has no destination point: the server's distance is re-read now
-// and then (an area-tier read reveals nothing new and is cheap).
-const DISTANCE_EVERY_MS = 15000;
-const DISTANCE_FIRST_MS = 2000;
 let distanceTimer = null;
 function refreshDistance() {
   clearTimeout(distanceTimer);
-  let soonest = Infinity;
-  for (const order of state.orders.values()) {
-    if (!ACTIVE.includes(order.status) || order.destination.tier !== "area") continue;
-    const unknown = order.destination.distance_m === null;
-    const wait = (unknown ? DISTANCE_FIRST_MS : DISTANCE_EVERY_MS) - (Date.now() - (state.fetchedAt.get(order.id) || 0));
-    if (wait <= 0) fetchOrder(order.id);
-    else if (unknown) soonest = Math.min(soonest, wait); // no distance on screen yet: do not wait for a move
-  }
+  const { due, soonest } = distanceDue(state.orders, state.fetchedAt);
+  due.forEach((id) => fetchOrder(id));
   if (soonest < Infinity) distanceTimer = setTimeout(refreshDistance, soonest);
 }
 
 const wake = new ScreenWake((on) => { document.body.dataset.wakelock = on ? "on" : "off"; });
 
 function sync() {
-  const active = activeIds();
+  const active = activeIds(state.orders);
   tracker.want(state.onDuty && active.length > 0, state.onDuty
     ? gettext("No active order: your position is not shared.")
     : gettext("Off duty: your position is not shared."));
@@ -351,34 +260,24 @@ ui.duty.addEventListener("click", async () => {
     state.onDuty = data.on_duty;
     renderDuty();
     sync();
-  } catch (_) { /* toast shown */ }
+  } catch { /* toast shown */ }
 });
 
 document.querySelectorAll("[data-here]").forEach((button) => button.addEventListener("click", async () => {
   try {
     await withBusy(button, () => tracker.here().then((ack) => {
-      toast(ack.accepted ? gettext("Sent: you are here.") : fmt(gettext("Not used: %(reason)s"), { reason: describeAck(ack) }), ack.accepted ? "ok" : "error");
+      hereToast(ack);
     }));
-  } catch (_) { /* toast shown */ }
+  } catch { /* toast shown */ }
 }));
 
 // --- Logout: clear everything this page can clear, then log out ----------------------------------
-const logout = document.querySelector("form[data-logout]");
-if (logout) {
-  logout.addEventListener("submit", async (event) => {
-    if (logout.dataset.wiped) return;
-    event.preventDefault();
-    const button = logout.querySelector("button");
-    if (button) { button.setAttribute("aria-busy", "true"); button.disabled = true; }
-    tracker.want(false);
-    socket.close();
-    closeOrder();
-    state.orders.clear();
-    try { await wipeSiteData(); } catch (_) { /* log out anyway */ }
-    logout.dataset.wiped = "1";
-    logout.submit();
-  });
-}
+wireLogout(() => {
+  tracker.want(false);
+  socket.close();
+  closeOrder();
+  state.orders.clear();
+});
 
 // --- Service worker ------------------------------------------------------------------------------
 if ("serviceWorker" in navigator) {

@@ -1,6 +1,7 @@
 // "Is this bag mine?": the rider types the pickup number on a bag; the server answers yes (with the
 // order) or no, and never says anything about another rider's order.
-import { api, el } from "../../common/api.js";
+import { api } from "../../common/api.js";
+import { el, setBusy } from "../../common/dom.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { statusLabel } from "./format.js";
 
@@ -15,7 +16,7 @@ async function loadStores() {
       el("option", { value: "" }, stores.length ? gettext("Choose the store") : gettext("No store: you have no active order")),
       ...stores.map((s) => el("option", { value: s.id }, s.name)));
     if (stores.length === 1) select.value = String(stores[0].id);
-  } catch (err) {
+  } catch {
     select.replaceChildren(el("option", { value: "" }, gettext("Stores could not load")));
   }
 }
@@ -29,8 +30,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const button = form.querySelector("button");
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
+  setBusy(button, true, { disable: true });
   try {
     const check = await api(`/api/rider/pickup-check/?store=${encodeURIComponent(select.value)}&code=${encodeURIComponent(code)}`);
     result.dataset.kind = check.mine ? "ok" : "error";
@@ -41,8 +41,7 @@ form.addEventListener("submit", async (event) => {
     result.dataset.kind = "error";
     result.textContent = err.detail || gettext("Could not check the bag.");
   } finally {
-    button.disabled = false;
-    button.removeAttribute("aria-busy");
+    setBusy(button, false, { disable: true });
   }
 });
 

@@ -1,6 +1,6 @@
 // Small shared helpers for the rider screens: labels, distances, button feedback.
-import { toast } from "../../common/api.js";
-import { fmt, formatDistance as localDistance, gettext } from "../../common/ui.js";
+import { toast, whileBusy } from "../../common/dom.js";
+import { clock, fmt, formatDistance as localDistance, gettext } from "../../common/ui.js";
 
 export const ACTIVE = ["assigned", "ready", "picked_up"];
 
@@ -41,22 +41,18 @@ export function distanceM(lat1, lng1, lat2, lng2) {
 
 // Run an action with visible feedback: the button is busy while it runs, then a toast.
 export async function withBusy(button, fn, { ok, fail } = {}) {
-  if (button.getAttribute("aria-busy") === "true") return undefined;
-  button.setAttribute("aria-busy", "true");
-  button.disabled = true;
-  try {
-    const result = await fn();
-    if (ok) toast(typeof ok === "function" ? ok(result) : ok, "ok");
-    return result;
-  } catch (err) {
-    toast(fail ? `${fail} ${err.detail || err.message || ""}`.trim() : (err.detail || err.message || gettext("Something went wrong.")), "error");
-    throw err;
-  } finally {
-    button.removeAttribute("aria-busy");
-    button.disabled = false;
-  }
+  return whileBusy(button, async () => {
+    try {
+      const result = await fn();
+      if (ok) toast(typeof ok === "function" ? ok(result) : ok, "ok");
+      return result;
+    } catch (err) {
+      toast(fail ? `${fail} ${err.detail || err.message || ""}`.trim() : (err.detail || err.message || gettext("Something went wrong.")), "error");
+      throw err;
+    }
+  });
 }
 
 export function formatClock(ms) {
-  return new Date(ms).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return clock(ms, { seconds: true });
 }

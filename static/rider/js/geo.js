@@ -24,9 +24,9 @@ const REASONS = {
 export function nextSeq() {
   // Milliseconds since 1970, or one more than the last: increasing even if storage was cleared.
   let last = 0;
-  try { last = Number(localStorage.getItem(SEQ_KEY) || 0); } catch (_) { /* storage disabled */ }
+  try { last = Number(localStorage.getItem(SEQ_KEY) || 0); } catch { /* storage disabled */ }
   const seq = Math.max(last + 1, Date.now());
-  try { localStorage.setItem(SEQ_KEY, String(seq)); } catch (_) { /* storage disabled */ }
+  try { localStorage.setItem(SEQ_KEY, String(seq)); } catch { /* storage disabled */ }
   return seq;
 }
 
@@ -78,7 +78,7 @@ export class Tracker {
         else if (this.wanted && this.state === "denied") { this.state = "idle"; this.start(); }
       };
       status.addEventListener("change", react);
-    } catch (_) { /* the Permissions API is optional */ }
+    } catch { /* the Permissions API is optional */ }
   }
 
   // Watch only while on duty with an active order.
@@ -172,7 +172,7 @@ export class Tracker {
   async refreshQueue() {
     try {
       this.queued = (await queuedPings()).length;
-    } catch (_) {
+    } catch {
       this.queued = 0;
     }
     this.onQueue(this.queued);

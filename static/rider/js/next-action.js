@@ -1,5 +1,5 @@
 // The rider's next action and the door's labelled parts: words, the maps hand-off and copying the door code.
-import { toast } from "../../common/api.js";
+import { toast } from "../../common/dom.js";
 import { gettext } from "../../common/ui.js";
 
 export const NEXT_TEXT = {
@@ -23,7 +23,7 @@ export function mapsLink(lat, lng, nav = navigator) {
   if (/iPhone|iPad|iPod/.test(ua)) return `https://maps.apple.com/?daddr=${lat},${lng}&dirflg=d`;
   if (/Android/.test(ua)) return `geo:${lat},${lng}?q=${lat},${lng}`;
   let zone = "";
-  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* no Intl */ }
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { /* no Intl */ }
   if (/^zh-(CN|Hans)/i.test(nav.language || "") || zone === "Asia/Shanghai" || zone === "Asia/Urumqi") {
     return `https://uri.amap.com/navigation?to=${lng},${lat}&mode=ride&coordinate=wgs84&callnative=1`;
   }
@@ -34,7 +34,7 @@ export async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
     toast(NEXT_TEXT.copied, "ok");
-  } catch (_) {
+  } catch {
     toast(NEXT_TEXT.notCopied, "error");
   }
 }

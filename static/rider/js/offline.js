@@ -1,6 +1,6 @@
 // The worker's offline page: the last copy of each order this phone saved (IndexedDB, at the tier it held then,
 // purged on revocation and logout as always), marked as offline. Nothing is fetched and nothing is stored here.
-import { el } from "../../common/api.js";
+import { el } from "../../common/dom.js";
 import { TIER_LABELS, statusLabel } from "./format.js";
 import { DOOR_PART_LABELS } from "./next-action.js";
 import { savedOrders } from "./store.js";

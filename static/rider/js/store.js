@@ -4,6 +4,7 @@
 //
 //   orders: {id, ...rider order view, saved_at}
 //   pings:  {key (auto, insertion order), lat, lng, accuracy, timestamp, seq, here, orders: [ids]}
+import { setBusy } from "../../common/dom.js";
 
 export const DB_NAME = "rider-pwa";
 const DB_VERSION = 1;
@@ -131,7 +132,7 @@ export async function wipeSiteData() {
   await closeStore();
   const names = new Set([DB_NAME]);
   if (indexedDB.databases) {
-    try { (await indexedDB.databases()).forEach((d) => d.name && names.add(d.name)); } catch (_) { /* older browsers */ }
+    try { (await indexedDB.databases()).forEach((d) => d.name && names.add(d.name)); } catch { /* older browsers */ }
   }
   await Promise.all([...names].map((name) => new Promise((resolve) => {
     const request = indexedDB.deleteDatabase(name);
@@ -140,6 +141,52 @@ export async function wipeSiteData() {
   if (self.caches) {
     for (const key of await caches.keys()) await caches.delete(key);
   }
-  try { sessionStorage.clear(); } catch (_) { /* storage disabled */ }
-  try { localStorage.clear(); } catch (_) { /* storage disabled */ }
+  try { sessionStorage.clear(); } catch { /* storage disabled */ }
+  try { localStorage.clear(); } catch { /* storage disabled */ }
+}
+
+// Every cached answer of the API, and anything cached under this order's path.
+export async function purgeCaches(id) {
+  if (!self.caches) return;
+  try {
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        const path = new URL(request.url).pathname;
+        if (path.startsWith("/api/") || path.includes(`/orders/${id}/`)) await cache.delete(request);
+      }
+    }
+  } catch { /* Cache Storage unavailable */ }
+}
+
+// Every storage key that names this order, and the open-order key (`openKey`) when it holds this order.
+export function purgeStorage(id, openKey) {
+  const pattern = new RegExp(`(^|[.:/_-])order[.:/_-]?${id}($|[.:/_-])`);
+  for (const storage of [sessionStorage, localStorage]) {
+    try {
+      for (const key of Object.keys(storage)) {
+        if (pattern.test(key)) storage.removeItem(key);
+      }
+    } catch { /* storage disabled */ }
+  }
+  try {
+    if (sessionStorage.getItem(openKey) === String(id)) sessionStorage.removeItem(openKey);
+  } catch { /* storage disabled */ }
+}
+
+// Logout clears everything this page can clear (`clear`: the page's own state; then every stored trace), then
+// logs out.
+export function wireLogout(clear) {
+  const logout = document.querySelector("form[data-logout]");
+  if (!logout) return;
+  logout.addEventListener("submit", async (event) => {
+    if (logout.dataset.wiped) return;
+    event.preventDefault();
+    const button = logout.querySelector("button");
+    if (button) setBusy(button, true, { disable: true });
+    clear();
+    try { await wipeSiteData(); } catch { /* log out anyway */ }
+    logout.dataset.wiped = "1";
+    logout.submit();
+  });
 }

@@ -28,7 +28,7 @@ export class ScreenWake {
           if (this.lock === lock) this.lock = null;
           this.onChange(Boolean(this.lock));
         });
-      } catch (_) {
+      } catch {
         this.lock = null; // refused (battery saver, no user gesture yet): the app works without it
       }
       if (this.lock && !this.wanted) await this.release();
@@ -43,7 +43,7 @@ export class ScreenWake {
     const lock = this.lock;
     this.lock = null;
     if (lock) {
-      try { await lock.release(); } catch (_) { /* already released */ }
+      try { await lock.release(); } catch { /* already released */ }
     }
   }
 }

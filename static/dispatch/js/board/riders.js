@@ -1,0 +1,21 @@
+// The riders on duty, as a list beside the map.
+import { $, ago, el } from "../../../common/dom.js";
+import { gettext } from "../../../common/ui.js";
+import { state } from "./state.js";
+
+export function renderRiders() {
+  const list = $("riders");
+  const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
+  $("riders-count").textContent = `(${riders.length})`;
+  if (!riders.length) {
+    list.replaceChildren(el("li", { class: "muted" }, gettext("Nobody is on duty.")));
+    return;
+  }
+  list.replaceChildren(...riders.map((r) => {
+    const held = state.orders.filter((o) => o.rider && o.rider.id === r.id).map((o) => o.pickup_code);
+    return el("li", { dataset: { rider: r.id } },
+      el("span", { class: "rider-name" }, r.name),
+      el("span", { class: "muted" }, held.length ? ` · order${held.length > 1 ? "s" : ""} ${held.join(", ")}` : " · free"),
+      el("span", { class: "muted rider-seen" }, r.at ? ` · seen ${ago(r.at)} ago` : " · no position yet"));
+  }));
+}
