@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
@@ -36,7 +37,9 @@ def service_worker(request):
         source = fh.read()
     source = re.sub(r'"/static/([\w./-]+\.\w+)"', lambda m: json.dumps(static(m.group(1))), source)
     version = hashlib.sha256(source.encode()).hexdigest()[:12]
-    source = source.replace('"rider-shell-v1"', json.dumps(f"rider-shell-{version}"))
+    source, named = re.subn(r'"rider-shell-[\w-]+"', json.dumps(f"rider-shell-{version}"), source, count=1)
+    if not named:
+        raise ImproperlyConfigured("rider/sw.js names no \"rider-shell-...\" cache for the deploy's version")
     response = HttpResponse(source, content_type="application/javascript")
     response["Service-Worker-Allowed"] = "/rider/"
     response["Cache-Control"] = "no-cache"

@@ -215,6 +215,9 @@ def test_service_worker_shell_lists_hashed_urls(collected, settings, client, db)
     body = client.get("/rider/sw.js").content.decode()
     assert static("rider/js/app.js") in body
     assert re.search(r"app\.[0-9a-f]{12}\.js", body)
+    # The cache name follows the files: a deploy that changes one installs a new shell and drops the old cache.
+    names = re.findall(r'"(rider-shell-[^"]*)"', body)
+    assert len(names) == 1 and re.fullmatch(r"rider-shell-[0-9a-f]{12}", names[0]), names
 
 
 # --- The demo-order command from a second terminal --------------------------------------------------
