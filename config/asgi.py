@@ -21,10 +21,10 @@ from rider import routing as rider_routing  # noqa: E402
 install_daphne_access_log()  # daphne builds its access log after importing this module
 
 echo_urlpatterns = []
-if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (config/echo.py); never set in production
+if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (dispatch/live/echo.py); never set in production
     from django.urls import path  # noqa: E402
 
-    from config.echo import EchoConsumer  # noqa: E402
+    from dispatch.live.echo import EchoConsumer  # noqa: E402
 
     echo_urlpatterns = [path("ws/echo/", EchoConsumer.as_asgi())]
 

@@ -159,7 +159,7 @@ REDIS_PREFIX = env.str("REDIS_PREFIX", default="pd")  # lets several deployments
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "dispatch.channel_layers.CountingRedisChannelLayer",  # counts drops on full channels
+            "BACKEND": "dispatch.live.layers.CountingRedisChannelLayer",  # counts drops on full channels
             # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's blocking
             # BZPOPMIN: an idle socket's receive then raises TimeoutError and the websocket drops
             # (django/channels_redis#422). Allow the blocking read, still detect a dead connection.
@@ -181,7 +181,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.channel_layers.CountingInMemoryChannelLayer",  # counts drops
+    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.live.layers.CountingInMemoryChannelLayer",  # counts drops
                                   "CONFIG": {"capacity": 1000}}}
     # Bounded, but not at Django's default of 300 entries: past it a third of the cache is culled at once, and
     # with a few hundred riders that dropped their context versions (a reload, two queries, each time).
@@ -449,14 +449,14 @@ LOGGING = {
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
 LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
 LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
-# --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
+# --- Faults: a location ack means the fix is durable (dispatch/dispatch/live/writer.py) ---
 # The batch writer commits when idle (what arrives during a write is the next group); this adds a gather
 # window before each write. An ack waits for the group commit, so it adds to the ack's latency.
 # 10 ms: on the scale profile (2,000 sockets, 1,000 pings/s) server CPU per ping 1.30 -> 0.67 ms (half the
 # commits), ack p50 4.1 -> 9.6 ms, p99 19 -> 28 ms (docs/profiles/README.md).
 LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.01)
 # On PostgreSQL the socket's fast path writes its groups from the event loop, on an async connection of the
-# loop's own (dispatch/services/fixes.py LoopWriter); off: the writer thread takes them as the other paths' do.
+# loop's own (dispatch/dispatch/live/writer.py LoopWriter); off: the writer thread takes them as the other paths' do.
 LOCATION_FIX_LOOP_WRITER = env.bool("LOCATION_FIX_LOOP_WRITER", default=True)
 # The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
 POSITION_BATCH = env.bool("POSITION_BATCH", default=True)

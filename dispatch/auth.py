@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from .cycles import release
+from .patches.django import release
 
 ROLE_RELATIONS = ("rider", "staff__store", "dispatcher", "merchant")
 _relations: ContextVar[tuple[str, ...]] = ContextVar("role_relations", default=ROLE_RELATIONS)

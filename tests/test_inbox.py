@@ -11,14 +11,14 @@ import os
 import pytest
 from channels.layers import get_channel_layer
 
-from dispatch.channel_layers import (
+from dispatch.live.layers import (
     ChannelQueue,
     CountingRedisChannelLayer,
     LayerFailure,
     overflow_counts,
     overflow_reset,
 )
-from dispatch.consumers import LAYER_DOWN
+from dispatch.live.sockets import LAYER_DOWN
 from dispatch.services.events import GROUP_DISPATCH
 from tests.harness import free_port, scale_urls
 from tests.test_websockets import connect, cookie_for, drain

@@ -1,10 +1,10 @@
-"""config/loop_probe.py names what held the event loop, and for how long."""
+"""dispatch/live/probe.py names what held the event loop, and for how long."""
 
 import asyncio
 import json
 import time
 
-from config import loop_probe
+from dispatch.live import probe as loop_probe
 
 
 def hold_the_loop_for(seconds: float) -> None:

@@ -10,9 +10,9 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import DatabaseError
 
+from dispatch.live import writer as fixes
+from dispatch.live.writer import buffer
 from dispatch.models import LocationFix
-from dispatch.services import fixes
-from dispatch.services.fixes import buffer
 from tests.test_websockets import connect, cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""The location-fix batch writer (dispatch/services/fixes.py), issue "the writer's share of the scale profile":
+"""The location-fix batch writer (dispatch/dispatch/live/writer.py), issue "the writer's share of the scale profile":
 a group's history goes in with one statement of the writer's own (COPY on PostgreSQL) and the riders' last
 positions with one UPDATE, writing what Django's `bulk_create` and `update` write; and the event loop is woken
 once per group, not once per waiting ping. Durability is unchanged: an ack only after the commit, a failed
@@ -14,9 +14,9 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from dispatch.live import writer as fixes
+from dispatch.live.writer import FixBuffer, FixRow, fixes_durable, fixes_wait_durable
 from dispatch.models import LocationFix, Order, Rider
-from dispatch.services import fixes
-from dispatch.services.fixes import FixBuffer, FixRow, fixes_durable, fixes_wait_durable
 from tests import fix_roundtrip
 from tests.factories import RiderFactory
 

@@ -13,8 +13,8 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from dispatch.live.writer import FixRow, _history_columns, _history_values  # noqa: E402
 from dispatch.models import LocationFix, Rider  # noqa: E402
-from dispatch.services.fixes import FixRow, _history_columns, _history_values  # noqa: E402
 
 rider = Rider(pk=5)
 at = datetime.now(UTC)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from dispatch.models import LocationFix, Order, Rider
-from dispatch.services import fixes
+from dispatch.live import writer as fixes
 
 TICK = os.sysconf("SC_CLK_TCK")
 def srv_cpu(pid):

@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.test_settings")
 django.setup()
 from concurrent.futures import Future
 
-from dispatch.services import fixes
+from dispatch.live import writer as fixes
 
 
 async def old_durable(future, wait_s=5.0):

@@ -31,7 +31,7 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
 
-from config.loops import PerLoop, task_running
+from .loops import PerLoop, task_running
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 5.0

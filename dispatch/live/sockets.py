@@ -42,14 +42,14 @@ from django.conf import settings
 from django.contrib import auth
 
 from config.cache import OUTAGE, OutageLog
-from config.loops import PerLoop, task_running
 
-from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched, users_prefetching
-from .channel_layers import LayerFailure
-from .cycles import release
-from .parsers import MAX_DEPTH, json_depth
-from .relay import ensure_relay
-from .services.events import RESUME_PAGE, events_since, group_session
+from ..auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetching
+from ..parsers import MAX_DEPTH, json_depth
+from ..patches.django import release
+from ..relay import ensure_relay
+from ..services.events import RESUME_PAGE, events_since, group_session
+from .layers import LayerFailure
+from .sweep import _LOAD, SWEPT_FROM_S, _sweepers
 
 log = logging.getLogger(__name__)
 _layer_outage = OutageLog(log, "channel layer (socket)")
@@ -61,10 +61,6 @@ MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit row ids
 MAX_MESSAGE_BYTES = 64 * 1024
 CLOSE_ACCESS_ENDED = 4403
 CLOSE_CHECK_FAILED = 1011  # the access check itself failed (database or cache down): the client reconnects
-SWEEP_EVERY_S = 1.0  # the bulk re-check's period: it takes the sockets due within the next SWEEP_AHEAD_S
-SWEEP_AHEAD_S = 1.5 * SWEEP_EVERY_S
-SWEPT_FROM_S = 2.0  # a SOCKET_RECHECK_S below this is checked by each socket itself, per frame
-_LOAD = object()  # `_verify`: read the session now (the per-socket path)
 
 
 class EventConsumer(AsyncWebsocketConsumer):
@@ -77,7 +73,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
         with 4012, logged and rate-limited, instead of crashing the application or leaving it open and
         deaf; the client reconnects and resumes from its last seq, which rejoins its groups. The process has
-        one reader for all its sockets (dispatch/channel_layers.py), so every open socket of the process is
+        one reader for all its sockets (dispatch/live/layers.py), so every open socket of the process is
         closed."""
         try:
             await self._serve(scope, receive, send)
@@ -372,96 +368,3 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content) -> None:
         await self.send(text_data=json.dumps(content))
-
-
-# --- the bulk re-check ---------------------------------------------------------------------------------
-class _Sweeper:
-    """One loop's sweep: every SWEEP_EVERY_S, the loop's sockets falling due are re-checked together. It ends
-    with the loop's last socket, and starts again with the next.
-
-    Sockets wait in slots by the second their verdict runs out (`trusted_until`), so a sweep reads only the
-    slots falling due, not every open socket: with 5,000 sockets a process, scanning them all each second held
-    the loop for 11-28 ms (#10's ninth pass, config/loop_probe.py). A socket whose verdict was renewed meanwhile
-    (by its own check) is put back in its new slot when its old one comes round; an ended one is let go."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.task: asyncio.Task | None = None
-        self.slots: dict[int, list[weakref.ref[EventConsumer]]] = {}
-
-    def add(self, sock: EventConsumer) -> None:
-        self._put(sock)
-        if not task_running(self.task):
-            self.task = self.loop.create_task(self._run())
-
-    def _put(self, sock: EventConsumer) -> None:
-        self.slots.setdefault(int(sock.trusted_until // SWEEP_EVERY_S), []).append(weakref.ref(sock))
-
-    def due(self, now: float) -> list[EventConsumer]:
-        """The sockets of every slot that ends within SWEEP_AHEAD_S, taken out of their slots."""
-        upto = int((now + SWEEP_AHEAD_S) // SWEEP_EVERY_S)
-        picked = []
-        for slot in [slot for slot in self.slots if slot <= upto]:
-            for ref in self.slots.pop(slot):
-                sock = ref()
-                if sock is not None and not sock.ended:
-                    picked.append(sock)
-        return picked
-
-    async def _run(self) -> None:
-        while self.slots:
-            await asyncio.sleep(SWEEP_EVERY_S)
-            picked = self.due(time.monotonic())
-            try:
-                await access_sweep(picked)
-            except Exception:  # each socket falls back to its own check before its next frame
-                log.warning("socket access sweep failed", exc_info=True)
-            for sock in picked:  # checked, renewed by its own check, or not checked: due again at its verdict's end
-                if not sock.ended:
-                    self._put(sock)
-
-
-_sweepers = PerLoop(_Sweeper)
-
-
-async def access_sweep(sockets: list[EventConsumer]) -> int:
-    """Re-check, in one database thread call, the sockets whose verdict runs out within SWEEP_AHEAD_S; end
-    those whose access ended. Returns how many were checked."""
-    now = time.monotonic()
-    due = [s for s in sockets if not s.ended and s.recheck_s >= SWEPT_FROM_S and s.trusted_until - now <= SWEEP_AHEAD_S]
-    if not due:
-        return 0
-    ends_before = [s.access_ends_at for s in due]
-    verdicts = await database_sync_to_async(verify_many)(due)
-    for sock, ok, ends_at in zip(due, verdicts, ends_before, strict=True):
-        if sock._swept(ok, ends_at):
-            await sock.end()
-    return len(due)
-
-
-def verify_many(sockets: list[EventConsumer]) -> list[bool | None]:
-    """`_verify` for many sockets: their sessions in one cache round trip (and one query for the cache's
-    misses), their accounts in one query per set of role rows. None where a socket's check failed."""
-    engine = import_module(settings.SESSION_ENGINE).SessionStore
-    keyed = {s: s._session_key() for s in sockets if s.uses_session and s.scope.get("session") is not None}
-    stores = engine.load_many([k for k in keyed.values() if k]) if hasattr(engine, "load_many") else None
-    groups: dict[tuple[str, ...], list[EventConsumer]] = {}
-    for sock in sockets:
-        groups.setdefault(sock.role_relations, []).append(sock)
-    verdicts: dict[EventConsumer, bool | None] = {}
-    for relations, members in groups.items():
-        ids = set()
-        for sock in members:
-            store = stores.get(keyed.get(sock) or "") if stores is not None else None
-            if store is not None:
-                with contextlib.suppress(Exception):
-                    ids.add(auth.get_user_model()._meta.pk.to_python(store[auth.SESSION_KEY]))
-        with users_prefetched(ids, relations):
-            for sock in members:
-                arg = _LOAD if stores is None or sock not in keyed else stores.get(keyed[sock] or "")
-                try:
-                    verdicts[sock] = sock._verify(arg)
-                except Exception:
-                    log.warning("socket access check failed", exc_info=True)
-                    verdicts[sock] = None
-    return [verdicts[s] for s in sockets]

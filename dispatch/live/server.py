@@ -1,11 +1,11 @@
-"""The web server: daphne's command line (`python -m config.server -b HOST -p PORT config.asgi:application`, the same
+"""The web server: daphne's command line (`python -m dispatch.live.server -b HOST -p PORT config.asgi:application`, the same
 arguments as `daphne`), with changes that every open socket pays for. Started by tests/harness.py,
 config/supervisord.conf and the README's scale profile.
 
 - Each connection's input queue. Daphne gives each connection an `asyncio.Queue` for what the client sends; that
   queue is four deques (its items, getters, putters and its `join` event's waiters) of 760 bytes each on CPython
   3.11, 3 KiB held for as long as a socket is open, of which daphne uses `put_nowait` and the application `get`.
-  Here it is a ChannelQueue (dispatch/channel_layers.py), with the same FIFO and wake-up rules, at a few hundred
+  Here it is a ChannelQueue (dispatch/live/layers.py), with the same FIFO and wake-up rules, at a few hundred
   bytes.
 - What a websocket keeps of its opening handshake. Daphne upgrades a connection by handing its transport from the
   HTTP channel to a websocket protocol, but the transport still names the HTTP channel as its producer, so the
@@ -24,7 +24,7 @@ import time  # isort:skip
 from functools import partial  # isort:skip
 from types import FunctionType  # isort:skip
 
-# Before daphne makes the loop that Twisted runs on; only when this runs as the server (`python -m config.server`),
+# Before daphne makes the loop that Twisted runs on; only when this runs as the server (`python -m dispatch.live.server`),
 # never as a side effect of importing it (a test process would switch every later loop to uvloop).
 if __name__ == "__main__" and os.environ.get("SERVER_LOOP", "uvloop") == "uvloop":
     import uvloop  # isort:skip
@@ -38,8 +38,8 @@ from twisted.internet import reactor  # isort:skip
 from concurrent.futures import CancelledError  # isort:skip
 from twisted.web.http import HTTPChannel  # isort:skip
 
-from config import loop_probe  # isort:skip
-from dispatch.channel_layers import ChannelQueue  # isort:skip
+from dispatch.live import probe as loop_probe  # isort:skip
+from dispatch.live.layers import ChannelQueue  # isort:skip
 
 # What autobahn (autobahn/websocket/protocol.py) and daphne (daphne/ws_protocol.py) read only while the handshake is
 # processed: autobahn's copies of the request and its response, and daphne's header list (the application's scope
@@ -124,7 +124,7 @@ class LeanServer(Server):
     slice every CHECK_TICK_S, with the same period per connection. A connection opened during a round is first
     visited in the next, so a finished one is forgotten within two seconds, not one. Each whole pass held the
     event loop for 10-34 ms at 5,000 sockets a process, and the keep-alive pings it sends went out in one burst:
-    up to 500 a pass, a 70-127 ms stall every 2 s (#10's ninth pass, config/loop_probe.py)."""
+    up to 500 a pass, a 70-127 ms stall every 2 s (#10's ninth pass, dispatch/live/probe.py)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -47,9 +47,8 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, transaction
 
-from config.loops import PerLoop
-
 from ..models import LocationFix, Rider
+from .loops import PerLoop
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_FAILURE_S = 0.5
