@@ -11,9 +11,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
-from config.middleware import SocketAuth, SocketGuard  # noqa: E402
+from config.middleware import SocketAuth  # noqa: E402
 from config.origins import OriginValidator  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
+from dispatch.middleware import SocketGuard  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
 from rider import routing as rider_routing  # noqa: E402

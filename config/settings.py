@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ answers here: hashed, compressed, cached a year
-    "config.middleware.PathCharactersMiddleware",
+    "dispatch.middleware.PathCharactersMiddleware",
     "config.middleware.NoStoreMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -327,7 +327,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the window is fixed: Retry-After holds
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
+AXES_LOCKOUT_CALLABLE = "dispatch.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
 AXES_DISABLE_ACCESS_LOG = True  # no table of successful logins with addresses
 # The client address: REMOTE_ADDR unless a reverse proxy in front sets a header it controls, e.g.
 # AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR (never trust a header no proxy overwrites).

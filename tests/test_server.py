@@ -121,7 +121,7 @@ def test_daphne_s_own_server_keeps_them_which_is_what_the_probe_sees():
 
 
 def test_the_send_queue_is_first_in_first_out_like_autobahn_s_deque():
-    from dispatch.live.server import SendQueue
+    from dispatch.patches.autobahn import SendQueue
 
     queue = SendQueue()
     assert not queue and len(queue) == 0
@@ -133,7 +133,7 @@ def test_the_send_queue_is_first_in_first_out_like_autobahn_s_deque():
 
 
 def test_a_round_visits_each_connection_once_a_slice_per_tick():
-    from dispatch.live.server import RoundRobin
+    from dispatch.patches.daphne import RoundRobin
 
     conns = {i: {} for i in range(1000)}
     rr = RoundRobin(ticks=20)
@@ -164,7 +164,7 @@ def test_the_servers_checks_reap_log_and_time_out_as_daphne_s_do_spread_over_the
     """Daphne's two passes over every connection (reap finished applications each second, timeouts and keep-alive
     pings every 2 s) run a slice every 0.1 s: #10's ninth pass measured a whole pass holding the loop 10-34 ms at
     5,000 sockets, and the pings it sent at once 70-127 ms."""
-    from dispatch.live import server as lean
+    from dispatch.patches import daphne as lean
 
     later: list = []
     monkeypatch.setattr(lean.reactor, "callLater", lambda delay, fn, *a: later.append((delay, fn)))
