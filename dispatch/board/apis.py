@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..live.layers import overflow_counts
+from ..live.facade import overflow_counts
 from ..permissions import IsDispatcher
 from ..serializers import AssignIn, BoardRiderOut, BreakGlassIn, InteractionOut, MaskedOrderOut
 from ..services.orders import order_assign
