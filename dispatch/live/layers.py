@@ -200,8 +200,9 @@ class _Pump:
         """Cancel the reader and forget it at once: a socket that attaches before the cancellation has taken
         effect (the reader may be inside a blocking read) starts a reader of its own. The two never read
         together: channels-redis's receive lock hands over from the one to the other."""
-        if task_running(self.task) and self.task is not asyncio.current_task():
-            self.task.cancel()
+        task = self.task
+        if task is not None and task_running(task) and task is not asyncio.current_task():
+            task.cancel()
             self.task = None
 
     async def _run(self) -> None:

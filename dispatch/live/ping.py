@@ -14,7 +14,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -73,7 +73,7 @@ def ping_sync(
 ) -> PingResult:
     """`ping` for the HTTP fallback: the database path, then the wait for the history's commit."""
     result = location_ping(rider=rider, lat=lat, lng=lng, accuracy=accuracy, timestamp=timestamp, seq=seq, here=here)
-    if result.durable is not None and not fixes_wait_durable(result.durable):
+    if result.durable is not None and not fixes_wait_durable(cast(Future, result.durable)):  # the thread's buffer
         raise NotSaved()
     return result
 

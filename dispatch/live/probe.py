@@ -44,7 +44,7 @@ def _ticks(fd: int) -> tuple[int, int]:
 
 
 def _where(frame: FrameType | None, depth: int = 4) -> str:
-    parts = []
+    parts: list[str] = []
     while frame is not None and len(parts) < depth:
         code = frame.f_code
         parts.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")
