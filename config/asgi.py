@@ -31,7 +31,7 @@ if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (dispatch
 
 application = ProtocolTypeRouter(
     {
-        # /static/ is served by WhiteNoise's middleware (config/settings.py): one command, no web server in front.
+        # /static/ is served by WhiteNoise's middleware (config/settings/base.py): one command, no web server in front.
         "http": django_asgi_app,
         "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
             OriginValidator(
