@@ -162,7 +162,7 @@ class FakeProtocol:
 
 def test_the_servers_checks_reap_log_and_time_out_as_daphne_s_do_spread_over_their_period(monkeypatch, caplog):
     """Daphne's two passes over every connection (reap finished applications each second, timeouts and keep-alive
-    pings every 2 s) run a slice every 0.1 s: #10's ninth pass measured a whole pass holding the loop 10-34 ms at
+    pings every 2 s) run a slice every 0.1 s: the scale profile (2026-12) measured a whole pass holding the loop 10-34 ms at
     5,000 sockets, and the pings it sent at once 70-127 ms."""
     from dispatch.patches import daphne as lean
 

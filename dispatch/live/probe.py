@@ -12,7 +12,7 @@ one JSON line to DIR/loop-PID.jsonl:
 - `busy`: the same for the process's other threads that were on a core between two samples (a thread holding
   the GIL stalls the loop too).
 
-`docs/profiles/loop_stalls.py` sums such files up. Started from config/server.py, on the loop's first connection.
+`docs/profiles/loop_stalls.py` sums such files up. Started from dispatch/live/server.py, on the loop's first connection.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         """Channels' own, without the hop to the sync thread before every message (`aclose_old_connections`,
         added in Channels 4.2): a ping handled in the event loop touches no database connection, and every
         database call here goes through `database_sync_to_async`, which closes stale connections itself.
-        Profile (#10, scale, 2,000 sockets, 1,000 pings/s): that hop was 6.9 % of the servers' samples, and
+        Profile (scale profile, 2,000 sockets, 1,000 pings/s, 2026-12): that hop was 6.9 % of the servers' samples, and
         each message queued for the one sync thread behind every database call of the process."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -292,7 +292,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         opened together (a reconnect storm, a fleet starting its shift) fall due over half a period, a share in
         each sweep, and stay spread (each renewal is a full period from its own sweep), instead of all in one
         sweep every period, whose checks of thousands of sessions at once held the event loop for a second
-        (#10's scale bench, 10,000 sockets: its first step's ack p95 went from 636-1,020 ms to 41 ms). Sooner,
+        (the scale bench, 10,000 sockets, 2026-12: its first step's ack p95 went from 636-1,020 ms to 41 ms). Sooner,
         never later, than a full period."""
         if self.recheck_s < SWEPT_FROM_S:
             return self.recheck_s

@@ -33,7 +33,7 @@ class _Sweeper:
 
     Sockets wait in slots by the second their verdict runs out (`trusted_until`), so a sweep reads only the
     slots falling due, not every open socket: with 5,000 sockets a process, scanning them all each second held
-    the loop for 11-28 ms (#10's ninth pass, dispatch/live/probe.py). A socket whose verdict was renewed meanwhile
+    the loop for 11-28 ms (scale profile, 2026-12, dispatch/live/probe.py). A socket whose verdict was renewed meanwhile
     (by its own check) is put back in its new slot when its old one comes round; an ended one is let go."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:

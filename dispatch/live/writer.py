@@ -12,7 +12,7 @@ A group costs a few statements, whatever its size: the history goes in with one 
 prepared INSERT run over the rows elsewhere), and the riders' last positions with one UPDATE joined to a
 VALUES list; the rows' primary keys are not read back. A row is a `FixRow`, a tuple of the history's column
 values in their columns' order, not a model instance: building a `LocationFix` and converting it field by field
-cost 30-45 µs a ping, 7-9 % of a server's CPU per ping (#10, eighth pass). What the fields' conversion would do
+cost 30-45 µs a ping, 7-9 % of a server's CPU per ping (scale profile, 2026-12). What the fields' conversion would do
 to these values (`get_db_prep_save`) is done by `_history_values`, and a test holds the two equal.
 
 Durability contract: `add` returns a future that resolves once its rows are committed. A location ack
@@ -254,7 +254,7 @@ def _group_statement(rows: Sequence[FixRow], positions: dict[int, tuple[float, f
     Its text is the same for every group, so psycopg converts its placeholders once and the server prepares it
     after five runs. The multi-row VALUES statements it replaces (a BEGIN, an INSERT, an UPDATE and a COMMIT in
     pipeline mode) were new text for each group size, and psycopg parses a query of more than 50 parameters anew
-    each time (MAX_CACHED_STATEMENT_PARAMS). docs/profiles/ninth/insert_bench.txt, per group of 12 rows: 0.55-0.63
+    each time (MAX_CACHED_STATEMENT_PARAMS). Measured on PostgreSQL (2026-12), per group of 12 rows: 0.55-0.63
     ms of client CPU against 0.90-1.05, and 17-25 µs of server CPU per row against 27-38."""
     connection = connections[DEFAULT_DB_ALIAS]
     pk, lat, lng, seen = _position_fields()
@@ -522,7 +522,7 @@ _verdicts: dict[tuple[asyncio.Future, float], _Verdict] = {}
 
 def _verdict(shared: asyncio.Future, timeout: float) -> _Verdict:
     """One timer and one callback per group, not per waiting ping: `asyncio.wait(..., timeout=)` for each ping cost
-    22-26 µs more than awaiting a shared future (docs/profiles/README.md, eighth pass). A waiter that comes after the
+    22-26 µs more than awaiting a shared future (scale profile, 2026-12). A waiter that comes after the
     deadline gets a verdict of its own, with its own timeout."""
     key = (shared, timeout)
     verdict = _verdicts.get(key)

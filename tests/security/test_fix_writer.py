@@ -1,4 +1,4 @@
-"""The location-fix batch writer (dispatch/live/writer.py), issue "the writer's share of the scale profile":
+"""The location-fix batch writer (dispatch/live/writer.py), the writer's share of the scale profile:
 a group's history goes in with one statement of the writer's own (COPY on PostgreSQL) and the riders' last
 positions with one UPDATE, writing what Django's `bulk_create` and `update` write; and the event loop is woken
 once per group, not once per waiting ping. Durability is unchanged: an ack only after the commit, a failed
