@@ -73,7 +73,7 @@ class SocketAuth:
 
     `scope["user"]` is the account (or AnonymousUser), not a lazy wrapper. `scope["session"]` is a SocketSession:
     the session's key and expiry as read at connect, not the store (its data and cache handles, held by every scope
-    copy for the life of the socket): a socket's re-check reads the session afresh by its key (dispatch/consumers.py),
+    copy for the life of the socket): a socket's re-check reads the session afresh by its key (dispatch/live/sockets.py),
     and nothing is saved back (channels' wrapper saved a modified session only on an HTTP response, never on a socket).
 
     The lookup runs in a task of its own, so what it leaves in context-local state (the session cache's connection

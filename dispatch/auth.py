@@ -44,7 +44,7 @@ def users_prefetched(ids, relations: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         _prefetched.reset(token)
-        release(users.values())  # each account and its role rows cache each other (dispatch/cycles.py)
+        release(users.values())  # each account and its role rows cache each other (dispatch/patches/django.py)
 
 
 def users_prefetching() -> bool:

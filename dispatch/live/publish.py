@@ -17,7 +17,7 @@ from config.cache import OutageLog
 from ..services.events import send_now
 from .loops import PerLoop, task_running
 
-log = logging.getLogger("dispatch.services.events")  # the outbox's log, as before the transport moved here
+log = logging.getLogger("dispatch.services.events")  # a failed send is logged as the outbox's
 _layer_outage = OutageLog(log, "channel layer")
 
 
