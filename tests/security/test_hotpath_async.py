@@ -20,7 +20,6 @@ from dispatch.live import ping as live_ping
 from dispatch.live import state as live_state
 from dispatch.live.writer import buffer as fix_buffer
 from dispatch.models import AuditEvent, Grant, GrantScope, LocationFix, Order, Tier
-from dispatch.services import delivery
 from dispatch.services.events import context_version_key
 from dispatch.services.privacy import order_shred
 
@@ -73,7 +72,7 @@ def test_a_common_ping_costs_no_query_no_cache_round_trip_and_no_thread_hop(demo
         raise AssertionError("a hop to the sync thread on the fast path")
 
     with CaptureQueriesContext(connection) as queries, no_cache_round_trip(), \
-            mock.patch.object(SyncToAsync, "__call__", hop), mock.patch.object(delivery, "location_ping", hop):
+            mock.patch.object(SyncToAsync, "__call__", hop), mock.patch.object(live_ping, "location_ping", hop):
         result = asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(2)))
     assert len(queries) == 0, [q["sql"] for q in queries]
     assert result is not None and result.accepted
