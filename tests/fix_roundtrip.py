@@ -19,7 +19,7 @@ KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "
 def sample_rows(rider, order, seq0: int) -> list:
     """Fixes (`FixRow`s) with the values that need converting: aware datetimes in another zone and with
     microseconds, both booleans, no order, an empty and a non-ASCII reason."""
-    from dispatch.live.writer import FixRow
+    from dispatch.live.statements import FixRow
 
     plus2 = timezone(timedelta(hours=2))
     at = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=plus2)
@@ -38,7 +38,7 @@ def fields_agree(rider, order) -> bool:
     same rows (`get_db_prep_save`, as `bulk_create` converts them), on this database, in the columns' order."""
     from django.db import connection
 
-    from dispatch.live.writer import FixRow, _history_columns, _history_values
+    from dispatch.live.statements import FixRow, _history_columns, _history_values
 
     columns = _history_columns()
     assert list(FixRow._fields) == [f.attname for f in columns], "FixRow is not the history's columns in order"
@@ -56,7 +56,7 @@ def read_back(seq0: int) -> list[dict]:
 
 def history(rider, order) -> tuple[list[dict], list[dict]]:
     """(what bulk_create wrote, what the writer wrote), each read back through the ORM."""
-    from dispatch.live.writer import _history_insert
+    from dispatch.live.statements import _history_insert
     from dispatch.models import LocationFix
 
     with transaction.atomic():
@@ -68,7 +68,7 @@ def history(rider, order) -> tuple[list[dict], list[dict]]:
 
 def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
     """(the last positions the ORM's update saves, those `_positions_save` saves), read back through the ORM."""
-    from dispatch.live.writer import _positions_save
+    from dispatch.live.statements import _positions_save
     from dispatch.models import Rider
 
     plus2 = timezone(timedelta(hours=2))
@@ -98,27 +98,29 @@ def loop_writer(rider, order, riders: list) -> dict:
 
     import psycopg
 
+    from dispatch.live import loop_writer as loop_writer_module
+    from dispatch.live import statements
     from dispatch.live import writer as fixes
     from dispatch.models import Rider
 
     report: dict = {}
 
     async def scenario() -> None:
-        writer = fixes.loop_writer()
+        writer = loop_writer_module.loop_writer()
         report["writer"] = type(writer).__name__
         ack = writer.add(sample_rows(rider, order, SEQ_LOOP), position=(rider.pk, 50.25, -1.5, datetime.now(UTC)))
         report["acked_before_commit"] = ack.done()
         report["acked"] = await fixes.fixes_durable(ack, wait_s=10)
         report["groups"] = writer.groups
         # A failed write: the rows and their waiter stay; the next attempt (on a new connection) writes them.
-        real = fixes._group_statement
-        fixes._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
+        real = statements._group_statement
+        statements._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
         try:
             failed = writer.add(sample_rows(rider, order, SEQ_FAIL)[:1])
             report["failed_write_acked"] = await fixes.fixes_durable(failed, wait_s=0.3)
             report["kept_after_failure"] = writer.pending()
         finally:
-            fixes._group_statement = real
+            statements._group_statement = real
         report["acked_after_retry"] = await fixes.fixes_durable(failed, wait_s=10)
         # Groups of other sizes, with and without positions: one statement's text, prepared on its sixth run with
         # the same parameter types (positions or none).

@@ -27,11 +27,13 @@ from ..services.delivery import location_spoof_alert, location_tier_reached, loc
 from ..services.events import GROUP_DISPATCH, group_track
 from . import state
 from .contexts import context_load_async, rider_context
+from .loop_writer import loop_writer
 from .positions import aggregator as position_aggregator
 from .publish import ephemeral_publish, ephemeral_publish_async
 from .state import ActiveOrder
-from .writer import FixRow, fixes_durable, fixes_wait_durable, loop_writer
+from .statements import FixRow
 from .writer import buffer as fix_buffer
+from .writer import fixes_durable, fixes_wait_durable
 
 POSITION_EVERY_S = 1.0
 POSITION_SAVE_EVERY_S = 5.0

@@ -13,7 +13,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from dispatch.live.writer import FixRow, _history_columns, _history_values  # noqa: E402
+from dispatch.live.statements import FixRow, _history_columns, _history_values  # noqa: E402
 from dispatch.models import LocationFix, Rider  # noqa: E402
 
 rider = Rider(pk=5)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 
 from dispatch.models import LocationFix, Order, Rider
+from dispatch.live import statements
 from dispatch.live import writer as fixes
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -47,9 +48,9 @@ def _rows(n):
     return out
 
 def bulk(rs): LocationFix.objects.bulk_create(rs, batch_size=500)
-def writer(rs): fixes._history_insert([fixes.FixRow(*(getattr(r, f) for f in fixes.FixRow._fields)) for r in rs])  # rows are FixRows since the eighth pass
+def writer(rs): statements._history_insert([statements.FixRow(*(getattr(r, f) for f in statements.FixRow._fields)) for r in rs])  # rows are FixRows since the eighth pass
 def multi_values(rs):
-    fields = fixes._history_columns()
+    fields = statements._history_columns()
     preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
     params = [prep(pre(r, True), connection) for r in rs for pre, prep in preps]
     qn = connection.ops.quote_name
@@ -58,7 +59,7 @@ def multi_values(rs):
     with connection.cursor() as c:
         c.execute(sql, params)
 def executemany(rs):
-    fields = fixes._history_columns()
+    fields = statements._history_columns()
     preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
     values = [tuple(prep(pre(r, True), connection) for pre, prep in preps) for r in rs]
     qn = connection.ops.quote_name
@@ -68,7 +69,7 @@ def executemany(rs):
 
 def unnest(rs):
     conn = connection
-    fields = fixes._history_columns()
+    fields = statements._history_columns()
     preps = [(f.pre_save, f.get_db_prep_save) for f in fields]
     cols = [[] for _ in fields]
     for r in rs:
@@ -83,7 +84,7 @@ def unnest(rs):
 def pos_old(p):
     for rid, (a, b, at) in p.items():
         Rider.objects.filter(pk=rid).update(last_lat=a, last_lng=b, last_seen_at=at)
-def pos_new(p): fixes._positions_save(p)
+def pos_new(p): statements._positions_save(p)
 def pos_bulk_update(p):
     objs = []
     for rid, (a, b, at) in p.items():
@@ -109,7 +110,7 @@ if os.environ.get("PROFILE"):
     rs = rows(200)
     pr = cProfile.Profile(); pr.enable()
     for _ in range(50):
-        with transaction.atomic(): fixes._history_insert(rs[:])
+        with transaction.atomic(): statements._history_insert(rs[:])
     pr.disable(); pstats.Stats(pr).sort_stats("tottime").print_stats(12); sys.exit()
 reps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 for n in (10, 50, 200):
