@@ -25,12 +25,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 import weakref
 from functools import partial
-from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -39,17 +36,16 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib import auth
 
 from config.cache import OUTAGE, OutageLog
 
-from ..auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetching
+from ..auth import ROLE_RELATIONS
 from ..parsers import MAX_DEPTH, json_depth
-from ..patches.django import release
 from ..relay import ensure_relay
 from ..services.events import RESUME_PAGE, events_since, group_session
+from .access import CLOSE_ACCESS_ENDED, SocketAccess
 from .layers import LayerFailure
-from .sweep import _LOAD, SWEPT_FROM_S, _sweepers
+from .sweep import SWEPT_FROM_S, _sweepers
 
 log = logging.getLogger(__name__)
 _layer_outage = OutageLog(log, "channel layer (socket)")
@@ -59,11 +55,9 @@ _open_sockets: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
 
 MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit row ids
 MAX_MESSAGE_BYTES = 64 * 1024
-CLOSE_ACCESS_ENDED = 4403
-CLOSE_CHECK_FAILED = 1011  # the access check itself failed (database or cache down): the client reconnects
 
 
-class EventConsumer(AsyncWebsocketConsumer):
+class EventConsumer(SocketAccess, AsyncWebsocketConsumer):
     groups_joined: list[str]
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
     role_relations: tuple[str, ...] = ROLE_RELATIONS  # the role rows the re-check loads with the account
@@ -206,109 +200,6 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def session_ended(self, message):
         await self.end()
-
-    # --- access ----------------------------------------------------------------------------------
-    async def allowed(self, *, force: bool = False) -> bool:
-        """Whether frames may flow now; closes the socket if not. Cheap unless the verdict is stale."""
-        if self.ended:
-            return False
-        if self.access_ends_at is not None and time.time() >= self.access_ends_at:
-            await self.end()
-            return False
-        if not force and time.monotonic() < self.trusted_until \
-                and (self.session_expires_at is None or time.time() < self.session_expires_at):
-            return True
-        ends_at = self.access_ends_at
-        try:
-            ok = await database_sync_to_async(self._verify)()
-        except Exception:
-            log.warning("socket access check failed; closing", exc_info=True)
-            await self.end(CLOSE_CHECK_FAILED)
-            return False
-        if not ok:
-            await self.end()
-            return False
-        self.trusted_until = time.monotonic() + self.recheck_s
-        if self.access_ends_at != ends_at:
-            self._arm_expiry()
-        return True
-
-    def _verify(self, store: Any = _LOAD) -> bool:
-        """`store`: the session as the bulk sweep loaded it (None: not among the live ones), or _LOAD to read it."""
-        if not self.uses_session:
-            return self.still_allowed(None)
-        user = self._fresh_user(store)
-        try:
-            return user is not None and self.still_allowed(user)
-        finally:
-            if not users_prefetching():  # loaded for this check alone (the bulk block releases its own at its end)
-                release([user])  # the account and its role rows cache each other: freed now, not by a collection
-
-    def _session_key(self) -> str | None:
-        session = self.scope.get("session")
-        return session.session_key if session is not None else None
-
-    def _fresh_user(self, store: Any = _LOAD):
-        """The connection's account as its session shows it now, or None if the session ended (logout,
-        flush, expiry, password change) or now belongs to someone else."""
-        user = self.scope.get("user")
-        if not getattr(user, "is_authenticated", False):
-            return None
-        if self.scope.get("session") is None:  # mounted without the session middleware (a benchmark)
-            with role_relations(self.role_relations):
-                return RoleBackend().get_user(user.pk)
-        key = self._session_key()
-        if not key:
-            return None
-        if store is _LOAD:
-            store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
-        elif store is None:  # the sweep found no live session under this key
-            return None
-        with role_relations(self.role_relations):
-            fresh = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-        if not (fresh.is_authenticated and fresh.pk == user.pk):
-            return None
-        self.session_expires_at = store.get_expiry_date().timestamp()
-        return fresh
-
-    def _session_expiry(self) -> float | None:
-        session = self.scope.get("session")
-        return session.get_expiry_date().timestamp() if session is not None and session.session_key else None
-
-    def _arm_expiry(self) -> None:
-        if self.expiry_task is not None:
-            self.expiry_task.cancel()
-            self.expiry_task = None
-        if self.access_ends_at is not None and not self.ended:
-            self.expiry_task = asyncio.get_running_loop().create_task(self._expire(self.access_ends_at))
-
-    async def _expire(self, at: float) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.sleep(max(0.0, at - time.time()))
-            await self.end()
-
-    def _first_recheck_s(self) -> float:
-        """The first verdict's term. A swept socket's is drawn from half to all of `recheck_s`, so that sockets
-        opened together (a reconnect storm, a fleet starting its shift) fall due over half a period, a share in
-        each sweep, and stay spread (each renewal is a full period from its own sweep), instead of all in one
-        sweep every period, whose checks of thousands of sessions at once held the event loop for a second
-        (the scale bench, 10,000 sockets, 2026-12: its first step's ack p95 went from 636-1,020 ms to 41 ms). Sooner,
-        never later, than a full period."""
-        if self.recheck_s < SWEPT_FROM_S:
-            return self.recheck_s
-        return self.recheck_s * random.uniform(0.5, 1.0)  # noqa: S311 - a spread in time, no secret
-
-    def _swept(self, ok: bool | None, ends_at: float | None) -> bool:
-        """The bulk sweep's verdict (None: it could not check; the socket checks itself before its next
-        frame). Returns whether the socket must be ended."""
-        if ok is None or self.ended:
-            return False
-        if not ok:
-            return True
-        self.trusted_until = time.monotonic() + self.recheck_s
-        if self.access_ends_at != ends_at:
-            self._arm_expiry()
-        return False
 
     # --- frames ----------------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
