@@ -52,23 +52,13 @@ def _fresh_caches():
     """Ids repeat across tests: no cached engine state or ping context may leak from one to the next."""
     from django.core.cache import cache
 
-    from dispatch.services import delivery
+    from dispatch.live import state as live_state
 
     cache.clear()
-    delivery._contexts.clear()
-    delivery._checked.clear()
-    delivery._states.clear()
-    delivery._saved_at.clear()
-    delivery._eta_sent.clear()
-    delivery._map_sent.clear()
+    live_state.state_clear()
     yield
     cache.clear()
-    delivery._contexts.clear()
-    delivery._checked.clear()
-    delivery._states.clear()
-    delivery._saved_at.clear()
-    delivery._eta_sent.clear()
-    delivery._map_sent.clear()
+    live_state.state_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.logs import install_daphne_access_log  # noqa: E402
-from config.middleware import SocketAuth, SocketGuard  # noqa: E402
+from config.middleware import SocketAuth  # noqa: E402
 from config.origins import OriginValidator  # noqa: E402
 from dispatch.board import routing as board_routing  # noqa: E402
+from dispatch.middleware import SocketGuard  # noqa: E402
 from dispatch.tracking import routing as tracking_routing  # noqa: E402
 from pickup import routing as pickup_routing  # noqa: E402
 from rider import routing as rider_routing  # noqa: E402
@@ -21,16 +22,16 @@ from rider import routing as rider_routing  # noqa: E402
 install_daphne_access_log()  # daphne builds its access log after importing this module
 
 echo_urlpatterns = []
-if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (config/echo.py); never set in production
+if os.environ.get("BENCH_ECHO") == "1":  # make bench-live's yardstick (dispatch/live/echo.py); never set in production
     from django.urls import path  # noqa: E402
 
-    from config.echo import EchoConsumer  # noqa: E402
+    from dispatch.live.echo import EchoConsumer  # noqa: E402
 
     echo_urlpatterns = [path("ws/echo/", EchoConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
-        # /static/ is served by WhiteNoise's middleware (config/settings.py): one command, no web server in front.
+        # /static/ is served by WhiteNoise's middleware (config/settings/base.py): one command, no web server in front.
         "http": django_asgi_app,
         "websocket": SocketGuard(  # outermost: before the session lookup and the URL router
             OriginValidator(

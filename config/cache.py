@@ -93,7 +93,7 @@ class ResilientRedisCache(RedisCache):
         """Nothing to check: Redis takes any key. Django's default warns about keys that memcached would refuse,
         testing each character in Python: about 7 µs a key on this machine, so 35 of the 42 ms that the context
         version check (dispatch/services/delivery.py) took for 5,000 riders, holding the GIL in its thread
-        while the event loop waited (docs/profiles/README.md, ninth pass)."""
+        while the event loop waited (scale profile, 2026-12)."""
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._absorb("add", False, super().add, key, value, timeout, version)

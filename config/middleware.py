@@ -8,13 +8,9 @@ import time
 from datetime import datetime
 from importlib import import_module
 
-from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
-from django.http import JsonResponse
 from django.http.cookie import parse_cookie
-
-from dispatch.text import path_is_clean
 
 
 class ServerTimingMiddleware:
@@ -62,41 +58,6 @@ class NoStoreMiddleware:
         if "no-store" not in response.get("Cache-Control", ""):
             response["Cache-Control"] = "no-store"
         return response
-class PathCharactersMiddleware:
-    """A path with a control, format or separator character (`/t/%00/`, `/api/track/%E2%80%AE/`) names nothing:
-    404 before any view or database lookup sees it (PostgreSQL refuses a NUL in a query). A cookie whose name or
-    value holds one (a quoted `"\\000"` decodes to NUL) is dropped before the session lookup. Before
-    SessionMiddleware."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if not path_is_clean(request.path_info):
-            return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
-        if not all(path_is_clean(k) and path_is_clean(v) for k, v in request.COOKIES.items()):
-            request.COOKIES = {k: v for k, v in request.COOKIES.items() if path_is_clean(k) and path_is_clean(v)}
-        return self.get_response(request)
-
-
-class SocketGuard:
-    """The same checks for sockets, outermost: a handshake whose path holds such a character is refused before any
-    consumer runs, and a Cookie header that decodes to one is dropped before the session lookup."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket":
-            if not path_is_clean(scope.get("path", "")):
-                return await WebsocketDenier.as_asgi()(scope, receive, send)
-            headers = scope.get("headers", [])
-            cookies = [parse_cookie(v.decode("latin1")) for k, v in headers if k == b"cookie"]
-            if not all(path_is_clean(k) and path_is_clean(v) for c in cookies for k, v in c.items()):
-                scope = {**scope, "headers": [(k, v) for k, v in headers if k != b"cookie"]}
-        return await self.inner(scope, receive, send)
-
-
 # Headers a socket's scope does not keep once the session is found: the Cookie header (a bearer secret, kept once as
 # the session's key) and the websocket handshake's own headers (read by the server during the handshake).
 SOCKET_HEADERS_DROPPED = frozenset({b"cookie", b"connection", b"upgrade", b"sec-websocket-key",
@@ -112,7 +73,7 @@ class SocketAuth:
 
     `scope["user"]` is the account (or AnonymousUser), not a lazy wrapper. `scope["session"]` is a SocketSession:
     the session's key and expiry as read at connect, not the store (its data and cache handles, held by every scope
-    copy for the life of the socket): a socket's re-check reads the session afresh by its key (dispatch/consumers.py),
+    copy for the life of the socket): a socket's re-check reads the session afresh by its key (dispatch/live/sockets.py),
     and nothing is saved back (channels' wrapper saved a modified session only on an HTTP response, never on a socket).
 
     The lookup runs in a task of its own, so what it leaves in context-local state (the session cache's connection

@@ -5,10 +5,10 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from config import tiles
-from config.lockout import AuthTokenApi
 from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
 from dispatch.intake import urls as intake_urls
+from dispatch.lockout import AuthTokenApi
 from dispatch.tracking import urls as tracking_urls
 from dispatch.views import PrivacyLogoutView, RoleLoginView
 from pickup import urls as pickup_urls

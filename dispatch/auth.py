@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from .cycles import release
+from .patches.django import release
 
 ROLE_RELATIONS = ("rider", "staff__store", "dispatcher", "merchant")
 _relations: ContextVar[tuple[str, ...]] = ContextVar("role_relations", default=ROLE_RELATIONS)
@@ -44,7 +44,7 @@ def users_prefetched(ids, relations: tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         _prefetched.reset(token)
-        release(users.values())  # each account and its role rows cache each other (dispatch/cycles.py)
+        release(users.values())  # each account and its role rows cache each other (dispatch/patches/django.py)
 
 
 def users_prefetching() -> bool:

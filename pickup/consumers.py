@@ -1,6 +1,6 @@
 from channels.db import database_sync_to_async
 
-from dispatch.consumers import EventConsumer
+from dispatch.live.facade import EventConsumer
 from dispatch.permissions import staff_of
 from dispatch.rtc_consumer import RtcMixin
 from dispatch.services.events import group_store

@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispatch import selectors
-from dispatch.errors import NotFound, NotSaved
+from dispatch.errors import NotFound
+from dispatch.live.facade import ping_sync
 from dispatch.permissions import IsRider, rider_of
 from dispatch.serializers import (
     CallRouteOut,
@@ -28,8 +29,7 @@ from dispatch.serializers import (
 )
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
-from dispatch.services.delivery import location_ping, order_deliver
-from dispatch.services.fixes import fixes_wait_durable
+from dispatch.services.delivery import order_deliver
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
 
@@ -62,10 +62,9 @@ class RiderLocationApi(APIView):
         data = LocationIn(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        result = location_ping(rider=rider_of(request.user), lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"],
-                               timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
-        if result.durable is not None and not fixes_wait_durable(result.durable):
-            raise NotSaved()  # 503: the app keeps the fix queued and sends it again
+        # NotSaved (503) when the fix could not be made durable in time: the app keeps it queued and sends it again.
+        result = ping_sync(rider=rider_of(request.user), lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"],
+                           timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
         return Response(LocationAckOut({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
                                         "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
 

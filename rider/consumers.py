@@ -5,16 +5,13 @@ import time
 from channels.db import database_sync_to_async
 from rest_framework.exceptions import ValidationError
 
-from dispatch.consumers import EventConsumer
-from dispatch.errors import DomainError, NotSaved
+from dispatch.errors import DomainError
+from dispatch.live.facade import EventConsumer, ping, rider_order_revoked, rider_orders_changed, rider_socket_closed
 from dispatch.permissions import rider_of
 from dispatch.rtc_consumer import RtcMixin
 from dispatch.selectors import rider_access_ends, rider_access_starts, rider_access_windows
 from dispatch.serializers import LocationIn, location_in_fast
-from dispatch.services import delivery
-from dispatch.services.delivery import location_ping, location_ping_fast
 from dispatch.services.events import group_rider
-from dispatch.services.fixes import fixes_durable
 from dispatch.services.rtc import Caller
 
 ORDER_VERDICT_S = 1.0  # an order's events are rare: its access verdict is re-read after this, or at its deadline
@@ -42,18 +39,18 @@ class RiderConsumer(RtcMixin, EventConsumer):
 
     async def disconnect(self, code):
         if getattr(self, "rider", None) is not None:
-            delivery.context_forget(self.rider.pk)
+            rider_socket_closed(self.rider.pk)
         await super().disconnect(code)
 
     async def relays(self, event: dict) -> bool:
         if event.get("seq"):  # a stored event on the rider's group: their orders changed, reload the context
-            delivery.context_invalidate(self.rider.pk)
+            rider_orders_changed(self.rider.pk)
         order_id = event.get("order")
         if type(order_id) is not int:
             return True
         if event.get("type") == "order.revoked":
             self.order_verdicts.pop(order_id, None)
-            delivery.track_states_forget(order_id=order_id, rider_ids=[self.rider.pk])
+            rider_order_revoked(order_id=order_id, rider_id=self.rider.pk)
             return True
         now = time.time()
         verdict = self.order_verdicts.get(order_id)
@@ -100,27 +97,16 @@ class RiderConsumer(RtcMixin, EventConsumer):
                                       "code": "invalid", "errors": exc.detail})
                 return
             v = data.validated_data
-        ping = {"rider": self.rider, "lat": v["lat"], "lng": v["lng"], "accuracy": v["accuracy"],
+        ping_args = {"rider": self.rider, "lat": v["lat"], "lng": v["lng"], "accuracy": v["accuracy"],
                 "timestamp": v["timestamp"], "seq": v["seq"], "here": v["here"]}
         try:
-            # The common ping in the event loop; the database path when grants, audit or a reload are due.
-            result = await location_ping_fast(**ping)
-            if result is None and delivery.context_check(self.rider.pk) is None:
-                # No context in memory (a new socket, a change): loaded with the other sockets' that wait now.
-                await delivery.context_load_async(self.rider)
-                result = await location_ping_fast(**ping)
-            if result is None:
-                result = await database_sync_to_async(location_ping)(**ping)
+            # The ack means the fix is durable: `ping` waits for the batch writer's group commit. A fix that could
+            # not be written in time is answered not_saved: never acknowledged as accepted. (The page does not
+            # resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
+            result = await ping(**ping_args)
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})
-            return
-        # The ack means the fix is durable: it waits for the batch writer's group commit. A fix that
-        # could not be written in time is answered not_saved: never acknowledged as accepted. (The page does
-        # not resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
-        if result.durable is not None and not await fixes_durable(result.durable):
-            await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": NotSaved.code,
-                                  "detail": str(NotSaved.default_detail)})
             return
         await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": result.accepted,
                               "reason": result.reason})

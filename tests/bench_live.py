@@ -31,7 +31,7 @@ achieved load over the echo's at the same offered load; the client's own lag p99
 sent pings: when it is large, the offered load was not really offered). Each step's log line also gives the
 load generator's own CPU per ping and share of a core: it runs on the servers' machine and takes their cores,
 but is not counted in the servers' CPU. Each idle and step line ends with its window in Unix seconds, to cut
-the servers' stall files (LOOP_PROBE=DIR in the environment, config/loop_probe.py) with
+the servers' stall files (LOOP_PROBE=DIR in the environment, dispatch/live/probe.py) with
 `docs/profiles/loop_stalls.py --from T --to T`. The last column, calib ms, is the machine's own speed just before
 the step: the best of 7 timings of a fixed pure-Python loop (`calibrate`), taken while the servers are idle. On a
 virtual machine the host's other tenants slow every process without the load average showing it (seen here: the

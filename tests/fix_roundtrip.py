@@ -1,5 +1,5 @@
 """The batch writer's own statements against Django's: the same location fixes written once by
-`bulk_create` and once by `dispatch.services.fixes._history_insert`, and last positions saved once by the
+`bulk_create` and once by `dispatch.live.writer._history_insert`, and last positions saved once by the
 ORM's `update` and once by `_positions_save`, read back through the ORM. Used in process on SQLite
 (tests/security/test_fix_writer.py) and, as `python -m tests.fix_roundtrip` with DATABASE_URL, on PostgreSQL
 (tests/integration/test_fix_writer_pg.py): prints one JSON line."""
@@ -19,7 +19,7 @@ KEEP = ("rider_id", "order_id", "lat", "lng", "accuracy", "at", "received_at", "
 def sample_rows(rider, order, seq0: int) -> list:
     """Fixes (`FixRow`s) with the values that need converting: aware datetimes in another zone and with
     microseconds, both booleans, no order, an empty and a non-ASCII reason."""
-    from dispatch.services.fixes import FixRow
+    from dispatch.live.statements import FixRow
 
     plus2 = timezone(timedelta(hours=2))
     at = datetime(2026, 11, 30, 23, 59, 58, 123456, tzinfo=plus2)
@@ -38,7 +38,7 @@ def fields_agree(rider, order) -> bool:
     same rows (`get_db_prep_save`, as `bulk_create` converts them), on this database, in the columns' order."""
     from django.db import connection
 
-    from dispatch.services.fixes import FixRow, _history_columns, _history_values
+    from dispatch.live.statements import FixRow, _history_columns, _history_values
 
     columns = _history_columns()
     assert list(FixRow._fields) == [f.attname for f in columns], "FixRow is not the history's columns in order"
@@ -56,8 +56,8 @@ def read_back(seq0: int) -> list[dict]:
 
 def history(rider, order) -> tuple[list[dict], list[dict]]:
     """(what bulk_create wrote, what the writer wrote), each read back through the ORM."""
+    from dispatch.live.statements import _history_insert
     from dispatch.models import LocationFix
-    from dispatch.services.fixes import _history_insert
 
     with transaction.atomic():
         LocationFix.objects.bulk_create([row.model() for row in sample_rows(rider, order, SEQ_ORM)])
@@ -68,8 +68,8 @@ def history(rider, order) -> tuple[list[dict], list[dict]]:
 
 def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
     """(the last positions the ORM's update saves, those `_positions_save` saves), read back through the ORM."""
+    from dispatch.live.statements import _positions_save
     from dispatch.models import Rider
-    from dispatch.services.fixes import _positions_save
 
     plus2 = timezone(timedelta(hours=2))
     at = datetime(2026, 12, 1, 7, 0, 0, 654321, tzinfo=plus2)
@@ -91,34 +91,36 @@ def positions(riders: list) -> tuple[list[tuple], list[tuple]]:
 
 
 def loop_writer(rider, order, riders: list) -> dict:
-    """The event loop's writer (dispatch.services.fixes.LoopWriter) on this database: what it writes against
+    """The event loop's writer (dispatch.live.writer.LoopWriter) on this database: what it writes against
     what `bulk_create` wrote (run `history` first), the acks it gives and holds back, and what it does with a
     failed write and with rows left when its loop ends."""
     import asyncio
 
     import psycopg
 
+    from dispatch.live import loop_writer as loop_writer_module
+    from dispatch.live import statements
+    from dispatch.live import writer as fixes
     from dispatch.models import Rider
-    from dispatch.services import fixes
 
     report: dict = {}
 
     async def scenario() -> None:
-        writer = fixes.loop_writer()
+        writer = loop_writer_module.loop_writer()
         report["writer"] = type(writer).__name__
         ack = writer.add(sample_rows(rider, order, SEQ_LOOP), position=(rider.pk, 50.25, -1.5, datetime.now(UTC)))
         report["acked_before_commit"] = ack.done()
         report["acked"] = await fixes.fixes_durable(ack, wait_s=10)
         report["groups"] = writer.groups
         # A failed write: the rows and their waiter stay; the next attempt (on a new connection) writes them.
-        real = fixes._group_statement
-        fixes._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
+        real = statements._group_statement
+        statements._group_statement = lambda rows, positions: ("INSERT INTO no_such_table VALUES (1)", [])
         try:
             failed = writer.add(sample_rows(rider, order, SEQ_FAIL)[:1])
             report["failed_write_acked"] = await fixes.fixes_durable(failed, wait_s=0.3)
             report["kept_after_failure"] = writer.pending()
         finally:
-            fixes._group_statement = real
+            statements._group_statement = real
         report["acked_after_retry"] = await fixes.fixes_durable(failed, wait_s=10)
         # Groups of other sizes, with and without positions: one statement's text, prepared on its sixth run with
         # the same parameter types (positions or none).

@@ -30,7 +30,7 @@ CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 DEMO_PASSWORD = "deliver-privately"
-SERVER = [str(BIN / "python"), "-m", "config.server"]  # daphne's command line, lighter per socket (config/server.py)
+SERVER = [str(BIN / "python"), "-m", "dispatch.live.server"]  # daphne's command line, lighter per socket
 
 
 def free_port() -> int:

@@ -1,4 +1,4 @@
-"""The channel layers' per-channel buffer (dispatch.channel_layers.ChannelQueue): asyncio.Queue's semantics for what
+"""The channel layers' per-channel buffer (dispatch.live.layers.ChannelQueue): asyncio.Queue's semantics for what
 the layers use, at a fraction of its memory (every open socket holds one while it waits for a message)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 from channels.exceptions import ChannelFull
 
-from dispatch.channel_layers import BoundedChannelQueue, ChannelQueue, CountingInMemoryChannelLayer
+from dispatch.live.layers import BoundedChannelQueue, ChannelQueue, CountingInMemoryChannelLayer
 
 
 def test_fifo_full_and_empty():

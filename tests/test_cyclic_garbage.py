@@ -17,9 +17,10 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from dispatch.consumers import verify_many
+from dispatch.live import contexts as live_contexts
+from dispatch.live import state as live_state
+from dispatch.live.sweep import verify_many
 from dispatch.models import Rider
-from dispatch.services import delivery
 from dispatch.simulation import accounts
 from rider.consumers import RiderConsumer
 from tests.factories import RiderFactory
@@ -90,13 +91,13 @@ def test_loading_riders_contexts_leaves_no_cyclic_garbage(demo):
     def load():
         for _ in range(3):
             for rider in riders:
-                delivery.context_invalidate(rider.pk)
-            assert delivery.rider_contexts_load(riders) == RIDERS
+                live_state.context_invalidate(rider.pk)
+            assert live_contexts.rider_contexts_load(riders) == RIDERS
         for rider in riders:  # and one by one (a socket's own reload)
-            delivery.context_invalidate(rider.pk)
-            assert len(delivery.rider_context(rider)) == 1
+            live_state.context_invalidate(rider.pk)
+            assert len(live_contexts.rider_context(rider)) == 1
 
     garbage = cyclic_garbage(load)
     assert models_in(garbage) == 0  # 2 per order and load before (the order and its sealed record)
     assert garbage.total() <= 3 * (3 + RIDERS)  # the compiler's 3 per query: 525 in all before
-    assert all(delivery._contexts[r.pk][2][0].picked_up for r in riders)
+    assert all(live_state._contexts[r.pk][2][0].picked_up for r in riders)

@@ -11,14 +11,14 @@ import os
 import pytest
 from channels.layers import get_channel_layer
 
-from dispatch.channel_layers import (
+from dispatch.live.layers import (
     ChannelQueue,
     CountingRedisChannelLayer,
     LayerFailure,
     overflow_counts,
     overflow_reset,
 )
-from dispatch.consumers import LAYER_DOWN
+from dispatch.live.sockets import LAYER_DOWN
 from dispatch.services.events import GROUP_DISPATCH
 from tests.harness import free_port, scale_urls
 from tests.test_websockets import connect, cookie_for, drain
@@ -184,7 +184,7 @@ def test_redis_a_channel_not_attached_still_receives_through_channels_redis_whil
 
 def test_a_redis_that_is_down_reaches_every_attached_socket_as_the_layer_s_error():
     """As Channels' own receive raised it in one consumer: here every attached socket gets it (and the socket
-    closes with 4012, dispatch/consumers.py), and none stays attached to a dead reader."""
+    closes with 4012, dispatch/live/sockets.py), and none stays attached to a dead reader."""
     layer = redis_layer(f"redis://127.0.0.1:{free_port()}/0")
 
     async def scenario():

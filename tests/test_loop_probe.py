@@ -1,26 +1,33 @@
-"""config/loop_probe.py names what held the event loop, and for how long."""
+"""dispatch/live/probe.py names what held the event loop, and for how long."""
 
 import asyncio
 import json
 import time
 
-from config import loop_probe
+from dispatch.live import probe as loop_probe
 
 
-def hold_the_loop_for(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:  # on a core, as a slow callback is
-        pass
+def hold_the_loop_until_seen(probe) -> None:
+    """Hold the loop's thread on a core, as a slow callback does, until the probe's watcher has sampled it
+    holding (however long that takes on a busy machine; a guard gives up after a minute)."""
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        if "hold_the_loop_until_seen" in " ".join(list(probe.stacks)):
+            return
 
 
-def test_a_stall_is_timed_and_named(tmp_path, monkeypatch):
+def test_a_stall_is_recorded_and_named(tmp_path, monkeypatch):
+    """What is measurable without timing luck: the stall is recorded, named by the function that held the loop,
+    with its on-core and waiting times present and not negative. No bound on any time: a busy machine stretches
+    them all."""
     monkeypatch.setenv("LOOP_PROBE", str(tmp_path))
+    monkeypatch.setenv("LOOP_PROBE_STALL_MS", "0")  # every late tick is written: the test picks the held one by name
 
     async def main():
         probe = loop_probe.ensure_started()
         assert loop_probe.ensure_started() is probe  # one per loop
         await asyncio.sleep(0.05)
-        hold_the_loop_for(0.06)
+        hold_the_loop_until_seen(probe)
         await asyncio.sleep(0.05)
         return probe
 
@@ -31,11 +38,16 @@ def test_a_stall_is_timed_and_named(tmp_path, monkeypatch):
     finally:
         loop.close()
     stalls = [json.loads(line) for line in probe.out.read_text().splitlines()]
-    held = [s for s in stalls if s["ms"] >= 50]
+    held = [s for s in stalls if any("hold_the_loop_until_seen" in where for where, _ in s["stacks"])]
     assert len(held) == 1, stalls
-    assert held[0]["ms"] < 200
-    assert held[0]["run_ms"] >= 40  # on a core, not waiting for one
-    assert held[0]["stacks"][0][0].startswith("test_loop_probe.py:hold_the_loop_for < test_loop_probe.py:main")
+    stall = held[0]
+    named = [(where, samples) for where, samples in stall["stacks"]
+             if where.startswith("test_loop_probe.py:hold_the_loop_until_seen < test_loop_probe.py:main")]
+    assert named and all(samples >= 1 for _, samples in named), stall["stacks"]
+    assert set(stall) >= {"t", "ms", "run_ms", "wait_ms", "gc_ms", "stacks", "busy"}
+    for field in ("ms", "run_ms", "wait_ms"):
+        assert isinstance(stall[field], float | int) and stall[field] >= 0, (field, stall)
+    assert isinstance(stall["gc_ms"], list) and isinstance(stall["busy"], list)
 
 
 def test_off_unless_asked(monkeypatch):

@@ -1,4 +1,4 @@
-"""config.loops: the socket path's per-loop state (the access sweep, the ephemeral batch, the context loader, the
+"""dispatch.live.loops: the socket path's per-loop state (the access sweep, the ephemeral batch, the context loader, the
 map batch's task) is one object per running loop, and a task left on a loop that stopped does not count."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from config.loops import PerLoop, task_running
+from dispatch.live.loops import PerLoop, task_running
 
 
 def _in_new_loop(coro_fn):

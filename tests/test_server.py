@@ -1,4 +1,4 @@
-"""config/server.py: daphne with a ChannelQueue for each connection's input (an asyncio.Queue is 3 KiB of deques
+"""dispatch/live/server.py: daphne with a ChannelQueue for each connection's input (an asyncio.Queue is 3 KiB of deques
 held for as long as a socket is open), and websockets that keep nothing of their HTTP upgrade or handshake."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import httpx
 import websockets
 from daphne.server import Server
 
-from config.server import LeanServer
+from dispatch.live.server import LeanServer
 from tests.harness import BIN, ROOT, SERVER, free_port
 
 
@@ -77,7 +77,7 @@ def serve_and_probe(command: list[str], n: int = 40, env: dict[str, str] | None 
                     await ws.send(f"ping {i}")
                     assert await ws.recv() == f"ping {i}"
                 # The server forgets an upgraded request within two seconds: its once-a-second check runs a slice every
-                # 0.1 s, and a connection opened during a round is first visited in the next (config/server.py).
+                # 0.1 s, and a connection opened during a round is first visited in the next (dispatch/live/server.py).
                 await asyncio.sleep(2.5)
                 async with httpx.AsyncClient() as client:
                     return (await client.get(f"http://127.0.0.1:{port}/probe", timeout=30)).json()
@@ -121,7 +121,7 @@ def test_daphne_s_own_server_keeps_them_which_is_what_the_probe_sees():
 
 
 def test_the_send_queue_is_first_in_first_out_like_autobahn_s_deque():
-    from config.server import SendQueue
+    from dispatch.patches.autobahn import SendQueue
 
     queue = SendQueue()
     assert not queue and len(queue) == 0
@@ -133,7 +133,7 @@ def test_the_send_queue_is_first_in_first_out_like_autobahn_s_deque():
 
 
 def test_a_round_visits_each_connection_once_a_slice_per_tick():
-    from config.server import RoundRobin
+    from dispatch.patches.daphne import RoundRobin
 
     conns = {i: {} for i in range(1000)}
     rr = RoundRobin(ticks=20)
@@ -162,9 +162,9 @@ class FakeProtocol:
 
 def test_the_servers_checks_reap_log_and_time_out_as_daphne_s_do_spread_over_their_period(monkeypatch, caplog):
     """Daphne's two passes over every connection (reap finished applications each second, timeouts and keep-alive
-    pings every 2 s) run a slice every 0.1 s: the scale bench (2026-12) measured a whole pass holding the loop 10-34 ms at
+    pings every 2 s) run a slice every 0.1 s: the scale profile (2026-12) measured a whole pass holding the loop 10-34 ms at
     5,000 sockets, and the pings it sent at once 70-127 ms."""
-    from config import server as lean
+    from dispatch.patches import daphne as lean
 
     later: list = []
     monkeypatch.setattr(lean.reactor, "callLater", lambda delay, fn, *a: later.append((delay, fn)))

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..channel_layers import overflow_counts
+from ..live.facade import overflow_counts
 from ..permissions import IsDispatcher
 from ..serializers import (
     AssignIn,

@@ -1,6 +1,6 @@
 from channels.db import database_sync_to_async
 
-from ..consumers import EventConsumer
+from ..live.facade import EventConsumer
 from ..permissions import is_dispatcher
 from ..rtc_consumer import RtcMixin
 from ..services.events import GROUP_DISPATCH

@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import connections, models, router
 
 from .accounts import Merchant, Rider, Store
 
@@ -82,10 +82,37 @@ class OrderItem(models.Model):
         ordering = ["position"]
 
 
+class PickupCounterManager(models.Manager):
+    _upsert: dict[str, str] = {}
+
+    def _upsert_sql(self, connection) -> str:
+        sql = self._upsert.get(connection.vendor)
+        if sql is None:
+            q = connection.ops.quote_name
+            table, store, day, last = (q(n) for n in (self.model._meta.db_table, "store_id", "business_date", "last"))
+            # Identifiers only, from the model's own metadata; the values are bound parameters.
+            sql = self._upsert[connection.vendor] = " ".join((
+                "INSERT INTO", table, f"({store}, {day}, {last})", "VALUES (%s, %s, 1)",
+                "ON CONFLICT", f"({store}, {day})", "DO UPDATE SET", f"{last} = {table}.{last} + 1",
+                "RETURNING", last,
+            ))
+        return sql
+
+    def next_for(self, *, store_id: int, day) -> int:
+        """The day's next number, in one statement (an upsert on the day's counter row, which stays locked
+        until the caller's transaction ends). Works on SQLite (3.35+) and PostgreSQL."""
+        connection = connections[router.db_for_write(self.model)]
+        with connection.cursor() as cursor:
+            cursor.execute(self._upsert_sql(connection), [store_id, connection.ops.adapt_datefield_value(day)])
+            return cursor.fetchone()[0]
+
+
 class PickupCounter(models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE)
     business_date = models.DateField()
     last = models.PositiveIntegerField(default=0)
+
+    objects = PickupCounterManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "business_date"], name="uniq_counter_day")]

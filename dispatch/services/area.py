@@ -16,6 +16,7 @@ import secrets
 
 from .. import geofence
 from ..models import Grant, LocationFix, Order, ProxySession, Rider
+from ..signals import traces_erased
 
 AREA_OFFSET_M = (500.0, 800.0)
 ERASE_RADIUS_M = 500.0
@@ -73,7 +74,5 @@ def order_traces_erase(*, order: Order, dest: tuple[float, float] | None) -> dic
     sessions = ProxySession.objects.filter(order=order).update(rider_digest="", customer_digest="")
     Order.objects.filter(pk=order.pk).update(approx_lat=None, approx_lng=None, area_bearing=None, area_offset_m=None)
     order.approx_lat = order.approx_lng = order.area_bearing = order.area_offset_m = None
-    from .delivery import track_states_forget  # delivery imports this module
-
-    track_states_forget(order_id=order.pk, rider_ids=riders)  # the engine's state holds the last fix
+    traces_erased.send(sender=Order, order_id=order.pk, rider_ids=riders)  # the engine's state holds the last fix
     return {"fixes_deleted": fixes, "rider_positions_cleared": cleared, "sessions_blanked": sessions}

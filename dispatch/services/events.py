@@ -3,19 +3,22 @@
 Each event's id is its sequence number. With a shared channel layer (Redis) the sender publishes
 directly after commit. Without one (the embedded profile, where the Celery worker is another
 process) the web process relays the outbox (see dispatch.relay).
+
+The layering: services import no transport (no `channels`, `asgiref` or `config`). What reaches a socket
+goes through `layer_send`, a hook that the live path (`dispatch.live.publish.layer_send`) fills in when the
+app is ready (`dispatch.apps`); a process where nothing is set sends nothing, as with no channel layer.
+The high-rate, never-stored messages (rider positions, ETAs) are the live path's own: `dispatch.live.publish`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -23,12 +26,25 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from config.cache import OutageLog
-from config.loops import PerLoop, task_running
-
 from ..models import Event
 
 log = logging.getLogger(__name__)
+Transport = Callable[[str, str, dict[str, Any]], None]  # (layer method, target, message)
+Outage = Callable[[str, BaseException], None]  # (layer method, the error)
+_transport: Transport | None = None
+_outage: Outage | None = None
+
+
+def transport_set(send: Transport | None, outage: Outage | None = None) -> None:
+    """The live path's sender and its outage log (`dispatch.live.publish`), set once when the app is ready."""
+    global _transport, _outage
+    _transport, _outage = send, outage
+
+
+def layer_send(method: str, target: str, message: dict[str, Any]) -> None:
+    """Send `message` through the channel layer now (`group_send` to a group, `send` to a channel)."""
+    if _transport is not None:
+        _transport(method, target, message)
 
 
 def group_rider(rider_id: int) -> str:
@@ -67,9 +83,7 @@ def to_message(event: Event) -> dict[str, Any]:
 
 
 def send_now(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, message)
+    layer_send("group_send", group, message)
 
 
 # Outbox rows that carry a call frame as is, to one socket or to one group, never replayed on resume (no
@@ -92,13 +106,13 @@ def route(event: Event) -> tuple[str, str, dict[str, Any]]:
 
 
 def deliver_now(event: Event) -> None:
-    layer = get_channel_layer()
-    if layer is not None:
-        method, target, message = route(event)
-        async_to_sync(getattr(layer, method))(target, message)
+    layer_send(*route(event))
 
 
-_layer_outage = OutageLog(log, "channel layer")
+def _layer_outage(operation: str, exc: BaseException) -> None:
+    """A send that failed, reported to the live path's rate-limited log (the sweep resends what was not marked sent)."""
+    if _outage is not None:
+        _outage(operation, exc)
 
 
 def context_version_key(rider_id: int) -> str:
@@ -159,67 +173,6 @@ def events_resend_pending(*, older_than_s: float | None = None, limit: int = 500
     due = timezone.now() - timedelta(seconds=age)
     events = list(Event.objects.filter(sent_at__isnull=True, created_at__lte=due).order_by("pk")[:limit])
     return _send_events(events) if events else 0
-
-
-def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None:
-    """High-rate, no-replay messages (rider positions): sent straight away, never stored. A layer that is
-    down drops them (logged, rate-limited): the next position supersedes this one."""
-    try:
-        send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
-    except Exception as exc:
-        _layer_outage("group_send", exc)
-
-
-async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
-    """`ephemeral_publish` from the event loop, with no hop to the sync thread. On a layer that sends many
-    groups at once (Redis: `group_send_many`), the message joins the loop's batch, sent within
-    EPHEMERAL_FLUSH_S in one round trip for all its groups, and the caller does not wait for Redis (a ping's
-    ack no longer waits for its ETA frame's two round trips); elsewhere it is sent now."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    message = {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}}
-    if getattr(layer, "batched_ephemeral", False) and settings.EPHEMERAL_FLUSH_S > 0:
-        _batches.get().add(layer, group, message)
-        return
-    await publish_now_async(group=group, type=type, payload=payload)
-
-
-async def publish_now_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
-    """An ephemeral message sent now from the event loop, never batched (the map's own batch)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
-    except Exception as exc:
-        _layer_outage("group_send", exc)
-
-
-class _EphemeralBatch:
-    """One event loop's pending ephemeral messages, by layer, flushed together by a task of that loop."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.items: dict[Any, list[tuple[str, dict]]] = {}  # layer -> [(group, message)]
-        self.task: asyncio.Task | None = None
-
-    def add(self, layer: Any, group: str, message: dict) -> None:
-        self.items.setdefault(layer, []).append((group, message))
-        if not task_running(self.task):
-            self.task = self.loop.create_task(self._flush_soon())
-
-    async def _flush_soon(self) -> None:
-        await asyncio.sleep(settings.EPHEMERAL_FLUSH_S)
-        batches, self.items = self.items, {}
-        for layer, items in batches.items():
-            try:
-                await layer.group_send_many(items)
-            except Exception as exc:  # dropped, like a single send on a layer that is down: the next one supersedes
-                _layer_outage("group_send", exc)
-
-
-_batches = PerLoop(_EphemeralBatch)
 
 
 RESUME_PAGE = 200

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
 
 from ..models import PickupCounter, Store
 
@@ -38,23 +37,6 @@ def normalise_pickup_code(text: str) -> str | None:
     return f"{m.group(1)}{int(m.group(2))}"
 
 
-_UPSERT: dict[str, str] = {}
-
-
-def _upsert_sql() -> str:
-    sql = _UPSERT.get(connection.vendor)
-    if sql is None:
-        q = connection.ops.quote_name
-        table, store, day, last = (q(n) for n in (PickupCounter._meta.db_table, "store_id", "business_date", "last"))
-        # Identifiers only, from the model's own metadata; the values are bound parameters.
-        sql = _UPSERT[connection.vendor] = " ".join((
-            "INSERT INTO", table, f"({store}, {day}, {last})", "VALUES (%s, %s, 1)",
-            "ON CONFLICT", f"({store}, {day})", "DO UPDATE SET", f"{last} = {table}.{last} + 1",
-            "RETURNING", last,
-        ))
-    return sql
-
-
 def pickup_number_allocate(*, store: Store, at: datetime) -> tuple[date, int, str]:
     """Next number for the store-day, in one statement (an upsert on the day's counter row).
 
@@ -62,7 +44,5 @@ def pickup_number_allocate(*, store: Store, at: datetime) -> tuple[date, int, st
     commits, so concurrent orders never share a number, and a rolled-back order gives its number back
     (the numbers of a day stay contiguous). Works on SQLite (3.35+) and PostgreSQL."""
     day = business_date(store=store, at=at)
-    with connection.cursor() as cursor:
-        cursor.execute(_upsert_sql(), [store.pk, connection.ops.adapt_datefield_value(day)])
-        seq = cursor.fetchone()[0]
+    seq = PickupCounter.objects.next_for(store_id=store.pk, day=day)
     return day, seq, format_pickup_code(prefix=store.pickup_prefix, seq=seq)

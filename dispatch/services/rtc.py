@@ -18,8 +18,6 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,7 +25,7 @@ from django.utils import timezone
 from ..errors import DomainError, Invalid, NotFound
 from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party
 from .audit import audit_record
-from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track, rtc_target
+from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track, layer_send, rtc_target
 from .privacy import chat_seal, live_grants, party_hash
 
 LIVE = ("ringing", "connected")
@@ -103,14 +101,9 @@ def reachable(*, party: Caller, order: Order) -> dict[str, bool]:
 
 # --- Frames -----------------------------------------------------------------------------------------------
 def _send(target: str, frame: dict[str, Any], *, group: bool) -> None:
-    layer = get_channel_layer()
-    if layer is None or not target:
+    if not target:
         return
-    message = {"type": "rtc.frame", "frame": frame}
-    if group:
-        async_to_sync(layer.group_send)(target, message)
-    else:
-        async_to_sync(layer.send)(target, message)
+    layer_send("group_send" if group else "send", target, {"type": "rtc.frame", "frame": frame})
 
 
 def _after_commit(target: str, frame: dict[str, Any], *, group: bool = False) -> None:

@@ -8,8 +8,8 @@ from django.test import Client
 from django.utils import timezone
 
 from dispatch import tasks
+from dispatch.live.ping import location_ping
 from dispatch.models import AuditEvent, Event, Grant, LocationFix, Order, OrderStatus, SealedRecord
-from dispatch.services.delivery import location_ping
 from dispatch.services.lifecycle import access_revoke_due, retention_sweep
 
 

@@ -65,6 +65,7 @@ def test_a_teleport_into_an_honest_trace_never_reaches_the_door():
 def test_service_replay_creates_grants_in_band(assigned_order, demo, monkeypatch):
     """The same trace through the real service, on a clock that follows the trace: grants and audit
     events land inside the same bands."""
+    from dispatch.live import ping as live_ping
     from dispatch.models import AuditEvent, Order, OrderStatus
     from dispatch.services import delivery
 
@@ -79,6 +80,7 @@ def test_service_replay_creates_grants_in_band(assigned_order, demo, monkeypatch
 
     clock = TraceClock()
     monkeypatch.setattr(delivery, "time", clock)
+    monkeypatch.setattr(live_ping, "time", clock)
     order = Order.objects.get(pk=assigned_order["id"])
     order.status = OrderStatus.PICKED_UP
     order.save()
@@ -87,7 +89,7 @@ def test_service_replay_creates_grants_in_band(assigned_order, demo, monkeypatch
     seen = {}
     for seq, row in enumerate(load("bike_approach"), start=1):
         clock.now = t0 + row["t_s"] + 0.5
-        result = delivery.location_ping(rider=rider, lat=row["lat"], lng=row["lng"], accuracy=row["accuracy_m"],
+        result = live_ping.location_ping(rider=rider, lat=row["lat"], lng=row["lng"], accuracy=row["accuracy_m"],
                                         timestamp=t0 + row["t_s"], seq=seq)
         for tier in result.tiers.values():
             seen.setdefault(tier, row["true_distance_m"])

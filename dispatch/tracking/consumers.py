@@ -1,7 +1,7 @@
 from channels.db import database_sync_to_async
 
-from ..consumers import EventConsumer
 from ..errors import NotFound
+from ..live.facade import EventConsumer
 from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import events_since, group_track

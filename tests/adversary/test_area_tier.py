@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
 from dispatch import geofence, vault
+from dispatch.live import ping as live_ping
+from dispatch.live import state as live_state
 from dispatch.models import Event, Order, SealedRecord
-from dispatch.services import area, delivery
+from dispatch.services import area
 from dispatch.services.orders import order_cancel
 from tests.factories import order_payload
 
@@ -158,7 +160,7 @@ class Attacker:
             self.ts += 1.0
         self.seq += 1
         lat, lng = to_ll(self.ref, x, y)
-        delivery._saved_at.pop(self.rider.pk, None)  # the attacker waits out the 5 s position throttle
+        live_state._saved_at.pop(self.rider.pk, None)  # the attacker waits out the 5 s position throttle
         ack = self.client.post("/api/rider/location/", {"lat": lat, "lng": lng, "accuracy": 5.0,
                                                         "timestamp": self.ts, "seq": self.seq}, format="json")
         assert ack.status_code == 200, ack.content
@@ -179,7 +181,7 @@ def new_order(merchant, dispatcher, rider, door: tuple[float, float]) -> int:
     order_id = created.json()["id"]
     r = dispatcher.post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": rider.pk}, format="json")
     assert r.status_code == 200, r.content
-    delivery._contexts.clear()  # in a test transaction the post-commit context bump never runs
+    live_state._contexts.clear()  # in a test transaction the post-commit context bump never runs
     return order_id
 
 
@@ -271,7 +273,7 @@ def test_nothing_else_a_rider_sees_at_the_area_tier_depends_on_the_door(merchant
     seen = []
     for seq, (metres, ts) in enumerate([(5000.0, t), (near_m, t + 200)], start=1):
         lat, lng = to_ll(door, *polar(0.0, 0.0, 200.0, metres))
-        delivery._saved_at.pop(rider.pk, None)
+        live_state._saved_at.pop(rider.pk, None)
         events_before = Event.objects.filter(group=f"rider.{rider.pk}").count()
         ack = client.post("/api/rider/location/", {"lat": lat, "lng": lng, "accuracy": 5.0, "timestamp": ts,
                                                    "seq": seq}, format="json").json()
@@ -344,7 +346,7 @@ def test_a_ping_costs_the_same_work_at_any_distance_from_the_door(merchant, disp
     for seq, metres in enumerate([3000.0, 1005.0, 2000.0, 1010.0], start=1):
         lat, lng = to_ll(door, *polar(0.0, 0.0, 30.0, metres))
         before = len(calls)
-        result = delivery.location_ping(rider=rider, lat=lat, lng=lng, accuracy=5.0, timestamp=t + 100 * seq, seq=seq)
+        result = live_ping.location_ping(rider=rider, lat=lat, lng=lng, accuracy=5.0, timestamp=t + 100 * seq, seq=seq)
         assert result.accepted and result.tiers == {}
         work.append(len(calls) - before)
     assert len(set(work)) == 1, f"geodesic calls per ping at 3000, 1005, 2000, 1010 m: {work}"

@@ -20,8 +20,8 @@ from django.apps import apps
 from django.utils import timezone
 
 from dispatch import geofence, tokens, vault
+from dispatch.live import state as live_state
 from dispatch.models import AuditEvent, Grant, LocationFix, Order, ProxySession, Rider
-from dispatch.services import delivery
 from dispatch.services.audit import audit_verify
 from dispatch.services.calls import call_sessions_end_due
 from dispatch.services.lifecycle import access_revoke_due, retention_sweep
@@ -79,7 +79,7 @@ def scan(dest: tuple[float, float], needles: list[str]) -> list[str]:
 
 
 def ping(client, rider, lat, lng, seq, ts):
-    delivery._saved_at.pop(rider.pk, None)  # as if the rider's phone waited out the position throttle
+    live_state._saved_at.pop(rider.pk, None)  # as if the rider's phone waited out the position throttle
     r = client.post("/api/rider/location/", {"lat": lat, "lng": lng, "accuracy": 8.0, "timestamp": ts, "seq": seq},
                     format="json")
     assert r.status_code == 200, r.content

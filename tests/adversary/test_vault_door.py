@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from dispatch import vault
+from dispatch.live.ping import location_ping
 from dispatch.models import AuditEvent, Order
 from dispatch.services.calls import call_route, call_session_start
-from dispatch.services.delivery import location_ping
 from dispatch.services.privacy import destination_point
 from tests.factories import DOOR, PII_STRINGS
 
@@ -96,9 +96,9 @@ def test_position_reports_do_not_open_the_vault_each_time(assigned_order, demo, 
     and audited, once per order, not once per ping."""
     import time
 
-    from dispatch.services import delivery
+    from dispatch.live import state
 
-    monkeypatch.setattr(delivery, "CONTEXT_TTL_S", 0.0)
+    monkeypatch.setattr(state, "CONTEXT_TTL_S", 0.0)
     rider = demo["rider1"].rider
     for seq in range(1, 11):
         location_ping(rider=rider, lat=51.52, lng=-0.10, accuracy=5, timestamp=time.time() + seq, seq=seq)

@@ -1,4 +1,4 @@
-"""The batch writer's own statements on PostgreSQL (dispatch/services/fixes.py): the history's COPY and the last
+"""The batch writer's own statements on PostgreSQL (dispatch/live/writer.py): the history's COPY and the last
 positions' UPDATE ... FROM (VALUES ...) write what Django's `bulk_create` and `update` write, read back through
 the ORM (tests/fix_roundtrip.py, in a process on the scale profile's database). SQLite: test_fix_writer.py."""
 

@@ -55,7 +55,7 @@ def stack(scale_env, redis_prefix, tmp_path_factory):
         # The stack really is the scale profile: an embedded stack would pass these tests through the relay.
         profile = stack_profile(live)
         read_timeout = profile.pop("layer_read_timeout")
-        assert profile == {"vendor": "postgresql", "layer": "dispatch.channel_layers.CountingRedisChannelLayer",
+        assert profile == {"vendor": "postgresql", "layer": "dispatch.live.layers.CountingRedisChannelLayer",
                            "cache": "config.cache.ResilientRedisCache", "broker": redis_url,
                            "relay": False, "layer_blocking_pop": profile["layer_blocking_pop"]}, profile
         # An idle socket blocks in BZPOPMIN; a socket read timeout no longer than that drops it.

@@ -10,7 +10,8 @@ from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
 from dispatch.board.consumers import DispatchConsumer
-from dispatch.channel_layers import overflow_counts, overflow_reset
+from dispatch.live import publish as live_publish
+from dispatch.live.layers import overflow_counts, overflow_reset
 from dispatch.services.events import GROUP_DISPATCH
 from tests.test_websockets import cookie_for
 
@@ -64,11 +65,11 @@ def test_group_send_past_capacity_is_counted_logged_and_readable(demo, dispatche
         await comm.disconnect()
         return layer.capacity, received
 
-    with caplog.at_level(logging.WARNING, logger="dispatch.channel_layers"):
+    with caplog.at_level(logging.WARNING, logger="dispatch.live.layers"):
         capacity, received = asyncio.run(scenario())
     assert received == 1 + capacity
     assert overflow_counts() == {"dropped": EXTRA, "by_group": {"dispatch": EXTRA}}
-    lines = [r.getMessage() for r in caplog.records if r.name == "dispatch.channel_layers"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "dispatch.live.layers"]
     assert len(lines) == 1  # rate-limited: one line for the burst, not one per drop
     assert "channel layer overflow: 1 message(s) dropped" in lines[0] and "group dispatch" in lines[0]
     answer = dispatcher.get("/api/dispatch/overload/")
@@ -115,7 +116,7 @@ def private_redis(tmp_path):
 def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
     """Plays an operator on the scale profile (covers "no frame dropped silently"): the Redis layer's
     group_send past a channel's capacity is counted and logged, like the in-memory layer's."""
-    from dispatch.channel_layers import CountingRedisChannelLayer
+    from dispatch.live.layers import CountingRedisChannelLayer
 
     overflow_reset()
 
@@ -130,7 +131,7 @@ def test_redis_layer_counts_what_its_group_send_drops(private_redis, caplog):
         await layer.close_pools()
         return first
 
-    with caplog.at_level(logging.WARNING, logger="dispatch.channel_layers"):
+    with caplog.at_level(logging.WARNING, logger="dispatch.live.layers"):
         first = asyncio.run(scenario())
     assert first["event"] == {"n": 0}
     assert overflow_counts() == {"dropped": 2, "by_group": {"dispatch": 2}}
@@ -144,7 +145,7 @@ def test_redis_layer_sends_many_groups_in_one_round_trip(private_redis, monkeypa
     to the two groups that have members, in order, and still counts what a full channel drops."""
     from redis.asyncio.connection import AbstractConnection
 
-    from dispatch.channel_layers import CountingRedisChannelLayer
+    from dispatch.live.layers import CountingRedisChannelLayer
 
     overflow_reset()
     sent: list[int] = []
@@ -184,7 +185,6 @@ def test_redis_layer_sends_many_groups_in_one_round_trip(private_redis, monkeypa
 def test_ephemeral_frames_on_the_redis_layer_go_out_in_one_batch_per_flush(settings, monkeypatch):
     """The ping path publishes its ETA frames without waiting for Redis; the loop's batch goes out within
     EPHEMERAL_FLUSH_S as one `group_send_many`."""
-    from dispatch.services import events
 
     settings.EPHEMERAL_FLUSH_S = 0.05
     calls: list[list[tuple[str, dict]]] = []
@@ -199,14 +199,14 @@ def test_ephemeral_frames_on_the_redis_layer_go_out_in_one_batch_per_flush(setti
             raise AssertionError("sent one by one")
 
     layer = Layer()
-    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(live_publish, "get_channel_layer", lambda: layer)
 
     async def scenario():
         for n in range(20):
-            await events.ephemeral_publish_async(group=f"track.{n}", type="rider.approaching", payload={"eta_s": n})
+            await live_publish.ephemeral_publish_async(group=f"track.{n}", type="rider.approaching", payload={"eta_s": n})
         assert calls == []  # nothing awaited Redis
         await asyncio.sleep(0.2)
-        await events.ephemeral_publish_async(group="track.1", type="rider.approaching", payload={"eta_s": 9})
+        await live_publish.ephemeral_publish_async(group="track.1", type="rider.approaching", payload={"eta_s": 9})
         await asyncio.sleep(0.2)
 
     asyncio.run(scenario())
@@ -219,7 +219,7 @@ def test_a_burst_past_the_redis_pool_waits_for_a_connection_instead_of_failing(p
     """Finding (scale bench-live with 1,000-10,000 sockets): redis-py 8's pool raised MaxConnectionsError
     past 100 connections in a connect storm, and the layer's error closed every socket of the process (592 in
     one run). The layer's pool makes the burst wait: 60 concurrent group_adds through a pool of 4."""
-    from dispatch.channel_layers import CountingRedisChannelLayer
+    from dispatch.live.layers import CountingRedisChannelLayer
 
     async def scenario():
         layer = CountingRedisChannelLayer(hosts=[{"address": private_redis, "max_connections": 4}], prefix="burst")
@@ -241,7 +241,7 @@ def test_a_socket_s_group_memberships_stay_small_sorted_sets_in_redis(private_re
     each one a listpack; they are still unique and still route messages to their channel."""
     import redis
 
-    from dispatch.channel_layers import CountingRedisChannelLayer
+    from dispatch.live.layers import CountingRedisChannelLayer
 
     async def scenario():
         layer = CountingRedisChannelLayer(hosts=[private_redis], prefix="names-test")

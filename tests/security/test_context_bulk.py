@@ -15,10 +15,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dispatch.live import contexts as live_contexts
+from dispatch.live import ping as live_ping
+from dispatch.live import state as live_state
+from dispatch.live.writer import buffer as fix_buffer
 from dispatch.models import AuditEvent, Rider
-from dispatch.services import delivery
 from dispatch.services.audit import audit_verify
-from dispatch.services.fixes import buffer as fix_buffer
 from dispatch.simulation import accounts, geo
 
 from .socket_helpers import open_socket, shut
@@ -44,8 +46,8 @@ def riders_of(setup, n: int) -> list[Rider]:
 
 
 def forget_all() -> None:
-    for rider_id in list(delivery._contexts):
-        delivery.context_invalidate(rider_id)
+    for rider_id in list(live_state._contexts):
+        live_state.context_invalidate(rider_id)
 
 
 def test_bulk_contexts_equal_one_by_one_with_the_same_audit(sim, demo, assigned_order):
@@ -53,17 +55,17 @@ def test_bulk_contexts_equal_one_by_one_with_the_same_audit(sim, demo, assigned_
     riders = riders_of(sim, 4) + [demo["rider1"].rider, demo["rider2"].rider]
     forget_all()
     reads0 = AuditEvent.objects.filter(action="destination.read").count()
-    single = {r.pk: delivery.rider_context(r) for r in riders}
+    single = {r.pk: live_contexts.rider_context(r) for r in riders}
     reads1 = AuditEvent.objects.filter(action="destination.read").count()
     forget_all()
-    assert delivery.rider_contexts_load(riders) == len(riders)
-    bulk = {r.pk: delivery._contexts[r.pk][2] for r in riders}
+    assert live_contexts.rider_contexts_load(riders) == len(riders)
+    bulk = {r.pk: live_state._contexts[r.pk][2] for r in riders}
     reads2 = AuditEvent.objects.filter(action="destination.read").count()
     assert bulk == single
     assert len(single[demo["rider1"].rider.pk]) == 1 and single[demo["rider2"].rider.pk] == []
     assert reads2 - reads1 == reads1 - reads0 == 5  # one audited vault open per order, either way
     assert audit_verify().ok  # the bulk append keeps the hash chain whole
-    assert delivery.rider_contexts_load(riders) == 0  # fresh in memory: nothing reloaded, nothing audited
+    assert live_contexts.rider_contexts_load(riders) == 0  # fresh in memory: nothing reloaded, nothing audited
     assert AuditEvent.objects.filter(action="destination.read").count() == reads2
 
 
@@ -71,7 +73,7 @@ def test_bulk_load_costs_the_same_queries_for_2_riders_as_for_12(sim):
     def counted(riders):
         forget_all()
         with CaptureQueriesContext(connection) as queries:
-            delivery.rider_contexts_load(riders)
+            live_contexts.rider_contexts_load(riders)
         return len(queries)
 
     small, large = counted(riders_of(sim, 2)), counted(riders_of(sim, 12))
@@ -81,13 +83,11 @@ def test_bulk_load_costs_the_same_queries_for_2_riders_as_for_12(sim):
 def test_a_burst_of_first_pings_loads_the_contexts_together_and_stays_off_the_database_path(sim, monkeypatch):
     """12 sockets send their first ping at once: every ping is acked accepted, none takes the one-by-one
     database path, and the contexts come in fewer loads than sockets."""
-    import rider.consumers
-
     slow: list[int] = []
     loads: list[int] = []
-    original_slow, original_load = rider.consumers.location_ping, delivery.rider_contexts_load
-    monkeypatch.setattr(rider.consumers, "location_ping", lambda **kw: slow.append(1) or original_slow(**kw))
-    monkeypatch.setattr(delivery, "rider_contexts_load", lambda riders: loads.append(len(riders)) or original_load(riders))
+    original_slow, original_load = live_ping.location_ping, live_contexts.rider_contexts_load
+    monkeypatch.setattr(live_ping, "location_ping", lambda **kw: slow.append(1) or original_slow(**kw))
+    monkeypatch.setattr(live_contexts, "rider_contexts_load", lambda riders: loads.append(len(riders)) or original_load(riders))
     forget_all()
 
     async def scenario():

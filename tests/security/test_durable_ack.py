@@ -10,9 +10,9 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import DatabaseError
 
+from dispatch.live import statements
+from dispatch.live.writer import buffer
 from dispatch.models import LocationFix
-from dispatch.services import fixes
-from dispatch.services.fixes import buffer
 from tests.test_websockets import connect, cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,12 +67,12 @@ def test_no_ack_claims_durability_when_the_write_fails(demo, batched, monkeypatc
     the device keeps it; it is written later, once the database answers."""
     settings.LOCATION_ACK_TIMEOUT_S = 1.0
     cookie = cookie_for(demo["rider1"])
-    real = fixes._history_insert  # the batch writer's INSERT (COPY on PostgreSQL)
+    real = statements._history_insert  # the batch writer's INSERT (COPY on PostgreSQL)
 
     def failing(*args, **kwargs):
         raise DatabaseError("the database is away")
 
-    monkeypatch.setattr(fixes, "_history_insert", failing)
+    monkeypatch.setattr(statements, "_history_insert", failing)
     frames = []
 
     async def scenario():
@@ -85,6 +85,6 @@ def test_no_ack_claims_durability_when_the_write_fails(demo, batched, monkeypatc
     async_to_sync(scenario)()
     assert frames[0]["type"] == "location.ack" and frames[0]["seq"] == 11
     assert frames[0]["accepted"] is False and frames[0]["code"] == "not_saved", frames[0]
-    monkeypatch.setattr(fixes, "_history_insert", real)
+    monkeypatch.setattr(statements, "_history_insert", real)
     buffer.flush()
     assert LocationFix.objects.filter(seq=11).count() == 1

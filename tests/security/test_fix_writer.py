@@ -1,4 +1,4 @@
-"""The location-fix batch writer (dispatch/services/fixes.py) and its share of the scale profile:
+"""The location-fix batch writer (dispatch/live/writer.py), the writer's share of the scale profile:
 a group's history goes in with one statement of the writer's own (COPY on PostgreSQL) and the riders' last
 positions with one UPDATE, writing what Django's `bulk_create` and `update` write; and the event loop is woken
 once per group, not once per waiting ping. Durability is unchanged: an ack only after the commit, a failed
@@ -14,9 +14,11 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
+from dispatch.live import loop_writer as loop_writer_module
+from dispatch.live import statements
+from dispatch.live.statements import FixRow
+from dispatch.live.writer import FixBuffer, fixes_durable, fixes_wait_durable
 from dispatch.models import LocationFix, Order, Rider
-from dispatch.services import fixes
-from dispatch.services.fixes import FixBuffer, FixRow, fixes_durable, fixes_wait_durable
 from tests import fix_roundtrip
 from tests.factories import RiderFactory
 
@@ -64,7 +66,7 @@ def test_the_history_insert_writes_what_bulk_create_writes(demo, posted_order):
 
 @pytest.mark.parametrize("update_from", [True, False], ids=["update-from", "sqlite-before-3.33"])
 def test_the_last_positions_save_what_the_orm_saves(demo, monkeypatch, update_from):
-    monkeypatch.setattr(fixes, "SQLITE_UPDATE_FROM", update_from and fixes.SQLITE_UPDATE_FROM)
+    monkeypatch.setattr(statements, "SQLITE_UPDATE_FROM", update_from and statements.SQLITE_UPDATE_FROM)
     orm, writer = fix_roundtrip.positions(list(Rider.objects.order_by("pk")))
     assert orm and all(lat is not None for _, lat, _, _ in orm)
     assert writer == orm
@@ -74,7 +76,7 @@ def test_no_loop_writer_on_sqlite_the_thread_writes(demo, batched):
     """The loop's own writer is PostgreSQL's (an async driver); on SQLite the fast path's rows go to the thread."""
 
     async def which():
-        return fixes.loop_writer()
+        return loop_writer_module.loop_writer()
 
     assert asyncio.run(which()) is None
 
@@ -132,7 +134,7 @@ def test_one_event_loop_wake_per_group_for_50_waiting_pings(demo, batched):
 def test_a_failed_write_keeps_the_rows_and_their_waiters_for_the_next_attempt(demo, batched, monkeypatch):
     rider = demo["rider1"].rider
     buf = idle_buffer()
-    real = fixes._history_insert
+    real = statements._history_insert
 
     def failing(rows):
         raise DatabaseError("the database is away")
@@ -140,11 +142,11 @@ def test_a_failed_write_keeps_the_rows_and_their_waiters_for_the_next_attempt(de
     async def scenario():
         futures = [buf.add([row(rider, seq)], position=(rider.pk, 51.0, -0.1, AT)) for seq in range(10)]
         waiters = [asyncio.ensure_future(fixes_durable(f)) for f in futures]
-        monkeypatch.setattr(fixes, "_history_insert", failing)
+        monkeypatch.setattr(statements, "_history_insert", failing)
         failed = await flush_in_thread(buf)
         await asyncio.sleep(0.05)
         after_failure = (buf.pending(), [w.done() for w in waiters])
-        monkeypatch.setattr(fixes, "_history_insert", real)
+        monkeypatch.setattr(statements, "_history_insert", real)
         written = await flush_in_thread(buf)
         return failed, after_failure, written, await asyncio.wait_for(asyncio.gather(*waiters), 5)
 
@@ -161,7 +163,7 @@ def test_a_flush_waits_for_one_in_flight_and_writes_what_that_one_put_back(demo,
     the rows back, unwritten. Here the two flushes overlap by construction."""
     rider = demo["rider1"].rider
     buf = idle_buffer()
-    real = fixes._history_insert
+    real = statements._history_insert
     inside, release = threading.Event(), threading.Event()
 
     def failing_slowly(rows):
@@ -170,12 +172,12 @@ def test_a_flush_waits_for_one_in_flight_and_writes_what_that_one_put_back(demo,
         raise DatabaseError("the database is away")
 
     buf.add([row(rider, 1)])
-    monkeypatch.setattr(fixes, "_history_insert", failing_slowly)
+    monkeypatch.setattr(statements, "_history_insert", failing_slowly)
     first: list[int] = []
     retry = threading.Thread(target=lambda: first.append(buf.flush()))
     retry.start()
     assert inside.wait(5)
-    monkeypatch.setattr(fixes, "_history_insert", real)
+    monkeypatch.setattr(statements, "_history_insert", real)
     second: list[int] = []
     mine = threading.Thread(target=lambda: second.append(buf.flush()))
     mine.start()

@@ -12,7 +12,9 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.services import delivery
+from dispatch.live import contexts as live_contexts
+from dispatch.live import ping as live_ping
+from dispatch.live import state as live_state
 from dispatch.services.events import GROUP_DISPATCH
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +22,7 @@ FAR = (51.53, -0.1196)
 
 
 def ping(rider, seq: int, lat: float = FAR[0]):
-    return delivery.location_ping(rider=rider, lat=lat, lng=FAR[1], accuracy=10, timestamp=time.time(), seq=seq)
+    return live_ping.location_ping(rider=rider, lat=lat, lng=FAR[1], accuracy=10, timestamp=time.time(), seq=seq)
 
 
 def test_a_warm_context_is_not_reloaded_by_a_timer(demo, assigned_order):
@@ -28,27 +30,27 @@ def test_a_warm_context_is_not_reloaded_by_a_timer(demo, assigned_order):
     (two queries and a vault open) because it expired after 5 s. It now lives until an event changes it."""
     rider = demo["rider1"].rider
     ping(rider, 1)
-    stamp, version, ctx = delivery._contexts[rider.pk]
-    delivery._contexts[rider.pk] = (stamp - 8.0, version, ctx)  # two pings later
+    stamp, version, ctx = live_state._contexts[rider.pk]
+    live_state._contexts[rider.pk] = (stamp - 8.0, version, ctx)  # two pings later
     with CaptureQueriesContext(connection) as queries:
-        assert delivery.rider_context(rider) == ctx
+        assert live_contexts.rider_context(rider) == ctx
     assert len(queries) == 0, [q["sql"] for q in queries]
 
 
 def test_an_order_event_still_reloads_the_context(demo, assigned_order, dispatcher):
     """Rider losing the order (finding "context reloads"): the event-driven invalidation still applies."""
     rider = demo["rider1"].rider
-    assert [c.order_id for c in delivery.rider_context(rider)] == [assigned_order["id"]]
+    assert [c.order_id for c in live_contexts.rider_context(rider)] == [assigned_order["id"]]
     other = demo["rider2"].rider
     r = dispatcher.post(f"/api/dispatch/orders/{assigned_order['id']}/assign/", {"rider": other.pk}, format="json")
     assert r.status_code == 200, r.content
-    assert delivery.rider_context(rider) == []
+    assert live_contexts.rider_context(rider) == []
 
 
 def test_map_positions_are_batched_per_second(demo, settings):
     """Dispatcher (finding "frame publishing"): many pings make one `rider.positions` frame per flush,
     carrying the latest position of every rider who moved, with a rising seq; no PII in it."""
-    from dispatch.services import positions
+    from dispatch.live import positions
 
     settings.POSITION_BATCH = True
     positions.aggregator.take()  # start clean
@@ -85,7 +87,7 @@ def test_a_map_frame_that_could_not_be_sent_goes_with_the_next_flush(monkeypatch
     that arrived meanwhile wins."""
     from datetime import UTC, datetime
 
-    from dispatch.services import positions
+    from dispatch.live import positions
 
     sent: list[dict] = []
     fail = [True]

@@ -15,10 +15,12 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dispatch.live import contexts as live_contexts
+from dispatch.live import ping as live_ping
+from dispatch.live import state as live_state
+from dispatch.live.writer import buffer as fix_buffer
 from dispatch.models import AuditEvent, Grant, GrantScope, LocationFix, Order, Tier
-from dispatch.services import delivery
 from dispatch.services.events import context_version_key
-from dispatch.services.fixes import buffer as fix_buffer
 from dispatch.services.privacy import order_shred
 
 from .socket_helpers import frames_until_quiet, login_cookie, open_socket, shut
@@ -38,7 +40,7 @@ def batched(settings, transactional_db):
 
 
 def slow_ping(rider, **kw):
-    result = delivery.location_ping(rider=rider, **kw)
+    result = live_ping.location_ping(rider=rider, **kw)
     result.durable.result(timeout=5)
     return result
 
@@ -70,11 +72,11 @@ def test_a_common_ping_costs_no_query_no_cache_round_trip_and_no_thread_hop(demo
         raise AssertionError("a hop to the sync thread on the fast path")
 
     with CaptureQueriesContext(connection) as queries, no_cache_round_trip(), \
-            mock.patch.object(SyncToAsync, "__call__", hop), mock.patch.object(delivery, "location_ping", hop):
-        result = asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2)))
+            mock.patch.object(SyncToAsync, "__call__", hop), mock.patch.object(live_ping, "location_ping", hop):
+        result = asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(2)))
     assert len(queries) == 0, [q["sql"] for q in queries]
     assert result is not None and result.accepted
-    assert delivery._states[(order_id, rider.pk)].last_seq == 2  # judged by the engine
+    assert live_state._states[(order_id, rider.pk)].last_seq == 2  # judged by the engine
     assert result.durable.result(timeout=5) is None  # recorded by the batch writer
     assert LocationFix.objects.filter(order_id=order_id).count() == before + 1
 
@@ -84,13 +86,13 @@ def test_reaching_a_tier_takes_the_database_path_with_grant_and_audit(demo, merc
     rider = demo["rider1"].rider
     now = time.time()
     slow_ping(rider, **fix(1, ts=now - 200))  # far away, long enough ago for the speed rule
-    first = asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2, DOOR, 5.0, now - 2)))
+    first = asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(2, DOOR, 5.0, now - 2)))
     assert first is not None  # one qualifying fix at the door: no tier yet
     first.durable.result(timeout=5)  # written: the batch writer's and this thread's writes never overlap (SQLite)
-    state = delivery._states[(order_id, rider.pk)]
+    state = live_state._states[(order_id, rider.pk)]
     # The second one reaches the door: the fast path hands it over without saving anything.
-    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3, DOOR, 5.0, now - 1))) is None
-    assert delivery._states[(order_id, rider.pk)] is state
+    assert asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(3, DOOR, 5.0, now - 1))) is None
+    assert live_state._states[(order_id, rider.pk)] is state
     result = slow_ping(rider, **fix(3, DOOR, 5.0, now - 1))
     assert result.tiers == {order_id: "door"}
     held = set(Grant.objects.filter(order_id=order_id, principal=rider.user, scope=GrantScope.ADDRESS,
@@ -104,7 +106,7 @@ def test_a_spoofed_ping_takes_the_database_path(demo, merchant, dispatcher, ride
     rider = demo["rider1"].rider
     slow_ping(rider, **fix(1, ts=time.time() - 1))
     teleport = fix(2, (FAR[0] + 1.0, FAR[1]))  # 111 km in a second
-    assert asyncio.run(delivery.location_ping_fast(rider=rider, **teleport)) is None
+    assert asyncio.run(live_ping.location_ping_fast(rider=rider, **teleport)) is None
     assert slow_ping(rider, **teleport).reason == "speed"
 
 
@@ -120,22 +122,22 @@ def test_revocation_over_the_socket_drops_the_engine_state_and_the_context(demo,
             await comm.send_json_to({"type": "location", **fix(seq, ts=time.time() - 3 + seq)})
             ack = await comm.receive_json_from(timeout=5)
             assert ack["type"] == "location.ack" and ack["accepted"], ack
-        assert (order_id, rider.pk) in delivery._states
-        assert rider.pk in delivery._contexts
+        assert (order_id, rider.pk) in live_state._states
+        assert rider.pk in live_state._contexts
         r = await asyncio.to_thread(lambda: dispatcher.post(f"/api/dispatch/orders/{order_id}/assign/",
                                                             {"rider": demo["rider2"].rider.pk}, format="json"))
         assert r.status_code == 200
         frames = await frames_until_quiet(comm, 1.0)
         assert {"type": "order.revoked", "order": order_id} in [
             {k: f[k] for k in ("type", "order") if k in f} for f in frames]
-        assert (order_id, rider.pk) not in delivery._states
-        assert rider.pk not in delivery._contexts
+        assert (order_id, rider.pk) not in live_state._states
+        assert rider.pk not in live_state._contexts
         await comm.send_json_to({"type": "location", **fix(3)})
         ack = await comm.receive_json_from(timeout=5)
         assert ack["accepted"]
-        assert (order_id, rider.pk) not in delivery._states  # the reloaded context no longer has the order
+        assert (order_id, rider.pk) not in live_state._states  # the reloaded context no longer has the order
         await shut(comm)
-        assert rider.pk not in delivery._contexts  # the socket closed: nothing kept
+        assert rider.pk not in live_state._contexts  # the socket closed: nothing kept
 
     asyncio.run(scenario())
 
@@ -144,23 +146,23 @@ def test_erasure_forgets_the_engine_state(demo, merchant, dispatcher, rider1, st
     order_id = picked_up(merchant, dispatcher, rider1, staff1, demo)
     rider = demo["rider1"].rider
     slow_ping(rider, **fix(1))
-    assert delivery._states[(order_id, rider.pk)].last_lat == FAR[0]
+    assert live_state._states[(order_id, rider.pk)].last_lat == FAR[0]
     order_shred(order=Order.objects.get(pk=order_id))
-    assert (order_id, rider.pk) not in delivery._states
+    assert (order_id, rider.pk) not in live_state._states
 
 
 def test_the_version_check_keeps_a_busy_rider_on_the_fast_path_and_drops_a_changed_context(demo, assigned_order):
     """Without it every ping 10 s after the context's last version read took the database path."""
     rider = demo["rider1"].rider
     slow_ping(rider, **fix(1, ts=time.time() - 1))
-    delivery._checked[rider.pk] -= delivery.CONTEXT_CHECK_S  # ten seconds later
-    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is None
-    assert delivery.contexts_version_check() == 0
-    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(2))) is not None
+    live_state._checked[rider.pk] -= live_state.CONTEXT_CHECK_S  # ten seconds later
+    assert asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(2))) is None
+    assert live_contexts.contexts_version_check() == 0
+    assert asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(2))) is not None
     cache.set(context_version_key(rider.pk), "changed elsewhere")  # an event this process's socket missed
-    assert delivery.contexts_version_check() == 1
-    assert rider.pk not in delivery._contexts
-    assert asyncio.run(delivery.location_ping_fast(rider=rider, **fix(3))) is None
+    assert live_contexts.contexts_version_check() == 1
+    assert rider.pk not in live_state._contexts
+    assert asyncio.run(live_ping.location_ping_fast(rider=rider, **fix(3))) is None
 
 
 def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty_groups(monkeypatch):
@@ -168,7 +170,7 @@ def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty
     had open cost 10 % of the server's CPU, in the layer's sweep over every channel."""
     from channels.layers import InMemoryChannelLayer
 
-    from dispatch.channel_layers import CountingInMemoryChannelLayer
+    from dispatch.live.layers import CountingInMemoryChannelLayer
 
     sweeps = []
     monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: sweeps.append(1))
@@ -220,7 +222,7 @@ def test_the_map_batch_goes_out_from_the_event_loop(demo, assigned_order, settin
     task of the socket's loop: the frame reaches the board with no flusher thread and no `async_to_sync`."""
     import threading
 
-    from dispatch.services import positions
+    from dispatch.live import positions
 
     settings.POSITION_BATCH = True
     settings.POSITION_FLUSH_S = 0.1

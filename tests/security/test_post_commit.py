@@ -46,7 +46,7 @@ def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resen
     monkeypatch.setattr("dispatch.services.delivery.current_app.send_task",
                         lambda name, args, countdown: scheduled.append((name, args)))
     down = Layer(broken=True)
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: down)
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: down)
     last_seq = Event.objects.order_by("-pk").values_list("pk", flat=True).first()
     rider1.raise_request_exception = False
     response = rider1.post(f"/api/rider/orders/{order['id']}/deliver/", {"pin": pin}, format="json")
@@ -57,7 +57,7 @@ def test_committed_delivery_answers_200_schedules_revocation_and_the_sweep_resen
     missed = set(Event.objects.filter(pk__gt=last_seq).values_list("pk", flat=True))
     assert missed, "the delivery wrote events to the outbox"
     up = Layer(broken=False)
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: up)
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: up)
     with override_settings(EVENTS_RESEND_AFTER_S=0):
         lifecycle_sweep()
         resent = {message["event"]["seq"] for _, message in up.sent}
@@ -72,7 +72,7 @@ def test_every_after_commit_step_survives_the_whole_redis_going_away(
     """Operator, all of Redis down right after the commit (finding 2): the cache's context bump and the
     socket send fail after the commit; the assignment still answers 200 and its events wait for the sweep."""
     order = merchant.post("/api/orders/", __import__("tests.factories").factories.order_payload(), format="json").json()
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: Layer(broken=True))
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: Layer(broken=True))
     dispatcher.raise_request_exception = False
     with override_settings(**dead_redis):
         caches.close_all()
@@ -87,7 +87,7 @@ def test_every_after_commit_step_survives_the_whole_redis_going_away(
 def test_events_sent_after_commit_are_not_resent(demo, merchant, monkeypatch):
     """Operator (finding 2), the control: with the layer up, the sweep has nothing to resend."""
     up = Layer(broken=False)
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: up)
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: up)
     merchant.post("/api/orders/", __import__("tests.factories").factories.order_payload(), format="json")
     assert up.sent
     up.sent.clear()
@@ -104,11 +104,11 @@ def test_a_resume_replays_an_event_the_sweep_sent_after_the_clients_last_one(dem
 
     from dispatch.services.events import event_publish, events_since
 
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: Layer(broken=True))
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: Layer(broken=True))
     with transaction.atomic():
         missed = event_publish(groups=["rider.1"], type="order.updated", payload={"order": 1})[0]
     up = Layer(broken=False)
-    monkeypatch.setattr("dispatch.services.events.get_channel_layer", lambda: up)
+    monkeypatch.setattr("dispatch.live.publish.get_channel_layer", lambda: up)
     with transaction.atomic():
         seen = event_publish(groups=["rider.1"], type="order.updated", payload={"order": 2})[0]
     assert [m["event"]["seq"] for _, m in up.sent] == [seen.pk]  # the page saw seq 2, live

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cached_db import SessionStore
 
-from dispatch.consumers import _open_sockets
+from dispatch.live.sockets import _open_sockets
 
 from .socket_helpers import frames_until_closed, login_cookie, open_socket, session_key, shut
 

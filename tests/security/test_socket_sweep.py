@@ -17,13 +17,14 @@ from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dispatch.consumers import _LOAD, SWEEP_EVERY_S, _open_sockets, verify_many
+from dispatch.live.sockets import _open_sockets
+from dispatch.live.sweep import _LOAD, SWEEP_EVERY_S, verify_many
 from dispatch.models import Dispatcher, Staff
 
 from .socket_helpers import frames_until_closed, login_cookie, open_socket, session_key, shut, tracking_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-RECHECK_S = 2.0  # swept (dispatch.consumers.SWEPT_FROM_S), and short enough for a test
+RECHECK_S = 2.0  # swept (dispatch.live.sweep.SWEPT_FROM_S), and short enough for a test
 
 
 @pytest.fixture(autouse=True)
@@ -212,7 +213,7 @@ class FakeSocket:
 def test_a_sweep_reads_only_the_slots_falling_due():
     """Scale bench (2026-12): each sweep scanned every open socket of the process (5,000 at the scale bench's 10,000
     riders, 11-28 ms a second of the event loop). Now sockets wait in slots by the second their verdict ends."""
-    from dispatch.consumers import SWEEP_AHEAD_S, _Sweeper
+    from dispatch.live.sweep import SWEEP_AHEAD_S, _Sweeper
 
     async def scenario():
         sweeper = _Sweeper(asyncio.get_running_loop())

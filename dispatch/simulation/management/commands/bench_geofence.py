@@ -47,15 +47,15 @@ class Command(BaseCommand):
         """The same pings with the context reloaded every time and each fix written at once."""
         from django.test.utils import override_settings
 
-        from dispatch.services import delivery
+        from dispatch.live import state
 
-        ttl = delivery.CONTEXT_TTL_S
-        delivery.CONTEXT_TTL_S = -1.0
+        ttl = state.CONTEXT_TTL_S
+        state.CONTEXT_TTL_S = -1.0
         try:
             with override_settings(LOCATION_FIX_BATCH=False):
                 return self.service(rider, n, label="service (naive: reload context, write each fix)", seq0=30_000_000)
         finally:
-            delivery.CONTEXT_TTL_S = ttl
+            state.CONTEXT_TTL_S = ttl
 
     def spaced(self, rider, n: int) -> None:
         """Pings spaced like the real app (every 4 s): each ping finds its rider's context 4 s older. Counts
@@ -112,20 +112,19 @@ class Command(BaseCommand):
         return order, rider
 
     def service(self, rider, n: int, *, label: str, seq0: int = 10_000_000, age_s: float = 0.0) -> float:
-        from dispatch.services.delivery import location_ping
-        from dispatch.services.fixes import buffer
+        from dispatch.live import state
+        from dispatch.live.ping import location_ping
+        from dispatch.live.writer import buffer
 
         # Fresh, increasing timestamps 20 ms apart and centimetre jitter: every fix is accepted.
         base = time.time() - (25 if seq0 == 10_000_000 else 4)
         lat0 = DEST[0] + 5000 / 111_195.0  # outside every radius: no grant writes in the loop
         times = []
         accepted = 0
-        from dispatch.services import delivery
-
         for i in range(n):
             if age_s:
-                for key, (stamp, version, ctx) in list(delivery._contexts.items()):
-                    delivery._contexts[key] = (stamp - age_s, version, ctx)
+                for key, (stamp, version, ctx) in list(state._contexts.items()):
+                    state._contexts[key] = (stamp - age_s, version, ctx)
             t = time.perf_counter()
             result = location_ping(rider=rider, lat=lat0 + (i % 5) * 1e-7, lng=DEST[1], accuracy=8,
                                    timestamp=base + i * 0.02, seq=seq0 + i)

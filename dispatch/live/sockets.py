@@ -25,12 +25,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import time
 import weakref
 from functools import partial
-from importlib import import_module
-from types import SimpleNamespace
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -39,17 +36,16 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib import auth
 
 from config.cache import OUTAGE, OutageLog
-from config.loops import PerLoop, task_running
 
-from .auth import ROLE_RELATIONS, RoleBackend, role_relations, users_prefetched, users_prefetching
-from .channel_layers import LayerFailure
-from .cycles import release
-from .parsers import MAX_DEPTH, json_depth
-from .relay import ensure_relay
-from .services.events import RESUME_PAGE, events_since, group_session
+from ..auth import ROLE_RELATIONS
+from ..parsers import MAX_DEPTH, json_depth
+from ..relay import ensure_relay
+from ..services.events import RESUME_PAGE, events_since, group_session
+from .access import CLOSE_ACCESS_ENDED, SocketAccess
+from .layers import LayerFailure
+from .sweep import SWEPT_FROM_S, _sweepers
 
 log = logging.getLogger(__name__)
 _layer_outage = OutageLog(log, "channel layer (socket)")
@@ -59,15 +55,9 @@ _open_sockets: weakref.WeakSet[EventConsumer] = weakref.WeakSet()
 
 MAX_SEQ = 2**63 - 1  # sequence numbers are 64-bit row ids
 MAX_MESSAGE_BYTES = 64 * 1024
-CLOSE_ACCESS_ENDED = 4403
-CLOSE_CHECK_FAILED = 1011  # the access check itself failed (database or cache down): the client reconnects
-SWEEP_EVERY_S = 1.0  # the bulk re-check's period: it takes the sockets due within the next SWEEP_AHEAD_S
-SWEEP_AHEAD_S = 1.5 * SWEEP_EVERY_S
-SWEPT_FROM_S = 2.0  # a SOCKET_RECHECK_S below this is checked by each socket itself, per frame
-_LOAD = object()  # `_verify`: read the session now (the per-socket path)
 
 
-class EventConsumer(AsyncWebsocketConsumer):
+class EventConsumer(SocketAccess, AsyncWebsocketConsumer):
     groups_joined: list[str]
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
     role_relations: tuple[str, ...] = ROLE_RELATIONS  # the role rows the re-check loads with the account
@@ -77,7 +67,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
         with 4012, logged and rate-limited, instead of crashing the application or leaving it open and
         deaf; the client reconnects and resumes from its last seq, which rejoins its groups. The process has
-        one reader for all its sockets (dispatch/channel_layers.py), so every open socket of the process is
+        one reader for all its sockets (dispatch/live/layers.py), so every open socket of the process is
         closed."""
         try:
             await self._serve(scope, receive, send)
@@ -152,7 +142,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         """Channels' own, without the hop to the sync thread before every message (`aclose_old_connections`,
         added in Channels 4.2): a ping handled in the event loop touches no database connection, and every
         database call here goes through `database_sync_to_async`, which closes stale connections itself.
-        Profile (#10, scale, 2,000 sockets, 1,000 pings/s): that hop was 6.9 % of the servers' samples, and
+        Profile (scale profile, 2,000 sockets, 1,000 pings/s, 2026-12): that hop was 6.9 % of the servers' samples, and
         each message queued for the one sync thread behind every database call of the process."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -210,109 +200,6 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def session_ended(self, message):
         await self.end()
-
-    # --- access ----------------------------------------------------------------------------------
-    async def allowed(self, *, force: bool = False) -> bool:
-        """Whether frames may flow now; closes the socket if not. Cheap unless the verdict is stale."""
-        if self.ended:
-            return False
-        if self.access_ends_at is not None and time.time() >= self.access_ends_at:
-            await self.end()
-            return False
-        if not force and time.monotonic() < self.trusted_until \
-                and (self.session_expires_at is None or time.time() < self.session_expires_at):
-            return True
-        ends_at = self.access_ends_at
-        try:
-            ok = await database_sync_to_async(self._verify)()
-        except Exception:
-            log.warning("socket access check failed; closing", exc_info=True)
-            await self.end(CLOSE_CHECK_FAILED)
-            return False
-        if not ok:
-            await self.end()
-            return False
-        self.trusted_until = time.monotonic() + self.recheck_s
-        if self.access_ends_at != ends_at:
-            self._arm_expiry()
-        return True
-
-    def _verify(self, store: Any = _LOAD) -> bool:
-        """`store`: the session as the bulk sweep loaded it (None: not among the live ones), or _LOAD to read it."""
-        if not self.uses_session:
-            return self.still_allowed(None)
-        user = self._fresh_user(store)
-        try:
-            return user is not None and self.still_allowed(user)
-        finally:
-            if not users_prefetching():  # loaded for this check alone (the bulk block releases its own at its end)
-                release([user])  # the account and its role rows cache each other: freed now, not by a collection
-
-    def _session_key(self) -> str | None:
-        session = self.scope.get("session")
-        return session.session_key if session is not None else None
-
-    def _fresh_user(self, store: Any = _LOAD):
-        """The connection's account as its session shows it now, or None if the session ended (logout,
-        flush, expiry, password change) or now belongs to someone else."""
-        user = self.scope.get("user")
-        if not getattr(user, "is_authenticated", False):
-            return None
-        if self.scope.get("session") is None:  # mounted without the session middleware (a benchmark)
-            with role_relations(self.role_relations):
-                return RoleBackend().get_user(user.pk)
-        key = self._session_key()
-        if not key:
-            return None
-        if store is _LOAD:
-            store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
-        elif store is None:  # the sweep found no live session under this key
-            return None
-        with role_relations(self.role_relations):
-            fresh = auth.get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-        if not (fresh.is_authenticated and fresh.pk == user.pk):
-            return None
-        self.session_expires_at = store.get_expiry_date().timestamp()
-        return fresh
-
-    def _session_expiry(self) -> float | None:
-        session = self.scope.get("session")
-        return session.get_expiry_date().timestamp() if session is not None and session.session_key else None
-
-    def _arm_expiry(self) -> None:
-        if self.expiry_task is not None:
-            self.expiry_task.cancel()
-            self.expiry_task = None
-        if self.access_ends_at is not None and not self.ended:
-            self.expiry_task = asyncio.get_running_loop().create_task(self._expire(self.access_ends_at))
-
-    async def _expire(self, at: float) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.sleep(max(0.0, at - time.time()))
-            await self.end()
-
-    def _first_recheck_s(self) -> float:
-        """The first verdict's term. A swept socket's is drawn from half to all of `recheck_s`, so that sockets
-        opened together (a reconnect storm, a fleet starting its shift) fall due over half a period, a share in
-        each sweep, and stay spread (each renewal is a full period from its own sweep), instead of all in one
-        sweep every period, whose checks of thousands of sessions at once held the event loop for a second
-        (#10's scale bench, 10,000 sockets: its first step's ack p95 went from 636-1,020 ms to 41 ms). Sooner,
-        never later, than a full period."""
-        if self.recheck_s < SWEPT_FROM_S:
-            return self.recheck_s
-        return self.recheck_s * random.uniform(0.5, 1.0)  # noqa: S311 - a spread in time, no secret
-
-    def _swept(self, ok: bool | None, ends_at: float | None) -> bool:
-        """The bulk sweep's verdict (None: it could not check; the socket checks itself before its next
-        frame). Returns whether the socket must be ended."""
-        if ok is None or self.ended:
-            return False
-        if not ok:
-            return True
-        self.trusted_until = time.monotonic() + self.recheck_s
-        if self.access_ends_at != ends_at:
-            self._arm_expiry()
-        return False
 
     # --- frames ----------------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
@@ -372,96 +259,3 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, content) -> None:
         await self.send(text_data=json.dumps(content))
-
-
-# --- the bulk re-check ---------------------------------------------------------------------------------
-class _Sweeper:
-    """One loop's sweep: every SWEEP_EVERY_S, the loop's sockets falling due are re-checked together. It ends
-    with the loop's last socket, and starts again with the next.
-
-    Sockets wait in slots by the second their verdict runs out (`trusted_until`), so a sweep reads only the
-    slots falling due, not every open socket: with 5,000 sockets a process, scanning them all each second held
-    the loop for 11-28 ms (#10's ninth pass, config/loop_probe.py). A socket whose verdict was renewed meanwhile
-    (by its own check) is put back in its new slot when its old one comes round; an ended one is let go."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.task: asyncio.Task | None = None
-        self.slots: dict[int, list[weakref.ref[EventConsumer]]] = {}
-
-    def add(self, sock: EventConsumer) -> None:
-        self._put(sock)
-        if not task_running(self.task):
-            self.task = self.loop.create_task(self._run())
-
-    def _put(self, sock: EventConsumer) -> None:
-        self.slots.setdefault(int(sock.trusted_until // SWEEP_EVERY_S), []).append(weakref.ref(sock))
-
-    def due(self, now: float) -> list[EventConsumer]:
-        """The sockets of every slot that ends within SWEEP_AHEAD_S, taken out of their slots."""
-        upto = int((now + SWEEP_AHEAD_S) // SWEEP_EVERY_S)
-        picked = []
-        for slot in [slot for slot in self.slots if slot <= upto]:
-            for ref in self.slots.pop(slot):
-                sock = ref()
-                if sock is not None and not sock.ended:
-                    picked.append(sock)
-        return picked
-
-    async def _run(self) -> None:
-        while self.slots:
-            await asyncio.sleep(SWEEP_EVERY_S)
-            picked = self.due(time.monotonic())
-            try:
-                await access_sweep(picked)
-            except Exception:  # each socket falls back to its own check before its next frame
-                log.warning("socket access sweep failed", exc_info=True)
-            for sock in picked:  # checked, renewed by its own check, or not checked: due again at its verdict's end
-                if not sock.ended:
-                    self._put(sock)
-
-
-_sweepers = PerLoop(_Sweeper)
-
-
-async def access_sweep(sockets: list[EventConsumer]) -> int:
-    """Re-check, in one database thread call, the sockets whose verdict runs out within SWEEP_AHEAD_S; end
-    those whose access ended. Returns how many were checked."""
-    now = time.monotonic()
-    due = [s for s in sockets if not s.ended and s.recheck_s >= SWEPT_FROM_S and s.trusted_until - now <= SWEEP_AHEAD_S]
-    if not due:
-        return 0
-    ends_before = [s.access_ends_at for s in due]
-    verdicts = await database_sync_to_async(verify_many)(due)
-    for sock, ok, ends_at in zip(due, verdicts, ends_before, strict=True):
-        if sock._swept(ok, ends_at):
-            await sock.end()
-    return len(due)
-
-
-def verify_many(sockets: list[EventConsumer]) -> list[bool | None]:
-    """`_verify` for many sockets: their sessions in one cache round trip (and one query for the cache's
-    misses), their accounts in one query per set of role rows. None where a socket's check failed."""
-    engine = import_module(settings.SESSION_ENGINE).SessionStore
-    keyed = {s: s._session_key() for s in sockets if s.uses_session and s.scope.get("session") is not None}
-    stores = engine.load_many([k for k in keyed.values() if k]) if hasattr(engine, "load_many") else None
-    groups: dict[tuple[str, ...], list[EventConsumer]] = {}
-    for sock in sockets:
-        groups.setdefault(sock.role_relations, []).append(sock)
-    verdicts: dict[EventConsumer, bool | None] = {}
-    for relations, members in groups.items():
-        ids = set()
-        for sock in members:
-            store = stores.get(keyed.get(sock) or "") if stores is not None else None
-            if store is not None:
-                with contextlib.suppress(Exception):
-                    ids.add(auth.get_user_model()._meta.pk.to_python(store[auth.SESSION_KEY]))
-        with users_prefetched(ids, relations):
-            for sock in members:
-                arg = _LOAD if stores is None or sock not in keyed else stores.get(keyed[sock] or "")
-                try:
-                    verdicts[sock] = sock._verify(arg)
-                except Exception:
-                    log.warning("socket access check failed", exc_info=True)
-                    verdicts[sock] = None
-    return [verdicts[s] for s in sockets]

@@ -12,7 +12,7 @@ one JSON line to DIR/loop-PID.jsonl:
 - `busy`: the same for the process's other threads that were on a core between two samples (a thread holding
   the GIL stalls the loop too).
 
-`docs/profiles/loop_stalls.py` sums such files up. Started from config/server.py, on the loop's first connection.
+`docs/profiles/loop_stalls.py` sums such files up. Started from dispatch/live/server.py, on the loop's first connection.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _ticks(fd: int) -> tuple[int, int]:
 
 
 def _where(frame: FrameType | None, depth: int = 4) -> str:
-    parts = []
+    parts: list[str] = []
     while frame is not None and len(parts) < depth:
         code = frame.f_code
         parts.append(f"{os.path.basename(code.co_filename)}:{code.co_name}")

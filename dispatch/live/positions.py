@@ -21,9 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
-from config.loops import task_running
-
-from .events import GROUP_DISPATCH, ephemeral_publish, publish_now_async
+from ..services.events import GROUP_DISPATCH
+from .loops import task_running
+from .publish import ephemeral_publish, publish_now_async
 
 log = logging.getLogger(__name__)
 

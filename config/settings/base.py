@@ -1,4 +1,4 @@
-"""Settings, read from the environment (django-environ).
+"""Settings, read from the environment (django-environ): everything but the live path's (live.py).
 
 Two profiles:
 - embedded (default): SQLite in WAL mode, the in-memory channel layer, Celery on kombu's
@@ -16,7 +16,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env(
@@ -89,7 +89,7 @@ MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ answers here: hashed, compressed, cached a year
-    "config.middleware.PathCharactersMiddleware",
+    "dispatch.middleware.PathCharactersMiddleware",
     "config.middleware.NoStoreMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -158,16 +158,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_PREFIX = env.str("REDIS_PREFIX", default="pd")  # lets several deployments (or test runs) share a Redis
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "dispatch.channel_layers.CountingRedisChannelLayer",  # counts drops on full channels
-            # redis-py 8 reads with a 5 s socket timeout by default, the same as channels-redis's blocking
-            # BZPOPMIN: an idle socket's receive then raises TimeoutError and the websocket drops
-            # (django/channels_redis#422). Allow the blocking read, still detect a dead connection.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 30,
-                       "prefix": f"{REDIS_PREFIX}:asgi"},
-        }
-    }
     # --- Faults: Redis going away never turns a request into a 500 (config/cache.py) ---
     # An unreachable Redis is a cache miss, logged at WARNING (rate-limited); short socket timeouts so a
     # Redis that drops packets costs a request at most about a second.
@@ -182,22 +172,11 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.channel_layers.CountingInMemoryChannelLayer",  # counts drops
-                                  "CONFIG": {"capacity": 1000}}}
     # Bounded, but not at Django's default of 300 entries: past it a third of the cache is culled at once, and
     # with a few hundred riders that dropped their context versions (a reload, two queries, each time).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                           "OPTIONS": {"MAX_ENTRIES": env.int("LOCMEM_CACHE_MAX_ENTRIES", default=50_000)}}}
 
-# Events that are written by a process without a shared channel layer (the Celery worker on the
-# embedded profile) reach sockets through a relay that tails the event table in the web process.
-EVENTS_RELAY = env.bool("EVENTS_RELAY", default=not REDIS_URL)
-EVENTS_RELAY_INTERVAL_S = env.float("EVENTS_RELAY_INTERVAL_S", default=0.25)
-# How long an open socket trusts its last access check (session, role, order grant) before re-checking.
-SOCKET_RECHECK_S = env.float("SOCKET_RECHECK_S", default=30.0)
-# The web server's garbage-collector thresholds (config/asgi.py; empty: Python's own, 700, 10, 10). With 10,000
-# sockets on the scale profile, ack p99 at 2,500 pings/s 1,095 -> 112 ms and map p99 2,090 -> 560 ms.
-GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 100])
 # --- Faults: outbox events whose after-commit send failed are resent by the beat sweep after this age ---
 EVENTS_RESEND_AFTER_S = env.float("EVENTS_RESEND_AFTER_S", default=5.0)
 
@@ -328,7 +307,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the window is fixed: Retry-After holds
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
+AXES_LOCKOUT_CALLABLE = "dispatch.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
 AXES_DISABLE_ACCESS_LOG = True  # no table of successful logins with addresses
 # The client address: REMOTE_ADDR unless a reverse proxy in front sets a header it controls, e.g.
 # AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR (never trust a header no proxy overwrites).
@@ -448,22 +427,3 @@ LOGGING = {
     },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
-LOCATION_FIX_BATCH = env.bool("LOCATION_FIX_BATCH", default=True)
-LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
-# --- Faults: a location ack means the fix is durable (dispatch/services/fixes.py) ---
-# The batch writer commits when idle (what arrives during a write is the next group); this adds a gather
-# window before each write. An ack waits for the group commit, so it adds to the ack's latency.
-# 10 ms: on the scale profile (2,000 sockets, 1,000 pings/s) server CPU per ping 1.30 -> 0.67 ms (half the
-# commits), ack p50 4.1 -> 9.6 ms, p99 19 -> 28 ms (docs/profiles/README.md).
-LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.01)
-# On PostgreSQL the socket's fast path writes its groups from the event loop, on an async connection of the
-# loop's own (dispatch/services/fixes.py LoopWriter); off: the writer thread takes them as the other paths' do.
-LOCATION_FIX_LOOP_WRITER = env.bool("LOCATION_FIX_LOOP_WRITER", default=True)
-# The dispatch map gets one `rider.positions` frame per POSITION_FLUSH_S per process (off: one frame per ping).
-POSITION_BATCH = env.bool("POSITION_BATCH", default=True)
-POSITION_FLUSH_S = env.float("POSITION_FLUSH_S", default=0.5)
-# On the Redis layer, ephemeral frames (a tracking page's ETA) wait this long to go out in one round trip with
-# the others (dispatch/services/events.py); 0 sends each at once.
-EPHEMERAL_FLUSH_S = env.float("EPHEMERAL_FLUSH_S", default=0.1)
-# How long an ack waits for the write; after it the ack says accepted=false, code "not_saved" (HTTP: 503).
-LOCATION_ACK_TIMEOUT_S = env.float("LOCATION_ACK_TIMEOUT_S", default=5.0)
