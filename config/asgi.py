@@ -52,7 +52,7 @@ application = ProtocolTypeRouter(
 # Garbage collection for a process holding thousands of sockets: a full collection walks every tracked object
 # (about 250 ms for 2.4 million here), so everything loaded at start-up is frozen out of it, and the young
 # generation is collected less often, so the objects of a ping in flight die before they reach the old ones
-# (settings.GC_THRESHOLDS; docs/profiles/README.md).
+# (settings.GC_THRESHOLDS; docs/performance.md).
 gc.freeze()
 if settings.GC_THRESHOLDS:
     gc.set_threshold(*settings.GC_THRESHOLDS)

@@ -102,7 +102,7 @@ def test_an_open_websocket_keeps_nothing_of_its_http_upgrade_or_handshake():
 
 
 def test_the_server_runs_twisted_on_uvloop_and_on_asyncio_s_own_loop_when_asked():
-    """uvloop under Twisted's asyncio reactor (about a tenth less CPU per ping, docs/profiles/README.md); with
+    """uvloop under Twisted's asyncio reactor (about a tenth less CPU per ping, docs/performance.md); with
     SERVER_LOOP=asyncio the same server runs on asyncio's selector loop, for comparison."""
     held = serve_and_probe(SERVER, n=5)
     assert held["loop"] == "uvloop" and held["sockets"] == 5, held

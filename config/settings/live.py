@@ -35,7 +35,7 @@ LOCATION_FIX_BATCH_MAX = env.int("LOCATION_FIX_BATCH_MAX", default=200)
 # The batch writer commits when idle (what arrives during a write is the next group); this adds a gather
 # window before each write. An ack waits for the group commit, so it adds to the ack's latency.
 # 10 ms: on the scale profile (2,000 sockets, 1,000 pings/s) server CPU per ping 1.30 -> 0.67 ms (half the
-# commits), ack p50 4.1 -> 9.6 ms, p99 19 -> 28 ms (docs/profiles/README.md).
+# commits), ack p50 4.1 -> 9.6 ms, p99 19 -> 28 ms (docs/performance.md, "What the live path's design rests on").
 LOCATION_FIX_FLUSH_S = env.float("LOCATION_FIX_FLUSH_S", default=0.01)
 # On PostgreSQL the socket's fast path writes its groups from the event loop, on an async connection of the
 # loop's own (dispatch/live/writer.py LoopWriter); off: the writer thread takes them as the other paths' do.
