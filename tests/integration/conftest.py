@@ -19,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -230,6 +231,20 @@ actions = list(AuditEvent.objects.filter(order_id={oid}).order_by("pk").values_l
 print("RESULT " + json.dumps({{"grants": grants, "actions": actions}}))
 """
 
+_ACCESS_TIMES = """
+import json
+from django.contrib.auth import get_user_model
+from dispatch.models import AuditEvent, Grant, Order
+order = Order.objects.get(pk={oid})
+user = get_user_model().objects.get(username={user!r})
+iso = lambda t: t.isoformat() if t else None
+grants = [{{"expires_at": iso(g.expires_at), "revoked_at": iso(g.revoked_at)}}
+          for g in Grant.objects.filter(order=order, principal=user).order_by("pk")]
+revoked = [iso(t) for t in AuditEvent.objects.filter(order=order, action="access.revoked", data__user=user.pk)
+           .order_by("pk").values_list("at", flat=True)]
+print("RESULT " + json.dumps({{"delivered_at": iso(order.delivered_at), "grants": grants, "revoked": revoked}}))
+"""
+
 _EXPIRE_GRANTS = """
 import json
 from datetime import timedelta
@@ -265,9 +280,46 @@ def shell_json(stack: LiveStack, code: str) -> Any:
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
+def tracking(stack: LiveStack, token: str, server: int = 0) -> dict:
+    """The customer's tracking view of an order (anonymous, by its link's token)."""
+    r = httpx.get(f"{stack.url_of(server)}/api/track/{token}/")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
 def order_state(stack: LiveStack, order_id: int) -> dict:
     """{"grants": [{user, scope, tier, revoked}], "actions": [audit actions in order]} for one order."""
     return shell_json(stack, _ORDER_STATE.format(oid=int(order_id)))
+
+
+def _when(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+def access_times(stack: LiveStack, order_id: int, username: str) -> dict:
+    """What the server recorded of one rider's access to an order: {"delivered_at", "grants": [{expires_at,
+    revoked_at}], "revoked": [the times of the access.revoked events naming them]}, as datetimes (None where unset)."""
+    raw = shell_json(stack, _ACCESS_TIMES.format(oid=int(order_id), user=str(username)))
+    return {"delivered_at": _when(raw["delivered_at"]), "revoked": [_when(t) for t in raw["revoked"]],
+            "grants": [{k: _when(v) for k, v in g.items()} for g in raw["grants"]]}
+
+
+def assert_access_ended_on_time(stack: LiveStack, order_id: int, username: str, window_s: float,
+                                revoked: bool = True) -> dict:
+    """From the server's own records, not the test's clock: the rider's grants end no earlier than delivery plus
+    the window, none was revoked before its end, and (with `revoked`) every grant was revoked and each
+    access.revoked event was written no earlier than that end. Returns the times."""
+    times = access_times(stack, order_id, username)
+    assert times["delivered_at"] is not None, times
+    due = times["delivered_at"] + timedelta(seconds=window_s)
+    grants = times["grants"]
+    assert grants and all(g["expires_at"] is not None and g["expires_at"] >= due for g in grants), (due, times)
+    assert all(g["revoked_at"] is None or g["revoked_at"] >= g["expires_at"] for g in grants), times
+    assert all(at >= due for at in times["revoked"]), (due, times)
+    if revoked:
+        assert all(g["revoked_at"] is not None for g in grants), times
+        assert times["revoked"], times
+    return times
 
 
 def expire_grants(stack: LiveStack, order_id: int) -> int:

@@ -2,20 +2,25 @@
 
 In-process (pytest-django, the DRF test client): no Celery worker, no beat, and, inside the
 test's transaction, not even the on-commit hook that would schedule the countdown task. The
-revoke window is the real setting (1 s); the test waits it out instead of editing expires_at.
+revoke window is the real setting (3 s, so that the reads just after delivery are certainly inside it); the
+test waits it out, as the server reports it, instead of editing expires_at.
 """
 
 import time
+from datetime import timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
-from dispatch.models import AuditEvent, Grant
+from dispatch.models import AuditEvent, Grant, Order
 from tests.factories import order_payload
+
+REVOKE_AFTER_S = 3
 
 
 @pytest.fixture
 def delivered(settings, merchant, dispatcher, rider1, staff1, client_for, demo):
-    settings.ACCESS_REVOKE_AFTER_S = 1
+    settings.ACCESS_REVOKE_AFTER_S = REVOKE_AFTER_S
     created = merchant.post("/api/orders/", order_payload(), format="json").json()
     oid = created["id"]
     rider = demo["rider1"].rider
@@ -26,25 +31,32 @@ def delivered(settings, merchant, dispatcher, rider1, staff1, client_for, demo):
     assert r.status_code == 200, r.content
     token = created["tracking_url"].rstrip("/").rsplit("/", 1)[1]
     pin = client_for("rider2").get(f"/api/track/{token}/").json()["delivery_pin"]
-    started = time.monotonic()  # the window ends no earlier than this plus ACCESS_REVOKE_AFTER_S
     r = rider1.post(f"/api/rider/orders/{oid}/deliver/", {"pin": pin}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "delivered", r.content
-    return oid, started
+    return oid, token
 
 
 @pytest.mark.django_db
 def test_expired_grant_is_refused_at_read_time_with_nothing_revoking_it(delivered, rider1, demo):
-    oid, started = delivered
+    oid, token = delivered
     user = demo["rider1"]
-    # Inside the window: visible.
+    customer = APIClient()
+    # Inside the window: visible. The server, asked after these reads, says access has not ended yet.
     detail, listed = rider1.get(f"/api/rider/orders/{oid}/"), rider1.get("/api/rider/orders/").json()
-    if time.monotonic() - started < 1:
-        assert detail.status_code == 200
-        assert [o["id"] for o in listed] == [oid]
+    assert customer.get(f"/api/track/{token}/").json()["access_ends_at"] is not None, "the window ended before it was read"
+    assert detail.status_code == 200
+    assert [o["id"] for o in listed] == [oid]
     grants = Grant.objects.filter(order_id=oid, principal=user)
+    delivered_at = Order.objects.get(pk=oid).delivered_at
     assert grants.exists() and not grants.filter(expires_at__isnull=True).exists()
+    # Not to end early, by the server's record: every grant ends no sooner than delivery plus the window.
+    assert not grants.filter(expires_at__lt=delivered_at + timedelta(seconds=REVOKE_AFTER_S)).exists()
 
-    time.sleep(1.2)  # the real window (ACCESS_REVOKE_AFTER_S=1) passes
+    # The real window passes: wait (giving up after a while) until the server says access has ended.
+    give_up = time.monotonic() + REVOKE_AFTER_S + 10
+    while customer.get(f"/api/track/{token}/").json()["access_ends_at"] is not None and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert customer.get(f"/api/track/{token}/").json()["access_revoked_at"], "access never ended"
 
     assert rider1.get(f"/api/rider/orders/{oid}/").status_code == 404
     assert rider1.get("/api/rider/orders/").json() == []

@@ -142,41 +142,62 @@ def test_the_sweep_costs_the_same_queries_for_4_sockets_as_for_16(demo, cache_co
     assert n_small == n_large == 3 + cache_cold
 
 
-def test_sockets_opened_together_fall_due_over_half_a_period_never_later_than_one(demo, settings):
+def _drawn_terms(monkeypatch) -> list[float]:
+    """The first terms the consumers draw, as they drew them (not measured against the test's clock)."""
+    from dispatch.board.consumers import DispatchConsumer
+
+    drawn: list[float] = []
+    original = DispatchConsumer._first_recheck_s
+
+    def recorded(self) -> float:
+        drawn.append(original(self))
+        return drawn[-1]
+
+    monkeypatch.setattr(DispatchConsumer, "_first_recheck_s", recorded)
+    return drawn
+
+
+def test_sockets_opened_together_fall_due_over_half_a_period_never_later_than_one(demo, settings, monkeypatch):
     """Plays a fleet starting its shift (or reconnecting after a deploy): sockets opened in the same second used to
     fall due in the same sweep, every period, and the sweep then checked thousands of sessions at once. Their
     first term is now spread over half a period, and no socket is trusted longer than a full one."""
     settings.SOCKET_RECHECK_S = 30.0
     cookie = login_cookie(demo["dispatcher1"])
+    terms = _drawn_terms(monkeypatch)
 
     async def scenario():
-        opened, terms = [], []
+        opened = []
         for _ in range(20):
-            at = time.monotonic()
+            before = time.monotonic()
             comm, consumer = await open_consumer("/ws/dispatch/", cookie)
+            after = time.monotonic()
             opened.append(comm)
-            terms.append(consumer.trusted_until - at)
+            # Trusted for exactly its drawn term, counted from its opening (an order of instants, no duration).
+            assert before <= consumer.trusted_until - terms[-1] <= after, (before, consumer.trusted_until, after)
         for comm in opened:
             await shut(comm)
-        return terms
 
-    terms = asyncio.run(scenario())
-    assert 15.0 - 0.1 <= min(terms) and max(terms) <= 30.0 + 0.1, terms
+    asyncio.run(scenario())
+    assert len(terms) == 20, terms
+    assert 15.0 <= min(terms) and max(terms) <= 30.0, terms
     assert max(terms) - min(terms) > 5.0, terms  # 20 draws over 15 s: all within 5 s has odds of about 1 in 10^8
 
 
-def test_a_socket_checked_per_frame_keeps_its_exact_period(demo, settings):
+def test_a_socket_checked_per_frame_keeps_its_exact_period(demo, settings, monkeypatch):
     settings.SOCKET_RECHECK_S = 1.0  # below SWEPT_FROM_S: each socket checks itself
     cookie = login_cookie(demo["dispatcher1"])
+    terms = _drawn_terms(monkeypatch)
 
     async def scenario():
-        at = time.monotonic()
+        before = time.monotonic()
         comm, consumer = await open_consumer("/ws/dispatch/", cookie)
-        term = consumer.trusted_until - at
+        after = time.monotonic()
         await shut(comm)
-        return term
+        return before, consumer.trusted_until, after
 
-    assert 0.9 <= asyncio.run(scenario()) <= 1.1
+    before, trusted_until, after = asyncio.run(scenario())
+    assert terms == [1.0]
+    assert before <= trusted_until - 1.0 <= after, (before, trusted_until, after)
 
 
 def test_a_socket_that_renewed_its_own_verdict_is_still_swept_after_its_access_ends(demo, settings, monkeypatch):
