@@ -138,15 +138,24 @@ class Command(BaseCommand):
         return n / total
 
     def consumer(self, rider, n: int) -> None:
+        """The rider socket as a phone reaches it: the project's ASGI application (settings.ASGI_APPLICATION, as
+        daphne loads it), with its origin check, the session lookup and the URL router, in this process."""
         from channels.testing import WebsocketCommunicator
+        from django.conf import settings
+        from django.test import Client
+        from django.utils.module_loading import import_string
 
-        from rider.consumers import RiderConsumer
+        application = import_string(settings.ASGI_APPLICATION)
+        client = Client()
+        client.force_login(rider.user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        headers = [(b"host", b"localhost"), (b"origin", b"http://localhost"),
+                   (b"cookie", f"{settings.SESSION_COOKIE_NAME}={session}".encode())]
 
         async def run():
-            comm = WebsocketCommunicator(RiderConsumer.as_asgi(), "/ws/rider/")
-            comm.scope["user"] = rider.user
+            comm = WebsocketCommunicator(application, "/ws/rider/", headers=headers)
             connected, _ = await comm.connect()
-            assert connected
+            assert connected, "the rider socket refused the bench's session"
             await comm.receive_json_from()
             base = time.time() - n
             lat0 = DEST[0] + 5000 / 111_195.0
