@@ -84,12 +84,14 @@ def plant(root: Path, p: Plant) -> int:
     return text.count("\n") + 1
 
 
-def lint_imports(root: Path) -> str:
-    """lint-imports on the copy: cwd and PYTHONPATH are the copy, so grimp reads it, not the installed package."""
+def lint_imports(root: Path) -> tuple[int, str]:
+    """lint-imports on the copy: cwd and PYTHONPATH are the copy, so grimp reads it, not the installed package
+    (the planted lines, found in the report at their line numbers, exist only in the copy). Wide columns, so
+    that no contract's name is wrapped."""
     env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "1000", "NO_COLOR": "1"}
-    result = subprocess.run([str(LINT_IMPORTS), "--no-cache", "--config", "pyproject.toml"], cwd=root, env=env,
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache", "pyproject.toml"], cwd=root, env=env,
                             capture_output=True, text=True, timeout=300)
-    return result.stdout + result.stderr
+    return result.returncode, result.stdout + result.stderr
 
 
 def sections(report: str, names: list[str]) -> dict[str, str]:
@@ -104,14 +106,18 @@ def sections(report: str, names: list[str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def clean_report(tmp_path_factory) -> str:
-    return lint_imports(copy_project(tmp_path_factory.mktemp("clean")))
+    code, report = lint_imports(copy_project(tmp_path_factory.mktemp("clean")))
+    assert code == 0, report
+    return report
 
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory) -> tuple[str, dict[Plant, int]]:
     root = copy_project(tmp_path_factory.mktemp("planted"))
     lines = {p: plant(root, p) for p in PLANTS}
-    return lint_imports(root), lines
+    code, report = lint_imports(root)
+    assert code == 1, report
+    return report, lines
 
 
 def test_the_table_plants_a_violation_for_every_contract_in_pyproject():
