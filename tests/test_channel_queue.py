@@ -9,7 +9,8 @@ import tracemalloc
 import pytest
 from channels.exceptions import ChannelFull
 
-from dispatch.live.layers import BoundedChannelQueue, ChannelQueue, CountingInMemoryChannelLayer
+from dispatch.live.layers import BoundedChannelQueue, ChannelQueue
+from dispatch.live.memory_layer import CountingInMemoryChannelLayer
 
 
 def test_fifo_full_and_empty():

@@ -17,7 +17,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.live.layers.CountingInMemoryChannelLayer",  # counts drops
+    CHANNEL_LAYERS = {"default": {"BACKEND": "dispatch.live.memory_layer.CountingInMemoryChannelLayer",  # counts drops
                                   "CONFIG": {"capacity": 1000}}}
 
 # Events that are written by a process without a shared channel layer (the Celery worker on the

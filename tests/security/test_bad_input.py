@@ -79,7 +79,7 @@ def test_control_characters_in_paths_are_404(demo, client, path):
     path is refused before any view or query sees it (tests/integration/test_bad_input_pg.py runs it on PostgreSQL)."""
     from unittest import mock
 
-    with mock.patch("dispatch.selectors.Order.objects.select_related", side_effect=AssertionError("queried")):
+    with mock.patch("dispatch.selectors.access.Order.objects.select_related", side_effect=AssertionError("queried")):
         response = client.generic("POST" if path.endswith("/call/") else "GET", path)
     assert response.status_code == 404, response.content[:200]
     assert response.json()["code"] == "not_found"

@@ -170,7 +170,7 @@ def test_the_in_memory_layer_sweeps_expiry_at_most_once_a_second_and_skips_empty
     had open cost 10 % of the server's CPU, in the layer's sweep over every channel."""
     from channels.layers import InMemoryChannelLayer
 
-    from dispatch.live.layers import CountingInMemoryChannelLayer
+    from dispatch.live.memory_layer import CountingInMemoryChannelLayer
 
     sweeps = []
     monkeypatch.setattr(InMemoryChannelLayer, "_clean_expired", lambda self: sweeps.append(1))

@@ -1,0 +1,57 @@
+"""Reads. Every `access_*` fetches and authorises in one step: missing and not-yours are both 404.
+Every list is filtered by the caller's scope."""
+
+from .access import (
+    OPEN_STATUSES,
+    access_call,
+    access_order,
+    access_party_order,
+    board_orders,
+    merchant_orders,
+    order_by_tracking_token,
+    rider_orders,
+    riders_on_duty,
+    store_orders,
+    stores_for,
+)
+from .chat import ChatLine, chat_history, chat_texts
+from .counter import CounterOrder, counter_order
+from .customer import AddressSeen, Tracking, tracking
+from .rider import (
+    Destination,
+    RiderCustomer,
+    RiderOrder,
+    rider_access_ends,
+    rider_access_starts,
+    rider_access_windows,
+    rider_order,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "AddressSeen",
+    "ChatLine",
+    "CounterOrder",
+    "Destination",
+    "RiderCustomer",
+    "RiderOrder",
+    "Tracking",
+    "access_call",
+    "access_order",
+    "access_party_order",
+    "board_orders",
+    "chat_history",
+    "chat_texts",
+    "counter_order",
+    "merchant_orders",
+    "order_by_tracking_token",
+    "rider_access_ends",
+    "rider_access_starts",
+    "rider_access_windows",
+    "rider_order",
+    "rider_orders",
+    "riders_on_duty",
+    "store_orders",
+    "stores_for",
+    "tracking",
+]
