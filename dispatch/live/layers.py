@@ -255,13 +255,3 @@ class CountingRedisChannelLayer(RedisLayerPatches):
         if self.inboxes.pop(channel, None) is not None:
             if not self.inboxes:  # the loop's last socket: its reader stops (a new socket starts another)
                 self._pumps.get().stop()
-
-
-def __getattr__(name: str) -> Any:
-    """`dispatch.live.layers.CountingInMemoryChannelLayer`, the dotted path settings named before the in-memory
-    layer had a module of its own (imported on use: that module imports this one)."""
-    if name == "CountingInMemoryChannelLayer":
-        from .memory_layer import CountingInMemoryChannelLayer
-
-        return CountingInMemoryChannelLayer
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
