@@ -97,13 +97,12 @@ class RiderConsumer(RtcMixin, EventConsumer):
                                       "code": "invalid", "errors": exc.detail})
                 return
             v = data.validated_data
-        ping_args = {"rider": self.rider, "lat": v["lat"], "lng": v["lng"], "accuracy": v["accuracy"],
-                "timestamp": v["timestamp"], "seq": v["seq"], "here": v["here"]}
         try:
             # The ack means the fix is durable: `ping` waits for the batch writer's group commit. A fix that could
             # not be written in time is answered not_saved: never acknowledged as accepted. (The page does not
             # resend socket fixes yet; the HTTP fallback's queue keeps a fix until a 2xx.)
-            result = await ping(**ping_args)
+            result = await ping(rider=self.rider, lat=v["lat"], lng=v["lng"], accuracy=v["accuracy"],
+                                timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
         except DomainError as exc:
             await self.send_json({"type": "location.ack", "seq": v["seq"], "accepted": False, "code": exc.code,
                                   "detail": exc.detail})
