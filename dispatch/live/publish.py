@@ -14,16 +14,15 @@ from django.conf import settings
 
 from config.cache import OutageLog
 
-from ..services.events import send_now
 from .loops import PerLoop, task_running
 
 log = logging.getLogger("dispatch.services.events")  # a failed send is logged as the outbox's
-_layer_outage = OutageLog(log, "channel layer")
+# The outbox's failed sends and the ephemeral ones, in one rate-limited log.
+layer_outage = OutageLog(log, "channel layer")
 
 
-def layer_outage(operation: str, exc: BaseException) -> None:
-    """The outbox's failed sends, in the same rate-limited log as the ephemeral ones."""
-    _layer_outage(operation, exc)
+def _frame(type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}}
 
 
 def layer_send(method: str, target: str, message: dict[str, Any]) -> None:
@@ -37,9 +36,9 @@ def ephemeral_publish(*, group: str, type: str, payload: dict[str, Any]) -> None
     """High-rate, no-replay messages (rider positions): sent straight away, never stored. A layer that is
     down drops them (logged, rate-limited): the next position supersedes this one."""
     try:
-        send_now(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+        layer_send("group_send", group, _frame(type, payload))
     except Exception as exc:
-        _layer_outage("group_send", exc)
+        layer_outage("group_send", exc)
 
 
 async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, Any]) -> None:
@@ -50,9 +49,8 @@ async def ephemeral_publish_async(*, group: str, type: str, payload: dict[str, A
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}}
     if getattr(layer, "batched_ephemeral", False) and settings.EPHEMERAL_FLUSH_S > 0:
-        _batches.get().add(layer, group, message)
+        _batches.get().add(layer, group, _frame(type, payload))
         return
     await publish_now_async(group=group, type=type, payload=payload)
 
@@ -63,9 +61,9 @@ async def publish_now_async(*, group: str, type: str, payload: dict[str, Any]) -
     if layer is None:
         return
     try:
-        await layer.group_send(group, {"type": "domain.event", "event": {"type": type, "seq": 0, **payload}})
+        await layer.group_send(group, _frame(type, payload))
     except Exception as exc:
-        _layer_outage("group_send", exc)
+        layer_outage("group_send", exc)
 
 
 class _EphemeralBatch:
@@ -88,7 +86,7 @@ class _EphemeralBatch:
             try:
                 await layer.group_send_many(items)
             except Exception as exc:  # dropped, like a single send on a layer that is down: the next one supersedes
-                _layer_outage("group_send", exc)
+                layer_outage("group_send", exc)
 
 
 _batches = PerLoop(_EphemeralBatch)
