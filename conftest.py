@@ -49,16 +49,20 @@ DOOR = (51.5033, -0.1196)
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Ids repeat across tests: no cached engine state or ping context may leak from one to the next."""
+    """Ids repeat across tests: no cached engine state, ping context or pending map position may leak from one
+    to the next (a position left in the batch reaches the next test's dispatcher socket)."""
     from django.core.cache import cache
 
     from dispatch.live import state as live_state
+    from dispatch.live.positions import aggregator
 
     cache.clear()
     live_state.state_clear()
+    aggregator.take()
     yield
     cache.clear()
     live_state.state_clear()
+    aggregator.take()
 
 
 @pytest.fixture(autouse=True)
