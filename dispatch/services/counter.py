@@ -30,6 +30,7 @@ from .handoff import HandoffRefused, handoff_check, order_by_pickup_code, order_
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
 from .privacy import ShreddedError, sensitive_item_names
+from .states import Action, transition
 
 WINDOW_S = 60  # failures are counted over a sliding minute
 
@@ -134,7 +135,7 @@ def handoff_undo(*, store: Store, order_id: int, by) -> Order:
     if timezone.now() - order.picked_up_at > undo_window():
         raise DomainError(_("The one-minute undo has passed. Call dispatch if the wrong rider has the bag."),
                           code="undo_expired")
-    order.status = OrderStatus.READY
+    transition(order, Action.UNDO_PICK_UP)
     order.picked_up_at = None
     order.save(update_fields=["status", "picked_up_at"])
     audit_record(actor=by, action="handoff.undone", order=order, data={"rider": order.rider_id, "store": store.pk})

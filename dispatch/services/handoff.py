@@ -17,6 +17,7 @@ from ..models import HandoffCode, Order, OrderStatus, Rider, Store
 from .audit import audit_record
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
+from .states import Action, transition
 
 
 def _code_digest(code: str) -> str:
@@ -127,7 +128,7 @@ def _pickup_handoff_tx(*, store: Store, pickup_code: str, rider_code: str, by) -
     if refusal is None and match is not None:
         match.used_at = now
         match.save(update_fields=["used_at"])
-        order.status = OrderStatus.PICKED_UP
+        transition(order, Action.PICK_UP)
         order.picked_up_at = now
         order.save(update_fields=["status", "picked_up_at"])
         audit_record(actor=by, action="handoff.completed", order=order, data={"rider": order.rider_id, "store": store.pk})
