@@ -26,7 +26,14 @@ from ..models import AuditEvent, Order, OrderItem, OrderStatus, Rider, Store
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish
-from .handoff import HandoffRefused, handoff_check, order_by_pickup_code, order_by_rider_code, pickup_handoff
+from .handoff import (
+    HandoffRefused,
+    handoff_check,
+    order_by_pickup_code,
+    order_by_rider_code,
+    pickup_handoff,
+    pickup_return,
+)
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
 from .privacy import ShreddedError, sensitive_item_names
@@ -119,6 +126,16 @@ def counter_handoff(*, store: Store, user, pickup_code: str, rider_code: str, dr
         if dry_run:
             return handoff_check(store=store, pickup_code=pickup_code, rider_code=rider_code, by=user)
         return pickup_handoff(store=store, pickup_code=pickup_code, rider_code=rider_code, by=user)
+    except HandoffRefused:
+        failure_note(user=user, store=store)
+        raise
+
+
+def counter_return(*, store: Store, user, order_id: int, rider_code: str) -> Order:
+    """A failed delivery's bag back at the counter, under the same failure limit as the handoff."""
+    counter_guard(user=user, store=store, action="return")
+    try:
+        return pickup_return(store=store, order_id=order_id, rider_code=rider_code, by=user)
     except HandoffRefused:
         failure_note(user=user, store=store)
         raise

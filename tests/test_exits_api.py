@@ -1,0 +1,298 @@
+"""The exits from a delivery through the HTTP API: cancel (merchant, dispatch, store), a failed delivery (each
+reason, and the evidence "unreachable" needs), the retry and the return at the counter. Each exit ends the rider's
+access as delivery does: the page answers 404, every grant is revoked, the device is told (`order.revoked`), and
+the audit says so, with a reason code and never a note."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from dispatch.models import AuditEvent, Event, Grant, Merchant, Order, Store, Tier
+from dispatch.services.privacy import grant_create
+from dispatch.services.rtc import Caller, call_end, call_start
+from tests.factories import PII_STRINGS
+
+pytestmark = pytest.mark.django_db
+NOTE = "Mrs Zhang at flat 4 said no"  # a note that names a person: never stored, never audited
+
+
+def token_of(order: dict) -> str:
+    return order["tracking_url"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def track(order: dict, lang: str = "en") -> dict:
+    return Client(HTTP_ACCEPT_LANGUAGE=lang).get(f"/api/track/{token_of(order)}/").json()
+
+
+def pick_up(order: dict, rider1, staff1) -> None:
+    assert staff1.post(f"/api/pickup/orders/{order['id']}/ready/").status_code == 200
+    code = rider1.get(f"/api/rider/orders/{order['id']}/handoff-code/").json()["code"]
+    r = staff1.post("/api/pickup/handoff/", {"pickup_code": order["pickup_code"], "rider_code": code}, format="json")
+    assert r.status_code == 200, r.content
+
+
+@pytest.fixture
+def picked_up(assigned_order, rider1, staff1):
+    pick_up(assigned_order, rider1, staff1)
+    return assigned_order
+
+
+def assert_access_ended(order_id: int, rider1, demo, reason: str) -> None:
+    """As after delivery or today's cancel: gone from the list, 404 on the detail, no live grant, one purge
+    frame to the rider's devices, and an `access.revoked` row with the exit's reason."""
+    assert rider1.get(f"/api/rider/orders/{order_id}/").status_code == 404
+    assert order_id not in [o["id"] for o in rider1.get("/api/rider/orders/").json()]
+    assert rider1.get(f"/api/rider/orders/{order_id}/handoff-code/").status_code == 404
+    rider = demo["rider1"].rider
+    assert Grant.objects.filter(order_id=order_id, principal=demo["rider1"]).exists()
+    assert not Grant.objects.filter(order_id=order_id, principal=demo["rider1"], revoked_at__isnull=True).exists()
+    assert Event.objects.filter(group=f"rider.{rider.pk}", type="order.revoked", payload__order=order_id).count() == 1
+    revoked = AuditEvent.objects.filter(order_id=order_id, action="access.revoked")
+    assert [e.data["reason"] for e in revoked] == [reason]
+
+
+def assert_no_note(order_id: int) -> None:
+    rows = json.dumps(list(AuditEvent.objects.filter(order_id=order_id).values_list("data", flat=True)))
+    assert NOTE not in rows and "Zhang" not in rows
+
+
+def make_call_attempts(order_id: int, user, n: int) -> None:
+    """The rider rings the customer in the app and hangs up unanswered, n times."""
+    order = Order.objects.get(pk=order_id)
+    for _ in range(n):
+        call, _servers = call_start(party=Caller("rider", user=user), order=order, to="customer", channel="c")
+        call_end(call=call, side="caller", action="hangup")
+
+
+# --- cancel ------------------------------------------------------------------------------------------------
+def test_merchant_cancels_with_a_reason_and_the_rider_loses_access(assigned_order, merchant, rider1, demo):
+    order_id = assigned_order["id"]
+    r = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "out_of_stock", "note": NOTE}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json() == {"id": order_id, "status": "cancelled"}
+    assert_access_ended(order_id, rider1, demo, "cancelled")
+    audit = AuditEvent.objects.get(order_id=order_id, action="order.cancelled")
+    assert audit.data == {"reason": "out_of_stock", "by": "merchant"}
+    assert_no_note(order_id)
+    again = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json")
+    assert again.status_code == 409 and again.json()["code"] == "wrong_state"
+    assert again.json()["detail"] == "An order that is cancelled cannot be cancelled."
+    view = track(assigned_order)
+    assert view["status"] == "cancelled" and view["delivery_pin"] is None
+    assert view["exit"] == {"status": "cancelled", "category": "cancelled_by_store", "reason": "out_of_stock",
+                            "headline": "Your order was cancelled",
+                            "detail": "cancelled by the store: an item is out of stock"}
+    zh = track(assigned_order, "zh-CN,zh;q=0.9")["exit"]
+    assert (zh["headline"], zh["detail"]) == ("您的订单已取消", "门店取消：商品缺货")
+
+
+def test_cancel_refusals(posted_order, merchant, dispatcher, demo):
+    order_id = posted_order["id"]
+    bad = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "she was rude"}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "reason" in bad.json()["errors"]
+    assert merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": 3}, format="json").status_code == 400
+    assert merchant.post(f"/api/orders/{order_id}/cancel/", {}, format="json").status_code == 400
+    stranger = get_user_model().objects.create_user("merchant9", password="x")
+    Merchant.objects.create(user=stranger).stores.set(Store.objects.all())
+    other = APIClient()
+    other.force_authenticate(stranger)
+    r = other.post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert APIClient().post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json").status_code in (401, 403)
+    assert Order.objects.get(pk=order_id).status == "created"
+
+
+def test_dispatcher_cancels_a_picked_up_order(picked_up, dispatcher, rider1, demo):
+    order_id = picked_up["id"]
+    r = dispatcher.post(f"/api/dispatch/orders/{order_id}/cancel/", {"reason": "address_problem"}, format="json")
+    assert r.status_code == 200 and r.json() == {"id": order_id, "status": "cancelled"}
+    assert_access_ended(order_id, rider1, demo, "cancelled")
+    assert track(picked_up)["exit"]["category"] == "cancelled_by_service"
+
+
+def test_store_cancels_only_its_own_orders_and_only_before_pick_up(assigned_order, client_for, staff1, rider1, demo):
+    order_id = assigned_order["id"]
+    other_store = client_for("store2")
+    r = other_store.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
+    assert r.status_code == 404
+    pick_up(assigned_order, rider1, staff1)
+    late = staff1.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
+    assert late.status_code == 409 and late.json()["code"] == "wrong_state"
+    assert Order.objects.get(pk=order_id).status == "picked_up"
+    assert staff1.post(f"/api/pickup/orders/{order_id}/undo-handoff/").status_code == 200
+    r = staff1.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    assert_access_ended(order_id, rider1, demo, "cancelled")
+    assert AuditEvent.objects.get(order_id=order_id, action="order.cancelled").data["by"] == "store"
+
+
+# --- fail -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("reason", ["refused", "wrong_address", "unsafe"])
+def test_fail_goes_back_to_the_store_and_ends_access(picked_up, rider1, demo, reason):
+    order_id = picked_up["id"]
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason, "note": NOTE}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json() == {"id": order_id, "status": "returning"}  # the default policy: back at once
+    assert_access_ended(order_id, rider1, demo, "failed")
+    assert AuditEvent.objects.get(order_id=order_id, action="order.failed").data["reason"] == reason
+    assert AuditEvent.objects.filter(order_id=order_id, action="order.returning").count() == 1
+    assert_no_note(order_id)
+    returns = rider1.get("/api/rider/returns/").json()
+    assert [(o["id"], o["status"]) for o in returns] == [(order_id, "returning")]
+    assert set(returns[0]) == {"id", "status", "pickup_code", "store"}  # no customer, no destination
+    assert not any(s in json.dumps(returns) for s in PII_STRINGS)
+    assert track(picked_up)["exit"]["category"] == "returning"
+    again = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason}, format="json")
+    assert again.status_code == 404  # no longer the rider's order
+
+
+def test_fail_refusals(assigned_order, rider1):
+    order_id = assigned_order["id"]
+    early = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "refused"}, format="json")
+    assert early.status_code == 409 and early.json()["code"] == "wrong_state"
+    assert early.json()["detail"] == "An order that is assigned cannot be marked as failed."
+    assert rider1.post(f"/api/rider/orders/{order_id}/door-wait/").json()["code"] == "wrong_state"
+    bad = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "bored"}, format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+def test_unreachable_needs_calls_and_a_door_wait_run_out(picked_up, rider1, client_for, demo):
+    order_id = picked_up["id"]
+    unreachable = {"reason": "unreachable"}
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", unreachable, format="json")
+    assert r.status_code == 409 and r.json()["code"] == "no_call_attempts"
+    make_call_attempts(order_id, demo["rider1"], 1)
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", unreachable, format="json")
+    assert r.json()["code"] == "no_call_attempts" and "(1 so far)" in r.json()["detail"]
+    make_call_attempts(order_id, demo["rider1"], 1)
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", unreachable, format="json")
+    assert r.status_code == 409 and r.json()["code"] == "wait_not_over"  # never started
+
+    assert track(picked_up)["door_wait"] is None
+    started = rider1.post(f"/api/rider/orders/{order_id}/door-wait/")
+    assert started.status_code == 200, started.content
+    wait = started.json()["door_wait"]
+    view = track(picked_up)["door_wait"]
+    assert view == wait
+    ends = timezone.datetime.fromisoformat(view["ends_at"]) - timezone.datetime.fromisoformat(view["started_at"])
+    assert ends == timedelta(seconds=300)
+    assert rider1.post(f"/api/rider/orders/{order_id}/door-wait/").json()["door_wait"] == wait  # not restarted
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", unreachable, format="json")
+    assert r.status_code == 409 and r.json()["code"] == "wait_not_over"
+    assert Order.objects.get(pk=order_id).status == "picked_up"
+
+    Order.objects.filter(pk=order_id).update(door_wait_started_at=timezone.now() - timedelta(seconds=301))
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", unreachable, format="json")
+    assert r.status_code == 200 and r.json()["status"] == "returning"
+    assert_access_ended(order_id, rider1, demo, "failed")
+    exit_ = track(picked_up)["exit"]
+    assert (exit_["reason"], exit_["detail"]) == ("unreachable", "the rider could not reach you")
+    assert track(picked_up, "zh-CN,zh;q=0.9")["exit"]["detail"] == "骑手联系不上您"
+
+
+def test_calls_before_pick_up_or_per_store_settings(assigned_order, rider1, staff1, demo):
+    """Calls made before the bag was picked up are no evidence; the number of calls and the wait are the store's."""
+    order_id = assigned_order["id"]
+    make_call_attempts(order_id, demo["rider1"], 2)
+    pick_up(assigned_order, rider1, staff1)
+    Store.objects.filter(orders__pk=order_id).update(fail_min_calls=1, door_wait_s=60)
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "unreachable"}, format="json")
+    assert r.json()["code"] == "no_call_attempts"
+    make_call_attempts(order_id, demo["rider1"], 1)
+    wait = rider1.post(f"/api/rider/orders/{order_id}/door-wait/").json()["door_wait"]
+    gap = timezone.datetime.fromisoformat(wait["ends_at"]) - timezone.datetime.fromisoformat(wait["started_at"])
+    assert gap == timedelta(seconds=60)
+
+
+# --- retry and return -----------------------------------------------------------------------------------------
+@pytest.fixture
+def retry_store(picked_up):
+    Store.objects.filter(orders__pk=picked_up["id"]).update(fail_policy="retry")
+    return picked_up
+
+
+def test_retry_gives_a_fresh_area_grant_to_the_rider_with_the_bag(retry_store, rider1, dispatcher, demo):
+    order_id = retry_store["id"]
+    order = Order.objects.get(pk=order_id)
+    grant_create(order=order, user=demo["rider1"], scope="address", tier=Tier.DOOR, purpose="delivery")
+    assert rider1.get(f"/api/rider/orders/{order_id}/").json()["destination"]["tier"] == "door"
+    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "refused"}, format="json")
+    assert r.json() == {"id": order_id, "status": "failed"}
+    assert_access_ended(order_id, rider1, demo, "failed")
+    assert Order.objects.get(pk=order_id).retry_until is not None
+    assert track(retry_store)["exit"]["category"] == "delivery_failed"
+
+    r = dispatcher.post(f"/api/dispatch/orders/{order_id}/retry/")
+    assert r.status_code == 200 and r.json() == {"id": order_id, "status": "picked_up"}
+    live = Grant.objects.filter(order_id=order_id, principal=demo["rider1"], revoked_at__isnull=True)
+    assert [(g.tier, g.scope) for g in live] == [(Tier.AREA, "address")]
+    assert rider1.get(f"/api/rider/orders/{order_id}/").json()["destination"]["tier"] == "area"
+    assert AuditEvent.objects.filter(order_id=order_id, action="order.retried").count() == 1
+    again = dispatcher.post(f"/api/dispatch/orders/{order_id}/retry/")
+    assert again.status_code == 409 and again.json()["code"] == "wrong_state"
+    assert rider1.post(f"/api/dispatch/orders/{order_id}/retry/").status_code == 403
+
+
+def test_the_retry_window_runs_out_into_returning(retry_store, rider1, dispatcher, demo, monkeypatch,
+                                                   django_capture_on_commit_callbacks):
+    from celery import current_app
+
+    from dispatch import tasks
+    from dispatch.services.lifecycle import lifecycle_sweep
+
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args, countdown: sent.append((name, args, countdown)))
+    order_id = retry_store["id"]
+    Store.objects.filter(orders__pk=order_id).update(retry_window_s=120)
+    with django_capture_on_commit_callbacks(execute=True):
+        rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "refused"}, format="json")
+    assert sent == [("dispatch.tasks.return_failed_order", [order_id], 121)]
+    assert tasks.return_failed_order.run(order_id) == 0  # not yet due: nothing moves
+    Order.objects.filter(pk=order_id).update(retry_until=timezone.now() - timedelta(seconds=1))
+    assert lifecycle_sweep()["returns_started"] == 1  # the fallback, when no countdown ran
+    assert tasks.return_failed_order.run(order_id) == 0  # idempotent
+    assert Order.objects.get(pk=order_id).status == "returning"
+    late = dispatcher.post(f"/api/dispatch/orders/{order_id}/retry/")
+    assert late.status_code == 409 and late.json()["code"] == "wrong_state"
+
+
+def test_a_retry_after_the_window_returns_the_bag_instead(retry_store, rider1, dispatcher, monkeypatch):
+    order_id = retry_store["id"]
+    Store.objects.filter(orders__pk=order_id).update(retry_window_s=3600)  # past the countdown limit: sweep only
+    rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "unsafe"}, format="json")
+    Order.objects.filter(pk=order_id).update(retry_until=timezone.now() - timedelta(seconds=1))
+    r = dispatcher.post(f"/api/dispatch/orders/{order_id}/retry/")
+    assert r.status_code == 409 and r.json()["code"] == "retry_window_over"
+    assert Order.objects.get(pk=order_id).status == "returning"  # committed with the refusal
+
+
+def test_the_counter_takes_the_bag_back_with_the_riders_code(picked_up, rider1, staff1, client_for, demo):
+    order_id = picked_up["id"]
+    early = staff1.post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": "123456"}, format="json")
+    assert early.status_code == 409 and early.json()["code"] == "wrong_state"
+    rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": "wrong_address"}, format="json")
+    code = rider1.get(f"/api/rider/returns/{order_id}/handoff-code/").json()["code"]
+    assert client_for("rider2").get(f"/api/rider/returns/{order_id}/handoff-code/").status_code == 404
+    wrong = staff1.post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": "000000"}, format="json")
+    assert wrong.status_code == 409 and wrong.json()["code"] == "wrong_rider"
+    elsewhere = client_for("store2").post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": code}, format="json")
+    assert elsewhere.status_code == 404
+    r = staff1.post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": code}, format="json")
+    assert r.status_code == 200 and r.json() == {"id": order_id, "status": "returned"}
+    order = Order.objects.get(pk=order_id)
+    assert order.returned_at is not None
+    assert AuditEvent.objects.get(order_id=order_id, action="order.returned").data["rider"] == demo["rider1"].rider.pk
+    assert [e.data["code"] for e in AuditEvent.objects.filter(order_id=order_id, action="return.refused")] == [
+        "wrong_state", "wrong_rider"]
+    assert_access_ended(order_id, rider1, demo, "failed")  # nothing new to revoke: one purge, one row
+    assert rider1.get("/api/rider/returns/").json() == []
+    reused = staff1.post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": code}, format="json")
+    assert reused.status_code == 409 and reused.json()["code"] == "wrong_state"
+    assert track(picked_up)["exit"]["headline"] == "Your order was returned to the store"
