@@ -75,10 +75,13 @@ class RiderLocationApi(APIView):
                                         "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
 
 
-def _handoff_code(order, user) -> Response:
+def _handoff_code(order, user) -> dict:
     code, expires = handoff_code_issue(order=order, rider=rider_of(user))
-    qr = segno.make(code, error="m", micro=False).svg_data_uri(scale=6, border=2)
-    response = Response(HandoffCodeOut({"code": code, "expires_at": expires, "qr_svg": qr}).data)
+    return {"code": code, "expires_at": expires, "qr_svg": segno.make(code, error="m", micro=False).svg_data_uri(
+        scale=6, border=2)}
+
+
+def _no_store(response: Response) -> Response:
     response["Cache-Control"] = "no-store"
     return response
 
@@ -88,7 +91,8 @@ class RiderHandoffCodeApi(APIView):
 
     @extend_schema(responses=HandoffCodeOut)
     def get(self, request, order_id: int):
-        return _handoff_code(selectors.access_order(user=request.user, order_id=order_id), request.user)
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        return _no_store(Response(HandoffCodeOut(_handoff_code(order, request.user)).data))
 
 
 class RiderDoorWaitApi(APIView):
@@ -138,7 +142,8 @@ class RiderReturnCodeApi(APIView):
 
     @extend_schema(responses=HandoffCodeOut)
     def get(self, request, order_id: int):
-        return _handoff_code(selectors.access_rider_return(user=request.user, order_id=order_id), request.user)
+        order = selectors.access_rider_return(user=request.user, order_id=order_id)
+        return _no_store(Response(HandoffCodeOut(_handoff_code(order, request.user)).data))
 
 
 class RiderCallApi(APIView):
