@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from dispatch.models import AuditEvent, Event, Grant, Merchant, Order, Store, Tier
 from dispatch.services.privacy import grant_create
 from dispatch.services.rtc import Caller, call_end, call_start
-from tests.factories import PII_STRINGS
+from tests.factories import PII_STRINGS, order_payload
 
 pytestmark = pytest.mark.django_db
 NOTE = "Mrs Zhang at flat 4 said no"  # a note that names a person: never stored, never audited
@@ -134,23 +134,29 @@ def test_store_cancels_only_its_own_orders_and_only_before_pick_up(assigned_orde
 
 
 # --- fail -----------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("reason", ["refused", "wrong_address", "unsafe"])
-def test_fail_goes_back_to_the_store_and_ends_access(picked_up, rider1, demo, reason):
-    order_id = picked_up["id"]
-    r = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason, "note": NOTE}, format="json")
-    assert r.status_code == 200, r.content
-    assert r.json() == {"id": order_id, "status": "returning"}  # the default policy: back at once
-    assert_access_ended(order_id, rider1, demo, "failed")
-    assert AuditEvent.objects.get(order_id=order_id, action="order.failed").data["reason"] == reason
-    assert AuditEvent.objects.filter(order_id=order_id, action="order.returning").count() == 1
-    assert_no_note(order_id)
-    returns = rider1.get("/api/rider/returns/").json()
-    assert [(o["id"], o["status"]) for o in returns] == [(order_id, "returning")]
-    assert set(returns[0]) == {"id", "status", "pickup_code", "store"}  # no customer, no destination
-    assert not any(s in json.dumps(returns) for s in PII_STRINGS)
-    assert track(picked_up)["exit"]["category"] == "returning"
-    again = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason}, format="json")
-    assert again.status_code == 404  # no longer the rider's order
+def test_fail_goes_back_to_the_store_and_ends_access(merchant, dispatcher, rider1, staff1, demo):
+    """Each reason that needs no evidence, one order each, under the store's default policy ("return")."""
+    for reason in ("refused", "wrong_address", "unsafe"):
+        order = merchant.post("/api/orders/", order_payload(), format="json").json()
+        order_id = order["id"]
+        dispatcher.post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": demo["rider1"].rider.pk}, format="json")
+        pick_up(order, rider1, staff1)
+        r = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason, "note": NOTE}, format="json")
+        assert r.status_code == 200, r.content
+        assert r.json() == {"id": order_id, "status": "returning"}  # the default policy: back at once
+        assert_access_ended(order_id, rider1, demo, "failed")
+        assert AuditEvent.objects.get(order_id=order_id, action="order.failed").data["reason"] == reason
+        assert AuditEvent.objects.filter(order_id=order_id, action="order.returning").count() == 1
+        assert_no_note(order_id)
+        returns = rider1.get("/api/rider/returns/").json()
+        assert (returns[0]["id"], returns[0]["status"]) == (order_id, "returning")
+        assert set(returns[0]) == {"id", "status", "pickup_code", "store"}  # no customer, no destination
+        assert not any(s in json.dumps(returns) for s in PII_STRINGS)
+        exit_ = track(order)["exit"]
+        assert (exit_["category"], exit_["reason"]) == ("returning", reason)
+        again = rider1.post(f"/api/rider/orders/{order_id}/fail/", {"reason": reason}, format="json")
+        assert again.status_code == 404  # no longer the rider's order
+    assert len(rider1.get("/api/rider/returns/").json()) == 3
 
 
 def test_fail_refusals(assigned_order, rider1):
@@ -295,4 +301,7 @@ def test_the_counter_takes_the_bag_back_with_the_riders_code(picked_up, rider1, 
     assert rider1.get("/api/rider/returns/").json() == []
     reused = staff1.post(f"/api/pickup/orders/{order_id}/return/", {"rider_code": code}, format="json")
     assert reused.status_code == 409 and reused.json()["code"] == "wrong_state"
+    out_again = staff1.post("/api/pickup/handoff/", {"pickup_code": picked_up["pickup_code"], "rider_code": code},
+                            format="json")
+    assert out_again.status_code == 409 and out_again.json()["code"] == "returned"
     assert track(picked_up)["exit"]["headline"] == "Your order was returned to the store"

@@ -193,7 +193,7 @@ def handoff_history(*, store: Store, now: datetime | None = None, limit: int = 1
 
 
 # --- The bag -------------------------------------------------------------------------------
-PACKABLE = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
+PACKABLE = (OrderStatus.CREATED, OrderStatus.OFFERED, OrderStatus.ASSIGNED, OrderStatus.READY)
 
 
 def order_packing_list(*, order: Order, user) -> list[dict[str, Any]]:

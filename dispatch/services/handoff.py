@@ -51,7 +51,7 @@ def _refuse(code: str, detail: str, *, status: int = 409) -> HandoffRefused:
     return err
 
 
-OPEN = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
+OPEN = (OrderStatus.CREATED, OrderStatus.OFFERED, OrderStatus.ASSIGNED, OrderStatus.READY)
 
 
 def order_by_pickup_code(*, store: Store, pickup_code: str, now: datetime | None = None) -> Order:
@@ -93,8 +93,10 @@ def _verdict(order: Order, rider_code: str, now: datetime) -> tuple[HandoffRefus
     """Whether the bag may go to the holder of `rider_code` now: (refusal, None) or (None, the code)."""
     if order.status == OrderStatus.CANCELLED:
         return _refuse("cancelled", _("This order was cancelled. Do not hand the bag over.")), None
-    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED):
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.RETURNING):
         return _refuse("already_picked_up", _("This bag was already handed over.")), None
+    if order.status == OrderStatus.RETURNED:
+        return _refuse("returned", _("This bag came back from a failed delivery. Do not hand it over.")), None
     if order.status != OrderStatus.READY:
         return _refuse("not_ready", _("This order is not marked ready yet.")), None
     digest = _code_digest((rider_code or "").strip())
