@@ -234,6 +234,9 @@ def test_retry_gives_a_fresh_area_grant_to_the_rider_with_the_bag(retry_store, r
     assert_access_ended(order_id, rider1, demo, "failed")
     assert Order.objects.get(pk=order_id).retry_until is not None
     assert track(retry_store)["exit"]["category"] == "delivery_failed"
+    board = {o["id"]: o for o in dispatcher.get("/api/dispatch/orders/").json()}  # the board shows what to retry
+    assert (board[order_id]["status"], board[order_id]["fail_reason"]) == ("failed", "refused")
+    assert board[order_id]["retry_until"] is not None
 
     r = dispatcher.post(f"/api/dispatch/orders/{order_id}/retry/")
     assert r.status_code == 200 and r.json() == {"id": order_id, "status": "picked_up"}
