@@ -74,3 +74,30 @@ def test_refusal_is_translated():
 def test_unknown_action_is_a_programming_error():
     with pytest.raises(ValueError):
         states.transition_check("created", "teleport")
+
+
+@pytest.mark.django_db
+def test_the_services_follow_the_table(posted_order, demo):
+    """The services route through the table: in every status, assign, ready and cancel either move the order
+    where EXPECTED says or refuse with `wrong_state` and change nothing."""
+    from dispatch.services.orders import order_assign, order_cancel, order_mark_ready
+
+    riders = [demo["rider1"].rider, demo["rider2"].rider]
+    services = {
+        "assign": lambda oid, n: order_assign(order_id=oid, rider_id=riders[n % 2].pk, by=None),
+        "ready": lambda oid, n: order_mark_ready(order_id=oid, by=None),
+        "cancel": lambda oid, n: order_cancel(order_id=oid, by=None, reason="other"),
+    }
+    order_id = posted_order["id"]
+    for n, (status, action) in enumerate(itertools.product(ALL_STATUSES, services)):
+        Order.objects.filter(pk=order_id).update(status=status)
+        allowed = EXPECTED[status].get(action)
+        if status == action == "ready":
+            allowed = "ready"  # marking a ready order ready again is a no-op, not a refusal
+        try:
+            services[action](order_id, n)
+        except DomainError as err:
+            assert (err.code, allowed) == ("wrong_state", None), (status, action)
+        else:
+            assert allowed is not None, (status, action)
+        assert Order.objects.get(pk=order_id).status == (allowed or status), (status, action)
