@@ -1,7 +1,6 @@
-"""The exits from a delivery through the HTTP API: cancel (merchant, dispatch, store), a failed delivery (each
-reason, and the evidence "unreachable" needs), the retry and the return at the counter. Each exit ends the rider's
-access as delivery does: the page answers 404, every grant is revoked, the device is told (`order.revoked`), and
-the audit says so, with a reason code and never a note."""
+"""A failed delivery through the HTTP API (each reason, and the evidence "unreachable" needs), the retry and the
+return at the counter. Each ends the rider's access as delivery does: the page answers 404, every grant is
+revoked, the device is told (`order.revoked`), and the audit says so, with a reason code and never a note."""
 
 from __future__ import annotations
 
@@ -9,128 +8,27 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from dispatch.models import AuditEvent, Event, Grant, Merchant, Order, Store, Tier
+from dispatch.models import AuditEvent, Grant, Order, Store, Tier
 from dispatch.services.privacy import grant_create
-from dispatch.services.rtc import Caller, call_end, call_start
+from tests.exits_helpers import (
+    NOTE,
+    assert_access_ended,
+    assert_no_note,
+    make_call_attempts,
+    pick_up,
+    track,
+)
 from tests.factories import PII_STRINGS, order_payload
 
 pytestmark = pytest.mark.django_db
-NOTE = "Mrs Zhang at flat 4 said no"  # a note that names a person: never stored, never audited
-
-
-def token_of(order: dict) -> str:
-    return order["tracking_url"].rstrip("/").rsplit("/", 1)[-1]
-
-
-def track(order: dict, lang: str = "en") -> dict:
-    return Client(HTTP_ACCEPT_LANGUAGE=lang).get(f"/api/track/{token_of(order)}/").json()
-
-
-def pick_up(order: dict, rider1, staff1) -> None:
-    assert staff1.post(f"/api/pickup/orders/{order['id']}/ready/").status_code == 200
-    code = rider1.get(f"/api/rider/orders/{order['id']}/handoff-code/").json()["code"]
-    r = staff1.post("/api/pickup/handoff/", {"pickup_code": order["pickup_code"], "rider_code": code}, format="json")
-    assert r.status_code == 200, r.content
 
 
 @pytest.fixture
 def picked_up(assigned_order, rider1, staff1):
     pick_up(assigned_order, rider1, staff1)
     return assigned_order
-
-
-def assert_access_ended(order_id: int, rider1, demo, reason: str) -> None:
-    """As after delivery or today's cancel: gone from the list, 404 on the detail, no live grant, one purge
-    frame to the rider's devices, and an `access.revoked` row with the exit's reason."""
-    assert rider1.get(f"/api/rider/orders/{order_id}/").status_code == 404
-    assert order_id not in [o["id"] for o in rider1.get("/api/rider/orders/").json()]
-    assert rider1.get(f"/api/rider/orders/{order_id}/handoff-code/").status_code == 404
-    rider = demo["rider1"].rider
-    assert Grant.objects.filter(order_id=order_id, principal=demo["rider1"]).exists()
-    assert not Grant.objects.filter(order_id=order_id, principal=demo["rider1"], revoked_at__isnull=True).exists()
-    assert Event.objects.filter(group=f"rider.{rider.pk}", type="order.revoked", payload__order=order_id).count() == 1
-    revoked = AuditEvent.objects.filter(order_id=order_id, action="access.revoked")
-    assert [e.data["reason"] for e in revoked] == [reason]
-
-
-def assert_no_note(order_id: int) -> None:
-    rows = json.dumps(list(AuditEvent.objects.filter(order_id=order_id).values_list("data", flat=True)))
-    assert NOTE not in rows and "Zhang" not in rows
-
-
-def make_call_attempts(order_id: int, user, n: int) -> None:
-    """The rider rings the customer in the app and hangs up unanswered, n times."""
-    order = Order.objects.get(pk=order_id)
-    for _ in range(n):
-        call, _servers = call_start(party=Caller("rider", user=user), order=order, to="customer", channel="c")
-        call_end(call=call, side="caller", action="hangup")
-
-
-# --- cancel ------------------------------------------------------------------------------------------------
-def test_merchant_cancels_with_a_reason_and_the_rider_loses_access(assigned_order, merchant, rider1, demo):
-    order_id = assigned_order["id"]
-    r = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "out_of_stock", "note": NOTE}, format="json")
-    assert r.status_code == 200, r.content
-    assert r.json() == {"id": order_id, "status": "cancelled"}
-    assert_access_ended(order_id, rider1, demo, "cancelled")
-    audit = AuditEvent.objects.get(order_id=order_id, action="order.cancelled")
-    assert audit.data == {"reason": "out_of_stock", "by": "merchant"}
-    assert_no_note(order_id)
-    again = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json")
-    assert again.status_code == 409 and again.json()["code"] == "wrong_state"
-    assert again.json()["detail"] == "An order that is cancelled cannot be cancelled."
-    view = track(assigned_order)
-    assert view["status"] == "cancelled" and view["delivery_pin"] is None
-    assert view["exit"] == {"status": "cancelled", "category": "cancelled_by_store", "reason": "out_of_stock",
-                            "headline": "Your order was cancelled",
-                            "detail": "cancelled by the store: an item is out of stock"}
-    zh = track(assigned_order, "zh-CN,zh;q=0.9")["exit"]
-    assert (zh["headline"], zh["detail"]) == ("您的订单已取消", "门店取消：商品缺货")
-
-
-def test_cancel_refusals(posted_order, merchant, dispatcher, demo):
-    order_id = posted_order["id"]
-    bad = merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": "she was rude"}, format="json")
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and "reason" in bad.json()["errors"]
-    assert merchant.post(f"/api/orders/{order_id}/cancel/", {"reason": 3}, format="json").status_code == 400
-    assert merchant.post(f"/api/orders/{order_id}/cancel/", {}, format="json").status_code == 400
-    stranger = get_user_model().objects.create_user("merchant9", password="x")
-    Merchant.objects.create(user=stranger).stores.set(Store.objects.all())
-    other = APIClient()
-    other.force_authenticate(stranger)
-    r = other.post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json")
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
-    assert APIClient().post(f"/api/orders/{order_id}/cancel/", {"reason": "other"}, format="json").status_code in (401, 403)
-    assert Order.objects.get(pk=order_id).status == "created"
-
-
-def test_dispatcher_cancels_a_picked_up_order(picked_up, dispatcher, rider1, demo):
-    order_id = picked_up["id"]
-    r = dispatcher.post(f"/api/dispatch/orders/{order_id}/cancel/", {"reason": "address_problem"}, format="json")
-    assert r.status_code == 200 and r.json() == {"id": order_id, "status": "cancelled"}
-    assert_access_ended(order_id, rider1, demo, "cancelled")
-    assert track(picked_up)["exit"]["category"] == "cancelled_by_service"
-
-
-def test_store_cancels_only_its_own_orders_and_only_before_pick_up(assigned_order, client_for, staff1, rider1, demo):
-    order_id = assigned_order["id"]
-    other_store = client_for("store2")
-    r = other_store.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
-    assert r.status_code == 404
-    pick_up(assigned_order, rider1, staff1)
-    late = staff1.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
-    assert late.status_code == 409 and late.json()["code"] == "wrong_state"
-    assert Order.objects.get(pk=order_id).status == "picked_up"
-    assert staff1.post(f"/api/pickup/orders/{order_id}/undo-handoff/").status_code == 200
-    r = staff1.post(f"/api/pickup/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
-    assert r.status_code == 200 and r.json()["status"] == "cancelled"
-    assert_access_ended(order_id, rider1, demo, "cancelled")
-    assert AuditEvent.objects.get(order_id=order_id, action="order.cancelled").data["by"] == "store"
 
 
 # --- fail -----------------------------------------------------------------------------------------------------
