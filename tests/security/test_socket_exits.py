@@ -32,8 +32,22 @@ def picked_up(merchant, dispatcher, staff1, rider1, demo, *, hand_over: bool = T
     return order
 
 
-def _fail(rider1, oid):
-    return rider1.post(f"/api/rider/orders/{oid}/fail/", {"reason": "refused"}, format="json")
+def _fail(rider1, oid, reason="refused"):
+    return rider1.post(f"/api/rider/orders/{oid}/fail/", {"reason": reason}, format="json")
+
+
+def _unreachable(rider1, user, oid):
+    """With the evidence: two unanswered in-app calls and a door wait that has run out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.exits_helpers import make_call_attempts
+
+    make_call_attempts(oid, user, 2)
+    assert rider1.post(f"/api/rider/orders/{oid}/door-wait/").status_code == 200
+    Order.objects.filter(pk=oid).update(door_wait_started_at=timezone.now() - timedelta(seconds=301))
+    return _fail(rider1, oid, "unreachable")
 
 
 EXITS = {
@@ -44,7 +58,10 @@ EXITS = {
                                                            {"reason": "no_rider"}, format="json"),
     "store_cancel": lambda c, oid: c["staff1"].post(f"/api/pickup/orders/{oid}/cancel/", {"reason": "out_of_stock"},
                                                     format="json"),
-    "fail": lambda c, oid: _fail(c["rider1"], oid),
+    "fail_refused": lambda c, oid: _fail(c["rider1"], oid),
+    "fail_wrong_address": lambda c, oid: _fail(c["rider1"], oid, "wrong_address"),
+    "fail_unsafe": lambda c, oid: _fail(c["rider1"], oid, "unsafe"),
+    "fail_unreachable": lambda c, oid: _unreachable(c["rider1"], c["rider_user"], oid),
 }
 
 
@@ -62,7 +79,8 @@ def order_frames(frames: list[dict], oid: int) -> list[tuple]:
 def test_each_exit_purges_and_stops_the_order_on_the_riders_socket(demo, merchant, dispatcher, staff1, rider1):
     """One order per exit, all held by the rider, and a control order with no exit; all exits happen while the
     socket is open, then the rider rides toward the (shared) door."""
-    clients = {"merchant": merchant, "dispatcher": dispatcher, "staff1": staff1, "rider1": rider1}
+    clients = {"merchant": merchant, "dispatcher": dispatcher, "staff1": staff1, "rider1": rider1,
+               "rider_user": demo["rider1"]}
     orders = {exit_: picked_up(merchant, dispatcher, staff1, rider1, demo, hand_over=exit_ != "store_cancel")["id"]
               for exit_ in EXITS}
     cookie = login_cookie(demo["rider1"])
