@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from .services.audit import audit_checkpoint as _audit_checkpoint
+from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
 
@@ -19,6 +20,12 @@ def revoke_order_access(order_id: int) -> int:
     count = access_revoke_due(order_id=order_id)
     log.info("revoke_order_access order=%s grants=%s", order_id, count)
     return count
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def return_failed_order(order_id: int) -> int:
+    """A failed order's retry window ran out: back to the store (a no-op if dispatch retried it meanwhile)."""
+    return returns_due(order_id=order_id)
 
 
 @shared_task(acks_late=True)

@@ -15,15 +15,26 @@ from rest_framework.views import APIView
 from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.permissions import IsStaff, staff_of
-from dispatch.serializers import CheckOut, HistoryOut, PackingOut, StoreOrderOut, StrictCharField, StrictRegexField
+from dispatch.serializers import (
+    CancelIn,
+    CheckOut,
+    HistoryOut,
+    OrderStatusOut,
+    PackingOut,
+    ReturnIn,
+    StoreOrderOut,
+    StrictCharField,
+    StrictRegexField,
+)
 from dispatch.services.counter import (
     counter_handoff,
+    counter_return,
     handoff_history,
     handoff_undo,
     order_packing_list,
     pickup_lookup,
 )
-from dispatch.services.orders import order_mark_ready
+from dispatch.services.orders import order_cancel, order_mark_ready
 from dispatch.services.pickup_numbers import normalise_pickup_code
 
 
@@ -179,3 +190,35 @@ class StoreHandoffUndoApi(APIView):
         handoff_undo(store=staff_of(request.user).store, order_id=order.pk, by=request.user)
         return Response(StoreOrderOut(selectors.counter_order(
             selectors.access_order(user=request.user, order_id=order.pk))).data)
+
+
+class StoreOrderCancelApi(APIView):
+    """The store cancels an order of its own, only while the bag is still at the counter (before pick-up)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=CancelIn, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_cancel(order=order, by=request.user, reason=data.validated_data["reason"], party="store")
+        return Response(OrderStatusOut(order).data)
+
+
+class StoreReturnApi(APIView):
+    """A failed delivery's bag back at the counter: the returning rider's one-time code. Refusals as the
+    handoff's: 409 `wrong_state`, `wrong_rider`, `expired_code`; 429 past the counter's failure limit."""
+
+    permission_classes = [IsStaff]
+    error_statuses = (429,)
+
+    @extend_schema(request=ReturnIn, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        data = ReturnIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        order = counter_return(store=staff_of(request.user).store, user=request.user, order_id=order.pk,
+                               rider_code=data.validated_data["rider_code"].strip())
+        return Response(OrderStatusOut(order).data)

@@ -12,6 +12,8 @@ api_urlpatterns = [
     path("orders/<int:order_id>/ready/", apis.StoreOrderReadyApi.as_view()),
     path("orders/<int:order_id>/packing/", apis.StorePackingApi.as_view()),
     path("orders/<int:order_id>/undo-handoff/", apis.StoreHandoffUndoApi.as_view()),
+    path("orders/<int:order_id>/cancel/", apis.StoreOrderCancelApi.as_view()),
+    path("orders/<int:order_id>/return/", apis.StoreReturnApi.as_view()),
     path("lookup/", apis.StoreLookupApi.as_view()),
     path("handoff/check/", apis.StoreHandoffCheckApi.as_view()),
     path("handoff/", apis.StoreHandoffApi.as_view()),

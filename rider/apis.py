@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -16,12 +17,16 @@ from dispatch.serializers import (
     CallRouteOut,
     CallSessionOut,
     DeliveredOut,
+    DoorWaitStartedOut,
     DutyOut,
+    FailIn,
     HandoffCodeOut,
     LocationAckOut,
     LocationIn,
+    OrderStatusOut,
     PickupCheckOut,
     RiderOrderOut,
+    RiderReturnOut,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -30,6 +35,7 @@ from dispatch.serializers import (
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import order_deliver
+from dispatch.services.exits import door_wait_start, order_fail
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
 
@@ -69,17 +75,75 @@ class RiderLocationApi(APIView):
                                         "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
 
 
+def _handoff_code(order, user) -> dict:
+    code, expires = handoff_code_issue(order=order, rider=rider_of(user))
+    return {"code": code, "expires_at": expires, "qr_svg": segno.make(code, error="m", micro=False).svg_data_uri(
+        scale=6, border=2)}
+
+
+def _no_store(response: Response) -> Response:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class RiderHandoffCodeApi(APIView):
     permission_classes = [IsRider]
 
     @extend_schema(responses=HandoffCodeOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        code, expires = handoff_code_issue(order=order, rider=rider_of(request.user))
-        qr = segno.make(code, error="m", micro=False).svg_data_uri(scale=6, border=2)
-        response = Response(HandoffCodeOut({"code": code, "expires_at": expires, "qr_svg": qr}).data)
-        response["Cache-Control"] = "no-store"
-        return response
+        return _no_store(Response(HandoffCodeOut(_handoff_code(order, request.user)).data))
+
+
+class RiderDoorWaitApi(APIView):
+    """At the door and nobody answers: start the store's door wait (once; the customer's page counts it down)."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=None, responses=DoorWaitStartedOut)
+    def post(self, request, order_id: int):
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = door_wait_start(order=order, rider=rider_of(request.user))
+        return Response(DoorWaitStartedOut({"id": order.pk, "status": order.status,
+                                            "door_wait": selectors.door_wait(order)}).data)
+
+
+class RiderFailApi(APIView):
+    """The delivery could not be made. The rider's access ends; the order is then `failed` (store policy "retry")
+    or `returning` (policy "return")."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=FailIn, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        data = FailIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_fail(order=order, rider=rider_of(request.user), reason=data.validated_data["reason"])
+        return Response(OrderStatusOut(order).data)
+
+
+class RiderReturnListApi(APIView):
+    """The bags this rider is bringing back to the store: the store only, no customer, no destination."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(responses=RiderReturnOut(many=True))
+    def get(self, request):
+        return Response(RiderReturnOut(selectors.rider_returns(user=request.user), many=True).data)
+
+
+class RiderReturnCodeApi(APIView):
+    """The one-time code (and QR) the counter takes a returning bag back with."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(responses=HandoffCodeOut)
+    def get(self, request, order_id: int):
+        order = selectors.access_rider_return(user=request.user, order_id=order_id)
+        return _no_store(Response(HandoffCodeOut(_handoff_code(order, request.user)).data))
 
 
 class RiderCallApi(APIView):

@@ -17,6 +17,12 @@ ORDER_ENDPOINTS = [
     ("post", "/api/dispatch/orders/{id}/assign/", {"rider": 1}),
     ("post", "/api/dispatch/orders/{id}/break-glass/", {"reason": "customer collapsed at the door"}),
     ("get", "/pickup/orders/{id}/label/", None),
+    ("post", "/api/orders/{id}/cancel/", {"reason": "other"}),
+    ("post", "/api/pickup/orders/{id}/cancel/", {"reason": "other"}),
+    ("post", "/api/pickup/orders/{id}/return/", {"rider_code": "123456"}),
+    ("post", "/api/rider/orders/{id}/fail/", {"reason": "refused"}),
+    ("post", "/api/rider/orders/{id}/door-wait/", None),
+    ("get", "/api/rider/returns/{id}/handoff-code/", None),
 ]
 OWN_ROLE = {
     "/api/orders/": "merchant", "/api/rider/": "rider", "/api/pickup/": "staff", "/pickup/": "staff",

@@ -192,5 +192,37 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     assert track["access_ends_at"] and track["address_seen"]
     api.call("anyone", "post", "/api/auth/token/", {"username": demo["rider1"].username, "password": DEMO_PASSWORD})
 
+    _exits(api, demo, rider.pk)
+
     operations = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert operations - set(api.seen) == set(), "operations this test never saw succeed: add them above"
+
+
+def _exits(api: Session, demo, rider_id: int) -> None:
+    """The exits from a delivery: a door wait, a failure under the retry policy, the retry, a failure that goes
+    back to the store and the counter taking the bag back; and a cancel by each party."""
+    from dispatch.models import Store
+
+    order = api.call("merchant1", "post", "/api/orders/", order_payload()).json()
+    oid, code = order["id"], order["pickup_code"]
+    token = order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    Store.objects.filter(orders__pk=oid).update(fail_policy="retry")
+    api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/assign/", {"rider": rider_id}, order_id=oid)
+    api.call("store1", "post", "/api/pickup/orders/{order_id}/ready/", order_id=oid)
+    rider_code = api.call("rider1", "get", "/api/rider/orders/{order_id}/handoff-code/", order_id=oid).json()["code"]
+    api.call("store1", "post", "/api/pickup/handoff/", {"pickup_code": code, "rider_code": rider_code})
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/door-wait/", order_id=oid)
+    assert api.call("anyone", "get", "/api/track/{token}/", token=token).json()["door_wait"]
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/fail/", {"reason": "refused", "note": "x"}, order_id=oid)
+    assert api.call("anyone", "get", "/api/track/{token}/", token=token).json()["exit"]["status"] == "failed"
+    api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/retry/", order_id=oid)
+    Store.objects.filter(orders__pk=oid).update(fail_policy="return")
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/fail/", {"reason": "unsafe"}, order_id=oid)
+    assert api.call("rider1", "get", "/api/rider/returns/").json()
+    rider_code = api.call("rider1", "get", "/api/rider/returns/{order_id}/handoff-code/", order_id=oid).json()["code"]
+    api.call("store1", "post", "/api/pickup/orders/{order_id}/return/", {"rider_code": rider_code}, order_id=oid)
+    for party, path in (("merchant1", "/api/orders/{order_id}/cancel/"),
+                        ("dispatcher1", "/api/dispatch/orders/{order_id}/cancel/"),
+                        ("store1", "/api/pickup/orders/{order_id}/cancel/")):
+        oid = api.call("merchant1", "post", "/api/orders/", order_payload()).json()["id"]
+        api.call(party, "post", path, {"reason": "out_of_stock"}, order_id=oid)

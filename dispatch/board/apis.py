@@ -15,11 +15,14 @@ from ..serializers import (
     BoardRiderOut,
     BreakGlassIn,
     BreakGlassOut,
+    CancelIn,
     InteractionOut,
     MaskedOrderOut,
+    OrderStatusOut,
     OverloadOut,
 )
-from ..services.orders import order_assign
+from ..services.exits import order_retry
+from ..services.orders import order_assign, order_cancel
 from ..services.privacy import order_break_glass
 from ..services.rtc import interaction_log
 
@@ -89,3 +92,30 @@ class OrderInteractionsApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(InteractionOut(interaction_log(order=order), many=True).data)
+
+
+class DispatchOrderCancelApi(APIView):
+    """As the merchant's cancel: a reason code; 409 `wrong_state` once delivered, returned or cancelled."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=CancelIn, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_cancel(order=order, by=request.user, reason=data.validated_data["reason"], party="dispatch")
+        return Response(OrderStatusOut(order).data)
+
+
+class OrderRetryApi(APIView):
+    """A failed order (store policy "retry") goes out again with the rider holding the bag, from the area tier.
+    409 `wrong_state` unless failed; `retry_window_over` once the window has closed (the bag is then going back)."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=None, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        order = selectors.access_order(user=request.user, order_id=order_id)
+        return Response(OrderStatusOut(order_retry(order_id=order.pk, by=request.user)).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -11,8 +12,8 @@ from rest_framework.views import APIView
 from .. import selectors
 from ..errors import Invalid
 from ..permissions import IsMerchant, merchant_of
-from ..serializers import MaskedOrderOut, OrderCreatedOut, OrderIn, StoreOut
-from ..services.orders import order_create
+from ..serializers import CancelIn, MaskedOrderOut, OrderCreatedOut, OrderIn, OrderStatusOut, StoreOut
+from ..services.orders import order_cancel, order_create
 
 
 class StoreListApi(APIView):
@@ -54,3 +55,18 @@ class OrderDetailApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(MaskedOrderOut(order).data)
+
+
+class OrderCancelApi(APIView):
+    """Cancel with a reason code; 409 `wrong_state` once delivered, returned or cancelled."""
+
+    permission_classes = [IsMerchant]
+
+    @extend_schema(request=CancelIn, responses=OrderStatusOut)
+    def post(self, request, order_id: int):
+        data = CancelIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            order = order_cancel(order=order, by=request.user, reason=data.validated_data["reason"], party="merchant")
+        return Response(OrderStatusOut(order).data)

@@ -6,6 +6,7 @@ api_urlpatterns = [
     path("stores/", apis.StoreListApi.as_view()),
     path("orders/", apis.OrderCreateApi.as_view()),
     path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
+    path("orders/<int:order_id>/cancel/", apis.OrderCancelApi.as_view()),
 ]
 
 telephony_urlpatterns = [

@@ -11,6 +11,13 @@ class Store(models.Model):
     pickup_prefix = models.CharField(max_length=2, blank=True, default="")
     reveal_street_m = models.PositiveIntegerField(null=True, blank=True)
     reveal_door_m = models.PositiveIntegerField(null=True, blank=True)
+    # A failed delivery: "unreachable" needs this many in-app calls to the customer and a door wait run out.
+    fail_min_calls = models.PositiveSmallIntegerField(default=2)
+    door_wait_s = models.PositiveIntegerField(default=300)
+    # "return": a failed order goes back to the store at once; "retry": dispatch may send it out again
+    # within retry_window_s, after which it goes back.
+    fail_policy = models.CharField(max_length=8, choices=[("return", "return"), ("retry", "retry")], default="return")
+    retry_window_s = models.PositiveIntegerField(default=1800)
 
     def __str__(self) -> str:
         return self.name

@@ -1,15 +1,22 @@
 from django.db import connections, models, router
+from django.utils.translation import pgettext_lazy
 
 from .accounts import Merchant, Rider, Store
 
 
 class OrderStatus(models.TextChoices):
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    READY = "ready"
-    PICKED_UP = "picked_up"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
+    """Every status and every move between them: dispatch/services/states.py."""
+
+    CREATED = "created", pgettext_lazy("order status", "created")
+    OFFERED = "offered", pgettext_lazy("order status", "offered")
+    ASSIGNED = "assigned", pgettext_lazy("order status", "assigned")
+    READY = "ready", pgettext_lazy("order status", "ready")
+    PICKED_UP = "picked_up", pgettext_lazy("order status", "picked up")
+    DELIVERED = "delivered", pgettext_lazy("order status", "delivered")
+    FAILED = "failed", pgettext_lazy("order status", "failed")
+    RETURNING = "returning", pgettext_lazy("order status", "returning")
+    RETURNED = "returned", pgettext_lazy("order status", "returned")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "cancelled")
 
 
 class Order(models.Model):
@@ -47,6 +54,15 @@ class Order(models.Model):
     picked_up_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The exits: codes only (services/exits.py lists them), never free text, which may name a person.
+    cancelled_by = models.CharField(max_length=16, blank=True, default="")  # merchant | dispatch | store
+    cancel_reason = models.CharField(max_length=24, blank=True, default="")
+    door_wait_started_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    fail_reason = models.CharField(max_length=16, blank=True, default="")
+    retry_until = models.DateTimeField(null=True, blank=True, db_index=True)  # set while a failed order may be retried
+    returning_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
 
     # Keyed digests only (dispatch/tokens.py): the token and the PIN themselves are never stored.
     delivery_pin_digest = models.CharField(max_length=64)

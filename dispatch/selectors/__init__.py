@@ -17,6 +17,7 @@ from .access import (
 from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
+from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
 from .rider import (
     Destination,
     RiderCustomer,
@@ -33,23 +34,29 @@ __all__ = [
     "ChatLine",
     "CounterOrder",
     "Destination",
+    "DoorWait",
+    "OrderExit",
     "RiderCustomer",
     "RiderOrder",
     "Tracking",
     "access_call",
     "access_order",
+    "access_rider_return",
     "access_party_order",
     "board_orders",
     "chat_history",
     "chat_texts",
     "counter_order",
+    "door_wait",
     "merchant_orders",
     "order_by_tracking_token",
+    "order_exit",
     "rider_access_ends",
     "rider_access_starts",
     "rider_access_windows",
     "rider_order",
     "rider_orders",
+    "rider_returns",
     "riders_on_duty",
     "store_orders",
     "stores_for",

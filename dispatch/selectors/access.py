@@ -14,7 +14,8 @@ from ..permissions import is_dispatcher, merchant_of, rider_of, staff_of
 from ..services.pickup_numbers import business_date
 from ..services.privacy import live_grants
 
-OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
+OPEN_STATUSES = (OrderStatus.CREATED, OrderStatus.OFFERED, OrderStatus.ASSIGNED, OrderStatus.READY,
+                 OrderStatus.PICKED_UP, OrderStatus.FAILED, OrderStatus.RETURNING)
 
 
 def _orders() -> QuerySet[Order]:

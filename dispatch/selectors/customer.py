@@ -9,6 +9,9 @@ from django.utils import timezone
 
 from .. import tokens
 from ..models import AuditEvent, Grant, GrantScope, Order, OrderStatus, Tier
+from .exits import DoorWait, OrderExit, door_wait, order_exit
+
+NO_PIN = (OrderStatus.DELIVERED, OrderStatus.RETURNING, OrderStatus.RETURNED, OrderStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Tracking:
     access_revoked_at: list[datetime]
     access_ends_at: datetime | None
     reach: dict[str, bool]
+    door_wait: DoorWait | None = None
+    exit: OrderExit | None = None
 
 
 def tracking(order: Order, *, token: str) -> Tracking:
@@ -44,12 +49,14 @@ def tracking(order: Order, *, token: str) -> Tracking:
     session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
     return Tracking(
         order=order,
-        delivery_pin=tokens.delivery_pin(token) if order.status != OrderStatus.DELIVERED else None,
+        delivery_pin=tokens.delivery_pin(token) if order.status not in NO_PIN else None,
         call_number=session.proxy_number if session else None,
         address_seen=reveals,
         access_revoked_at=revoked,
         access_ends_at=access_ends_at,
         reach=_reach(order, role="customer", token=token),
+        door_wait=door_wait(order),
+        exit=order_exit(order),
     )
 
 

@@ -7,6 +7,17 @@ from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
+from .exits import (
+    CancelIn,
+    DoorWaitOut,
+    DoorWaitStartedOut,
+    FailIn,
+    OrderExitOut,
+    OrderStatusOut,
+    ReturnIn,
+    RiderReturnOut,
+    StrictChoiceField,
+)
 from .fields import (
     TEXT_ERRORS,
     IsoDateTimeField,
@@ -47,4 +58,6 @@ __all__ = [
     "StoreOrderOut", "StoreOut", "StrictBooleanField", "StrictCharField", "StrictFloatField", "StrictIntegerField",
     "StrictRegexField", "TimestampField", "TokenOut", "TrackCallOut", "TrackConsentOut", "TrackingOut",
     "location_in_fast",
+    "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
+    "RiderReturnOut", "StrictChoiceField",
 ]

@@ -69,6 +69,16 @@ class MaskedOrderOut(serializers.Serializer):
     ready_at = IsoDateTimeField(allow_null=True)
     picked_up_at = IsoDateTimeField(allow_null=True)
     delivered_at = IsoDateTimeField(allow_null=True)
+    # The exits (codes only, dispatch/services/reasons.py): who cancelled and why, a failure's reason, the end of
+    # its retry window (while dispatch may still send it out again) and when the bag came back.
+    cancelled_at = IsoDateTimeField(allow_null=True)
+    cancelled_by = serializers.CharField(help_text="merchant, dispatch or store; empty unless cancelled.")
+    cancel_reason = serializers.CharField(help_text="A cancel reason code; empty unless cancelled.")
+    failed_at = IsoDateTimeField(allow_null=True)
+    fail_reason = serializers.CharField(help_text="unreachable, refused, wrong_address or unsafe; empty if none.")
+    retry_until = IsoDateTimeField(allow_null=True, help_text="While failed under the retry policy: until when "
+                                                              "dispatch may send it out again.")
+    returned_at = IsoDateTimeField(allow_null=True)
 
 
 class OrderCreatedOut(serializers.Serializer):

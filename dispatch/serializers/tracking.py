@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from .exits import DoorWaitOut, OrderExitOut
 from .fields import IsoDateTimeField
 from .orders import ConsentOut
 
@@ -39,6 +40,9 @@ class TrackingOut(serializers.Serializer):
     expires_at = IsoDateTimeField(source="order.tracking_expires_at")
     reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the customer may call or message "
                                                                              "in the app now, by role.")
+    door_wait = DoorWaitOut(allow_null=True, help_text="The rider's wait at the door, while it is on: a countdown.")
+    exit = OrderExitOut(allow_null=True, help_text="Why the order left the road (cancelled, failed, returning, "
+                                                   "returned), or null.")
 
 
 class TrackConsentOut(serializers.Serializer):

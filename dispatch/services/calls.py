@@ -44,6 +44,8 @@ def call_session_start(*, order: Order, rider: Rider) -> ProxySession:
     order = Order.objects.select_for_update().get(pk=order.pk)  # the rider and the customer may press call at once
     if order.status == OrderStatus.CANCELLED:
         raise DomainError(_("This order was cancelled."), code="wrong_state")
+    if order.status in (OrderStatus.FAILED, OrderStatus.RETURNING, OrderStatus.RETURNED):
+        raise DomainError(_("The delivery did not go ahead: the rider can no longer be called."), code="wrong_state")
     if order.rider_id != rider.pk:
         raise NotFound()  # only the order's current rider holds a line to its customer
     existing = live_sessions().filter(order=order, rider=rider).first()

@@ -26,10 +26,18 @@ from ..models import AuditEvent, Order, OrderItem, OrderStatus, Rider, Store
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish
-from .handoff import HandoffRefused, handoff_check, order_by_pickup_code, order_by_rider_code, pickup_handoff
+from .handoff import (
+    HandoffRefused,
+    handoff_check,
+    order_by_pickup_code,
+    order_by_rider_code,
+    pickup_handoff,
+    pickup_return,
+)
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
 from .privacy import ShreddedError, sensitive_item_names
+from .states import Action, transition
 
 WINDOW_S = 60  # failures are counted over a sliding minute
 
@@ -123,6 +131,16 @@ def counter_handoff(*, store: Store, user, pickup_code: str, rider_code: str, dr
         raise
 
 
+def counter_return(*, store: Store, user, order_id: int, rider_code: str) -> Order:
+    """A failed delivery's bag back at the counter, under the same failure limit as the handoff."""
+    counter_guard(user=user, store=store, action="return")
+    try:
+        return pickup_return(store=store, order_id=order_id, rider_code=rider_code, by=user)
+    except HandoffRefused:
+        failure_note(user=user, store=store)
+        raise
+
+
 @transaction.atomic
 def handoff_undo(*, store: Store, order_id: int, by) -> Order:
     """Take back a bag handed over by mistake, within the undo window: the order is ready again."""
@@ -134,7 +152,7 @@ def handoff_undo(*, store: Store, order_id: int, by) -> Order:
     if timezone.now() - order.picked_up_at > undo_window():
         raise DomainError(_("The one-minute undo has passed. Call dispatch if the wrong rider has the bag."),
                           code="undo_expired")
-    order.status = OrderStatus.READY
+    transition(order, Action.UNDO_PICK_UP)
     order.picked_up_at = None
     order.save(update_fields=["status", "picked_up_at"])
     audit_record(actor=by, action="handoff.undone", order=order, data={"rider": order.rider_id, "store": store.pk})
@@ -175,7 +193,7 @@ def handoff_history(*, store: Store, now: datetime | None = None, limit: int = 1
 
 
 # --- The bag -------------------------------------------------------------------------------
-PACKABLE = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
+PACKABLE = (OrderStatus.CREATED, OrderStatus.OFFERED, OrderStatus.ASSIGNED, OrderStatus.READY)
 
 
 def order_packing_list(*, order: Order, user) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from .calls import call_sessions_window_set
 from .events import GROUP_DISPATCH, event_publish
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, grant_create, live_grants
+from .states import Action, transition
 
 log = logging.getLogger(__name__)
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
@@ -114,7 +115,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
         audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
         return order, Invalid(_("That PIN is not right. Ask the customer again."), code="wrong_pin")
     now = timezone.now()
-    order.status = OrderStatus.DELIVERED
+    transition(order, Action.DELIVER)
     order.delivered_at = now
     order.save(update_fields=["status", "delivered_at"])
     access_deadline_set(order=order, rider=rider)

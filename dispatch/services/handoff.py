@@ -12,11 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import DomainError
+from ..errors import DomainError, NotFound
 from ..models import HandoffCode, Order, OrderStatus, Rider, Store
+from .access import rider_access_revoke
 from .audit import audit_record
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
+from .states import Action, transition, transition_check
 
 
 def _code_digest(code: str) -> str:
@@ -49,7 +51,7 @@ def _refuse(code: str, detail: str, *, status: int = 409) -> HandoffRefused:
     return err
 
 
-OPEN = (OrderStatus.CREATED, OrderStatus.ASSIGNED, OrderStatus.READY)
+OPEN = (OrderStatus.CREATED, OrderStatus.OFFERED, OrderStatus.ASSIGNED, OrderStatus.READY)
 
 
 def order_by_pickup_code(*, store: Store, pickup_code: str, now: datetime | None = None) -> Order:
@@ -91,8 +93,10 @@ def _verdict(order: Order, rider_code: str, now: datetime) -> tuple[HandoffRefus
     """Whether the bag may go to the holder of `rider_code` now: (refusal, None) or (None, the code)."""
     if order.status == OrderStatus.CANCELLED:
         return _refuse("cancelled", _("This order was cancelled. Do not hand the bag over.")), None
-    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED):
+    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.FAILED, OrderStatus.RETURNING):
         return _refuse("already_picked_up", _("This bag was already handed over.")), None
+    if order.status == OrderStatus.RETURNED:
+        return _refuse("returned", _("This bag came back from a failed delivery. Do not hand it over.")), None
     if order.status != OrderStatus.READY:
         return _refuse("not_ready", _("This order is not marked ready yet.")), None
     digest = _code_digest((rider_code or "").strip())
@@ -127,7 +131,7 @@ def _pickup_handoff_tx(*, store: Store, pickup_code: str, rider_code: str, by) -
     if refusal is None and match is not None:
         match.used_at = now
         match.save(update_fields=["used_at"])
-        order.status = OrderStatus.PICKED_UP
+        transition(order, Action.PICK_UP)
         order.picked_up_at = now
         order.save(update_fields=["status", "picked_up_at"])
         audit_record(actor=by, action="handoff.completed", order=order, data={"rider": order.rider_id, "store": store.pk})
@@ -159,3 +163,52 @@ def _handoff_check_tx(*, store: Store, pickup_code: str, rider_code: str, by) ->
     audit_record(actor=by, action="handoff.checked", order=order,
                  data={"result": refusal.code if refusal else "ok", "store": store.pk})
     return order, refusal
+
+
+# --- The bag back at the counter (a failed delivery) ----------------------------------------------------
+def _return_verdict(order: Order, rider_code: str, now: datetime) -> tuple[HandoffRefused | None, HandoffCode | None]:
+    """Whether the holder of `rider_code` is the rider bringing this bag back, as `_verdict` for the handoff."""
+    try:
+        transition_check(order.status, Action.RETURN_RECEIVE)
+    except DomainError as wrong:
+        return _refuse(wrong.code, wrong.detail), None
+    digest = _code_digest((rider_code or "").strip())
+    match = HandoffCode.objects.filter(code_digest=digest, used_at__isnull=True).order_by("-pk").first()
+    if match is None or match.rider_id != order.rider_id or match.order_id != order.pk:
+        return _refuse("wrong_rider", _("That code does not belong to the rider bringing this bag back.")), None
+    if match.expires_at <= now:
+        return _refuse("expired_code", _("That code has expired. Ask the rider to refresh it.")), None
+    return None, match
+
+
+def pickup_return(*, store: Store, order_id: int, rider_code: str, by) -> Order:
+    """The counter takes a returning bag back from its rider (their one-time code): the order is returned.
+    Refusals are audited, and commit before they are raised."""
+    order, refusal = _pickup_return_tx(store=store, order_id=order_id, rider_code=rider_code, by=by)
+    if refusal is not None:
+        raise refusal
+    return order
+
+
+@transaction.atomic
+def _pickup_return_tx(*, store: Store, order_id: int, rider_code: str, by) -> tuple[Order, HandoffRefused | None]:
+    order = (Order.objects.select_for_update(of=("self",)).select_related("rider__user")
+             .filter(store=store, pk=order_id).first())
+    if order is None:
+        raise NotFound()
+    now = timezone.now()
+    refusal, match = _return_verdict(order, rider_code, now)
+    if refusal is not None:
+        audit_record(actor=by, action="return.refused", order=order, data={"code": refusal.code, "store": store.pk})
+        return order, refusal
+    assert match is not None  # _return_verdict gives a refusal or a code
+    match.used_at = now
+    match.save(update_fields=["used_at"])
+    transition(order, Action.RETURN_RECEIVE)
+    order.returned_at = now
+    order.save(update_fields=["status", "returned_at"])
+    if order.rider is not None:  # nothing is left after the failure: idempotent, writes nothing then
+        rider_access_revoke(order=order, user=order.rider.user, reason="returned", now=now)
+    audit_record(actor=by, action="order.returned", order=order, data={"rider": order.rider_id, "store": store.pk})
+    order_event(order)
+    return order, None

@@ -13,6 +13,7 @@ from ..models import Event, Grant, LocationFix, Order, SealedRecord
 from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
+from .exits import returns_due
 from .privacy import order_shred
 from .rtc import calls_end_lost_access, interactions_retire
 
@@ -41,10 +42,12 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
 
 def lifecycle_sweep() -> dict[str, int]:
     revoked = access_revoke_due()
+    returns = returns_due()  # failed orders whose retry window ran out go back to the store
     calls = call_sessions_end_due()
     resent = events_resend_pending()  # after the revocations: their events go out in this pass too
     in_app = calls_end_lost_access()
-    return {"revoked": revoked, "calls_ended": calls, "in_app_calls_ended": in_app, "events_resent": resent}
+    return {"revoked": revoked, "calls_ended": calls, "in_app_calls_ended": in_app, "events_resent": resent,
+            "returns_started": returns}
 
 
 def retention_sweep() -> dict[str, int]:

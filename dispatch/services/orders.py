@@ -17,6 +17,8 @@ from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
 from .pickup_numbers import pickup_number_allocate
 from .privacy import grant_create, vault_seal
+from .reasons import CANCEL_PARTIES, CANCEL_REASONS
+from .states import Action, transition, transition_check
 
 
 def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None) -> None:
@@ -115,9 +117,7 @@ def _locked(order: Order | None, order_id: int | None) -> Order:
 @transaction.atomic
 def order_assign(*, order_id: int | None = None, order: Order | None = None, rider_id: int, by) -> Order:
     order = _locked(order, order_id)
-    if order.status in (OrderStatus.PICKED_UP, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
-        raise DomainError(_("An order that is %(status)s cannot be assigned.") % {"status": order.status.replace("_", " ")},
-                          code="wrong_state")
+    transition_check(order.status, Action.ASSIGN)
     try:
         rider = Rider.objects.select_related("user").get(pk=rider_id)
     except Rider.DoesNotExist as exc:
@@ -132,8 +132,7 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
         rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
     order.rider = rider
     order.assigned_at = now
-    if order.status == OrderStatus.CREATED:
-        order.status = OrderStatus.ASSIGNED
+    transition(order, Action.ASSIGN)
     order.save(update_fields=["rider", "assigned_at", "status"])
     grant_create(order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=Tier.AREA, purpose=GrantPurpose.DELIVERY)
     audit_record(actor=by, action="order.assigned", order=order,
@@ -147,10 +146,7 @@ def order_mark_ready(*, order_id: int | None = None, order: Order | None = None,
     order = _locked(order, order_id)
     if order.status == OrderStatus.READY:
         return order
-    if order.status not in (OrderStatus.CREATED, OrderStatus.ASSIGNED):
-        raise DomainError(_("An order that is %(status)s cannot be marked ready.") % {"status": order.status.replace("_", " ")},
-                          code="wrong_state")
-    order.status = OrderStatus.READY
+    transition(order, Action.READY)
     order.ready_at = timezone.now()
     order.save(update_fields=["status", "ready_at"])
     audit_record(actor=by, action="order.ready", order=order)
@@ -159,17 +155,26 @@ def order_mark_ready(*, order_id: int | None = None, order: Order | None = None,
 
 
 @transaction.atomic
-def order_cancel(*, order_id: int, by, reason: str = "") -> Order:
-    order = Order.objects.select_for_update().get(pk=order_id)
-    if order.status in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
-        raise DomainError(_("This order is already closed."), code="wrong_state")
-    order.status = OrderStatus.CANCELLED
+def order_cancel(*, order_id: int | None = None, order: Order | None = None, by, reason: str = "other",
+                 party: str = "dispatch") -> Order:
+    """Cancel with a reason code (`reasons.CANCEL_REASONS`). A store may cancel only before the pick-up. The
+    rider's access ends here (`rider_access_revoke`)."""
+    if reason not in CANCEL_REASONS or party not in CANCEL_PARTIES:
+        raise Invalid(_("Give one of the listed reasons."), code="bad_reason")
+    order = _locked(order, order_id)
+    if party == "store" and order.status == OrderStatus.PICKED_UP:
+        raise DomainError(_("The bag has left the store: only dispatch or the merchant can cancel now."),
+                          code="wrong_state")
+    transition(order, Action.CANCEL)
     order.cancelled_at = timezone.now()
-    order.save(update_fields=["status", "cancelled_at"])
+    order.cancelled_by = party
+    order.cancel_reason = reason
+    order.retry_until = None
+    order.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancel_reason", "retry_until"])
     if order.rider is not None:
         rider_access_revoke(order=order, user=order.rider.user, reason="cancelled", now=order.cancelled_at)
-    audit_record(actor=by, action="order.cancelled", order=order, data={"reason_given": bool(reason)})
-    order_event(order)
+    audit_record(actor=by, action="order.cancelled", order=order, data={"reason": reason, "by": party})
+    order_event(order, extra={"reason": reason, "by": party})
     return order
 
 

@@ -85,7 +85,7 @@ def test_already_picked_up(staff1, ready_order, rider_code, kind):
 
 def test_cancelled(staff1, ready_order, rider_code, demo, kind):
     code = rider_code(ready_order["id"])
-    order_cancel(order_id=ready_order["id"], by=demo["dispatcher1"], reason="customer called")
+    order_cancel(order_id=ready_order["id"], by=demo["dispatcher1"], reason="customer_request")
     refused(staff1, kind, ready_order["pickup_code"], code, status=409, code="cancelled")
     assert Order.objects.get(pk=ready_order["id"]).status == "cancelled"
 

@@ -100,7 +100,7 @@ def test_cancel_ends_the_call_session(pool, merchant, dispatcher, demo):
     assign(dispatcher, order_id, rider)
     session = call_session_start(order=Order.objects.get(pk=order_id), rider=rider)
 
-    order_cancel(order_id=order_id, by=demo["dispatcher1"], reason="customer called")
+    order_cancel(order_id=order_id, by=demo["dispatcher1"], reason="customer_request")
 
     assert call_route(caller=rider.phone, proxy_number=session.proxy_number).connect_to is None
     assert call_route(caller=CUSTOMER_PHONE, proxy_number=session.proxy_number).connect_to is None

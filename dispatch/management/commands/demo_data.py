@@ -14,7 +14,7 @@ STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
      "timezone": "Europe/London", "pickup_prefix": ""},
     {"name": "Noodle Bar Central", "address": "3 Station Road, Old Town", "lat": 51.5155, "lng": -0.0922,
-     "timezone": "Europe/London", "pickup_prefix": "B"},
+     "timezone": "Europe/London", "pickup_prefix": "B", "fail_policy": "retry"},  # a failed delivery may go out again
 ]
 RIDERS = [("rider1", "Ravi K.", "+447700900101"), ("rider2", "Mia L.", "+447700900102"),
           ("rider3", "Tom B.", "+447700900103")]
