@@ -97,6 +97,11 @@ export const MESSAGES = {
   invalid_party: gettext("That person cannot be reached in the app for this order."),
   no_break_glass: gettext("Open an emergency reveal with a reason before calling."),
   not_saved: gettext("Your position could not be saved yet. The app will send it again."),
+  bad_reason: gettext("Give one of the listed reasons."),
+  no_call_attempts: gettext("Call the customer in the app a few times first."),
+  wait_not_over: gettext("Start the door wait and let it run out before reporting the customer unreachable."),
+  retry_window_over: gettext("The retry window has closed: the bag is going back to the store."),
+  returned: gettext("This bag came back from a failed delivery. Do not hand it over."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.
