@@ -1,4 +1,5 @@
 from .accounts import Dispatcher, Merchant, Rider, Staff, Store
+from .alerts import Alert, AlertKind
 from .audit import AuditEvent, AuditHead
 from .events import Event
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
@@ -7,6 +8,8 @@ from .rtc import ChatMessage, Interaction, InteractionKind, Party
 from .security import FailedAttempt
 
 __all__ = [
+    "Alert",
+    "AlertKind",
     "AuditEvent",
     "AuditHead",
     "ChatMessage",

@@ -32,6 +32,9 @@ class Rider(models.Model):
     last_lat = models.FloatField(null=True, blank=True)
     last_lng = models.FloatField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The rider's fleet: the platform's (null) or one merchant's own. A merchant's riders get only that
+    # merchant's orders (dispatch/services/fleets.py).
+    fleet = models.ForeignKey("Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="own_riders")
 
     def __str__(self) -> str:
         return self.display_name
@@ -49,3 +52,5 @@ class Merchant(models.Model):
 
 class Dispatcher(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dispatcher")
+    # "" sees every fleet; "platform" or "merchant:<id>" only that fleet's riders and orders.
+    fleet_scope = models.CharField(max_length=24, blank=True, default="")
