@@ -21,7 +21,8 @@ from ..models import GrantPurpose, GrantScope, Order, OrderStatus, Rider
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
-from .events import GROUP_DISPATCH, event_publish
+from .events import event_publish
+from .fleets import dispatch_groups, fleet_of
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
@@ -84,7 +85,7 @@ def location_spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> No
         with transaction.atomic():
             audit_record(action="location.spoof_flagged", order=Order.objects.get(pk=order_id),
                          data={"rider": rider.pk, "flags": flags})
-            event_publish(groups=[GROUP_DISPATCH], type="alert",
+            event_publish(groups=dispatch_groups(fleet_of(rider)), type="alert",
                           payload={"kind": "spoofing", "rider": rider.pk, "order": order_id, "flags": flags})
 
 
