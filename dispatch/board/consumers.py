@@ -1,5 +1,6 @@
 from channels.db import database_sync_to_async
 
+from .. import selectors
 from ..live.facade import EventConsumer
 from ..permissions import is_dispatcher
 from ..rtc_consumer import RtcMixin
@@ -21,6 +22,16 @@ class DispatchConsumer(RtcMixin, EventConsumer):
         groups = await database_sync_to_async(self._groups)(self.scope.get("user"))
         self.dispatcher = groups is not None
         return groups
+
+    def replayable(self, events):
+        """A scoped dispatcher resuming gets the events of the orders its fleet sees now, not of those that
+        left it meanwhile (reassigned to another fleet's rider)."""
+        if not getattr(self, "fleet_scope", ""):
+            return events
+        ids = {e.payload.get("order") for e in events if type(e.payload.get("order")) is int}
+        seen = set(selectors.dispatch_orders(user=self.scope.get("user")).filter(pk__in=ids)
+                   .values_list("pk", flat=True)) if ids else set()
+        return [e for e in events if type(e.payload.get("order")) is not int or e.payload["order"] in seen]
 
     def still_allowed(self, user) -> bool:
         """Still a dispatcher, of the same scope (a changed scope closes the socket: it reconnects to its new groups)."""
