@@ -135,3 +135,36 @@ def test_store_fleets_and_groups(demo):
     assert fleets.consumer_groups("") == ["dispatch"]
     assert fleets.consumer_groups("nonsense") == []
     assert Merchant.objects.count() == 2 and Staff.objects.filter(store=store1).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_whose_scope_changed_or_names_no_fleet_is_closed(demo, settings):
+    """A dispatcher moved to another fleet keeps no socket in the old fleet's group: the re-check closes it and the
+    board reconnects into the new groups. A scope that names no fleet is refused at once."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from dispatch.services.alerts import alert_raise
+    from tests.security.socket_helpers import frames_until_closed, login_cookie, open_socket, shut
+
+    settings.SOCKET_RECHECK_S = 0  # re-checked before every frame
+    desk, rider4 = demo["dispatcher2"], demo["rider4"].rider
+    cookie = login_cookie(desk)
+    typo = get_user_model().objects.create(username="desk-typo")
+    Dispatcher.objects.create(user=typo, fleet_scope="merchant:one")
+    typo_cookie = login_cookie(typo)
+
+    async def scenario():
+        sock, ok = await open_socket("/ws/dispatch/", cookie)
+        assert ok
+        await sync_to_async(Dispatcher.objects.filter(user=desk).update)(fleet_scope="platform")
+        await sync_to_async(alert_raise)(kind="sos", key="sos:4", rider=rider4)
+        frames, code = await frames_until_closed(sock)
+        refused, ok2 = await open_socket("/ws/dispatch/", typo_cookie)
+        await shut(sock, refused)
+        return frames, code, ok2
+
+    frames, code, typo_ok = asyncio.run(scenario())
+    assert frames == [] and code == 4403
+    assert typo_ok is False
