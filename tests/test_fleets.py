@@ -135,6 +135,15 @@ def test_store_fleets_and_groups(demo):
     assert fleets.consumer_groups("") == ["dispatch"]
     assert fleets.consumer_groups("nonsense") == []
     assert Merchant.objects.count() == 2 and Staff.objects.filter(store=store1).count() == 2
+    from dispatch.models import Alert
+    from dispatch.services.alerts import alert_raise
+
+    mine = alert_raise(kind="sos", key="sos:4", rider=demo["rider4"].rider)
+    theirs = alert_raise(kind="sos", key="sos:1", rider=demo["rider1"].rider)
+    assert list(Alert.objects.filter(fleets.alerts_q(f"merchant:{m1.pk}"))) == [mine]
+    assert list(Alert.objects.filter(fleets.alerts_q("platform"))) == [theirs]
+    assert Alert.objects.filter(fleets.alerts_q("")).count() == 2
+    assert not Alert.objects.filter(fleets.alerts_q("nonsense")).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -100,6 +100,13 @@ def orders_q(scope: str) -> Q:
     return Q(merchant_id=merchant) & (Q(rider__isnull=True) | Q(rider__fleet_id=merchant))
 
 
+def alerts_q(scope: str) -> Q:
+    """The alerts a dispatcher with this scope sees, as a filter on `Alert` (each alert names one fleet)."""
+    if not scope:
+        return Q()
+    return Q(fleet=scope) if fleet_valid(scope) else Q(pk__in=[])
+
+
 def group_fleet(fleet: str) -> str:
     """The socket group of one fleet's dispatchers (a group name allows letters, digits, `-`, `_`, `.`)."""
     return f"{GROUP_DISPATCH}.{fleet.replace(':', '.')}"
