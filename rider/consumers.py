@@ -45,6 +45,9 @@ class RiderConsumer(RtcMixin, EventConsumer):
     async def relays(self, event: dict) -> bool:
         if event.get("seq"):  # a stored event on the rider's group: their orders changed, reload the context
             rider_orders_changed(self.rider.pk)
+        if event.get("type") == "rider.duty":  # went on or off duty (any device): this socket's next ping knows
+            self.rider.on_duty = event.get("on_duty") is True
+            return True
         order_id = event.get("order")
         if type(order_id) is not int:
             return True

@@ -196,6 +196,10 @@ const socket = new LiveSocket("/ws/rider/", {
         text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });
     } else if (msg.type === "location.ack") {
       tracker.ack({ ...msg, via: "socket" });
+    } else if (msg.type === "rider.duty") { // on or off duty from any device: every open page follows at once
+      state.onDuty = msg.on_duty === true;
+      renderDuty();
+      sync();
     } else if (typeof msg.type === "string" && msg.type.startsWith("order.") && msg.order) {
       if (msg.type === "order.assigned") state.purged.delete(Number(msg.order)); // assigned (again) to you
       fetchOrder(Number(msg.order));
@@ -249,7 +253,7 @@ function sync() {
 // --- Duty ------------------------------------------------------------------------------------------
 function renderDuty() {
   ui.duty.setAttribute("aria-pressed", String(state.onDuty));
-  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : "Off duty";
+  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : gettext("Off duty");
 }
 
 ui.duty.addEventListener("click", async () => {
