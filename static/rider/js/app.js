@@ -210,6 +210,7 @@ const socket = new LiveSocket("/ws/rider/", {
     rtc.calls.reconnected();
     if (opens > 1 && state.view) state.view.loadChats();
     tracker.drain();
+    tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
   },
 });
