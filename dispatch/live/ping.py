@@ -27,7 +27,7 @@ from ..services.delivery import location_spoof_alert, location_tier_reached, loc
 from ..services.events import group_track
 from ..services.fleets import dispatch_groups, fleet_of
 from . import state
-from .contexts import context_load_async, rider_context
+from .contexts import context_load_async, rider_context, rider_duty_refresh
 from .loop_writer import loop_writer
 from .positions import aggregator as position_aggregator
 from .publish import ephemeral_publish, ephemeral_publish_async
@@ -156,9 +156,12 @@ def location_ping(
     when a tier is reached and the spoof alert; the history goes to the batch writer. The socket tries
     `location_ping_fast` first. Returns before the history is durable (`ping_sync` waits)."""
     location_validate(lat, lng, accuracy, timestamp)
+    if not rider.on_duty:  # re-read (a socket's row may have missed going back on duty): refusals are rare
+        rider_duty_refresh(rider)
+    rider_on_duty_require(rider=rider)
+    contexts = rider_context(rider)  # a reload re-reads the duty: a process that missed going off duty
     rider_on_duty_require(rider=rider)
     fix = geofence.Fix(lat, lng, accuracy, timestamp, seq)
-    contexts = rider_context(rider)
     decisions = _judge(rider.pk, contexts, fix, now=time.time(), here=here)
     result, frames = _record(rider, contexts, decisions, fix)
     for ctx, decision in zip(contexts, decisions, strict=True):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +14,7 @@ from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem
 from .access import rider_access_revoke
 from .area import area_offset_draw
 from .audit import audit_record
+from .detectors import order_promise
 from .events import event_publish, group_rider, group_store, group_track
 from .fleets import dispatcher_scope, fleet_sees_rider, order_dispatch_groups, order_fleets, rider_may_take
 from .pickup_numbers import pickup_number_allocate
@@ -38,8 +39,9 @@ def order_event(order: Order, *, type: str = "order.updated", extra: dict | None
 @transaction.atomic
 def order_create(
     *, merchant: Merchant | None, store: Store, external_ref: str, customer: dict[str, Any],
-    items: list[dict[str, Any]], consent: dict[str, bool],
+    items: list[dict[str, Any]], consent: dict[str, bool], promised_at: datetime | None = None,
 ) -> Order:
+    """`promised_at`: when the customer was told to expect it; by default the store's or the site's promise."""
     now = timezone.now()
     day, seq, code = pickup_number_allocate(store=store, at=now)
     address = customer["address"]
@@ -66,6 +68,7 @@ def order_create(
         tracking_token_digest=token_digest,
         tracking_expires_at=now + timedelta(seconds=settings.TRACKING_LINK_TTL_S),
         retention_due_at=now + timedelta(days=settings.RETENTION_DAYS),
+        promised_at=order_promise(store=store, created_at=now, promised_at=promised_at),
     )
     sensitive_names = []
     for i, item in enumerate(items):

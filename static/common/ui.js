@@ -103,6 +103,7 @@ export const MESSAGES = {
   retry_window_over: gettext("The retry window has closed: the bag is going back to the store."),
   returned: gettext("This bag came back from a failed delivery. Do not hand it over."),
   wrong_fleet: gettext("That rider rides in another merchant's own fleet. Choose a rider who may take this order."),
+  note_required: gettext("Say what you did about this alert: a note is required."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.
