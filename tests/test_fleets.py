@@ -125,25 +125,15 @@ def test_which_orders_each_fleet_sees_is_one_rule_in_python_and_in_sql(demo, cli
     assert board == mine
 
 
-def test_store_fleets_and_groups(demo):
+def test_fleet_groups(demo):
     store1 = demo["store1"].staff.store
     m1 = demo["merchant1"].merchant
-    assert fleets.store_fleets(store1) == ["platform", f"merchant:{m1.pk}"]
     assert fleets.dispatch_groups("platform") == ["dispatch", "dispatch.platform"]
     assert fleets.dispatch_groups(f"merchant:{m1.pk}") == ["dispatch", f"dispatch.merchant.{m1.pk}"]
     assert fleets.dispatch_groups("") == ["dispatch"] == fleets.dispatch_groups("merchant:x")
     assert fleets.consumer_groups("") == ["dispatch"]
     assert fleets.consumer_groups("nonsense") == []
     assert Merchant.objects.count() == 2 and Staff.objects.filter(store=store1).count() == 2
-    from dispatch.models import Alert
-    from dispatch.services.alerts import alert_raise
-
-    mine = alert_raise(kind="sos", key="sos:4", rider=demo["rider4"].rider)
-    theirs = alert_raise(kind="sos", key="sos:1", rider=demo["rider1"].rider)
-    assert list(Alert.objects.filter(fleets.alerts_q(f"merchant:{m1.pk}"))) == [mine]
-    assert list(Alert.objects.filter(fleets.alerts_q("platform"))) == [theirs]
-    assert Alert.objects.filter(fleets.alerts_q("")).count() == 2
-    assert not Alert.objects.filter(fleets.alerts_q("nonsense")).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from ..models import Dispatcher, Order, Rider, Store
+from ..models import Dispatcher, Order, Rider
 from .events import GROUP_DISPATCH
 
 PLATFORM = "platform"
@@ -65,11 +65,6 @@ def order_fleets(order: Order) -> list[str]:
     return [PLATFORM] + ([merchant_fleet(order.merchant_id)] if order.merchant_id else [])
 
 
-def store_fleets(store: Store) -> list[str]:
-    """The fleets that see a store's orders: the platform's, and the own fleet of each merchant of the store."""
-    return [PLATFORM] + [merchant_fleet(pk) for pk in store.merchants.order_by("pk").values_list("pk", flat=True)]
-
-
 def fleet_sees_order(scope: str, order: Order) -> bool:
     return not scope or scope in order_fleets(order)
 
@@ -98,13 +93,6 @@ def orders_q(scope: str) -> Q:
     if merchant is None:
         return Q(pk__in=[])
     return Q(merchant_id=merchant) & (Q(rider__isnull=True) | Q(rider__fleet_id=merchant))
-
-
-def alerts_q(scope: str) -> Q:
-    """The alerts a dispatcher with this scope sees, as a filter on `Alert` (each alert names one fleet)."""
-    if not scope:
-        return Q()
-    return Q(fleet=scope) if fleet_valid(scope) else Q(pk__in=[])
 
 
 def group_fleet(fleet: str) -> str:
