@@ -18,6 +18,10 @@ class Store(models.Model):
     # within retry_window_s, after which it goes back.
     fail_policy = models.CharField(max_length=8, choices=[("return", "return"), ("retry", "retry")], default="return")
     retry_window_s = models.PositiveIntegerField(default=1800)
+    # Offers: what the store pays a rider per job, shown on the offer (None: no figure shown), and whether its new
+    # orders are offered to riders one by one without a dispatcher (services/offers.py).
+    offer_pay = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    auto_dispatch = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name
