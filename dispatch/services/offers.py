@@ -195,8 +195,10 @@ def _locked_pair(offer_id: int, rider: Rider | None) -> tuple[Offer, Order]:
     order_id = found.values_list("order_id", flat=True).first()
     if order_id is None:
         raise NotFound()
-    order = Order.objects.select_for_update().select_related("store").get(pk=order_id)
-    offer = Offer.objects.select_for_update().select_related("order__store").get(pk=offer_id)
+    # `of=("self",)`: PostgreSQL would otherwise lock the joined store row too, for every order of the store.
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id)
+    offer = Offer.objects.select_for_update(of=("self",)).get(pk=offer_id)
+    offer.order = order
     return offer, order
 
 
@@ -305,7 +307,7 @@ def auto_dispatch_next(*, order_id: int, ranked: Sequence[int], now: datetime | 
     AUTO_DISPATCH_MAX_RIDERS riders or when nobody is left. None when there is nothing to do (auto-dispatch off,
     the order taken, cancelled or already on offer, or already escalated)."""
     now = now or timezone.now()
-    order = Order.objects.select_for_update().select_related("store").filter(pk=order_id).first()
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").filter(pk=order_id).first()
     if order is None or not order.store.auto_dispatch:
         return None
     if order.rider_id is not None or order.status not in WAITING:
