@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dispatch', '0013_fleets_alerts'),
+        ('dispatch', '0014_alerts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

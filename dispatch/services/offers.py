@@ -38,7 +38,7 @@ from ..models import Alert, Offer, OfferStatus, Order, OrderStatus, Rider
 from .alerts import alert_raise
 from .audit import audit_record
 from .events import event_publish, group_rider, on_commit_robust
-from .fleets import dispatcher_scope, fleet_of, rider_may_take
+from .fleets import dispatcher_scope, fleet_sees_rider, rider_may_take
 from .states import Action, transition, transition_check
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ def offer_timeout_s() -> int:
 
 def auto_dispatch_max_riders() -> int:
     return int(settings.AUTO_DISPATCH_MAX_RIDERS)
+
+
+def _wrong_fleet() -> str:  # worded as order_assign words it
+    return _("That rider rides in a merchant's own fleet and takes only that merchant's orders.")
 
 
 def unassigned_key(order_id: int) -> str:
@@ -131,13 +135,12 @@ def schedule_auto_dispatch(order_id: int) -> None:
 def _rider_for(*, rider_id: int, order: Order, by=None) -> Rider:
     rider = Rider.objects.select_related("user").filter(pk=rider_id).first()
     scope = dispatcher_scope(by) if by is not None else ""
-    if rider is None or (scope and fleet_of(rider) != scope):  # another fleet's rider is not there for this dispatcher
+    if rider is None or not fleet_sees_rider(scope, rider):  # another fleet's rider is not there for this dispatcher
         raise Invalid(_("No such rider."), code="unknown_rider")
     if not rider.on_duty:
         raise DomainError(_("That rider is off duty."), code="rider_off_duty")
     if not rider_may_take(rider, order):
-        raise DomainError(_("That rider rides for another merchant's fleet and cannot take this order."),
-                          code="wrong_fleet")
+        raise DomainError(_wrong_fleet(), code="wrong_fleet")
     return rider
 
 
@@ -232,8 +235,7 @@ def offer_accept(*, offer_id: int, rider: Rider, now: datetime | None = None) ->
         if offer.status == OfferStatus.OPEN and now < offer.expires_at:
             transition_check(order.status, Action.ACCEPT)
             if not rider_may_take(rider, order):
-                raise DomainError(_("That rider rides for another merchant's fleet and cannot take this order."),
-                                  code="wrong_fleet")
+                raise DomainError(_wrong_fleet(), code="wrong_fleet")
             _close(offer, OfferStatus.ACCEPTED, now)
             audit_record(actor=rider.user, action="offer.accepted", order=order,
                          data={"offer": offer.pk, "rider": rider.pk, "auto": offer.auto})
