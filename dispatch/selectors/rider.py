@@ -81,9 +81,10 @@ class RiderOrder:
     customer: RiderCustomer
     destination: Destination
     reach: dict[str, bool]
+    stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
 
 
-def rider_order(order: Order, *, user) -> RiderOrder:
+def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
     """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
     reveal = address_reveal(order=order, user=user, live=getattr(order, "live_address_grants", None))
     if reveal is None:
@@ -111,6 +112,7 @@ def rider_order(order: Order, *, user) -> RiderOrder:
         destination=destination,
         # The rider holds the order here (a live grant, or NotFound above): they may reach both other parties.
         reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
+        stop=stop,
     )
 
 

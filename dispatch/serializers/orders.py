@@ -139,6 +139,8 @@ class RiderOrderOut(serializers.Serializer):
     destination = DestinationOut()
     reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the rider may call or message "
                                                                              "in the app now, by role.")
+    stop = serializers.IntegerField(allow_null=True, help_text="The delivery's place among the rider's active "
+                                                               "orders (1 first), nearest first; null when done.")
 
 
 class DeliveredOut(serializers.Serializer):

@@ -9,6 +9,7 @@ import { withBusy } from "./format.js";
 import { Tracker } from "./geo.js";
 import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
+import { Offers } from "./offers.js";
 import { hereToast, positionStatus } from "./position-status.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
@@ -175,6 +176,12 @@ async function purge(id, message) {
   if (had && message) toast(message, "info");
 }
 
+// --- Offers: jobs put to this rider, answered on their cards -------------------------------------
+const offers = new Offers({ before: ui.listSection, onAccepted: (orderId) => {
+  state.purged.delete(Number(orderId));
+  fetchOrder(Number(orderId));
+} });
+
 // --- Live socket --------------------------------------------------------------------------------
 let opens = 0;
 const send = (message) => socket.send(message);
@@ -188,6 +195,7 @@ const rtc = {
 const socket = new LiveSocket("/ws/rider/", {
   onEvent(msg) {
     if (rtc.calls.handle(msg)) return;
+    if (offers.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
@@ -212,6 +220,7 @@ const socket = new LiveSocket("/ws/rider/", {
     tracker.drain();
     tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
+    offers.refresh({ alert: opens > 1 });
   },
 });
 
