@@ -9,6 +9,7 @@ import { withBusy } from "./format.js";
 import { Tracker } from "./geo.js";
 import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
+import { Returns } from "./returns.js";
 import { hereToast, positionStatus } from "./position-status.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
@@ -65,6 +66,7 @@ function openOrder(id, { focus = true } = {}) {
       cfg, lastFix: tracker.lastFix, rtc,
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
+      onFailed: (orderId, result) => failed(orderId, result),
       onHere: () => tracker.here().then((ack) => {
         hereToast(ack);
         return ack;
@@ -175,6 +177,17 @@ async function purge(id, message) {
   if (had && message) toast(message, "info");
 }
 
+// --- A delivery that could not be made: the order is gone from this phone; the bag goes back ----------
+const returns = new Returns($("returns-section"), $("return-list"));
+
+async function failed(id, result) {
+  await purge(id, result.status === "failed"
+    ? gettext("Reported. Keep the bag: dispatch may send you out again, or it goes back to the store. The order's details were removed from your phone.")
+    : gettext("Reported. Bring the bag back to the store. The order's details were removed from your phone."));
+  await returns.refresh();
+  if (result.status === "returning") $("returns-section").scrollIntoView({ block: "start" });
+}
+
 // --- Live socket --------------------------------------------------------------------------------
 let opens = 0;
 const send = (message) => socket.send(message);
@@ -187,7 +200,11 @@ const rtc = {
 };
 const socket = new LiveSocket("/ws/rider/", {
   onEvent(msg) {
-    if (rtc.calls.handle(msg)) return;
+    if (rtc.calls.handle(msg)) {
+      if (msg.type === "call.calling" && state.orders.has(Number(msg.order))) fetchOrder(Number(msg.order)); // one more call
+      return;
+    }
+    if (msg.type === "returns.changed") { returns.refresh(); return; }
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
@@ -207,6 +224,7 @@ const socket = new LiveSocket("/ws/rider/", {
     if (opens > 1 && state.view) state.view.loadChats();
     tracker.drain();
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
+    if (opens > 1) returns.refresh();
   },
 });
 
@@ -277,6 +295,7 @@ wireLogout(() => {
   socket.close();
   closeOrder();
   state.orders.clear();
+  returns.clear();
 });
 
 // --- Service worker ------------------------------------------------------------------------------
@@ -291,4 +310,5 @@ renderDuty();
 await loadSaved();
 autoOpen();
 await refreshList();
+await returns.refresh();
 document.body.dataset.ready = "true";
