@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, screenshot, south_of_door
+from tests.factories import order_payload
 from tests.harness import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
@@ -29,13 +30,22 @@ DOOR_WAIT_S = 4
 
 # Store 1 waits DOOR_WAIT_S at the door (instead of 5 minutes) and returns failed bags at once (its demo policy);
 # then one order for rider1, as the demo's second terminal would post it.
-SETUP = f"""
+SETUP = """
 from django.core.management import call_command
 from dispatch.models import Merchant
-Merchant.objects.get(user__username="merchant1").stores.order_by("pk").update(door_wait_s={DOOR_WAIT_S},
+Merchant.objects.get(user__username="merchant1").stores.order_by("pk").update(door_wait_s=DOOR_WAIT_S,
                                                                                fail_policy="return")
 call_command("demo_order", "--rider", "rider1")
-"""
+from dispatch.models import Rider
+from dispatch.services.orders import order_assign, order_create
+merchant2 = Merchant.objects.get(user__username="merchant2")
+second = order_create(merchant=merchant2, store=merchant2.stores.get(), external_ref="FAILED-2", consent={},
+                      customer={"name": "Amelia Hart", "phone": "+44 7700 900777", "lat": 51.5033, "lng": -0.1196,
+                                "address": {"area": "Westminster", "street": "10 Whitehall Place"}},
+                      items=[{"name": "Plasters", "qty": 1}])
+order_assign(order_id=second.pk, rider_id=Rider.objects.get(user__username="rider1").pk, by=None)
+print(f"Second order {second.pk}, pickup number {second.pickup_code}.")
+""".replace("DOOR_WAIT_S", str(DOOR_WAIT_S))
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +69,19 @@ def picked_up_order(stack) -> dict:
     m = re.search(r"Order (\d+), pickup number (\S+)\. Customer tracking: \S+/t/([^/\s]+)/", out)
     assert m, out
     order = {"id": int(m.group(1)), "pickup": m.group(2), "token": m.group(3)}
-    store, rider = stack.login("store1"), stack.login("rider1")
-    assert store.post(f"/api/pickup/orders/{order['id']}/ready/").status_code == 200
-    code = rider.get(f"/api/rider/orders/{order['id']}/handoff-code/").json()["code"]
-    r = store.post("/api/pickup/handoff/", json={"pickup_code": order["pickup"], "rider_code": code})
-    assert r.status_code == 200, r.text
+    second = re.search(r"Second order (\d+), pickup number (\S+)\.", out)
+    assert second, out
+    order["second"], order["second_pickup"] = int(second.group(1)), second.group(2)
+    rider = stack.login("rider1")
+    for store, oid, pickup in ((stack.login("store1"), order["id"], order["pickup"]),
+                               (stack.login("store2"), order["second"], order["second_pickup"])):
+        assert store.post(f"/api/pickup/orders/{oid}/ready/").status_code == 200
+        code = rider.get(f"/api/rider/orders/{oid}/handoff-code/").json()["code"]
+        r = store.post("/api/pickup/handoff/", json={"pickup_code": pickup, "rider_code": code})
+        assert r.status_code == 200, r.text
+    # Store 2 keeps a failed bag with its rider for dispatch to retry (its demo policy): the board's part.
+    r = rider.post(f"/api/rider/orders/{order['second']}/fail/", json={"reason": "refused"})
+    assert r.json()["status"] == "failed", r.text
     return order
 
 
@@ -108,6 +126,10 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
         expect(track.locator("#call-bar")).to_have_attribute("data-state", "ringing")  # the customer's page rang
         rider.locator("[data-call=hangup]").click()
         expect(rider.locator("#call-bar")).to_have_attribute("data-state", re.compile("ended|missed"))
+        for page in (track, track_zh):
+            expect(page.locator("#call-bar")).not_to_have_attribute("data-state", "ringing")
+    for page in (rider, track, track_zh):  # the bars' last words, out of the screenshots' way
+        page.locator("#call-bar [data-call=close]").click()
     expect(attempt.locator("[data-role=call-attempts]")).to_have_attribute("data-enough", "true")
     expect(attempt.locator("[data-role=evidence]")).to_have_text(
         "“Customer unreachable”: Start the door wait and let it run out before reporting the customer unreachable.")
@@ -153,6 +175,7 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
     back_zh = rider_zh.locator(f"li.return-card[data-return='{oid}']")  # told by the returns.changed frame
     expect(back_zh).to_contain_text("送回门店")
     expect(rider_zh.locator(f"[data-order='{oid}']")).to_have_count(0)
+    expect(rider_zh.locator("#toast")).to_contain_text("配送未完成")
     assert "Westminster" not in rider.locator("main").inner_text()
     screenshot(rider_zh, "failed-4-return-zh-Hans")
 
@@ -209,6 +232,39 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
     expect(track.locator("#headline")).to_have_text("Your order was returned to the store")
     expect(track_zh.locator("#exit-card")).to_have_attribute("data-category", "returned")
     screenshot(track_zh, "failed-7-tracking-returned-zh-Hans")
+
+    # 10. The store cancels another order with a reason, from its card.
+    r = stack.token_client("merchant1").post("/api/orders/", json=order_payload())
+    assert r.status_code == 201, r.text
+    third = r.json()
+    card = desk.locator(f"li.order-card[data-order='{third['id']}']")
+    card.locator("[data-action=cancel]").click()
+    dialog = desk.locator("#cancel-dialog")
+    dialog.locator("#cancel-submit").click()
+    expect(dialog.locator("#cancel-reason-error")).to_have_text("Choose a reason.")  # a reason is required
+    dialog.locator("#cancel-reason").select_option("out_of_stock")
+    dialog.locator("#cancel-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(card.locator("[data-role=status]")).to_have_text("Cancelled")
+    expect(desk.locator("#toast")).to_contain_text(f"Order {third['pickup_code']} cancelled.")
+
+    # 11. Dispatch: store 2's failed bag goes out again with its rider, then dispatch cancels it with a reason.
+    board = live(login(context(viewport={"width": 1280, "height": 900}), "dispatcher1", stack=stack,
+                       next_path="/dispatch/"))
+    row = board.locator(f'tr[data-order="{order["second"]}"]')
+    expect(row.locator(".badge")).to_have_text("Delivery failed")
+    expect(row.locator("[data-role=exit-note]")).to_contain_text("customer refused · retry until")
+    row.locator("[data-action=retry]").click()
+    expect(board.locator("#toast")).to_contain_text("is out for delivery again with Ravi K.")
+    expect(row.locator(".badge")).to_have_text("On the way")
+    expect(row.locator("[data-action=retry]")).to_be_hidden()
+    expect(rider.locator(f"li.order-card[data-order='{order['second']}']")).to_be_visible()  # back on the phone
+    row.locator("[data-action=cancel]").click()
+    board.locator("#cancel-reason").select_option("no_rider")
+    board.locator("#cancel-submit").click()
+    expect(row).to_have_count(0)
+    expect(rider.locator(f"[data-order='{order['second']}']")).to_have_count(0)
+    expect(rider.locator("#toast")).to_contain_text("This order was cancelled")
     held = rider.evaluate("""async () => {
       const db = await new Promise((ok, no) => { const r = indexedDB.open("rider-pwa"); r.onsuccess = () => ok(r.result);
                                                   r.onerror = () => no(r.error); });

@@ -188,6 +188,16 @@ async function failed(id, result) {
   if (result.status === "returning") $("returns-section").scrollIntoView({ block: "start" });
 }
 
+// Why an order left this phone (the `order.revoked` frame's reason code).
+const PURGE_TEXT = {
+  delivered: gettext("Delivery finished: this order's details were removed from your phone."),
+  cancelled: gettext("This order was cancelled: its details were removed from your phone."),
+  reassigned: gettext("This order went to another rider: its details were removed from your phone."),
+  failed: gettext("Delivery not completed: this order's details were removed from your phone."),
+};
+PURGE_TEXT.returning = PURGE_TEXT.failed;
+PURGE_TEXT.returned = PURGE_TEXT.failed;
+
 // --- Live socket --------------------------------------------------------------------------------
 let opens = 0;
 const send = (message) => socket.send(message);
@@ -207,7 +217,7 @@ const socket = new LiveSocket("/ws/rider/", {
     if (msg.type === "returns.changed") { returns.refresh(); return; }
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
-      purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
+      purge(msg.order, PURGE_TEXT[msg.reason] || PURGE_TEXT.delivered);
     } else if (typeof msg.type === "string" && /^call\.(incoming|ringing)$/.test(msg.type)) {
       alerts.raise({ id: `call-${msg.session || msg.order}`, order: msg.order ?? null, title: ALERT_TEXT.call,
         text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });

@@ -61,7 +61,10 @@ export function startTakeBack(id) {
 // The bag shown at the counter: a returning bag is taken back, not checked for handing out.
 export function bagMode(order) {
   const back = order.status === "returning";
-  $("check-btn").textContent = back ? gettext("Take the bag back") : gettext("Check code");
+  const button = $("check-btn");
+  const label = back ? gettext("Take the bag back") : gettext("Check code");
+  if (button.dataset.label !== undefined) button.dataset.label = label; // busy: its words come back after
+  else button.textContent = label;
   $("counter").dataset.mode = back ? "return" : "handoff";
 }
 
