@@ -17,7 +17,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, rider_order, screenshot, south_of_door
+from tests.browser.conftest import SCREENSHOTS, login, rider_order, screenshot, south_of_door
 from tests.factories import order_payload
 from tests.harness import CHROMIUM, CHROMIUM_ARGS
 
@@ -56,6 +56,12 @@ def browser(playwright_instance):
         args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
     yield browser
     browser.close()
+
+
+def card_shot(locator, name: str) -> None:
+    """The one card that matters on a long phone page."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def live(page):
@@ -147,13 +153,13 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
     expect(track.locator("#door-wait-clock")).to_have_text(
         re.compile(r"^(Your rider waits at your door for 0:0\d more\.|Your rider's wait at the door is over\.)$"))
     expect(track_zh.locator("#door-wait-heading")).to_have_text("骑手已到您门口")
-    screenshot(rider, "failed-1-door-wait-en")
+    card_shot(attempt, "failed-1-door-wait-en")
     screenshot(track, "failed-2-tracking-door-wait-en")
     screenshot(track_zh, "failed-2-tracking-door-wait-zh-Hans")
     rider_order(rider_zh, oid)
     expect(rider_zh.locator("[data-role=call-attempts]")).to_have_text("应用内呼叫顾客：已呼叫 2 次，需 2 次")
     expect(rider_zh.locator("[data-role=door-wait]")).to_have_attribute("data-ends", ends)
-    screenshot(rider_zh, "failed-1-door-wait-zh-Hans")
+    card_shot(rider_zh.locator("[data-role=attempt]"), "failed-1-door-wait-zh-Hans")
 
     # 4. The wait runs out: "unreachable" opens, and the report ends the delivery.
     expect(clock).to_have_text("The door wait is over.", timeout=DOOR_WAIT_S * 1000 + 15_000)
@@ -161,7 +167,7 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
     expect(unreachable).to_be_enabled()
     expect(attempt.locator("[data-role=evidence]")).to_have_attribute("data-ready", "true")
     unreachable.check()
-    screenshot(rider, "failed-3-cant-deliver-en")
+    card_shot(attempt, "failed-3-cant-deliver-en")
     attempt.locator("[data-action=fail-submit]").click()
 
     # 5. The order is gone from the phone (both devices); the bag to bring back shows the store only.
@@ -195,7 +201,7 @@ def test_failed_delivery_door_wait_calls_unreachable_return(stack, browser):
     expect(code_el).to_have_text(re.compile(r"^\d{6}$"))
     expect(back.locator("[data-role=countdown]")).to_contain_text("Expires in")
     code = code_el.inner_text()
-    screenshot(rider, "failed-4-return-en")
+    card_shot(back, "failed-4-return-en")
 
     # 7. At the counter (Chinese): the bag is found as coming back; a wrong code is refused in plain words.
     desk_zh = live(login(context(**TABLET, **ZH), "store1", stack=stack, next_path="/pickup/"))

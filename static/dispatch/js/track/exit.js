@@ -62,7 +62,6 @@ export function renderExit(d) {
   card.dataset.category = exit.category;
   card.dataset.reason = exit.reason;
   const detail = String(exit.detail || "");
-  $("exit-headline").textContent = exit.headline;
   $("exit-detail").textContent = detail ? sentence(detail[0].toUpperCase() + detail.slice(1)) : "";
   $("exit-next").textContent = NEXT[exit.category] || "";
   // Nothing left to give or to call about: the rider no longer has the order.
