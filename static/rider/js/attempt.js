@@ -52,7 +52,7 @@ export function buildAttempt(view) {
   });
   r.evidence = el("p", { class: "hint evidence", id: `fail-evidence-${id}`, "data-role": "evidence" });
   r.failReasons.unreachable.setAttribute("aria-describedby", r.evidence.id);
-  r.failError = el("p", { class: "field-error", "data-role": "fail-error", role: "alert", hidden: true });
+  r.failError = el("p", { class: "error fail-error", "data-role": "fail-error", role: "alert", hidden: true });
   r.failSubmit = el("button", { type: "submit", class: "btn btn-danger btn-block", "data-action": "fail-submit" },
     gettext("Report and end this delivery"));
   r.failForm = el("form", { class: "fail-form stack", novalidate: true, hidden: true, onsubmit: (e) => view.submitFail(e) },

@@ -22,18 +22,19 @@ const RETURN_REFUSALS = {
   rate_limited: [gettext("Too many failed attempts"), gettext("The counter is paused for a minute. Dispatch has been told.")],
 };
 
-// A queue card's exit buttons, added once and shown by status (queue.js calls this on every update).
+// A queue card's exit buttons, by status (queue.js calls this on every update): in the card only while they apply.
 export function cardExits(r, order) {
   if (!r.cancelBtn) {
     r.cancelBtn = el("button", { type: "button", class: "btn btn-quiet", "data-action": "cancel",
       onclick: (e) => cancelOrder(order.id, e.currentTarget) }, gettext("Cancel order"));
     r.takeBackBtn = el("button", { type: "button", class: "btn btn-primary", "data-action": "take-back",
       onclick: () => startTakeBack(order.id) }, gettext("Take the bag back"));
-    r.root.querySelector(".oc-actions").prepend(r.takeBackBtn);
-    r.root.querySelector(".oc-actions").append(r.cancelBtn);
   }
-  r.cancelBtn.hidden = !OPEN.has(order.status);
-  r.takeBackBtn.hidden = order.status !== "returning";
+  const actions = r.root.querySelector(".oc-actions");
+  if (OPEN.has(order.status)) actions.append(r.cancelBtn);
+  else r.cancelBtn.remove();
+  if (order.status === "returning") actions.prepend(r.takeBackBtn);
+  else r.takeBackBtn.remove();
 }
 
 export function cancelOrder(id, opener) {
