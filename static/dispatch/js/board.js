@@ -13,6 +13,7 @@ import { drawStores, fitOnce, mapInit } from "./board/map.js";
 import "./board/assign.js";
 import "./board/offer.js";
 import "./board/emergency.js";
+import "./board/exits.js";
 import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 
