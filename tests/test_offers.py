@@ -166,3 +166,11 @@ def test_the_rider_socket_hears_offer_new_and_offer_closed_and_nobody_else_does(
     from asgiref.sync import async_to_sync
 
     async_to_sync(scenario)()
+
+
+def test_going_off_duty_releases_the_riders_open_offer(posted_order, dispatcher, rider1, demo):
+    offer_id = _offer(dispatcher, posted_order["id"], demo["rider1"].rider.pk).json()["id"]
+    assert rider1.post("/api/rider/duty/", {"on_duty": False}, format="json").status_code == 200
+    assert Offer.objects.get(pk=offer_id).status == "withdrawn"
+    assert Order.objects.get(pk=posted_order["id"]).status == "created"
+    assert AuditEvent.objects.filter(action="offer.withdrawn", data__reason="off_duty").count() == 1

@@ -269,6 +269,29 @@ def offer_decline(*, offer_id: int, rider: Rider, now: datetime | None = None) -
 
 
 @transaction.atomic
+def rider_offers_release(*, rider: Rider, now: datetime | None = None) -> int:
+    """The rider went off duty: their open offers are withdrawn (the order waits again, as after a decline), and
+    auto-dispatch asks the next rider. Returns how many were released."""
+    now = now or timezone.now()
+    released = 0
+    for offer_id in Offer.objects.filter(rider=rider, status=OfferStatus.OPEN).values_list("pk", flat=True):
+        offer, order = _locked_pair(offer_id, None)
+        if offer.status != OfferStatus.OPEN:
+            continue
+        _close(offer, OfferStatus.WITHDRAWN, now)
+        transition(order, Action.DECLINE)
+        order.save(update_fields=["status"])
+        audit_record(action="offer.withdrawn", order=order,
+                     data={"offer": offer.pk, "rider": rider.pk, "reason": "off_duty", "auto": offer.auto})
+        _tell_closed(offer)
+        _order_changed(order)
+        if offer.auto:
+            on_commit_robust(schedule_auto_dispatch, order.pk)
+        released += 1
+    return released
+
+
+@transaction.atomic
 def offer_expire(*, offer_id: int, now: datetime | None = None) -> Offer | None:
     """Expire the offer if it is open and due (the countdown task). None when there is nothing to do: already
     answered, withdrawn or expired, or not due yet."""
