@@ -11,7 +11,9 @@ import { fmt, gettext } from "../../common/ui.js";
 import { loadAlerts, onAlert } from "./board/alerts.js";
 import { drawStores, fitOnce, mapInit } from "./board/map.js";
 import "./board/assign.js";
+import "./board/offer.js";
 import "./board/emergency.js";
+import "./board/exits.js";
 import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 
