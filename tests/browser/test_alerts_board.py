@@ -76,6 +76,13 @@ def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_close
 
     zh_context, zh = board(browser, stack, **ZH)
     expect(zh.locator("#alerts-heading")).to_contain_text("警报")
+    second = new_order(stack)
+    assert dispatcher.post(f"/api/dispatch/orders/{second['id']}/assign/",
+                           json={"rider": riders["Mia L."]}).status_code == 200
+    assert stack.login("rider2").post("/api/rider/location/state/", json={"state": "unavailable"}).status_code == 200
+    zh_item = zh.locator(f'#alerts li[data-kind="stale_device"][data-rider="{riders["Mia L."]}"]')
+    expect(zh_item).to_contain_text("手机失联", timeout=20_000)
+    expect(zh_item).to_contain_text("定位已关闭或不可用")
     zh.evaluate("document.getElementById('toast').hidden = true")
     screenshot(zh, "dispatch-alerts-zh")
     zh_context.close()
