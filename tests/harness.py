@@ -68,7 +68,8 @@ def drop_pg_database(base_url: str, name: str) -> None:
 # Settings that only the running processes read: `migrate` and `demo_data` do the same whatever their values,
 # so stacks that differ only in these start from the same template. Any other extra setting gets its own.
 RUNTIME_ONLY = frozenset({
-    "ACCESS_REVOKE_AFTER_S", "ALERT_STALE_AFTER_S", "ALERTS_SWEEP_S", "BENCH_ECHO", "BREAK_GLASS_QUOTA_PER_DAY", "CALL_WINDOW_S", "EVENTS_RESEND_AFTER_S",
+    "ACCESS_REVOKE_AFTER_S", "ALERT_STALE_AFTER_S", "ALERTS_SWEEP_S",
+    "BENCH_ECHO", "BREAK_GLASS_QUOTA_PER_DAY", "CALL_WINDOW_S", "EVENTS_RESEND_AFTER_S",
     "HANDOFF_CODE_TTL_S", "LOG_LEVEL", "MAX_SPEED_MPS", "REDIS_PREFIX", "RING_TIMEOUT_S", "SWEEP_INTERVAL_S",
     "TELEPHONY_PROVIDER", "TRACKING_LINK_TTL_S", "TWILIO_AUTH_TOKEN", "TWILIO_WEBHOOK_URL",
 })
