@@ -13,6 +13,7 @@ from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.live.facade import ping_sync
 from dispatch.permissions import IsRider, rider_of
+from dispatch.selectors.batches import order_stops, rider_stops
 from dispatch.serializers import (
     CallRouteOut,
     CallSessionOut,
@@ -20,6 +21,8 @@ from dispatch.serializers import (
     DoorWaitStartedOut,
     DutyOut,
     FailIn,
+    GeoStateIn,
+    GeoStateOut,
     HandoffCodeOut,
     LocationAckOut,
     LocationIn,
@@ -35,6 +38,7 @@ from dispatch.serializers import (
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import order_deliver
+from dispatch.services.detectors import rider_geo_state_set
 from dispatch.services.exits import door_wait_start, order_fail
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
@@ -45,8 +49,12 @@ class RiderOrderListApi(APIView):
 
     @extend_schema(operation_id="rider_orders_list", responses=RiderOrderOut(many=True))
     def get(self, request):
-        orders = selectors.rider_orders(user=request.user)
-        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user) for o in orders], many=True).data)
+        orders = list(selectors.rider_orders(user=request.user))
+        rider = rider_of(request.user)
+        here = (rider.last_lat, rider.last_lng) if rider and rider.last_lat is not None else None
+        stops = order_stops(orders, rider_point=here)
+        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user, stop=stops.get(o.pk))
+                                       for o in orders], many=True).data)
 
 
 class RiderOrderDetailApi(APIView):
@@ -55,7 +63,8 @@ class RiderOrderDetailApi(APIView):
     @extend_schema(responses=RiderOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user)).data)
+        stop = rider_stops(user=request.user).get(order.pk)
+        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user, stop=stop)).data)
 
 
 class RiderLocationApi(APIView):
@@ -73,6 +82,20 @@ class RiderLocationApi(APIView):
                            timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
         return Response(LocationAckOut({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
                                         "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
+
+
+class RiderGeoStateApi(APIView):
+    """The app's location sharing state (permission denied, location off, ...), the socket's `geo.state` over
+    HTTP: dispatch's stale device alert gives it as the reason."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=GeoStateIn, responses=GeoStateOut)
+    def post(self, request):
+        data = GeoStateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        rider_geo_state_set(rider=rider_of(request.user), state=data.validated_data["state"])
+        return Response(GeoStateOut(data.validated_data).data)
 
 
 def _handoff_code(order, user) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, views
+from . import apis, offers, views
 
 page_urlpatterns = [
     path("rider/", views.rider_app, name="rider-app"),
@@ -20,6 +20,10 @@ api_urlpatterns = [
     path("returns/", apis.RiderReturnListApi.as_view()),
     path("returns/<int:order_id>/handoff-code/", apis.RiderReturnCodeApi.as_view()),
     path("location/", apis.RiderLocationApi.as_view()),
+    path("location/state/", apis.RiderGeoStateApi.as_view()),
     path("duty/", apis.RiderDutyApi.as_view()),
     path("pickup-check/", apis.RiderPickupCheckApi.as_view()),
+    path("offers/", offers.RiderOfferListApi.as_view()),
+    path("offers/<int:offer_id>/accept/", offers.RiderOfferAcceptApi.as_view()),
+    path("offers/<int:offer_id>/decline/", offers.RiderOfferDeclineApi.as_view()),
 ]

@@ -83,6 +83,7 @@ class RiderOrder:
     customer: RiderCustomer
     destination: Destination
     reach: dict[str, bool]
+    stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
     attempt: DeliveryAttempt | None = None
 
 
@@ -105,7 +106,7 @@ def delivery_attempt(order: Order) -> DeliveryAttempt | None:
                            calls_needed=order.store.fail_min_calls)
 
 
-def rider_order(order: Order, *, user) -> RiderOrder:
+def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
     """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
     reveal = address_reveal(order=order, user=user, live=getattr(order, "live_address_grants", None))
     if reveal is None:
@@ -133,6 +134,7 @@ def rider_order(order: Order, *, user) -> RiderOrder:
         destination=destination,
         # The rider holds the order here (a live grant, or NotFound above): they may reach both other parties.
         reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
+        stop=stop,
         attempt=delivery_attempt(order),
     )
 

@@ -67,6 +67,8 @@ class MaskedOrderOut(serializers.Serializer):
     consent = ConsentOut(source="*")
     rider = NamedOut(allow_null=True)
     created_at = IsoDateTimeField()
+    promised_at = IsoDateTimeField(allow_null=True, help_text="When the customer was told to expect it; an open "
+                                                              "order past it is late.")
     ready_at = IsoDateTimeField(allow_null=True)
     picked_up_at = IsoDateTimeField(allow_null=True)
     delivered_at = IsoDateTimeField(allow_null=True)
@@ -138,6 +140,8 @@ class RiderOrderOut(serializers.Serializer):
     destination = DestinationOut()
     reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the rider may call or message "
                                                                              "in the app now, by role.")
+    stop = serializers.IntegerField(allow_null=True, help_text="The delivery's place among the rider's active "
+                                                               "orders (1 first), nearest first; null when done.")
     attempt = DeliveryAttemptOut(allow_null=True, help_text="Out for delivery: the door wait and the calls made, the "
                                                             "evidence an \"unreachable\" report needs; else null.")
 

@@ -21,6 +21,7 @@ const SHELL = [
   "/static/rider/js/geo.js",
   "/static/rider/js/map.js",
   "/static/rider/js/next-action.js",
+  "/static/rider/js/offers.js",
   "/static/rider/js/offline.js",
   "/static/rider/js/order-actions.js",
   "/static/rider/js/order-list.js",

@@ -9,6 +9,7 @@ import { withBusy } from "./format.js";
 import { Tracker } from "./geo.js";
 import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
+import { Offers } from "./offers.js";
 import { Returns } from "./returns.js";
 import { hereToast, positionStatus } from "./position-status.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
@@ -177,6 +178,11 @@ async function purge(id, message) {
   if (had && message) toast(message, "info");
 }
 
+// --- Offers: jobs put to this rider, answered on their cards -------------------------------------
+const offers = new Offers({ before: ui.listSection, onAccepted: (orderId) => {
+  state.purged.delete(Number(orderId));
+  fetchOrder(Number(orderId));
+} });
 // --- A delivery that could not be made: the order is gone from this phone; the bag goes back ----------
 const returns = new Returns($("returns-section"), $("return-list"));
 
@@ -215,6 +221,7 @@ const socket = new LiveSocket("/ws/rider/", {
       return;
     }
     if (msg.type === "returns.changed") { returns.refresh(); return; }
+    if (offers.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, PURGE_TEXT[msg.reason] || PURGE_TEXT.delivered);
@@ -223,6 +230,10 @@ const socket = new LiveSocket("/ws/rider/", {
         text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });
     } else if (msg.type === "location.ack") {
       tracker.ack({ ...msg, via: "socket" });
+    } else if (msg.type === "rider.duty") { // on or off duty from any device: every open page follows at once
+      state.onDuty = msg.on_duty === true;
+      renderDuty();
+      sync();
     } else if (typeof msg.type === "string" && msg.type.startsWith("order.") && msg.order) {
       if (msg.type === "order.assigned") state.purged.delete(Number(msg.order)); // assigned (again) to you
       fetchOrder(Number(msg.order));
@@ -233,7 +244,9 @@ const socket = new LiveSocket("/ws/rider/", {
     rtc.calls.reconnected();
     if (opens > 1 && state.view) state.view.loadChats();
     tracker.drain();
+    tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
+    offers.refresh({ alert: opens > 1 });
     if (opens > 1) returns.refresh();
   },
 });
@@ -277,7 +290,7 @@ function sync() {
 // --- Duty ------------------------------------------------------------------------------------------
 function renderDuty() {
   ui.duty.setAttribute("aria-pressed", String(state.onDuty));
-  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : "Off duty";
+  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : gettext("Off duty");
 }
 
 ui.duty.addEventListener("click", async () => {
