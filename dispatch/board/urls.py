@@ -11,6 +11,7 @@ api_urlpatterns = [
     path("dispatch/riders/", apis.BoardRidersApi.as_view()),
     path("dispatch/overload/", apis.OverloadApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
+    path("dispatch/orders/<int:order_id>/suggestions/", apis.OrderSuggestionsApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/cancel/", apis.DispatchOrderCancelApi.as_view()),
     path("dispatch/orders/<int:order_id>/retry/", apis.OrderRetryApi.as_view()),

@@ -32,9 +32,15 @@ class Rider(models.Model):
     last_lat = models.FloatField(null=True, blank=True)
     last_lng = models.FloatField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The grid cell of (last_lat, last_lng) (dispatch/grid.py), written with them: the spatial index that
+    # suggestions search ring by ring. None with no position.
+    cell = models.IntegerField(null=True, blank=True)
     # The rider's fleet: the platform's (null) or one merchant's own. A merchant's riders get only that
     # merchant's orders (dispatch/services/fleets.py).
     fleet = models.ForeignKey("Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="own_riders")
+
+    class Meta:
+        indexes = [models.Index(fields=["cell", "on_duty"], name="rider_cell_duty")]
 
     def __str__(self) -> str:
         return self.display_name

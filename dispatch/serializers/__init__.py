@@ -3,7 +3,7 @@ a 400 and never a 500; every response body is an output serializer's `.data`, an
 view's `extend_schema(responses=...)` names, so `/api/schema/` is true by construction. An output serializer
 renders what a selector or service already decided a party may see: none opens the vault."""
 
-from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
+from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut, SuggestionOut, SuggestionsIn
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
@@ -60,4 +60,5 @@ __all__ = [
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
+    "SuggestionOut", "SuggestionsIn",
 ]

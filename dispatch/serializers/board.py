@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .fields import IsoDateTimeField
+from .fields import IsoDateTimeField, StrictIntegerField
 
 
 class BoardRiderOut(serializers.Serializer):
@@ -14,6 +14,22 @@ class BoardRiderOut(serializers.Serializer):
     lat = serializers.FloatField(source="last_lat", allow_null=True)
     lng = serializers.FloatField(source="last_lng", allow_null=True)
     at = IsoDateTimeField(source="last_seen_at", allow_null=True, help_text="When the position was reported.")
+
+
+class SuggestionsIn(serializers.Serializer):
+    limit = StrictIntegerField(strings=True, required=False, default=10, min_value=1, max_value=50,
+                               help_text="How many riders, best first (1-50, default 10).")
+
+
+class SuggestionOut(serializers.Serializer):
+    """One rider suggested for an order (dispatch/selectors/suggestions.py says how they are ranked)."""
+
+    rider = serializers.IntegerField()
+    name = serializers.CharField()
+    fleet = serializers.CharField(help_text='"platform" or "merchant:<id>".')
+    distance_m = serializers.IntegerField(allow_null=True, help_text="Straight to the store; null: no recent position.")
+    load = serializers.IntegerField(help_text="Orders the rider carries now.")
+    eta_s = serializers.IntegerField(allow_null=True, help_text="The ride to the store plus 5 minutes per order carried.")
 
 
 class OverloadOut(serializers.Serializer):
