@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import grid
@@ -64,15 +65,17 @@ def eta_of(distance_m: int, load: int) -> int:
     return int(distance_m / RIDE_SPEED_MPS) + load * STOP_S
 
 
-def _allowed(order: Order, scope: str) -> Q:
-    """The riders `fleets.rider_may_take` and the dispatcher's scope allow, as a filter, so that the index's rows
-    are few; `_suggestion` still asks `rider_may_take` and `fleet_of` of each."""
-    q = Q(fleet__isnull=True) | Q(fleet_id=order.merchant_id)
+def _fleets_allowed(order: Order, scope: str) -> set[int]:
+    """The fleets `fleets.rider_may_take` and the dispatcher's scope allow, as `Coalesce(fleet_id, 0)` values (0:
+    the platform's), so that the index's rows are few; `_suggestion` still asks `rider_may_take` and `fleet_of`
+    of each rider. (A lookup on `fleet_id` itself would lead SQLite to read the fleet's index, every platform
+    rider, instead of the cells'.)"""
+    fleets = {0, order.merchant_id or 0}
     if scope == PLATFORM:
-        q &= Q(fleet__isnull=True)
-    elif scope.startswith("merchant:"):
-        q &= Q(fleet_id=int(scope.split(":", 1)[1]) if scope.split(":", 1)[1].isdigit() else -1)
-    return q
+        fleets &= {0}
+    elif scope:
+        fleets &= {int(scope.removeprefix("merchant:"))} if scope.removeprefix("merchant:").isdigit() else set()
+    return fleets
 
 
 def _loads(ids: list[int]) -> dict[int, int]:
@@ -109,7 +112,9 @@ def suggest_riders(*, order: Order, user=None, limit: int = 10, exclude: Iterabl
         return []
     scope = dispatcher_scope(user) if user is not None else ""
     fresh_after = (now or timezone.now()) - timedelta(seconds=POSITION_FRESH_S)
-    riders = Rider.objects.filter(_allowed(order, scope), on_duty=True).exclude(pk__in=list(exclude)).only(*_FIELDS)
+    riders = (Rider.objects.annotate(fleet_key=Coalesce("fleet_id", Value(0)))
+              .filter(fleet_key__in=_fleets_allowed(order, scope), on_duty=True)
+              .exclude(pk__in=list(exclude)).only(*_FIELDS))
     lat, lng = order.store.lat, order.store.lng
     row, col = grid.row_col(lat, lng)
     located: list[Suggestion] = []
