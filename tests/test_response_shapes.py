@@ -140,6 +140,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("merchant1", "get", "/api/stores/")
     store_id = api.call("merchant1", "get", "/api/orders/{order_id}/", order_id=oid).json()["store"]["id"]
     api.call("dispatcher1", "get", "/api/dispatch/orders/")
+    api.call("dispatcher1", "get", "/api/dispatch/orders/{order_id}/suggestions/", order_id=oid)
     rider = demo["rider1"].rider
     api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/assign/", {"rider": rider.pk}, order_id=oid)
     api.call("rider1", "post", "/api/rider/duty/", {"on_duty": True})
