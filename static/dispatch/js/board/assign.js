@@ -67,7 +67,7 @@ function suggestionItem(order, s) {
       el("span", { class: "rider-name" }, s.name), " ",
       el("span", { class: "badge fleet-badge", dataset: { fleet: s.fleet } }, fleetName(s.fleet))),
     el("div", { class: "muted suggestion-facts" }, facts.join(" · ")),
-    el("div", { class: "row suggestion-actions" }, button, el("span", { dataset: { offerSlot: s.rider } })));
+    el("div", { class: "row suggestion-actions" }, button, el("span", { dataset: { offerSlot: s.rider, order: order.id } })));
 }
 
 function otherOptions(order) {
