@@ -23,10 +23,8 @@ export function buildRow(order) {
   r.customer = cell(gettext("Customer"), r.customerName, el("br"), r.customerPhone, el("br"), r.items);
   r.rider = cell(gettext("Rider"));
   // The button opens the suggestions dialog (assign.js).
-  r.assignHidden = el("span", { class: "visually-hidden" });
-  r.assignText = el("span");
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id },
-    "aria-haspopup": "dialog" }, r.assignText, r.assignHidden);
+    "aria-haspopup": "dialog" });
   r.assignBtn.addEventListener("click", () => late.assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
   r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.assignBtn), r.assignNote);
@@ -57,13 +55,14 @@ export function updateRow(r, order) {
   r.items.textContent = `${items.count} item${items.count === 1 ? "" : "s"}${items.sensitive_summary ? `, ${items.sensitive_summary}` : ""}`;
   r.rider.replaceChildren(order.rider ? el("span", { class: "rider-name" }, order.rider.name)
     : el("span", { class: "unassigned" }, gettext("Unassigned")));
-  r.assignHidden.textContent = fmt(gettext(" for order %(code)s"), { code: order.pickup_code });
   r.glassHidden.textContent = fmt(gettext(" for order %(code)s"), { code: order.pickup_code });
 
   const locked = order.status === "picked_up";
   r.assignBtn.hidden = locked;
   r.assignNote.hidden = !locked;
-  if (!isBusy(r.assignBtn)) r.assignText.textContent = order.rider ? gettext("Reassign") : gettext("Assign");
+  if (!isBusy(r.assignBtn)) r.assignBtn.textContent = order.rider ? gettext("Reassign") : gettext("Assign");
+  r.assignBtn.setAttribute("aria-label", fmt(order.rider ? gettext("Reassign order %(code)s") : gettext("Assign order %(code)s"),
+    { code: order.pickup_code }));
   if (late.rowExits) late.rowExits(r, order); // cancel and retry (exits.js)
   if (previous && (previous.status !== order.status || (previous.rider || {}).id !== (order.rider || {}).id)) {
     flash(r.tr, "is-updated");
