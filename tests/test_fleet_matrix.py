@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.urls import URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from dispatch.models import Alert, Dispatcher, Grant, Order
+from dispatch.models import Alert, Dispatcher, Grant, Order, Rider
 from dispatch.services import counter
 from dispatch.services.alerts import alert_raise
 from dispatch.services.delivery import location_spoof_alert
@@ -258,6 +258,11 @@ def test_no_frame_of_another_fleet_reaches_a_scoped_dispatchers_socket(demo, cli
 
     def batched_pings() -> None:
         settings.POSITION_BATCH = True
+        # A free rider shares a position at most every FREE_POSITION_EVERY_S: as if that much time had passed.
+        from dispatch.live import state as live_state
+
+        live_state._saved_at.clear()
+        Rider.objects.update(last_seen_at=None)
         for name in r:
             ping(name)
 
