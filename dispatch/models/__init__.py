@@ -5,6 +5,7 @@ from .events import Event
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
+from .safety import CustomerReport, ReportReason, RiderBlock, RiderLine
 from .security import FailedAttempt
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerReport",
     "Dispatcher",
     "Event",
     "FailedAttempt",
@@ -30,7 +32,10 @@ __all__ = [
     "Party",
     "PickupCounter",
     "ProxySession",
+    "ReportReason",
     "Rider",
+    "RiderBlock",
+    "RiderLine",
     "SealedRecord",
     "SeenCallSid",
     "Staff",

@@ -18,6 +18,7 @@ from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
 from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
+from .lines import access_line_rider, line_history, line_texts
 from .rider import (
     Destination,
     RiderCustomer,
@@ -40,6 +41,7 @@ __all__ = [
     "RiderOrder",
     "Tracking",
     "access_call",
+    "access_line_rider",
     "access_order",
     "access_rider_return",
     "access_party_order",
@@ -48,6 +50,8 @@ __all__ = [
     "chat_texts",
     "counter_order",
     "door_wait",
+    "line_history",
+    "line_texts",
     "merchant_orders",
     "order_by_tracking_token",
     "order_exit",

@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from ..geofence import distance_m
 from ..models import Order, OrderStatus, Rider
 from ..services.fleets import dispatcher_scope, fleet_of, rider_may_take
+from ..services.safety import blocked_rider_ids
 
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
 RIDE_SPEED_MPS = 4.0  # an e-bike in town, door to door
@@ -37,8 +38,9 @@ def suggest_riders(*, order: Order, user=None, limit: int = 10) -> list[Suggesti
     scope = dispatcher_scope(user) if user is not None else ""
     riders = Rider.objects.filter(on_duty=True).annotate(load=Count("orders", filter=Q(orders__status__in=ACTIVE)))
     out = []
+    blocked = blocked_rider_ids(order)  # riders who blocked this customer
     for rider in riders:
-        if not rider_may_take(rider, order) or (scope and fleet_of(rider) != scope):
+        if not rider_may_take(rider, order) or (scope and fleet_of(rider) != scope) or rider.pk in blocked:
             continue
         if rider.last_lat is None or rider.last_lng is None:
             dist = eta = None
