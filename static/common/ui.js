@@ -102,6 +102,7 @@ export const MESSAGES = {
   wait_not_over: gettext("Start the door wait and let it run out before reporting the customer unreachable."),
   retry_window_over: gettext("The retry window has closed: the bag is going back to the store."),
   returned: gettext("This bag came back from a failed delivery. Do not hand it over."),
+  line_closed: gettext("Go on duty to reach dispatch."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.

@@ -12,6 +12,7 @@ import { addAlert } from "./board/alerts.js";
 import { drawStores, fitOnce, mapInit } from "./board/map.js";
 import "./board/assign.js";
 import "./board/emergency.js";
+import { lineEvent, linesReconnected } from "./board/lines.js";
 import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 
@@ -43,10 +44,12 @@ async function start() {
   const socket = new LiveSocket("/ws/dispatch/", {
     onEvent(msg) {
       if (state.calls.handle(msg)) return;
+      if (lineEvent(msg)) return;
       onEvent(msg);
     },
-    onOpen() { scheduleOrders(); scheduleRiders(); state.calls.reconnected(); }, // catch up after a reconnect
+    onOpen() { scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected(); }, // catch up
   });
+  state.socket = socket;
   state.calls = new CallManager({ send: (m) => socket.send(m), me: "dispatch" });
   // The list also refreshes slowly, for duty changes and the "seen … ago" times.
   setInterval(() => { loadRiders().catch(() => {}); }, 30000);

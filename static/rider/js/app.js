@@ -10,6 +10,7 @@ import { Tracker } from "./geo.js";
 import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
 import { hereToast, positionStatus } from "./position-status.js";
+import { initSafety } from "./safety.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
 import { fmt, gettext } from "../../common/ui.js";
@@ -188,6 +189,7 @@ const rtc = {
 const socket = new LiveSocket("/ws/rider/", {
   onEvent(msg) {
     if (rtc.calls.handle(msg)) return;
+    if (safety.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
@@ -205,6 +207,7 @@ const socket = new LiveSocket("/ws/rider/", {
     opens += 1;
     rtc.calls.reconnected();
     if (opens > 1 && state.view) state.view.loadChats();
+    if (opens > 1) safety.reconnected();
     tracker.drain();
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
   },
@@ -220,6 +223,8 @@ ui.geoDenied.querySelector("[data-dismiss]").addEventListener("click", () => {
   state.deniedClosed = true;
   ui.geoDenied.hidden = true;
 });
+
+const safety = initSafety({ cfg, calls: rtc.calls, send, lastFix: () => tracker.lastFix });
 
 // --- Position ------------------------------------------------------------------------------------
 const tracker = new Tracker({
