@@ -158,3 +158,30 @@ def test_report_right_after_delivery_while_access_lasts_then_404(rider1, demo, a
     assert rider1.post(url, {"reason": "threatening", "block": True}, format="json").status_code == 201
     models.Grant.objects.filter(order=order).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert rider1.post(url, {"reason": "threatening", "block": True}, format="json").status_code == 404
+
+
+# --- The line's keys and retention ----------------------------------------------------------------------------
+def test_line_messages_survive_a_master_key_rotation_and_leave_with_retention(rider1, demo, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dispatch.selectors import line_history
+    from dispatch.services.lifecycle import retention_sweep
+    from dispatch.services.rtc import Caller
+    from tests.adversary.test_key_rotation import rotate, start_rotation
+
+    assert rider1.post("/api/rider/sos/", {"note": "Flat tyre"}, format="json").status_code == 201
+    rider = demo["rider1"].rider
+    dispatch = Caller("dispatch", user=demo["dispatcher1"])
+    old_kid = models.RiderLine.objects.get(rider=rider).key_id
+    start_rotation(settings)
+    assert "riders' line keys: 1 rewrapped, 0 failed" in rotate()
+    settings.VAULT_OLD_MASTER_KEYS = []  # the old key is gone: the line still opens under the new one
+    assert models.RiderLine.objects.get(rider=rider).key_id != old_kid
+    assert [line.text for line in line_history(party=dispatch, rider_id=rider.pk)] == ["SOS: Flat tyre"]
+
+    models.ChatMessage.objects.filter(line__rider=rider).update(
+        created_at=timezone.now() - timedelta(days=settings.RETENTION_DAYS + 1))
+    assert retention_sweep()["line_messages_deleted"] == 1
+    assert line_history(party=dispatch, rider_id=rider.pk) == []

@@ -14,6 +14,7 @@ from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
 from .exits import returns_due
+from .lines import line_messages_retire
 from .privacy import order_shred
 from .rtc import calls_end_lost_access, interactions_retire
 
@@ -62,6 +63,7 @@ def retention_sweep() -> dict[str, int]:
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     call_sids = call_sids_prune(now=now)
     interactions = interactions_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
+    line_messages = line_messages_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
     return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events, "call_sids_deleted": call_sids,
-            "interactions_aggregated": sum(interactions.values()),
+            "interactions_aggregated": sum(interactions.values()), "line_messages_deleted": line_messages,
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

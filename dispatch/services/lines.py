@@ -34,6 +34,13 @@ def line_of(rider: Rider) -> RiderLine:
         return RiderLine.objects.get(rider=rider)
 
 
+def line_messages_retire(*, before) -> int:
+    """Retention: the lines' chat messages older than `before` are deleted (their log rows are aggregated by
+    `rtc.interactions_retire`)."""
+    deleted, _ = ChatMessage.objects.filter(line__isnull=False, created_at__lt=before).delete()
+    return deleted
+
+
 def line_call_start(*, party: Caller, rider: Rider, to: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
     """Ring `to` on `rider`'s line (authorised for `party` by `selectors.access_line_rider`). Any dispatcher of
     the rider's fleet may answer; a second call while one is live on the line is refused as busy."""

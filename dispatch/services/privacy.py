@@ -333,6 +333,26 @@ def vault_rewrap_batch(*, after_pk: int = 0, batch_size: int = 500) -> RewrapBat
     return RewrapBatch(done, failed, rows[-1].pk if rows else None)
 
 
+def line_keys_rewrap() -> tuple[int, list[tuple[int, str]]]:
+    """`vault_rewrap_batch` for the riders' line keys (one a rider: few rows, one pass): (rewrapped, failed)."""
+    current = vault.current_key_id()
+    done, failed = 0, []
+    with transaction.atomic():
+        for line in RiderLine.objects.select_for_update().filter(wrapped_key__isnull=False).exclude(key_id=current):
+            if line.wrapped_key is None:
+                continue
+            try:
+                kid, wrapped = vault.rewrap(line.key_id, bytes(line.wrapped_key), aad=_line_aad(line.rider_id))
+            except vault.VaultError as exc:
+                failed.append((line.rider_id, str(exc)))
+                continue
+            done += RiderLine.objects.filter(pk=line.pk, key_id=line.key_id).update(key_id=kid, wrapped_key=wrapped)
+        if done or failed:
+            audit_record(action="vault.rewrapped", data={"key_id": current, "rider_lines": done,
+                                                         "failed_lines": [rider for rider, _ in failed]})
+    return done, failed
+
+
 BREAK_GLASS_TTL = timedelta(minutes=15)
 
 
