@@ -15,10 +15,9 @@ from .chat import ChatLine
 
 def access_line_rider(*, party, rider_id) -> Rider:
     """The rider whose line `party` (a `services.rtc.Caller` on a socket) may use: theirs, or one of their fleet."""
-    try:
-        wanted = int(rider_id)
-    except (TypeError, ValueError) as exc:
-        raise NotFound() from exc
+    if type(rider_id) is not int and not (isinstance(rider_id, str) and rider_id.isdecimal() and rider_id.isascii()):
+        raise NotFound()  # not a bool, a fraction or a name
+    wanted = int(rider_id)
     if party.role == "rider":
         rider = rider_of(party.user)
         if rider is None or rider.pk != wanted:
