@@ -9,8 +9,8 @@ DEMO_PASSWORD = "deliver-privately"  # noqa: S105 - the documented demo password
 
 # (screen, path, logins, note); the screens' names are the home page's (translated there).
 DEMO_SCREENS = [
-    (_("Rider app"), "/rider/", ("rider1", "rider2", "rider3"), "(phone)"),
-    (_("Store counter"), "/pickup/", ("store1", "store2"), ""),
-    (_("Dispatch map"), "/dispatch/", ("dispatcher1",), ""),
+    (_("Rider app"), "/rider/", ("rider1", "rider2", "rider3", "rider4"), _("(phone; rider4: merchant1's own fleet)")),
+    (_("Store counter"), "/pickup/", ("store1", "store1b", "store2"), ""),
+    (_("Dispatch map"), "/dispatch/", ("dispatcher1", "dispatcher2"), _("(dispatcher2: merchant1's fleet only)")),
     (_("API reference"), "/api/docs/", ("merchant1",), "(token: POST /api/auth/token/)"),
 ]

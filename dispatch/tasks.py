@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from .services.audit import audit_checkpoint as _audit_checkpoint
+from .services.detectors import alerts_sweep as _alerts_sweep
 from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
@@ -46,3 +47,12 @@ def audit_checkpoint() -> dict:
     verdict = _audit_checkpoint()
     return {"ok": verdict.ok, "count": verdict.count, "last_id": verdict.anchor.last_id if verdict.anchor else None,
             "problem": verdict.problem}
+
+
+@shared_task(acks_late=True)
+def alerts_sweep() -> dict:
+    """Stale devices, late orders, unusual rates: each raised as an alert row (idempotent: open alerts dedupe)."""
+    result = _alerts_sweep()
+    if any(result.values()):
+        log.info("alerts_sweep %s", result)
+    return result

@@ -20,6 +20,8 @@ from dispatch.serializers import (
     DoorWaitStartedOut,
     DutyOut,
     FailIn,
+    GeoStateIn,
+    GeoStateOut,
     HandoffCodeOut,
     LocationAckOut,
     LocationIn,
@@ -35,6 +37,7 @@ from dispatch.serializers import (
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import order_deliver
+from dispatch.services.detectors import rider_geo_state_set
 from dispatch.services.exits import door_wait_start, order_fail
 from dispatch.services.handoff import handoff_code_issue
 from dispatch.services.riders import rider_duty_set
@@ -73,6 +76,20 @@ class RiderLocationApi(APIView):
                            timestamp=v["timestamp"], seq=v["seq"], here=v["here"])
         return Response(LocationAckOut({"seq": v["seq"], "accepted": result.accepted, "reason": result.reason,
                                         "tiers": {str(k): t for k, t in result.tiers.items()}}).data)
+
+
+class RiderGeoStateApi(APIView):
+    """The app's location sharing state (permission denied, location off, ...), the socket's `geo.state` over
+    HTTP: dispatch's stale device alert gives it as the reason."""
+
+    permission_classes = [IsRider]
+
+    @extend_schema(request=GeoStateIn, responses=GeoStateOut)
+    def post(self, request):
+        data = GeoStateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        rider_geo_state_set(rider=rider_of(request.user), state=data.validated_data["state"])
+        return Response(GeoStateOut(data.validated_data).data)
 
 
 def _handoff_code(order, user) -> dict:

@@ -10,7 +10,8 @@ from dispatch.live.facade import EventConsumer, ping, rider_order_revoked, rider
 from dispatch.permissions import rider_of
 from dispatch.rtc_consumer import RtcMixin
 from dispatch.selectors import rider_access_ends, rider_access_starts, rider_access_windows
-from dispatch.serializers import LocationIn, location_in_fast
+from dispatch.serializers import GeoStateIn, LocationIn, location_in_fast
+from dispatch.services.detectors import rider_geo_state_set
 from dispatch.services.events import group_rider
 from dispatch.services.rtc import Caller
 
@@ -40,11 +41,16 @@ class RiderConsumer(RtcMixin, EventConsumer):
     async def disconnect(self, code):
         if getattr(self, "rider", None) is not None:
             rider_socket_closed(self.rider.pk)
+            # The reason a stale device alert gives until the app says otherwise (it tells its state on connect).
+            await database_sync_to_async(rider_geo_state_set)(rider=self.rider, state="offline")
         await super().disconnect(code)
 
     async def relays(self, event: dict) -> bool:
         if event.get("seq"):  # a stored event on the rider's group: their orders changed, reload the context
             rider_orders_changed(self.rider.pk)
+        if event.get("type") == "rider.duty":  # went on or off duty (any device): this socket's next ping knows
+            self.rider.on_duty = event.get("on_duty") is True
+            return True
         order_id = event.get("order")
         if type(order_id) is not int:
             return True
@@ -84,6 +90,14 @@ class RiderConsumer(RtcMixin, EventConsumer):
         return kept
 
     async def handle(self, message: dict) -> None:
+        if message.get("type") == "geo.state":  # the app's location sharing state: permission denied, off, ...
+            data = GeoStateIn(data={"state": message.get("state")})
+            if not data.is_valid():
+                await self.send_json({"type": "error", "code": "invalid", "for": "geo.state",
+                                      "detail": "Send one of the location sharing states."})
+                return
+            await database_sync_to_async(rider_geo_state_set)(rider=self.rider, state=data.validated_data["state"])
+            return
         if message.get("type") != "location":
             await super().handle(message)
             return

@@ -21,6 +21,7 @@ api_urlpatterns = [
     path("returns/", apis.RiderReturnListApi.as_view()),
     path("returns/<int:order_id>/handoff-code/", apis.RiderReturnCodeApi.as_view()),
     path("location/", apis.RiderLocationApi.as_view()),
+    path("location/state/", apis.RiderGeoStateApi.as_view()),
     path("duty/", apis.RiderDutyApi.as_view()),
     path("sos/", safety_apis.RiderSosApi.as_view()),
     path("pickup-check/", apis.RiderPickupCheckApi.as_view()),

@@ -214,6 +214,7 @@ CELERY_BEAT_SCHEDULE = {
     "revocation-sweep": {"task": "dispatch.tasks.revocation_sweep", "schedule": SWEEP_INTERVAL_S},
     "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},
     "audit-checkpoint": {"task": "dispatch.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_S},
+    "alerts-sweep": {"task": "dispatch.tasks.alerts_sweep", "schedule": env.float("ALERTS_SWEEP_S", default=30.0)},
 }
 
 # --- Auth, API ---------------------------------------------------------------------------
@@ -393,6 +394,15 @@ PICKUP_FAILURE_LIMIT = env.int("PICKUP_FAILURE_LIMIT", default=30)  # failed loo
 PICKUP_ALERT_AFTER = env.int("PICKUP_ALERT_AFTER", default=5)  # failures a minute that alert dispatch
 PICKUP_UNDO_WINDOW_S = env.int("PICKUP_UNDO_WINDOW_S", default=60)
 MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
+
+# --- Alerts (dispatch/services/detectors.py) -------------------------------------------------
+ORDER_PROMISE_S = env.int("ORDER_PROMISE_S", default=2700)  # promised delivery time when neither merchant nor store sets one
+ALERT_STALE_AFTER_S = env.int("ALERT_STALE_AFTER_S", default=120)  # an active order's device silent this long
+ALERT_RATE_WINDOW_S = env.int("ALERT_RATE_WINDOW_S", default=900)
+ALERT_RATE_REVEALS_PER_RIDER = env.int("ALERT_RATE_REVEALS_PER_RIDER", default=60)
+ALERT_RATE_REVEALS_PER_STORE = env.int("ALERT_RATE_REVEALS_PER_STORE", default=300)
+ALERT_RATE_BREAK_GLASS_PER_STORE = env.int("ALERT_RATE_BREAK_GLASS_PER_STORE", default=3)
+ALERT_RATE_LOOKUPS_PER_STORE = env.int("ALERT_RATE_LOOKUPS_PER_STORE", default=120)
 
 # The sandbox carrier places calls locally for the demo: it must never answer in production.
 TELEPHONY_PROVIDER = env.str("TELEPHONY_PROVIDER", default="sandbox" if DEMO_MODE or TESTING else "twilio")

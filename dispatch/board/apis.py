@@ -11,6 +11,9 @@ from .. import selectors
 from ..live.facade import overflow_counts
 from ..permissions import IsDispatcher
 from ..serializers import (
+    AlertAckIn,
+    AlertListQuery,
+    AlertOut,
     AssignIn,
     BoardRiderOut,
     BreakGlassIn,
@@ -21,6 +24,7 @@ from ..serializers import (
     OrderStatusOut,
     OverloadOut,
 )
+from ..services.alerts import alert_ack
 from ..services.exits import order_retry
 from ..services.orders import order_assign, order_cancel
 from ..services.privacy import order_break_glass
@@ -119,3 +123,29 @@ class OrderRetryApi(APIView):
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(OrderStatusOut(order_retry(order_id=order.pk, by=request.user)).data)
+
+
+class AlertListApi(APIView):
+    """The fleet's alerts (`?open=1`: only those not yet acknowledged), open SOS first, then newest."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(parameters=[AlertListQuery], responses=AlertOut(many=True))
+    def get(self, request):
+        query = AlertListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        alerts = selectors.dispatch_alerts(user=request.user, open_only=bool(query.validated_data["open"]))
+        return Response(AlertOut(alerts[:selectors.ALERTS_MAX], many=True).data)
+
+
+class AlertAckApi(APIView):
+    """Close an alert with a note (400 `note_required` when blank). Another fleet's alert is 404. Audited."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=AlertAckIn, responses=AlertOut)
+    def post(self, request, alert_id: int):
+        data = AlertAckIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = selectors.access_alert(user=request.user, alert_id=alert_id)
+        return Response(AlertOut(alert_ack(alert=alert, by=request.user, note=data.validated_data["note"])).data)

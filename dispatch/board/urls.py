@@ -10,6 +10,8 @@ api_urlpatterns = [
     path("dispatch/orders/", apis.BoardOrdersApi.as_view()),
     path("dispatch/riders/", apis.BoardRidersApi.as_view()),
     path("dispatch/overload/", apis.OverloadApi.as_view()),
+    path("dispatch/alerts/", apis.AlertListApi.as_view()),
+    path("dispatch/alerts/<int:alert_id>/ack/", apis.AlertAckApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/cancel/", apis.DispatchOrderCancelApi.as_view()),

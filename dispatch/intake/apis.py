@@ -42,7 +42,7 @@ class OrderCreateApi(APIView):
                 raise Invalid(_("Name the store: this merchant has several."), code="store_required")
             store = candidates[0]
         order = order_create(merchant=merchant, store=store, external_ref=v["external_ref"], customer=v["customer"],
-                             items=v["items"], consent=v["consent"])
+                             items=v["items"], consent=v["consent"], promised_at=v.get("promised_at"))
         # The only time the link exists outside the customer's hands: the server keeps its digest alone.
         url = request.build_absolute_uri(reverse("track-page", args=[order.tracking_token]))
         return Response(OrderCreatedOut({"order": order, "tracking_url": url}).data, status=201)

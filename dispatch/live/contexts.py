@@ -36,6 +36,9 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
     if hit and hit[1] == version and now - hit[0] < state.CONTEXT_TTL_S:
         state._checked[rider.pk] = now
         return hit[2]
+    if not rider_duty_refresh(rider):  # going off duty bumps the version: nothing is loaded for an off-duty rider
+        state.context_invalidate(rider.pk)
+        return []
     orders = active_orders(rider)
     tiers = dict(
         live_grants().filter(principal=rider.user, scope=GrantScope.ADDRESS, order__in=orders)
@@ -54,6 +57,13 @@ def rider_context(rider: Rider) -> list[ActiveOrder]:
     return ctx
 
 
+def rider_duty_refresh(rider: Rider) -> bool:
+    """Re-read the rider's duty into `rider` (a socket's row, loaded at connect) and return it. Called when the
+    context is reloaded (going on or off duty bumps its version) and before a ping is refused as off duty."""
+    rider.on_duty = bool(Rider.objects.filter(pk=rider.pk).values_list("on_duty", flat=True).first())
+    return rider.on_duty
+
+
 def rider_contexts_load(riders: list[Rider]) -> int:
     """`rider_context` for many riders at once (a reconnect storm: every socket's first ping needs its context):
     versions in one cache round trip, orders and tiers in one query each, the destinations opened and audited
@@ -69,6 +79,14 @@ def rider_contexts_load(riders: list[Rider]) -> int:
             state._checked[rider.pk] = now
         else:
             need[rider.pk] = rider
+    if not need:
+        return 0
+    on_duty = set(Rider.objects.filter(pk__in=list(need), on_duty=True).values_list("pk", flat=True))
+    for rider_id, rider in list(need.items()):  # the sockets' rows adopt the duty read now (see rider_duty_refresh)
+        rider.on_duty = rider_id in on_duty
+        if not rider.on_duty:  # nothing is loaded for an off-duty rider: their ping takes the database path
+            state.context_invalidate(rider_id)
+            del need[rider_id]
     if not need:
         return 0
     live = live_grants().filter(scope=GrantScope.ADDRESS, order=OuterRef("pk"), principal=OuterRef("rider__user"))

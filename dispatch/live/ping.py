@@ -24,9 +24,10 @@ from .. import geofence
 from ..errors import NotSaved
 from ..models import Rider
 from ..services.delivery import location_spoof_alert, location_tier_reached, location_validate, rider_on_duty_require
-from ..services.events import GROUP_DISPATCH, group_track
+from ..services.events import group_track
+from ..services.fleets import dispatch_groups, fleet_of
 from . import state
-from .contexts import context_load_async, rider_context
+from .contexts import context_load_async, rider_context, rider_duty_refresh
 from .loop_writer import loop_writer
 from .positions import aggregator as position_aggregator
 from .publish import ephemeral_publish, ephemeral_publish_async
@@ -137,10 +138,10 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
         if not _throttled(state._saved_at, rider.pk, POSITION_SAVE_EVERY_S):
             position = (rider.pk, fix.lat, fix.lng, at)
         if settings.POSITION_BATCH:
-            position_aggregator.add(rider_id=rider.pk, lat=fix.lat, lng=fix.lng, at=at)
+            position_aggregator.add(rider_id=rider.pk, lat=fix.lat, lng=fix.lng, at=at, fleet=fleet_of(rider))
         elif not _throttled(state._map_sent, rider.pk, POSITION_EVERY_S):  # at most one a second per rider
-            frames.append((GROUP_DISPATCH, "rider.position",
-                           {"rider": rider.pk, "lat": fix.lat, "lng": fix.lng, "at": at.isoformat()}))
+            frame = {"rider": rider.pk, "lat": fix.lat, "lng": fix.lng, "at": at.isoformat()}
+            frames += [(group, "rider.position", frame) for group in dispatch_groups(fleet_of(rider))]
     durable = (writer or fix_buffer).add(rows, position=position)
     pool = [d for d in decisions if d.accepted == accepted]
     return PingResult(accepted, next((d.reason for d in pool if d.reason), ""), {}, durable), frames
@@ -155,9 +156,12 @@ def location_ping(
     when a tier is reached and the spoof alert; the history goes to the batch writer. The socket tries
     `location_ping_fast` first. Returns before the history is durable (`ping_sync` waits)."""
     location_validate(lat, lng, accuracy, timestamp)
+    if not rider.on_duty:  # re-read (a socket's row may have missed going back on duty): refusals are rare
+        rider_duty_refresh(rider)
+    rider_on_duty_require(rider=rider)
+    contexts = rider_context(rider)  # a reload re-reads the duty: a process that missed going off duty
     rider_on_duty_require(rider=rider)
     fix = geofence.Fix(lat, lng, accuracy, timestamp, seq)
-    contexts = rider_context(rider)
     decisions = _judge(rider.pk, contexts, fix, now=time.time(), here=here)
     result, frames = _record(rider, contexts, decisions, fix)
     for ctx, decision in zip(contexts, decisions, strict=True):

@@ -18,6 +18,9 @@ class Store(models.Model):
     # within retry_window_s, after which it goes back.
     fail_policy = models.CharField(max_length=8, choices=[("return", "return"), ("retry", "retry")], default="return")
     retry_window_s = models.PositiveIntegerField(default=1800)
+    # The delivery time promised to a customer, from the order's creation, when the merchant names none:
+    # this store's, else ORDER_PROMISE_S. An order still open after its promise raises a "late" alert.
+    promise_s = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name
@@ -32,6 +35,10 @@ class Rider(models.Model):
     last_lat = models.FloatField(null=True, blank=True)
     last_lng = models.FloatField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # What the rider's app last said of its location sharing (a code of services.detectors.GEO_STATES, e.g.
+    # "denied", "unavailable", "offline") and when: the reason a stale device alert gives, when the app knows it.
+    geo_state = models.CharField(max_length=16, blank=True, default="")
+    geo_state_at = models.DateTimeField(null=True, blank=True)
     # The rider's fleet: the platform's (null) or one merchant's own. A merchant's riders get only that
     # merchant's orders (dispatch/services/fleets.py).
     fleet = models.ForeignKey("Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="own_riders")

@@ -27,6 +27,9 @@ class Order(models.Model):
     external_ref = models.CharField(max_length=64, blank=True, default="")
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the customer was told to expect it: the merchant's, else created_at + the store's promise_s or
+    # ORDER_PROMISE_S. Still open after it, the order raises a "late" alert (services/detectors.py).
+    promised_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     business_date = models.DateField()
     pickup_seq = models.PositiveIntegerField()

@@ -7,6 +7,8 @@ from .access import (
     access_order,
     access_party_order,
     board_orders,
+    dispatch_orders,
+    dispatch_riders,
     merchant_orders,
     order_by_tracking_token,
     rider_orders,
@@ -14,6 +16,7 @@ from .access import (
     store_orders,
     stores_for,
 )
+from .alerts import ALERTS_MAX, access_alert, dispatch_alerts
 from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
@@ -30,6 +33,7 @@ from .rider import (
 )
 
 __all__ = [
+    "ALERTS_MAX",
     "OPEN_STATUSES",
     "AddressSeen",
     "ChatLine",
@@ -40,6 +44,7 @@ __all__ = [
     "RiderCustomer",
     "RiderOrder",
     "Tracking",
+    "access_alert",
     "access_call",
     "access_line_rider",
     "access_order",
@@ -49,6 +54,9 @@ __all__ = [
     "chat_history",
     "chat_texts",
     "counter_order",
+    "dispatch_orders",
+    "dispatch_riders",
+    "dispatch_alerts",
     "door_wait",
     "line_history",
     "line_texts",

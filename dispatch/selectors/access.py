@@ -11,6 +11,7 @@ from .. import tokens
 from ..errors import NotFound
 from ..models import GrantScope, Order, OrderItem, OrderStatus, Rider, Store
 from ..permissions import is_dispatcher, merchant_of, rider_of, staff_of
+from ..services.fleets import dispatcher_scope, fleet_merchant, orders_q, riders_q
 from ..services.pickup_numbers import business_date
 from ..services.privacy import live_grants
 
@@ -54,15 +55,24 @@ def merchant_orders(*, user) -> QuerySet[Order]:
     return _orders().filter(merchant=merchant)
 
 
-def board_orders(*, user) -> QuerySet[Order]:
+def dispatch_orders(*, user) -> QuerySet[Order]:
+    """Every order this dispatcher may see and act on: all of them, or its fleet's (services/fleets.py)."""
     if not is_dispatcher(user):
         return Order.objects.none()
-    return _orders().filter(status__in=OPEN_STATUSES).order_by("-pk")
+    return _orders().filter(orders_q(dispatcher_scope(user)))
+
+
+def board_orders(*, user) -> QuerySet[Order]:
+    return dispatch_orders(user=user).filter(status__in=OPEN_STATUSES).order_by("-pk")
 
 
 def stores_for(*, user) -> QuerySet[Store]:
     if is_dispatcher(user):
-        return Store.objects.order_by("pk")
+        scope = dispatcher_scope(user)
+        merchant = fleet_merchant(scope)
+        if merchant is not None:  # a merchant's own fleet works for that merchant's stores
+            return Store.objects.filter(merchants__pk=merchant).order_by("pk")
+        return Store.objects.order_by("pk") if scope in ("", "platform") else Store.objects.none()
     staff = staff_of(user)
     if staff:
         return Store.objects.filter(pk=staff.store_id)
@@ -75,10 +85,15 @@ def stores_for(*, user) -> QuerySet[Store]:
     return Store.objects.none()
 
 
-def riders_on_duty(*, user) -> QuerySet[Rider]:
+def dispatch_riders(*, user) -> QuerySet[Rider]:
+    """Every rider this dispatcher may see and send: all of them, or its fleet's."""
     if not is_dispatcher(user):
         return Rider.objects.none()
-    return Rider.objects.filter(on_duty=True).order_by("pk")
+    return Rider.objects.filter(riders_q(dispatcher_scope(user)))
+
+
+def riders_on_duty(*, user) -> QuerySet[Rider]:
+    return dispatch_riders(user=user).filter(on_duty=True).order_by("pk")
 
 
 # --- Access to one order -----------------------------------------------------------------
@@ -104,7 +119,7 @@ def access_order(*, user, order_id, lock: bool = False) -> Order:
     if merchant_of(user):
         return _get(merchant_orders(user=user), order_id, lock=lock)
     if is_dispatcher(user):
-        return _get(_orders(), order_id, lock=lock)
+        return _get(dispatch_orders(user=user), order_id, lock=lock)
     raise NotFound()
 
 
@@ -117,9 +132,7 @@ def access_party_order(*, party, order_id) -> Order:
             raise NotFound()
         return order
     if party.role == "dispatch":  # an emergency join: only with a live break-glass grant on this order
-        if not is_dispatcher(party.user):
-            raise NotFound()
-        order = _get(_orders(), order_id)
+        order = _get(dispatch_orders(user=party.user), order_id)  # its fleet's only
         if not live_grants().filter(order=order, principal=party.user, scope=GrantScope.CONTACT).exists():
             raise NotFound()
         return order

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import tokens
 from ..models import AuditEvent, Grant, GrantScope, Order, OrderStatus, Tier
@@ -18,7 +20,17 @@ NO_PIN = (OrderStatus.DELIVERED, OrderStatus.RETURNING, OrderStatus.RETURNED, Or
 class AddressSeen:
     tier: str
     at: datetime
+    by: str  # "your rider", "your first rider", "your current rider"...: never a name or an id
+    rider: int = 1  # which of the order's riders, in the order they were given it (1 is the first)
+    current: bool = True  # the rider who holds the order now
+
+
+@dataclass(frozen=True)
+class AccessEnded:
+    at: datetime
     by: str
+    rider: int | None  # None: a rider the order's grants do not show (none is expected)
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,7 @@ class Tracking:
     call_number: str | None
     address_seen: list[AddressSeen]
     access_revoked_at: list[datetime]
+    access_ended: list[AccessEnded]
     access_ends_at: datetime | None
     reach: dict[str, bool]
     door_wait: DoorWait | None = None
@@ -39,25 +52,57 @@ class Tracking:
 def tracking(order: Order, *, token: str) -> Tracking:
     from ..services.calls import live_sessions
 
-    reveals = [AddressSeen(Tier(g.tier).label, g.created_at, "your rider")
-               for g in Grant.objects.filter(order=order, scope=GrantScope.ADDRESS, tier__gt=Tier.AREA).order_by("pk")]
-    revoked = list(AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk")
-                   .values_list("at", flat=True))
+    grants = list(Grant.objects.filter(order=order, scope=GrantScope.ADDRESS).order_by("pk")
+                  .values_list("principal_id", "tier", "created_at"))
+    current = order.rider.user_id if order.rider_id else None
+    labels = rider_labels(list(dict.fromkeys(user for user, _tier, _at in grants)), current=current)
+    reveals = [AddressSeen(Tier(tier).label, at, labels[user][2], labels[user][0], labels[user][1])
+               for user, tier, at in grants if tier is not None and tier > Tier.AREA]
+    ended = [(at, data.get("user")) for at, data in
+             AuditEvent.objects.filter(order=order, action="access.revoked").order_by("pk").values_list("at", "data")]
     lapsed, access_ends_at = _rider_access_deadline(order)
     if lapsed is not None:  # past its end, not yet swept: refused at every read already, so listed as ended
-        revoked.append(lapsed)
+        ended.append((lapsed, current))
+    unknown = (None, False, _("your rider"))
+    access_ended = [AccessEnded(at, labels.get(user, unknown)[2], labels.get(user, unknown)[0],
+                                labels.get(user, unknown)[1]) for at, user in ended]
     session = live_sessions().filter(order=order, rider_id=order.rider_id).first() if order.rider_id else None
     return Tracking(
         order=order,
         delivery_pin=tokens.delivery_pin(token) if order.status not in NO_PIN else None,
         call_number=session.proxy_number if session else None,
         address_seen=reveals,
-        access_revoked_at=revoked,
+        access_revoked_at=[e.at for e in access_ended],
+        access_ended=access_ended,
         access_ends_at=access_ends_at,
         reach=_reach(order, role="customer", token=token),
         door_wait=door_wait(order),
         exit=order_exit(order),
     )
+
+
+_ORDINALS = {1: gettext_noop("your first rider"), 2: gettext_noop("your second rider"),
+             3: gettext_noop("your third rider"), 4: gettext_noop("your fourth rider"),
+             5: gettext_noop("your fifth rider")}
+
+
+def rider_labels(riders: list[int], *, current: int | None) -> dict[int, tuple[int, bool, str]]:
+    """For the customer: each of the order's riders (accounts, in the order they were given it) as (place,
+    holds it now, label). One rider is "your rider"; with several, the one who holds the order now is "your
+    current rider" and the others "your first rider", "your second rider"... by their place. Labels in the
+    request's language; never a name or an id."""
+    labels = {}
+    for place, user in enumerate(riders, start=1):
+        if len(riders) == 1:
+            label = _("your rider")
+        elif user == current:
+            label = _("your current rider")
+        elif place in _ORDINALS:
+            label = _(_ORDINALS[place])
+        else:
+            label = _("your rider no. %(n)s") % {"n": place}
+        labels[user] = (place, user == current, label)
+    return labels
 
 
 def _rider_access_deadline(order: Order) -> tuple[datetime | None, datetime | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..errors import NotFound
 from ..models import ChatMessage, Rider, RiderLine
 from ..permissions import is_dispatcher, rider_of
-from ..services.fleets import dispatcher_scope, fleet_of
+from ..services.fleets import dispatcher_scope, fleet_sees_rider
 from ..services.privacy import line_open
 from .chat import ChatLine
 
@@ -25,8 +25,7 @@ def access_line_rider(*, party, rider_id) -> Rider:
         return rider
     if party.role == "dispatch" and is_dispatcher(party.user):
         rider = Rider.objects.filter(pk=wanted).first()
-        scope = dispatcher_scope(party.user)
-        if rider is None or (scope and fleet_of(rider) != scope):
+        if rider is None or not fleet_sees_rider(dispatcher_scope(party.user), rider):
             raise NotFound()
         return rider
     raise NotFound()

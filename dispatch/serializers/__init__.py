@@ -3,6 +3,7 @@ a 400 and never a 500; every response body is an output serializer's `.data`, an
 view's `extend_schema(responses=...)` names, so `/api/schema/` is true by construction. An output serializer
 renders what a selector or service already decided a party may see: none opens the vault."""
 
+from .alerts import AlertAckIn, AlertListQuery, AlertOut
 from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
@@ -45,7 +46,7 @@ from .orders import (
     RiderOrderOut,
     StoreOut,
 )
-from .rider import DutyOut, HandoffCodeOut, PickupCheckOut
+from .rider import DutyOut, GeoStateIn, GeoStateOut, HandoffCodeOut, PickupCheckOut
 from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
+    "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..services.fleets import fleet_of
 from .fields import IsoDateTimeField
 
 
@@ -14,6 +15,10 @@ class BoardRiderOut(serializers.Serializer):
     lat = serializers.FloatField(source="last_lat", allow_null=True)
     lng = serializers.FloatField(source="last_lng", allow_null=True)
     at = IsoDateTimeField(source="last_seen_at", allow_null=True, help_text="When the position was reported.")
+    fleet = serializers.SerializerMethodField(help_text='"platform", or "merchant:<id>" for a merchant\'s own fleet.')
+
+    def get_fleet(self, rider) -> str:
+        return fleet_of(rider)
 
 
 class OverloadOut(serializers.Serializer):

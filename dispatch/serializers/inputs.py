@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from .fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
@@ -42,6 +45,15 @@ class OrderIn(serializers.Serializer):
     customer = CustomerIn()
     items = ItemIn(many=True, allow_empty=False, max_length=100)
     consent = ConsentIn(required=False, default=dict)
+    promised_at = serializers.DateTimeField(
+        required=False, help_text="When the customer was told to expect it (ISO 8601, within the next 2 days). "
+                                  "Default: the store's promise, else ORDER_PROMISE_S after the order is made.")
+
+    def validate_promised_at(self, value):
+        now = timezone.now()
+        if not now - timedelta(minutes=5) <= value <= now + timedelta(days=2):
+            raise serializers.ValidationError("Give a time within the next 2 days.")
+        return value
 
 
 class AssignIn(serializers.Serializer):

@@ -66,6 +66,8 @@ class MaskedOrderOut(serializers.Serializer):
     consent = ConsentOut(source="*")
     rider = NamedOut(allow_null=True)
     created_at = IsoDateTimeField()
+    promised_at = IsoDateTimeField(allow_null=True, help_text="When the customer was told to expect it; an open "
+                                                              "order past it is late.")
     ready_at = IsoDateTimeField(allow_null=True)
     picked_up_at = IsoDateTimeField(allow_null=True)
     delivered_at = IsoDateTimeField(allow_null=True)

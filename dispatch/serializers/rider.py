@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ..services.detectors import GEO_STATES
+from .exits import StrictChoiceField
 from .fields import IsoDateTimeField
 
 
@@ -25,3 +27,15 @@ class PickupCheckOut(serializers.Serializer):
     order = serializers.IntegerField(required=False)
     pickup_code = serializers.CharField(required=False)
     status = serializers.CharField(required=False)
+
+
+class GeoStateIn(serializers.Serializer):
+    """What the rider's app says of its location sharing: the reason a stale device alert gives dispatch."""
+
+    state = StrictChoiceField(choices=list(GEO_STATES), help_text=(
+        "sharing, waiting (no GPS fix yet), denied (location permission refused), unavailable (location off), "
+        "unsupported, idle (nothing to share) or offline."))
+
+
+class GeoStateOut(serializers.Serializer):
+    state = serializers.CharField()

@@ -16,7 +16,17 @@ class _TrackRiderOut(serializers.Serializer):
 class AddressSeenOut(serializers.Serializer):
     tier = serializers.CharField()
     at = IsoDateTimeField()
-    by = serializers.CharField()
+    by = serializers.CharField(help_text="Which rider, in the request's language, never a name: \"your rider\" "
+                                         "when there was one, else \"your current rider\", \"your first rider\"...")
+    rider = serializers.IntegerField(help_text="The rider's place among the order's riders (1 is the first).")
+    current = serializers.BooleanField(help_text="Whether that rider holds the order now.")
+
+
+class AccessEndedOut(serializers.Serializer):
+    at = IsoDateTimeField()
+    by = serializers.CharField(help_text="Whose access ended, as in address_seen.")
+    rider = serializers.IntegerField(allow_null=True)
+    current = serializers.BooleanField()
 
 
 class TrackingOut(serializers.Serializer):
@@ -35,6 +45,7 @@ class TrackingOut(serializers.Serializer):
     access_revoked_at = serializers.ListField(child=IsoDateTimeField(), help_text=(
         "When the rider's access to the address ended: each revocation, and an end already past that the "
         "worker has not yet recorded (refused at every read from that moment)."))
+    access_ended = AccessEndedOut(many=True, help_text="The same ends, each with whose access it was.")
     access_ends_at = IsoDateTimeField(allow_null=True, help_text=(
         "After delivery, when the rider's remaining access ends; null once it has, or before delivery."))
     expires_at = IsoDateTimeField(source="order.tracking_expires_at")

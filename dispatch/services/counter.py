@@ -23,9 +23,9 @@ from django.utils.translation import gettext as _
 from .. import geofence
 from ..errors import DomainError, NotFound, RateLimited
 from ..models import AuditEvent, Order, OrderItem, OrderStatus, Rider, Store
+from .alerts import alert_raise
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
-from .events import GROUP_DISPATCH, event_publish
 from .handoff import (
     HandoffRefused,
     handoff_check,
@@ -95,9 +95,9 @@ def failure_note(*, user, store: Store) -> int:
     count = _count("store", store.pk)
     if count >= alert_after() and cache.add(f"pickup-alert:{store.pk}", 1, timeout=WINDOW_S):
         with transaction.atomic():
-            event_publish(groups=[GROUP_DISPATCH], type="alert",
-                          payload={"kind": "pickup_failures", "store": store.pk, "count": count})
             audit_record(action="pickup.alert", data={"store": store.pk, "count": count})
+            alert_raise(kind="rate", key=f"rate:pickup_failures:store:{store.pk}", store=store,
+                        detail={"what": "pickup_failures", "per": "store", "count": count, "window_s": WINDOW_S})
     return count
 
 

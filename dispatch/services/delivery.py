@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, Order, OrderStatus, Rider
+from .alerts import alert_raise
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
-from .events import GROUP_DISPATCH, event_publish
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
@@ -80,12 +80,14 @@ def location_tier_reached(
 
 
 def location_spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> None:
+    """The one place a spoofing flag (teleport, speed, clock skew, frozen) is audited and raised to dispatch: a
+    `spoof` alert row per rider and order, its count bumped (at most once a minute per set of flags)."""
     if cache.add(f"spoof-alert:{order_id}:{rider.pk}:{','.join(flags)}", 1, timeout=60):
         with transaction.atomic():
-            audit_record(action="location.spoof_flagged", order=Order.objects.get(pk=order_id),
-                         data={"rider": rider.pk, "flags": flags})
-            event_publish(groups=[GROUP_DISPATCH], type="alert",
-                          payload={"kind": "spoofing", "rider": rider.pk, "order": order_id, "flags": flags})
+            order = Order.objects.select_related("store").get(pk=order_id)
+            audit_record(action="location.spoof_flagged", order=order, data={"rider": rider.pk, "flags": flags})
+            alert_raise(kind="spoof", key=f"spoof:rider:{rider.pk}:order:{order_id}", order=order, rider=rider,
+                        detail={"flags": list(flags)})
 
 
 PIN_TRIES = 5  # wrong PINs an order takes within PIN_WINDOW before it locks (counted in the database)

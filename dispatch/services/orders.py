@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,17 +14,23 @@ from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem
 from .access import rider_access_revoke
 from .area import area_offset_draw
 from .audit import audit_record
-from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track
+from .detectors import order_promise
+from .events import event_publish, group_rider, group_store, group_track
+from .fleets import dispatcher_scope, fleet_sees_rider, order_dispatch_groups, order_fleets, rider_may_take
 from .pickup_numbers import pickup_number_allocate
 from .privacy import grant_create, vault_seal
 from .reasons import CANCEL_PARTIES, CANCEL_REASONS
 from .states import Action, transition, transition_check
 
 
-def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None) -> None:
-    """Tell every party of the order, in their own groups, that it changed. No PII in the payload."""
+def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None,
+                was_fleets: list[str] | None = None) -> None:
+    """Tell every party of the order, in their own groups, that it changed. No PII in the payload. Dispatch
+    hears it in the groups of the fleets that see the order (services/fleets.py), and of `was_fleets`, those
+    that saw it before the change (a reassignment to another fleet: their board drops it)."""
     payload = {"order": order.pk, "status": order.status, "pickup_code": order.pickup_code, **(extra or {})}
-    groups = [group_store(order.store_id), GROUP_DISPATCH, group_track(order.pk)]
+    groups = [group_store(order.store_id), *order_dispatch_groups(order, was=was_fleets or ()),
+              group_track(order.pk)]
     if order.rider_id:
         groups.append(group_rider(order.rider_id))
     event_publish(groups=groups, type=type, payload=payload)
@@ -33,8 +39,9 @@ def order_event(order: Order, *, type: str = "order.updated", extra: dict | None
 @transaction.atomic
 def order_create(
     *, merchant: Merchant | None, store: Store, external_ref: str, customer: dict[str, Any],
-    items: list[dict[str, Any]], consent: dict[str, bool],
+    items: list[dict[str, Any]], consent: dict[str, bool], promised_at: datetime | None = None,
 ) -> Order:
+    """`promised_at`: when the customer was told to expect it; by default the store's or the site's promise."""
     now = timezone.now()
     day, seq, code = pickup_number_allocate(store=store, at=now)
     address = customer["address"]
@@ -61,6 +68,7 @@ def order_create(
         tracking_token_digest=token_digest,
         tracking_expires_at=now + timedelta(seconds=settings.TRACKING_LINK_TTL_S),
         retention_due_at=now + timedelta(days=settings.RETENTION_DAYS),
+        promised_at=order_promise(store=store, created_at=now, promised_at=promised_at),
     )
     sensitive_names = []
     for i, item in enumerate(items):
@@ -122,11 +130,17 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
         rider = Rider.objects.select_related("user").get(pk=rider_id)
     except Rider.DoesNotExist as exc:
         raise Invalid(_("No such rider."), code="unknown_rider") from exc
+    if not fleet_sees_rider(dispatcher_scope(by), rider):  # another fleet's rider: as if there were none
+        raise Invalid(_("No such rider."), code="unknown_rider")
     if not rider.on_duty:
         raise DomainError(_("That rider is off duty."), code="rider_off_duty")
+    if not rider_may_take(rider, order):
+        raise DomainError(_("That rider rides in a merchant's own fleet and takes only that merchant's orders."),
+                          code="wrong_fleet")
     if order.rider_id == rider.pk:
         return order
     previous = order.rider
+    was_fleets = order_fleets(order)
     now = timezone.now()
     if previous is not None:
         rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
@@ -137,7 +151,7 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     grant_create(order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=Tier.AREA, purpose=GrantPurpose.DELIVERY)
     audit_record(actor=by, action="order.assigned", order=order,
                  data={"rider": rider.pk, "previous": previous.pk if previous else None})
-    order_event(order, type="order.assigned")
+    order_event(order, type="order.assigned", was_fleets=was_fleets)
     return order
 
 

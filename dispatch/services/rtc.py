@@ -26,6 +26,7 @@ from ..errors import DomainError, Invalid, NotFound
 from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track, layer_send, rtc_target
+from .fleets import order_dispatch_groups
 from .line_access import line_check, line_groups, line_open_for, line_party_hash
 from .privacy import chat_seal, live_grants, party_hash
 
@@ -89,6 +90,11 @@ def group_of(order: Order, role: str) -> str:
     if role == Party.DISPATCH:
         return GROUP_DISPATCH
     return group_store(order.store_id)
+
+
+def groups_of(order: Order, role: str) -> list[str]:
+    """`group_of`, but dispatch as the groups of the fleets that see the order (services/fleets.py)."""
+    return order_dispatch_groups(order) if role == Party.DISPATCH else [group_of(order, role)]
 
 
 def call_groups(call: Interaction, role: str) -> list[str]:
@@ -317,7 +323,7 @@ def chat_send(*, party: Caller, order: Order, to: str, text: str, client_id: str
     Interaction.objects.create(order=order, kind=InteractionKind.CHAT, caller_role=party.role,
                                caller_hash=party_id_hash(party=party, order=order), callee_role=to, state="ended",
                                outcome="sent", ended_by=party.role, answered_at=now, ended_at=now)
-    event_publish(groups=[group_of(order, party.role), group_of(order, to)], type="chat.message",
+    event_publish(groups=[*groups_of(order, party.role), *groups_of(order, to)], type="chat.message",
                   payload={"order": order.pk, "id": message.pk, "from": party.role, "to": to, "client_id": client_id})
     return message
 

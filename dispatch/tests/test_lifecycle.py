@@ -99,7 +99,9 @@ def test_spoofing_is_flagged_to_dispatch_and_not_used(assigned_order, demo):
     result = location_ping(rider=rider, lat=51.5034, lng=-0.1196, accuracy=5, timestamp=t - 5, seq=2)
     assert not result.accepted and result.reason == "speed"
     alert = Event.objects.get(group="dispatch", type="alert")
-    assert alert.payload == {"kind": "spoofing", "rider": rider.pk, "order": assigned_order["id"], "flags": ["teleport"]}
+    shown = alert.payload["alert"]
+    assert (shown["kind"], shown["rider"], shown["order"], shown["detail"]) == (
+        "spoof", rider.pk, assigned_order["id"], {"flags": ["teleport"]})
     assert AuditEvent.objects.filter(action="location.spoof_flagged").count() == 1
     assert LocationFix.objects.filter(accepted=False, reason="speed").count() == 1
 

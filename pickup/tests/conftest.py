@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from dispatch.models import Staff
 from tests.factories import order_payload
 
 
@@ -46,9 +44,9 @@ def rider_code(client_for):
 
 @pytest.fixture
 def staff1b(demo):
-    """A second staff member at store 1 (the per-store limit spans them)."""
-    user = get_user_model().objects.create(username="store1b")
-    Staff.objects.create(user=user, store=demo["store1"].staff.store)
+    """A second staff member at store 1 (the per-store limit spans them): the demo's second clerk."""
+    user = demo["store1b"]
+    assert user.staff.store_id == demo["store1"].staff.store_id
     client = APIClient()
     client.force_authenticate(user)
     return client

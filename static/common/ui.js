@@ -102,6 +102,8 @@ export const MESSAGES = {
   wait_not_over: gettext("Start the door wait and let it run out before reporting the customer unreachable."),
   retry_window_over: gettext("The retry window has closed: the bag is going back to the store."),
   returned: gettext("This bag came back from a failed delivery. Do not hand it over."),
+  wrong_fleet: gettext("That rider rides in another merchant's own fleet. Choose a rider who may take this order."),
+  note_required: gettext("Say what you did about this alert: a note is required."),
   line_closed: gettext("Go on duty to reach dispatch."),
 };
 

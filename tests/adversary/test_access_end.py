@@ -16,7 +16,8 @@ from dispatch.services.privacy import grant_create
 from tests.factories import order_payload
 
 TRACKING_KEYS = {"order_id", "status", "pickup_code", "store", "rider", "delivery_pin", "consent", "call_number",
-                 "address_seen", "access_revoked_at", "access_ends_at", "expires_at", "reach", "exit", "door_wait"}
+                 "address_seen", "access_revoked_at", "access_ended", "access_ends_at", "expires_at", "reach", "exit",
+                 "door_wait"}
 
 
 def _token(created: dict) -> str:

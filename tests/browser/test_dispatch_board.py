@@ -164,7 +164,7 @@ def test_rider_marker_moves_without_reload_and_spoofing_raises_an_alert(stack, b
     now = time.time()
     assert post_position(rider2, 51.5000, -0.1200, seq=1, at=now - 2)["accepted"] is True
     assert post_position(rider2, 51.5900, -0.1200, seq=2, at=now)["accepted"] is False
-    alert = page.locator(f'#alerts li[data-kind="spoofing"][data-order="{order["id"]}"]')
+    alert = page.locator(f'#alerts li[data-kind="spoof"][data-order="{order["id"]}"]')
     expect(alert).to_have_count(1, timeout=10_000)
     expect(alert).to_contain_text("Mia L.")
     expect(alert).to_contain_text(order["pickup_code"])

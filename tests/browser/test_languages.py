@@ -120,7 +120,7 @@ def test_chinese_board_alert(stack, new_context, order):
     staff = stack.login("store2")
     for number in ("991", "992", "993", "994", "995"):
         assert staff.get("/api/pickup/lookup/", params={"code": number}).status_code == 404
-    alert = page.locator("#alerts li[data-kind=pickup_failures]")
+    alert = page.locator("#alerts li[data-what=pickup_failures]")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("取餐失败")
     expect(alert).to_contain_text("次交接失败")

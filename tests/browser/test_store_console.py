@@ -155,7 +155,7 @@ def test_counter_ready_live_refusals_handoff_undo_scan_and_label(stack, browser)
             console.click("#lookup-btn")
         assert response.value.status == 404
         verdict(console, "bad", "No bag with that number", "unknown_code")
-    alert = board.locator("#alerts li[data-kind=pickup_failures]")
+    alert = board.locator("#alerts li[data-what=pickup_failures]")
     expect(alert).to_have_count(1)
     expect(alert).to_contain_text("5 failed handoff attempts at Green Cross Pharmacy")
     board_ctx.close()

@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from dispatch.demo import DEMO_PASSWORD
 from dispatch.models import Dispatcher, Merchant, Rider, Staff, Store
+from dispatch.services.fleets import merchant_fleet
 
 STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
@@ -18,10 +19,13 @@ STORES = [
 ]
 RIDERS = [("rider1", "Ravi K.", "+447700900101"), ("rider2", "Mia L.", "+447700900102"),
           ("rider3", "Tom B.", "+447700900103")]
+# merchant1's own fleet (docs/fleets.md): its rider takes only merchant1's orders, its dispatcher sees only them.
+OWN_RIDERS = [("rider4", "Ana P.", "+447700900104")]
 
 
 class Command(BaseCommand):
-    help = "Create the demo stores and accounts (rider1-3, store1-2, dispatcher1, merchant1, merchant2)."
+    help = ("Create the demo stores and accounts (rider1-3, rider4 of merchant1's own fleet, store1, store1b, "
+            "store2, dispatcher1, dispatcher2 for merchant1's fleet, merchant1, merchant2).")
 
     def add_arguments(self, parser):
         parser.add_argument("--migrate", action="store_true",
@@ -51,10 +55,18 @@ class Command(BaseCommand):
             stores.append(store)
         for username, name, phone in RIDERS:
             Rider.objects.update_or_create(user=user(username), defaults={"display_name": name, "phone": phone})
+        merchants = []
         for i, store in enumerate(stores, start=1):
             Staff.objects.update_or_create(user=user(f"store{i}"), defaults={"store": store})
             merchant, _ = Merchant.objects.get_or_create(user=user(f"merchant{i}"))
             merchant.stores.set([store])
             Token.objects.get_or_create(user=merchant.user)
+            merchants.append(merchant)
+        Staff.objects.update_or_create(user=user("store1b"), defaults={"store": stores[0]})  # a second clerk
+        for username, name, phone in OWN_RIDERS:
+            Rider.objects.update_or_create(user=user(username),
+                                           defaults={"display_name": name, "phone": phone, "fleet": merchants[0]})
         Dispatcher.objects.get_or_create(user=user("dispatcher1"))
+        Dispatcher.objects.update_or_create(user=user("dispatcher2"),
+                                            defaults={"fleet_scope": merchant_fleet(merchants[0].pk)})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo account: {DEMO_PASSWORD}"))

@@ -8,7 +8,7 @@ import { $, ago, toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
-import { addAlert } from "./board/alerts.js";
+import { loadAlerts, onAlert } from "./board/alerts.js";
 import { drawStores, fitOnce, mapInit } from "./board/map.js";
 import "./board/assign.js";
 import "./board/emergency.js";
@@ -20,7 +20,7 @@ function onEvent(msg) {
   if (!msg || !msg.type) return;
   if (msg.type === "rider.position") onPosition(msg);
   else if (msg.type === "rider.positions") (Array.isArray(msg.riders) ? msg.riders : []).forEach(onPosition);
-  else if (msg.type === "alert") addAlert(msg);
+  else if (msg.type === "alert") onAlert(msg.alert);
   else if (msg.type.startsWith("order.")) scheduleOrders();
 }
 
@@ -38,6 +38,11 @@ async function start() {
     $("board-summary").textContent = fmt(gettext("Could not load the orders: %(reason)s. Retrying when the connection is back."),
       { reason: errorText(err, gettext("no connection")) });
   }
+  try {
+    await loadAlerts();
+  } catch (err) {
+    toast(errorText(err, gettext("Could not load the alerts.")), "error");
+  }
   state.loaded = true;
   fitOnce();
   document.body.dataset.ready = "true";
@@ -47,7 +52,10 @@ async function start() {
       if (lineEvent(msg)) return;
       onEvent(msg);
     },
-    onOpen() { scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected(); }, // catch up
+    onOpen() { // catch up after a reconnect
+      scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected();
+      loadAlerts().catch(() => {});
+    },
   });
   state.socket = socket;
   state.calls = new CallManager({ send: (m) => socket.send(m), me: "dispatch" });

@@ -198,6 +198,10 @@ const socket = new LiveSocket("/ws/rider/", {
         text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });
     } else if (msg.type === "location.ack") {
       tracker.ack({ ...msg, via: "socket" });
+    } else if (msg.type === "rider.duty") { // on or off duty from any device: every open page follows at once
+      state.onDuty = msg.on_duty === true;
+      renderDuty();
+      sync();
     } else if (typeof msg.type === "string" && msg.type.startsWith("order.") && msg.order) {
       if (msg.type === "order.assigned") state.purged.delete(Number(msg.order)); // assigned (again) to you
       fetchOrder(Number(msg.order));
@@ -209,6 +213,7 @@ const socket = new LiveSocket("/ws/rider/", {
     if (opens > 1 && state.view) state.view.loadChats();
     if (opens > 1) safety.reconnected();
     tracker.drain();
+    tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
   },
 });
@@ -254,7 +259,7 @@ function sync() {
 // --- Duty ------------------------------------------------------------------------------------------
 function renderDuty() {
   ui.duty.setAttribute("aria-pressed", String(state.onDuty));
-  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : "Off duty";
+  ui.duty.querySelector(".duty-label").textContent = state.onDuty ? gettext("On duty") : gettext("Off duty");
 }
 
 ui.duty.addEventListener("click", async () => {

@@ -67,6 +67,23 @@ export class Tracker {
   setState(state, text) {
     this.state = state;
     this.onState({ state, text });
+    this.reportState();
+  }
+
+  // Tell dispatch what location sharing is doing (permission denied, location off, ...), so a silent phone's
+  // alert gives the reason. Sent on each change, and again on every (re)connect (`reconnected`): the server
+  // marks the rider "offline" when the socket closes. Over HTTP when the socket is down but the phone is online.
+  reportState() {
+    if (this.state === this.reported) return;
+    this.reported = this.state;
+    if (this.socketOpen()) this.socket.send({ type: "geo.state", state: this.state });
+    else if (navigator.onLine) api("/api/rider/location/state/", { method: "POST", body: { state: this.state } }).catch(() => { this.reported = null; });
+    else this.reported = null;
+  }
+
+  reconnected() {
+    this.reported = null;
+    this.reportState();
   }
 
   async watchPermission() {

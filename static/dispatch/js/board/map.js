@@ -2,7 +2,7 @@
 // without tiles, a note says so and the tables still list everything.
 import { $ } from "../../../common/dom.js";
 import { fmt, gettext } from "../../../common/ui.js";
-import { cfg, state, STATUS } from "./state.js";
+import { cfg, late, state, STATUS } from "./state.js";
 
 const mapState = { map: null, stores: null, riders: new Map(), orders: new Map(), fitted: false };
 
@@ -144,3 +144,13 @@ export function fitOnce() {
   mapState.fitted = true;
   mapState.map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
 }
+
+// A layer of its own for another module's markers (the alerts' layer), above the riders; null without a map.
+export function mapLayer() {
+  const L = window.L;
+  if (!mapState.map) return null;
+  if (!mapState.map.getPane("alerts")) mapState.map.createPane("alerts").classList.add("pane-alerts");
+  return L.layerGroup([], { pane: "alerts" }).addTo(mapState.map);
+}
+
+late.mapLayer = mapLayer;

@@ -111,14 +111,21 @@ export function telLine(number) {
     el("a", { class: "tel-link", href: `tel:${String(number).replace(/[^+\d]/g, "")}`, dataset: { proxy: number } }, number));
 }
 
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
 export function renderSeen(d) {
+  // `by` is the server's label in this page's language: "your rider", or with several riders "your first rider",
+  // "your current rider"... (never a name).
+  const who = (e) => capital(e.by || gettext("your rider"));
+  const ended = d.access_ended || d.access_revoked_at.map((at) => ({ at }));
   const entries = [
     ...d.address_seen.map((s) => ({
       at: s.at,
-      text: `${s.by ? s.by[0].toUpperCase() + s.by.slice(1) : gettext("Your rider")} was shown ${TIER_TEXT[s.tier] || s.tier}.`,
+      text: fmt(gettext("%(who)s was shown %(what)s."), { who: who(s), what: TIER_TEXT[s.tier] || s.tier }),
       kind: s.tier,
     })),
-    ...d.access_revoked_at.map((at) => ({ at, text: gettext("Your rider's access to your address ended."), kind: "revoked" })),
+    ...ended.map((e) => ({ at: e.at, text: fmt(gettext("%(who)s's access to your address ended."), { who: who(e) }),
+      kind: "revoked" })),
   ].sort((a, b) => new Date(a.at) - new Date(b.at));
   const list = $("seen");
   if (!entries.length) {

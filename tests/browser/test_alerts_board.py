@@ -1,0 +1,81 @@
+"""The board's alerts panel against a live stack: beat's sweep finds a silent phone (the app said location is
+denied) and the board shows it live, with its reason, a count and a map marker; it survives a reload (the board
+loads open alerts from the API); a blank note is refused, a note closes it, and it stays closed after a reload.
+Screenshots in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import login, screenshot
+from tests.browser.test_dispatch_board import DESKTOP, assert_no_pii, new_order
+
+pytestmark = pytest.mark.browser
+ZH = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
+
+
+@pytest.fixture(scope="module")
+def stack_env():
+    return {"ALERT_STALE_AFTER_S": "2", "ALERTS_SWEEP_S": "1"}
+
+
+def board(browser, stack, **options):
+    context = browser.new_context(base_url=stack.url, **DESKTOP, **options)
+    page = login(context, "dispatcher1", stack=stack)
+    page.problems = []
+    page.on("pageerror", lambda err: page.problems.append(f"uncaught: {err}"))
+    page.goto("/dispatch/")
+    page.wait_for_selector("body[data-ready=true]")
+    return context, page
+
+
+def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_closed(stack, browser):
+    dispatcher = stack.login("dispatcher1")
+    riders = {r["name"]: r["id"] for r in dispatcher.get("/api/dispatch/riders/").json()}
+    rider = riders["Tom B."]  # rider3
+    context, page = board(browser, stack)
+    order = new_order(stack)
+    assert dispatcher.post(f"/api/dispatch/orders/{order['id']}/assign/", json={"rider": rider}).status_code == 200
+    assert stack.login("rider3").post("/api/rider/location/state/", json={"state": "denied"}).status_code == 200
+
+    item = page.locator(f'#alerts li[data-kind="stale_device"][data-rider="{rider}"]')
+    expect(item).to_have_count(1, timeout=20_000)  # beat's sweep, the row, the frame: no reload
+    expect(item).to_contain_text("Tom B.")
+    expect(item).to_contain_text("location permission denied")
+    expect(page.locator('#alerts-counts [data-kind="stale_device"]')).to_be_visible()
+    alert_id = item.get_attribute("data-alert")
+    expect(page.locator(f'.mk-alert[data-alert="{alert_id}"]')).to_have_count(1)  # on the map
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(item).to_have_count(1)  # persisted: loaded from the API
+    page.evaluate("document.getElementById('toast').hidden = true")
+    screenshot(page, "dispatch-alerts")
+
+    item.locator("[data-ack]").click()
+    dialog = page.locator("#ack-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#ack-note")).to_be_focused()
+    page.click("#ack-submit")
+    expect(page.locator("#ack-note-error")).to_be_visible()  # a blank note is refused before it is sent
+    page.fill("#ack-note", "Called Tom: location was off, now on")
+    page.click("#ack-submit")
+    expect(dialog).to_be_hidden()
+    expect(item).to_have_count(0)
+    expect(page.locator(f'.mk-alert[data-alert="{alert_id}"]')).to_have_count(0)
+    closed = [a for a in dispatcher.get("/api/dispatch/alerts/").json() if str(a["id"]) == alert_id]
+    assert closed[0]["ack_note"] == "Called Tom: location was off, now on" and closed[0]["acked_at"]
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(item).to_have_count(0)  # the same silence, acknowledged: not raised again
+    assert_no_pii(page)
+    assert page.problems == []
+    context.close()
+
+    zh_context, zh = board(browser, stack, **ZH)
+    expect(zh.locator("#alerts-heading")).to_contain_text("警报")
+    zh.evaluate("document.getElementById('toast').hidden = true")
+    screenshot(zh, "dispatch-alerts-zh")
+    zh_context.close()
