@@ -7,11 +7,14 @@ import logging
 
 from celery import shared_task
 
+from .models import Order
+from .selectors.suggestions import suggest_riders
 from .services.audit import audit_checkpoint as _audit_checkpoint
 from .services.detectors import alerts_sweep as _alerts_sweep
 from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
+from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +59,25 @@ def alerts_sweep() -> dict:
     if any(result.values()):
         log.info("alerts_sweep %s", result)
     return result
+
+
+def auto_dispatch_run(order_id: int, *, now=None):
+    """One auto-dispatch step: rank the riders (`suggest_riders`, which keeps to the riders who may take the order)
+    and let the service offer the order to the best one not yet asked, or escalate. Safe to run twice."""
+    order = Order.objects.select_related("store").filter(pk=order_id).first()
+    if order is None or not order.store.auto_dispatch:
+        return None
+    ranked = [s.rider for s in suggest_riders(order=order, limit=auto_dispatch_max_riders() + 10)]
+    return auto_dispatch_next(order_id=order_id, ranked=ranked, now=now)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def auto_dispatch(order_id: int) -> str:
+    result = auto_dispatch_run(order_id)
+    return type(result).__name__ if result is not None else "nothing"
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def offer_timeout(offer_id: int) -> bool:
+    """The offer's countdown ran out: expire it if still open (a no-op otherwise); auto-dispatch moves on."""
+    return offer_expire(offer_id=offer_id) is not None

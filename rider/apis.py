@@ -13,6 +13,7 @@ from dispatch import selectors
 from dispatch.errors import NotFound
 from dispatch.live.facade import ping_sync
 from dispatch.permissions import IsRider, rider_of
+from dispatch.selectors.batches import order_stops, rider_stops
 from dispatch.serializers import (
     CallRouteOut,
     CallSessionOut,
@@ -48,8 +49,12 @@ class RiderOrderListApi(APIView):
 
     @extend_schema(operation_id="rider_orders_list", responses=RiderOrderOut(many=True))
     def get(self, request):
-        orders = selectors.rider_orders(user=request.user)
-        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user) for o in orders], many=True).data)
+        orders = list(selectors.rider_orders(user=request.user))
+        rider = rider_of(request.user)
+        here = (rider.last_lat, rider.last_lng) if rider and rider.last_lat is not None else None
+        stops = order_stops(orders, rider_point=here)
+        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user, stop=stops.get(o.pk))
+                                       for o in orders], many=True).data)
 
 
 class RiderOrderDetailApi(APIView):
@@ -58,7 +63,8 @@ class RiderOrderDetailApi(APIView):
     @extend_schema(responses=RiderOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user)).data)
+        stop = rider_stops(user=request.user).get(order.pk)
+        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user, stop=stop)).data)
 
 
 class RiderLocationApi(APIView):

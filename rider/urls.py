@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, safety_apis, views
+from . import apis, offers, safety_apis, views
 
 page_urlpatterns = [
     path("rider/", views.rider_app, name="rider-app"),
@@ -25,4 +25,7 @@ api_urlpatterns = [
     path("duty/", apis.RiderDutyApi.as_view()),
     path("sos/", safety_apis.RiderSosApi.as_view()),
     path("pickup-check/", apis.RiderPickupCheckApi.as_view()),
+    path("offers/", offers.RiderOfferListApi.as_view()),
+    path("offers/<int:offer_id>/accept/", offers.RiderOfferAcceptApi.as_view()),
+    path("offers/<int:offer_id>/decline/", offers.RiderOfferDeclineApi.as_view()),
 ]

@@ -125,10 +125,9 @@ def test_which_orders_each_fleet_sees_is_one_rule_in_python_and_in_sql(demo, cli
     assert board == mine
 
 
-def test_store_fleets_and_groups(demo):
+def test_fleet_groups(demo):
     store1 = demo["store1"].staff.store
     m1 = demo["merchant1"].merchant
-    assert fleets.store_fleets(store1) == ["platform", f"merchant:{m1.pk}"]
     assert fleets.dispatch_groups("platform") == ["dispatch", "dispatch.platform"]
     assert fleets.dispatch_groups(f"merchant:{m1.pk}") == ["dispatch", f"dispatch.merchant.{m1.pk}"]
     assert fleets.dispatch_groups("") == ["dispatch"] == fleets.dispatch_groups("merchant:x")

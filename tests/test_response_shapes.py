@@ -193,6 +193,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("anyone", "post", "/api/auth/token/", {"username": demo["rider1"].username, "password": DEMO_PASSWORD})
 
     _exits(api, demo, rider.pk)
+    _offers(api, rider.pk)
 
     operations = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert operations - set(api.seen) == set(), "operations this test never saw succeed: add them above"
@@ -226,3 +227,16 @@ def _exits(api: Session, demo, rider_id: int) -> None:
                         ("store1", "/api/pickup/orders/{order_id}/cancel/")):
         oid = api.call("merchant1", "post", "/api/orders/", order_payload()).json()["id"]
         api.call(party, "post", path, {"reason": "out_of_stock"}, order_id=oid)
+
+
+def _offers(api: Session, rider_id: int) -> None:
+    """An offer accepted (with the store's pay on it) and one declined."""
+    from dispatch.models import Store
+
+    Store.objects.update(offer_pay="3.20")
+    for verb in ("accept", "decline"):
+        oid = api.call("merchant1", "post", "/api/orders/", order_payload()).json()["id"]
+        offer = api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/offer/", {"rider": rider_id},
+                         order_id=oid).json()["id"]
+        assert api.call("rider1", "get", "/api/rider/offers/").json()
+        api.call("rider1", "post", f"/api/rider/offers/{{offer_id}}/{verb}/", offer_id=offer)

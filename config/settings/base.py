@@ -210,6 +210,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_S = env.float("SWEEP_INTERVAL_S", default=10.0)
 AUDIT_CHECKPOINT_S = env.float("AUDIT_CHECKPOINT_S", default=60.0)  # how often beat anchors the audit head
+# Offers (dispatch/services/offers.py): how long a rider has to answer (a countdown: keep it far under the broker's
+# visibility timeout), after how many riders auto-dispatch hands an order to the board, and the pay's currency.
+OFFER_TIMEOUT_S = env.int("OFFER_TIMEOUT_S", default=45)
+AUTO_DISPATCH_MAX_RIDERS = env.int("AUTO_DISPATCH_MAX_RIDERS", default=3)
+OFFER_CURRENCY = env.str("OFFER_CURRENCY", default="GBP")
 CELERY_BEAT_SCHEDULE = {
     "revocation-sweep": {"task": "dispatch.tasks.revocation_sweep", "schedule": SWEEP_INTERVAL_S},
     "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},

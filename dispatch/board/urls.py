@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, views
+from . import apis, offers, views
 
 page_urlpatterns = [
     path("dispatch/", views.board, name="dispatch-board"),
@@ -13,6 +13,7 @@ api_urlpatterns = [
     path("dispatch/alerts/", apis.AlertListApi.as_view()),
     path("dispatch/alerts/<int:alert_id>/ack/", apis.AlertAckApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
+    path("dispatch/orders/<int:order_id>/offer/", offers.OrderOfferApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/cancel/", apis.DispatchOrderCancelApi.as_view()),
     path("dispatch/orders/<int:order_id>/retry/", apis.OrderRetryApi.as_view()),

@@ -2,6 +2,7 @@ from .accounts import Dispatcher, Merchant, Rider, Staff, Store
 from .alerts import Alert, AlertKind
 from .audit import AuditEvent, AuditHead
 from .events import Event
+from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
@@ -25,6 +26,8 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "LocationFix",
+    "Offer",
+    "OfferStatus",
     "Merchant",
     "Order",
     "OrderItem",

@@ -21,6 +21,10 @@ class Store(models.Model):
     # The delivery time promised to a customer, from the order's creation, when the merchant names none:
     # this store's, else ORDER_PROMISE_S. An order still open after its promise raises a "late" alert.
     promise_s = models.PositiveIntegerField(null=True, blank=True)
+    # Offers: what the store pays a rider per job, shown on the offer (None: no figure shown), and whether its new
+    # orders are offered to riders one by one without a dispatcher (services/offers.py).
+    offer_pay = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    auto_dispatch = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name

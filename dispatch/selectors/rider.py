@@ -12,7 +12,9 @@ from .. import geofence
 from ..errors import NotFound
 from ..models import Grant, GrantScope, Order, OrderStatus
 from ..permissions import rider_of
+from ..services.exits import call_attempts
 from ..services.privacy import address_reveal, customer_phone_for_rider, live_grants
+from .exits import DoorWait, door_wait
 
 
 def rider_access_starts(*, user, order_ids=None) -> dict[int, Any]:
@@ -81,9 +83,30 @@ class RiderOrder:
     customer: RiderCustomer
     destination: Destination
     reach: dict[str, bool]
+    stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
+    attempt: DeliveryAttempt | None = None
 
 
-def rider_order(order: Order, *, user) -> RiderOrder:
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """At the door, the evidence an "unreachable" report needs, for the rider to see: the door wait (running or run
+    out, with the store's length) and the in-app calls made to the customer since pick-up, against those needed."""
+
+    door_wait: DoorWait | None
+    door_wait_s: int
+    call_attempts: int
+    calls_needed: int
+
+
+def delivery_attempt(order: Order) -> DeliveryAttempt | None:
+    if order.status != OrderStatus.PICKED_UP or order.rider is None:
+        return None
+    return DeliveryAttempt(door_wait=door_wait(order), door_wait_s=order.store.door_wait_s,
+                           call_attempts=call_attempts(order=order, rider=order.rider),
+                           calls_needed=order.store.fail_min_calls)
+
+
+def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
     """What the assigned rider sees: the address only at the tier they hold (audited above area)."""
     reveal = address_reveal(order=order, user=user, live=getattr(order, "live_address_grants", None))
     if reveal is None:
@@ -111,6 +134,8 @@ def rider_order(order: Order, *, user) -> RiderOrder:
         destination=destination,
         # The rider holds the order here (a live grant, or NotFound above): they may reach both other parties.
         reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
+        stop=stop,
+        attempt=delivery_attempt(order),
     )
 
 

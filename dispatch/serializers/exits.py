@@ -49,6 +49,15 @@ class DoorWaitOut(serializers.Serializer):
     ends_at = IsoDateTimeField()
 
 
+class DeliveryAttemptOut(serializers.Serializer):
+    """What the rider at the door has done towards an "unreachable" report (`selectors.DeliveryAttempt`)."""
+
+    door_wait = DoorWaitOut(allow_null=True, help_text="The door wait once started (it may have run out).")
+    door_wait_s = serializers.IntegerField(help_text="The store's door wait, in seconds.")
+    call_attempts = serializers.IntegerField(help_text="In-app or masked calls to the customer since pick-up.")
+    calls_needed = serializers.IntegerField(help_text="The store's minimum before \"unreachable\" is accepted.")
+
+
 class DoorWaitStartedOut(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()

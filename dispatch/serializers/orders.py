@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..masking import masked_items
 from .common import NamedOut
+from .exits import DeliveryAttemptOut
 from .fields import IsoDateTimeField, OmitNoneSerializer
 
 
@@ -139,6 +140,10 @@ class RiderOrderOut(serializers.Serializer):
     destination = DestinationOut()
     reach = serializers.DictField(child=serializers.BooleanField(), help_text="Whom the rider may call or message "
                                                                              "in the app now, by role.")
+    stop = serializers.IntegerField(allow_null=True, help_text="The delivery's place among the rider's active "
+                                                               "orders (1 first), nearest first; null when done.")
+    attempt = DeliveryAttemptOut(allow_null=True, help_text="Out for delivery: the door wait and the calls made, the "
+                                                            "evidence an \"unreachable\" report needs; else null.")
 
 
 class DeliveredOut(serializers.Serializer):

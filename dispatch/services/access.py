@@ -37,6 +37,7 @@ def rider_access_revoke(*, order: Order, user, reason: str, now: datetime) -> in
     audit_record(action="access.revoked", order=order,
                  data={"user": user.pk, "rider": rider.pk if rider else None, "reason": reason})
     if rider is not None:
-        event_publish(groups=[group_rider(rider.pk)], type="order.revoked", payload={"order": order.pk})
+        event_publish(groups=[group_rider(rider.pk)], type="order.revoked",
+                      payload={"order": order.pk, "reason": reason})  # a code: the app words its purge notice
     calls_end_lost_access(order=order)  # an in-app call the party was in ends with their access
     return revoked

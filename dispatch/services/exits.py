@@ -17,6 +17,7 @@ from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party, Rider, Tier
 from .access import rider_access_revoke
 from .audit import audit_record
+from .events import event_publish, group_rider
 from .orders import order_event
 from .privacy import grant_create, party_hash
 from .reasons import FAIL_REASONS
@@ -113,7 +114,15 @@ def order_return_start(*, order: Order, now: datetime, by=None) -> Order:
         rider_access_revoke(order=order, user=order.rider.user, reason="returning", now=now)
     audit_record(actor=by, action="order.returning", order=order, data={"reason": order.fail_reason})
     order_event(order, extra={"reason": order.fail_reason})
+    returns_changed(order)
     return order
+
+
+def returns_changed(order: Order) -> None:
+    """Tell the rider bringing the bag back to re-read their returns (`GET /api/rider/returns/`). The frame names
+    nothing, not even the order: their access to the order itself has ended, and its events no longer reach them."""
+    if order.rider_id is not None:
+        event_publish(groups=[group_rider(order.rider_id)], type="returns.changed", payload={})
 
 
 def order_retry(*, order_id: int, by) -> Order:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from ..models import Dispatcher, Order, Rider, Store
+from ..models import Dispatcher, Order, Rider
 from .events import GROUP_DISPATCH
 
 PLATFORM = "platform"
@@ -63,11 +63,6 @@ def order_fleets(order: Order) -> list[str]:
     if rider is not None:
         return [fleet_of(rider)] if rider_may_take(rider, order) else []
     return [PLATFORM] + ([merchant_fleet(order.merchant_id)] if order.merchant_id else [])
-
-
-def store_fleets(store: Store) -> list[str]:
-    """The fleets that see a store's orders: the platform's, and the own fleet of each merchant of the store."""
-    return [PLATFORM] + [merchant_fleet(pk) for pk in store.merchants.order_by("pk").values_list("pk", flat=True)]
 
 
 def fleet_sees_order(scope: str, order: Order) -> bool:

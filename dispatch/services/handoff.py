@@ -16,6 +16,7 @@ from ..errors import DomainError, NotFound
 from ..models import HandoffCode, Order, OrderStatus, Rider, Store
 from .access import rider_access_revoke
 from .audit import audit_record
+from .exits import returns_changed
 from .orders import order_event
 from .pickup_numbers import business_date, normalise_pickup_code
 from .states import Action, transition, transition_check
@@ -211,4 +212,5 @@ def _pickup_return_tx(*, store: Store, order_id: int, rider_code: str, by) -> tu
         rider_access_revoke(order=order, user=order.rider.user, reason="returned", now=now)
     audit_record(actor=by, action="order.returned", order=order, data={"rider": order.rider_id, "store": store.pk})
     order_event(order)
+    returns_changed(order)
     return order, None

@@ -15,6 +15,7 @@ from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
 from .exits import returns_due
 from .lines import line_messages_retire
+from .offers import offers_expire_due
 from .privacy import order_shred
 from .rtc import calls_end_lost_access, interactions_retire
 
@@ -44,11 +45,12 @@ def access_revoke_due(*, order_id: int | None = None) -> int:
 def lifecycle_sweep() -> dict[str, int]:
     revoked = access_revoke_due()
     returns = returns_due()  # failed orders whose retry window ran out go back to the store
+    offers = offers_expire_due()  # offers whose countdown never ran
     calls = call_sessions_end_due()
     resent = events_resend_pending()  # after the revocations: their events go out in this pass too
     in_app = calls_end_lost_access()
     return {"revoked": revoked, "calls_ended": calls, "in_app_calls_ended": in_app, "events_resent": resent,
-            "returns_started": returns}
+            "returns_started": returns, "offers_expired": offers}
 
 
 def retention_sweep() -> dict[str, int]:

@@ -97,6 +97,9 @@ def order_create(
     audit_record(actor=merchant.user if merchant else None, action="order.created", order=order,
                  data={"items": len(items), "sensitive": len(sensitive_names)})
     order_event(order, type="order.created")
+    from .offers import auto_dispatch_kick  # offers builds on this module
+
+    auto_dispatch_kick(order)
     order.tracking_token = token  # the only copy: the caller hands the link out once
     return order
 
@@ -142,6 +145,9 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     previous = order.rider
     was_fleets = order_fleets(order)
     now = timezone.now()
+    from .offers import offers_withdraw
+
+    offers_withdraw(order=order, reason="assigned", by=by, now=now)  # an open offer is overridden
     if previous is not None:
         rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
     order.rider = rider
@@ -181,6 +187,9 @@ def order_cancel(*, order_id: int | None = None, order: Order | None = None, by,
                           code="wrong_state")
     transition(order, Action.CANCEL)
     order.cancelled_at = timezone.now()
+    from .offers import offers_withdraw
+
+    offers_withdraw(order=order, reason="cancelled", by=by, now=order.cancelled_at)
     order.cancelled_by = party
     order.cancel_reason = reason
     order.retry_until = None

@@ -5,6 +5,7 @@ from django.db import transaction
 from ..models import Rider
 from .audit import audit_record
 from .events import event_publish, group_rider
+from .offers import rider_offers_release
 
 
 @transaction.atomic
@@ -22,5 +23,7 @@ def rider_duty_set(*, rider: Rider, on_duty: bool) -> Rider:
         fields += ["last_lat", "last_lng"]
     rider.save(update_fields=fields)
     audit_record(actor=rider.user, action="rider.duty", data={"on_duty": on_duty})
+    if not on_duty:
+        rider_offers_release(rider=rider)  # an offer to someone off duty goes back, or on to the next rider
     event_publish(groups=[group_rider(rider.pk)], type="rider.duty", payload={"on_duty": on_duty})
     return rider

@@ -8,7 +8,7 @@ the table only says which status an action leads to.
 Statuses: created -> (offered ->) assigned -> ready -> picked_up -> delivered, with the exits cancelled (before
 delivery), failed (a delivery attempt that did not reach the customer), then back out on the road (retry) or
 returning -> returned (the bag back at the counter). An order can be marked ready before a rider is assigned:
-`assign` keeps it ready.
+`assign` keeps it ready, and so do an offer and its answer (the open offer itself is an `Offer` row).
 """
 
 from __future__ import annotations
@@ -49,9 +49,16 @@ _BEFORE_PICK_UP = (S.CREATED, S.OFFERED, S.ASSIGNED, S.READY)
 
 TRANSITIONS: dict[tuple[str, str], str] = {
     (S.CREATED, Action.OFFER): S.OFFERED,
+    (S.OFFERED, Action.OFFER): S.OFFERED,  # a new offer replaces the open one (services/offers.py)
     (S.OFFERED, Action.ACCEPT): S.ASSIGNED,
-    (S.OFFERED, Action.DECLINE): S.CREATED,
+    (S.OFFERED, Action.DECLINE): S.CREATED,  # auto-dispatch then offers it to the next rider
     (S.OFFERED, Action.EXPIRE_OFFER): S.CREATED,
+    # A bag marked ready before anyone took it stays ready through its offers: `ready` is what the counter needs.
+    (S.OFFERED, Action.READY): S.READY,
+    (S.READY, Action.OFFER): S.READY,
+    (S.READY, Action.ACCEPT): S.READY,
+    (S.READY, Action.DECLINE): S.READY,
+    (S.READY, Action.EXPIRE_OFFER): S.READY,
     (S.CREATED, Action.ASSIGN): S.ASSIGNED,
     (S.OFFERED, Action.ASSIGN): S.ASSIGNED,  # a dispatcher's direct assignment overrides an open offer
     (S.ASSIGNED, Action.ASSIGN): S.ASSIGNED,

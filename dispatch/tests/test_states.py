@@ -16,10 +16,11 @@ from dispatch.services import states
 
 EXPECTED = {
     "created": {"offer": "offered", "assign": "assigned", "ready": "ready", "cancel": "cancelled"},
-    "offered": {"accept": "assigned", "decline": "created", "expire_offer": "created", "assign": "assigned",
-                "cancel": "cancelled"},
+    "offered": {"offer": "offered", "accept": "assigned", "decline": "created", "expire_offer": "created",
+                "assign": "assigned", "ready": "ready", "cancel": "cancelled"},
     "assigned": {"assign": "assigned", "ready": "ready", "cancel": "cancelled"},
-    "ready": {"assign": "ready", "pick_up": "picked_up", "cancel": "cancelled"},
+    "ready": {"offer": "ready", "accept": "ready", "decline": "ready", "expire_offer": "ready", "assign": "ready",
+              "pick_up": "picked_up", "cancel": "cancelled"},
     "picked_up": {"undo_pick_up": "ready", "deliver": "delivered", "fail": "failed", "cancel": "cancelled"},
     "delivered": {},
     "failed": {"retry": "picked_up", "return_start": "returning"},

@@ -104,6 +104,8 @@ export const MESSAGES = {
   returned: gettext("This bag came back from a failed delivery. Do not hand it over."),
   wrong_fleet: gettext("That rider rides in another merchant's own fleet. Choose a rider who may take this order."),
   note_required: gettext("Say what you did about this alert: a note is required."),
+  offer_expired: gettext("This offer has expired."),
+  offer_closed: gettext("This offer was already answered or taken back."),
   line_closed: gettext("Go on duty to reach dispatch."),
 };
 

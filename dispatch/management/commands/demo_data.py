@@ -15,7 +15,8 @@ STORES = [
     {"name": "Green Cross Pharmacy", "address": "12 Market Street, Riverside", "lat": 51.5074, "lng": -0.1278,
      "timezone": "Europe/London", "pickup_prefix": ""},
     {"name": "Noodle Bar Central", "address": "3 Station Road, Old Town", "lat": 51.5155, "lng": -0.0922,
-     "timezone": "Europe/London", "pickup_prefix": "B", "fail_policy": "retry"},  # a failed delivery may go out again
+     "timezone": "Europe/London", "pickup_prefix": "B", "fail_policy": "retry",  # a failed delivery may go out again
+     "auto_dispatch": True, "offer_pay": "4.50"},  # new orders are offered to riders one by one, with the pay shown
 ]
 RIDERS = [("rider1", "Ravi K.", "+447700900101"), ("rider2", "Mia L.", "+447700900102"),
           ("rider3", "Tom B.", "+447700900103")]

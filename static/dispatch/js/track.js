@@ -9,6 +9,7 @@ import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { dayAndClock, headline, renderApproach, renderCall, renderConsent, renderPin, renderSeen, renderSteps, setText,
   telLine } from "./track/view.js";
+import { renderExit } from "./track/exit.js";
 
 const { token } = JSON.parse($("track-config").textContent);
 const base = `/api/track/${encodeURIComponent(token)}/`;
@@ -50,6 +51,7 @@ function render(d) {
   renderInApp(d);
   renderConsent(d);
   renderSeen(d);
+  renderExit(d);
   $("expires").textContent = fmt(gettext("This page works until %(when)s."), { when: dayAndClock(d.expires_at) });
   document.body.dataset.status = d.status;
   document.body.dataset.ready = "true";

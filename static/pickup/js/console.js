@@ -9,6 +9,7 @@ import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
 import { alerts, markNew, NEW_TEXT } from "./console/alerts.js";
 import { chats } from "./console/chat.js";
+import "./console/exits.js";
 import "./console/handoff.js";
 import { tickUndo } from "./console/history.js";
 import { forget } from "./console/queue.js";

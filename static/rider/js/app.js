@@ -9,6 +9,8 @@ import { withBusy } from "./format.js";
 import { Tracker } from "./geo.js";
 import { activeIds, distanceDue, renderList } from "./order-list.js";
 import { OrderView } from "./order-view.js";
+import { Offers } from "./offers.js";
+import { Returns } from "./returns.js";
 import { hereToast, positionStatus } from "./position-status.js";
 import { initSafety } from "./safety.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
@@ -66,6 +68,7 @@ function openOrder(id, { focus = true } = {}) {
       cfg, lastFix: tracker.lastFix, rtc,
       onBack: () => closeOrder(),
       onChanged: (orderId) => fetchOrder(orderId),
+      onFailed: (orderId, result) => failed(orderId, result),
       onHere: () => tracker.here().then((ack) => {
         hereToast(ack);
         return ack;
@@ -176,6 +179,32 @@ async function purge(id, message) {
   if (had && message) toast(message, "info");
 }
 
+// --- Offers: jobs put to this rider, answered on their cards -------------------------------------
+const offers = new Offers({ before: ui.listSection, onAccepted: (orderId) => {
+  state.purged.delete(Number(orderId));
+  fetchOrder(Number(orderId));
+} });
+// --- A delivery that could not be made: the order is gone from this phone; the bag goes back ----------
+const returns = new Returns($("returns-section"), $("return-list"));
+
+async function failed(id, result) {
+  await purge(id, result.status === "failed"
+    ? gettext("Reported. Keep the bag: dispatch may send you out again, or it goes back to the store. The order's details were removed from your phone.")
+    : gettext("Reported. Bring the bag back to the store. The order's details were removed from your phone."));
+  await returns.refresh();
+  if (result.status === "returning") $("returns-section").scrollIntoView({ block: "start" });
+}
+
+// Why an order left this phone (the `order.revoked` frame's reason code).
+const PURGE_TEXT = {
+  delivered: gettext("Delivery finished: this order's details were removed from your phone."),
+  cancelled: gettext("This order was cancelled: its details were removed from your phone."),
+  reassigned: gettext("This order went to another rider: its details were removed from your phone."),
+  failed: gettext("Delivery not completed: this order's details were removed from your phone."),
+};
+PURGE_TEXT.returning = PURGE_TEXT.failed;
+PURGE_TEXT.returned = PURGE_TEXT.failed;
+
 // --- Live socket --------------------------------------------------------------------------------
 let opens = 0;
 const send = (message) => socket.send(message);
@@ -188,11 +217,16 @@ const rtc = {
 };
 const socket = new LiveSocket("/ws/rider/", {
   onEvent(msg) {
-    if (rtc.calls.handle(msg)) return;
+    if (rtc.calls.handle(msg)) {
+      if (msg.type === "call.calling" && state.orders.has(Number(msg.order))) fetchOrder(Number(msg.order)); // one more call
+      return;
+    }
+    if (msg.type === "returns.changed") { returns.refresh(); return; }
+    if (offers.handle(msg)) return;
     if (safety.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
-      purge(msg.order, gettext("Delivery finished: this order's details were removed from your phone."));
+      purge(msg.order, PURGE_TEXT[msg.reason] || PURGE_TEXT.delivered);
     } else if (typeof msg.type === "string" && /^call\.(incoming|ringing)$/.test(msg.type)) {
       alerts.raise({ id: `call-${msg.session || msg.order}`, order: msg.order ?? null, title: ALERT_TEXT.call,
         text: msg.order && state.orders.has(Number(msg.order)) ? `pickup ${state.orders.get(Number(msg.order)).pickup_code}` : "" });
@@ -215,6 +249,8 @@ const socket = new LiveSocket("/ws/rider/", {
     tracker.drain();
     tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
+    offers.refresh({ alert: opens > 1 });
+    if (opens > 1) returns.refresh();
   },
 });
 
@@ -287,6 +323,7 @@ wireLogout(() => {
   socket.close();
   closeOrder();
   state.orders.clear();
+  returns.clear();
 });
 
 // --- Service worker ------------------------------------------------------------------------------
@@ -301,4 +338,5 @@ renderDuty();
 await loadSaved();
 autoOpen();
 await refreshList();
+await returns.refresh();
 document.body.dataset.ready = "true";

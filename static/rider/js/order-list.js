@@ -3,13 +3,15 @@ import { el } from "../../common/dom.js";
 import { gettext } from "../../common/ui.js";
 import { ACTIVE, TIER_LABELS, statusLabel } from "./format.js";
 
-// What to do next first: picked up, then ready, then assigned; nearest first within; then newest.
+// What to do next first: picked up, then ready, then assigned; within, the server's stop order (a batch's
+// sequence), then nearest; then newest.
 const NEXT_RANK = { picked_up: 0, ready: 1, assigned: 2 };
 export function sorted(orders) {
   const rank = (o) => NEXT_RANK[o.status] ?? 3;
+  const stop = (o) => o.stop ?? Infinity;
   const far = (o) => (o.destination && o.destination.distance_m !== null && o.destination.distance_m !== undefined
     ? o.destination.distance_m : Infinity);
-  return [...orders.values()].sort((a, b) => rank(a) - rank(b) || far(a) - far(b) || b.id - a.id);
+  return [...orders.values()].sort((a, b) => rank(a) - rank(b) || stop(a) - stop(b) || far(a) - far(b) || b.id - a.id);
 }
 
 export function activeIds(orders) {
@@ -25,6 +27,9 @@ export function renderList(ui, byId, open) {
     // Named by its own text (WCAG 2.5.3: what it shows is what a voice user says), the words between for a listener.
     el("button", { type: "button", class: "order-open", onclick: () => open(o.id) },
     el("span", { class: "visually-hidden" }, gettext("Pickup ")),
+    o.stop ? el("span", { class: "visually-hidden" }, gettext("Stop ")) : null,
+    o.stop ? el("span", { class: "card-stop", dataset: { stop: o.stop } }, String(o.stop)) : null,
+    o.stop ? el("span", { class: "visually-hidden" }, ", ") : null,
     el("span", { class: "card-code" }, o.pickup_code),
     el("span", { class: "visually-hidden" }, gettext(" at ")),
     el("span", { class: "card-main" },

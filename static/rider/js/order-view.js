@@ -10,10 +10,12 @@ import {
 import { fmt, gettext } from "../../common/ui.js";
 import { DOOR_PART_LABELS, NEXT_TEXT, copyText, mapsLink } from "./next-action.js";
 import { orderActions } from "./order-actions.js";
+import { attemptActions, buildAttempt } from "./attempt.js";
 import { openReport } from "./safety.js";
 
 export class OrderView {
-  constructor(order, { cfg, onBack, onChanged, onHere, lastFix, rtc = null }) {
+  constructor(order, { cfg, onBack, onChanged, onHere, lastFix, rtc = null, onFailed = null }) {
+    this.onFailed = onFailed; // (id, {id, status}) after "Can't deliver" was accepted
     this.id = order.id;
     this.rtc = rtc; // { calls: CallManager, send }: in-app calls and chat over the rider's socket
     this.cfg = cfg;
@@ -132,7 +134,7 @@ export class OrderView {
 
     return el("article", { class: "order", "data-order": String(id) },
       r.back, el("div", { class: "order-head" }, r.title, r.status),
-      r.done, r.pickup, r.dest, r.deliver, r.customer, ...(this.chats ? [this.chats.customer.root, this.chats.store.root] : []),
+      r.done, r.pickup, r.dest, r.deliver, buildAttempt(this), r.customer, ...(this.chats ? [this.chats.customer.root, this.chats.store.root] : []),
       r.itemsCard, r.next);
   }
 
@@ -221,6 +223,7 @@ export class OrderView {
     r.sensitive.textContent = order.items.sensitive_summary || "";
 
     r.deliver.hidden = status !== "picked_up";
+    this.updateAttempt(order);
     r.codeBtn.hidden = r.pickup.hidden;
     r.callNext.hidden = status !== "picked_up";
     r.deliverNext.hidden = status !== "picked_up";
@@ -269,9 +272,10 @@ export class OrderView {
 
   destroy() {
     clearInterval(this.codeTimer);
+    clearInterval(this.waitTimer);
     this.destMap.destroy();
     this.root.remove();
   }
 }
 
-Object.assign(OrderView.prototype, orderActions);
+Object.assign(OrderView.prototype, orderActions, attemptActions);

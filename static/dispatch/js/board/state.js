@@ -7,6 +7,7 @@ export const cfg = JSON.parse($("board-config").textContent);
 
 export const STATUS = {
   created: gettext("New"),
+  offered: gettext("Offered to a rider"),
   assigned: gettext("Rider assigned"),
   ready: gettext("Ready at store"),
   picked_up: gettext("On the way"),

@@ -85,6 +85,7 @@ export function updateRow(r, order) {
     r.select.replaceChildren(...riderOptions(order));
     r.select.value = order.rider ? String(order.rider.id) : "";
   }
+  if (late.rowExits) late.rowExits(r, order); // cancel and retry (exits.js)
   if (previous && (previous.status !== order.status || (previous.rider || {}).id !== (order.rider || {}).id)) {
     flash(r.tr, "is-updated");
   }

@@ -20,6 +20,7 @@ export function distanceText(m) {
 }
 
 export function headline(d) {
+  if (d.exit) return d.exit.headline; // the order left the road: the server's words (track/exit.js says more)
   const rider = d.rider ? d.rider.name : null;
   switch (d.status) {
     case "created": return fmt(gettext("%(store)s has your order."), { store: d.store });

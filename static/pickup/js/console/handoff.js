@@ -19,6 +19,7 @@ export async function check(riderCode) {
     await whileBusy(button, async () => {
       const typed = $("pickup-input").value.trim();
       if (!state.bag) await lookup(typed ? { code: typed } : { riderCode });
+      if (state.bag.status === "returning") { await late.takeBack(riderCode); return; } // exits.js
       const result = await api("/api/pickup/handoff/check/", {
         method: "POST", body: { pickup_code: state.bag.pickup_code, rider_code: riderCode } });
       showBag(result.order);

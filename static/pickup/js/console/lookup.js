@@ -3,7 +3,7 @@
 import { api, ApiError, errorText } from "../../../common/api.js";
 import { $, announce, fieldError, whileBusy } from "../../../common/dom.js";
 import { gettext, messageFor } from "../../../common/ui.js";
-import { itemsText, riderLine, spaced, state, STATUS } from "./state.js";
+import { itemsText, late, riderLine, spaced, state, STATUS } from "./state.js";
 
 // A plain message for every refusal; the machine code is shown beside it.
 export const REFUSALS = {
@@ -33,11 +33,13 @@ export function showBag(order, { quiet = false } = {}) {
   $("bag-heading").textContent = `Bag ${order.pickup_code} found`;
   if (!quiet) $("pickup-input").value = order.pickup_code;
   if (state.checked && state.checked.order.id !== order.id) clearVerdict();
+  if (late.bagMode) late.bagMode(order); // a returning bag is taken back (exits.js)
 }
 
 export function clearBag() {
   state.bag = null;
   $("bag").hidden = true;
+  if (late.bagMode) late.bagMode({ status: "" });
   clearVerdict();
   $("pickup-input").value = "";
   $("rider-code-input").value = "";

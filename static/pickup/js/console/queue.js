@@ -79,6 +79,7 @@ export function updateCard(r, order) {
   r.labelBag.textContent = ` for bag ${order.pickup_code}`;
   r.callRider.hidden = !(order.rider && OPEN.has(order.status));
   r.callCustomer.hidden = order.status === "cancelled";
+  if (late.cardExits) late.cardExits(r, order); // cancel, and take back a returning bag (exits.js)
 }
 
 export function renderQueue(orders) {
@@ -94,7 +95,7 @@ export function renderQueue(orders) {
       state.cards.set(order.id, r);
     }
     updateCard(r, order);
-    (OPEN.has(order.status) ? open : done).push(r.root);
+    (OPEN.has(order.status) || order.status === "returning" ? open : done).push(r.root);
   }
   for (const [id, r] of state.cards) {
     if (!seen.has(id)) {

@@ -7,13 +7,14 @@ export const cfg = JSON.parse($("console-config").textContent);
 
 export const STATUS = {
   created: gettext("New: pack it"),
+  offered: gettext("Offered to a rider: pack it"),
   assigned: gettext("Rider assigned: pack it"),
   ready: gettext("Ready"),
   picked_up: gettext("Handed over"),
   delivered: gettext("Delivered"),
   cancelled: gettext("Cancelled"),
 };
-export const OPEN = new Set(["created", "assigned", "ready"]);
+export const OPEN = new Set(["created", "offered", "assigned", "ready"]);
 
 export const state = {
   orders: new Map(),

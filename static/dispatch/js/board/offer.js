@@ -1,0 +1,64 @@
+// Offering an order to the rider chosen in its row: an "Offer" button beside each "Assign" button. The rider
+// accepts or declines on their phone; the row follows the order's events. The button is added to whatever row
+// the table draws (it watches for assign buttons), so the table's own code stays as it is.
+import { api, errorText } from "../../../common/api.js";
+import { el, isBusy, setBusy, toast } from "../../../common/dom.js";
+import { fmt, gettext, sentence } from "../../../common/ui.js";
+import { orderById, state } from "./state.js";
+
+const WAITING = ["created", "offered", "ready"];
+
+function riderName(id) {
+  const rider = state.riders.get(id);
+  return rider ? rider.name : gettext("the rider");
+}
+
+export async function offer(orderId, button) {
+  const order = orderById(orderId);
+  if (!order || isBusy(button)) return;
+  const select = button.parentElement && button.parentElement.querySelector("select");
+  const riderId = Number(select && select.value);
+  if (!riderId) {
+    toast(fmt(gettext("Choose a rider for order %(code)s first."), { code: order.pickup_code }), "error");
+    if (select) select.focus();
+    return;
+  }
+  setBusy(button, true, { label: gettext("Offering…") });
+  try {
+    const made = await api(`/api/dispatch/orders/${orderId}/offer/`, { method: "POST", body: { rider: riderId } });
+    setBusy(button, false);
+    const seconds = Math.max(0, Math.round((new Date(made.expires_at) - Date.now()) / 1000));
+    toast(sentence(fmt(gettext("Order %(code)s offered to %(rider)s, who has %(s)s s to answer"),
+      { code: order.pickup_code, rider: riderName(riderId), s: seconds })), "ok");
+  } catch (err) {
+    setBusy(button, false);
+    toast(fmt(gettext("Order %(code)s was not offered: %(reason)s"),
+      { code: order.pickup_code, reason: errorText(err, gettext("please try again.")) }), "error");
+  }
+}
+
+// An "Offer" button after each assign button; shown only while the order waits for a rider.
+function decorate() {
+  document.querySelectorAll("button[data-assign]").forEach((assign) => {
+    const id = Number(assign.dataset.assign);
+    let button = assign.parentElement.querySelector("button[data-offer]");
+    if (!button) {
+      button = el("button", { type: "button", class: "btn offer-btn", dataset: { offer: id } }, gettext("Offer"));
+      button.addEventListener("click", () => offer(id, button));
+      assign.after(button);
+    }
+    const order = orderById(id);
+    button.hidden = assign.hidden || !order || Boolean(order.rider) || !WAITING.includes(order.status);
+  });
+}
+
+let pending = false;
+new MutationObserver(() => {
+  if (pending) return;
+  pending = true;
+  requestAnimationFrame(() => {
+    pending = false;
+    decorate();
+  });
+}).observe(document.body, { childList: true, subtree: true, characterData: true });
+decorate();
