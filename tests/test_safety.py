@@ -113,6 +113,18 @@ def test_report_with_block_excludes_the_rider_from_the_same_customers_next_order
     assert block.customer_digest not in (caplog.text)
 
 
+def test_a_blocked_customers_order_is_not_offered_to_the_rider_who_blocked_them(rider1, merchant, dispatcher, demo,
+                                                                                assigned_order):
+    rider = demo["rider1"].rider
+    r = rider1.post(f"/api/rider/orders/{assigned_order['id']}/report/", {"reason": "threatening", "block": True},
+                    format="json")
+    assert r.status_code == 201
+    same, other = _post(merchant, ref="POS-6"), _post(merchant, phone="+44 7700 900222", ref="POS-7")
+    r = dispatcher.post(f"/api/dispatch/orders/{same.pk}/offer/", {"rider": rider.pk}, format="json")
+    assert (r.status_code, r.json()["code"]) == (409, "rider_blocked")
+    assert dispatcher.post(f"/api/dispatch/orders/{other.pk}/offer/", {"rider": rider.pk}, format="json").status_code == 201
+
+
 def test_block_digest_is_keyed_and_apart_from_the_call_routing_digest(settings, assigned_order, demo):
     from dispatch.services.privacy import customer_block_digest, customer_phone_digest
 
