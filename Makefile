@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-suggest bench-geofence bench-http bench-live lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench-pickup: install
 	rm -f var/bench-pickup.sqlite3*
 	SQLITE_PATH=var/bench-pickup.sqlite3 $(BIN)/python manage.py migrate --noinput -v 0
 	SQLITE_PATH=var/bench-pickup.sqlite3 $(BIN)/python manage.py bench_pickup
+
+# Suggestions over 10,000 on-duty riders (docs/suggestions.md); DATABASE_URL= runs it on PostgreSQL.
+bench-suggest: install
+	rm -f var/bench-suggest.sqlite3*
+	SQLITE_PATH=var/bench-suggest.sqlite3 $(BIN)/python manage.py migrate --noinput -v 0
+	SQLITE_PATH=var/bench-suggest.sqlite3 $(BIN)/python manage.py bench_suggest
 
 bench-geofence: install
 	rm -f var/bench.sqlite3*

@@ -10,6 +10,17 @@ reached by two consecutive qualifying fixes inside the radius, or one plus a 10 
 is not used: an implied speed above the limit, repeated identical zero-accuracy coordinates,
 clock skew. A fix older than 30 s on arrival (replayed after an offline spell) is kept for the
 record and orders later fixes, but reveals nothing: only fresh fixes reveal.
+
+Wild fixes (a cold GPS start, a phone reporting 0,0, an accuracy that lies) are flagged and never become the
+speed anchor, so one of them cannot blind the engine for the rest of the delivery:
+- a fix farther than WILD_M from the address is no delivery's position (0,0, another continent): refused;
+- the anchor is the last accepted *precise* fix: an imprecise one (a cell tower's "within 2 km") is kept for
+  the record only;
+- a fix is measured against the anchor and, failing that, against the anchor before it: a wild fix accepted
+  after a gap (within reach of the old one) does not refuse the true fixes that follow it;
+- a run of RUN_FIXES consistent fixes that were refused as jumps re-establishes the track, unless it comes
+  closer to the address than the rider could have ridden from the anchor: a spoofed walk toward the door never
+  re-establishes, and only the distance to the address decides what is revealed.
 """
 
 from __future__ import annotations
@@ -28,6 +39,10 @@ MAX_ACCURACY_M = 50.0
 DWELL_S = 10.0
 HERE_SLACK_M = 100.0
 EARTH_R = 6_371_008.8
+WILD_M = 200_000.0  # no delivery's position is this far from its address: 0,0, another continent
+RUN_FIXES = 3  # consistent fixes, refused as jumps one after another, that re-establish the track
+
+Anchor = tuple[float, float, float, float]  # (lat, lng, ts, accuracy) of an accepted precise fix
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,9 @@ class TrackState:
     streak: tuple[int, int] = (0, 0)  # consecutive qualifying fixes inside (street, door)
     dwell_start: tuple[float | None, float | None] = (None, None)
     last_qualifying_distance: float | None = None
+    anchor: Anchor | None = None  # the speed anchor: the last accepted precise fix
+    anchor_prev: Anchor | None = None  # the one before it
+    run: tuple[float, float, float, float, int] | None = None  # the last fix refused as a jump, and its run's length
 
 
 @dataclass(frozen=True)
@@ -88,6 +106,22 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float, *, near: tupl
     if any(abs(d - b) <= max(5.0, 0.02 * b) for b in near):
         return geodesic((lat1, lng1), (lat2, lng2)).meters
     return d
+
+
+def _plausible(anchor: Anchor, fix: Fix, config: Config) -> bool:
+    """Whether the rider could have ridden from `anchor` to `fix` within the speed limit (the accuracies, each
+    at most MAX_ACCURACY_M, as slack)."""
+    moved = fast_distance(anchor[0], anchor[1], fix.lat, fix.lng)
+    slack = min(fix.accuracy, MAX_ACCURACY_M) + min(anchor[3], MAX_ACCURACY_M)
+    return max(0.0, moved - slack) / max(fix.ts - anchor[2], 0.001) <= config.max_speed_mps
+
+
+def _within_reach(anchor: Anchor, fix: Fix, d: float, dest: tuple[float, float], config: Config) -> bool:
+    """Whether `fix` (at `d` from the address) is no closer to the address than the rider could have come from
+    `anchor` within the speed limit: only the distance to the address decides what is revealed."""
+    slack = min(fix.accuracy, MAX_ACCURACY_M) + min(anchor[3], MAX_ACCURACY_M)
+    closest = fast_distance(anchor[0], anchor[1], dest[0], dest[1]) - config.max_speed_mps * max(fix.ts - anchor[2], 0.0)
+    return d >= closest - slack
 
 
 def _qualifies(accuracy: float, radius: float) -> bool:
@@ -117,17 +151,31 @@ def evaluate(
         repeats = state.zero_acc_repeats + 1
         return Decision(replace(state, zero_acc_repeats=repeats), False, "frozen", spoof=True, flags=["frozen"])
 
-    if state.last_ts is not None and state.last_lat is not None and state.last_lng is not None:
-        dt = fix.ts - state.last_ts
-        moved = fast_distance(state.last_lat, state.last_lng, fix.lat, fix.lng)
-        slack = min(fix.accuracy, MAX_ACCURACY_M) + min(state.last_accuracy or 0.0, MAX_ACCURACY_M)
-        if max(0.0, moved - slack) / max(dt, 0.001) > config.max_speed_mps:
-            flags = ["teleport"] if moved > 5_000 else ["speed"]
-            return Decision(state, False, "speed", spoof=True, flags=flags)
-
     # The cheap figure always (within 0.5% of the geodesic below 10 km, far inside the 50 m accuracy
     # gate): work that grew near a radius would mark the reveal rings in the response time.
     d = fast_distance(fix.lat, fix.lng, dest[0], dest[1])
+    if d > WILD_M:
+        return Decision(state, False, "speed", spoof=True, flags=["teleport"])
+    precise = fix.accuracy <= MAX_ACCURACY_M
+    this: Anchor = (fix.lat, fix.lng, fix.ts, fix.accuracy)
+    anchor, anchor_prev = state.anchor, state.anchor_prev
+    if anchor is not None and not _plausible(anchor, fix, config):
+        if anchor_prev is not None and _plausible(anchor_prev, fix, config):
+            anchor = anchor_prev  # the anchor was the wild one (accepted after a gap): measured from the one before
+        else:
+            moved = fast_distance(anchor[0], anchor[1], fix.lat, fix.lng)
+            flags = ["teleport"] if moved > 5_000 else ["speed"]
+            if not precise:
+                return Decision(state, False, "speed", spoof=True, flags=flags)
+            run = state.run
+            follows = run is not None and run[2] < fix.ts and _plausible((run[0], run[1], run[2], run[3]), fix, config)
+            length = run[4] + 1 if follows and run is not None else 1
+            if length < RUN_FIXES or not _within_reach(anchor, fix, d, dest, config):
+                return Decision(replace(state, run=(*this, length)), False, "speed", spoof=True, flags=flags)
+            anchor = anchor_prev = None  # a run re-establishes the track: the old anchors are left behind
+
+    if precise:
+        anchor, anchor_prev = this, anchor
     base = replace(
         state,
         last_ts=fix.ts,
@@ -136,6 +184,9 @@ def evaluate(
         last_lng=fix.lng,
         last_accuracy=fix.accuracy,
         zero_acc_repeats=0,
+        anchor=anchor if precise else state.anchor,
+        anchor_prev=anchor_prev if precise else state.anchor_prev,
+        run=None,
     )
     if now - fix.ts > FRESH_MAX_AGE_S:
         # Late: it orders and bounds later fixes, but neither counts toward nor breaks a streak.

@@ -68,7 +68,8 @@ def drop_pg_database(base_url: str, name: str) -> None:
 # Settings that only the running processes read: `migrate` and `demo_data` do the same whatever their values,
 # so stacks that differ only in these start from the same template. Any other extra setting gets its own.
 RUNTIME_ONLY = frozenset({
-    "ACCESS_REVOKE_AFTER_S", "BENCH_ECHO", "BREAK_GLASS_QUOTA_PER_DAY", "CALL_WINDOW_S", "EVENTS_RESEND_AFTER_S",
+    "ACCESS_REVOKE_AFTER_S", "ALERT_STALE_AFTER_S", "ALERTS_SWEEP_S",
+    "BENCH_ECHO", "BREAK_GLASS_QUOTA_PER_DAY", "CALL_WINDOW_S", "EVENTS_RESEND_AFTER_S",
     "HANDOFF_CODE_TTL_S", "LOG_LEVEL", "MAX_SPEED_MPS", "REDIS_PREFIX", "RING_TIMEOUT_S", "SWEEP_INTERVAL_S",
     "TELEPHONY_PROVIDER", "TRACKING_LINK_TTL_S", "TWILIO_AUTH_TOKEN", "TWILIO_WEBHOOK_URL",
 })
@@ -124,7 +125,9 @@ class LiveStack:
     def build_env(self, var_dir: Path | None = None, db_url: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")}
         env.update(DJANGO_SETTINGS_MODULE="config.settings", DEMO_MODE="1", VAR_DIR=str(var_dir or self.tmp / "var"),
-                   PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1", EVENTS_RELAY_INTERVAL_S="0.1")
+                   PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1", EVENTS_RELAY_INTERVAL_S="0.1",
+                   # No silent-phone alert (and its bar over the page) in a module that does not ask for one.
+                   ALERT_STALE_AFTER_S="3600")
         env.pop("TESTING", None)
         env.pop("EVENTS_RELAY", None)
         db_url = self.db_url if db_url is None else db_url

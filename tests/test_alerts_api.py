@@ -85,3 +85,13 @@ def test_other_roles_may_not_read_or_acknowledge_alerts(client_for, raised, user
     assert client.get("/api/dispatch/alerts/").status_code == 403
     assert client.post(f"/api/dispatch/alerts/{raised['sos'].pk}/ack/", {"note": "x"}, format="json").status_code == 403
     assert APIClient().get("/api/dispatch/alerts/").status_code == 401
+
+
+def test_the_list_costs_the_same_queries_for_one_alert_or_many(dispatcher, raised, django_assert_num_queries):
+    dispatcher.get("/api/dispatch/alerts/")  # warm: the session's role rows
+    with django_assert_num_queries(1) as one:  # the list itself: force_authenticate brings the role rows
+        dispatcher.get("/api/dispatch/alerts/?open=1")
+    for n in range(20):
+        alert_raise(kind="late", key=f"late:order:{1000 + n}", detail={"status": "created"})
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert len(dispatcher.get("/api/dispatch/alerts/?open=1").json()) == 22

@@ -15,6 +15,7 @@ ORDER_ENDPOINTS = [
     ("post", "/api/rider/orders/{id}/deliver/", {"pin": "1234"}),
     ("post", "/api/pickup/orders/{id}/ready/", None),
     ("post", "/api/dispatch/orders/{id}/assign/", {"rider": 1}),
+    ("get", "/api/dispatch/orders/{id}/suggestions/", None),
     ("post", "/api/dispatch/orders/{id}/break-glass/", {"reason": "customer collapsed at the door"}),
     ("get", "/pickup/orders/{id}/label/", None),
     ("post", "/api/orders/{id}/cancel/", {"reason": "other"}),

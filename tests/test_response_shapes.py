@@ -140,6 +140,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("merchant1", "get", "/api/stores/")
     store_id = api.call("merchant1", "get", "/api/orders/{order_id}/", order_id=oid).json()["store"]["id"]
     api.call("dispatcher1", "get", "/api/dispatch/orders/")
+    api.call("dispatcher1", "get", "/api/dispatch/orders/{order_id}/suggestions/", order_id=oid)
     rider = demo["rider1"].rider
     api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/assign/", {"rider": rider.pk}, order_id=oid)
     api.call("rider1", "post", "/api/rider/duty/", {"on_duty": True})
@@ -151,6 +152,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
 
     api.call("dispatcher1", "get", "/api/dispatch/riders/")
     api.call("dispatcher1", "get", "/api/dispatch/overload/")
+    _alerts(api, demo)
     api.call("store1", "get", "/api/pickup/orders/")
     api.call("store1", "get", "/api/pickup/orders/{order_id}/packing/", order_id=oid)
     api.call("store1", "post", "/api/pickup/orders/{order_id}/ready/", order_id=oid)
@@ -197,6 +199,19 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
 
     operations = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert operations - set(api.seen) == set(), "operations this test never saw succeed: add them above"
+
+
+def _alerts(api: Session, demo) -> None:
+    """An alert (a stale device, with the app's reason), listed and acknowledged with a note."""
+    from dispatch.services.alerts import alert_raise
+
+    api.call("rider1", "post", "/api/rider/location/state/", {"state": "denied"})
+    rider = demo["rider1"].rider
+    alert = alert_raise(kind="stale_device", key=f"stale_device:rider:{rider.pk}", rider=rider, lat=51.5, lng=-0.1,
+                        detail={"reason": "denied", "orders": [1]})
+    assert api.call("dispatcher1", "get", "/api/dispatch/alerts/", {"open": 1}).json()
+    api.call("dispatcher1", "post", "/api/dispatch/alerts/{alert_id}/ack/", {"note": "Called the rider"},
+             alert_id=alert.pk)
 
 
 def _exits(api: Session, demo, rider_id: int) -> None:

@@ -14,6 +14,7 @@ api_urlpatterns = [
     path("dispatch/alerts/<int:alert_id>/ack/", apis.AlertAckApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
     path("dispatch/orders/<int:order_id>/offer/", offers.OrderOfferApi.as_view()),
+    path("dispatch/orders/<int:order_id>/suggestions/", apis.OrderSuggestionsApi.as_view()),
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/cancel/", apis.DispatchOrderCancelApi.as_view()),
     path("dispatch/orders/<int:order_id>/retry/", apis.OrderRetryApi.as_view()),

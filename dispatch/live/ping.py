@@ -38,6 +38,9 @@ from .writer import fixes_durable, fixes_wait_durable
 
 POSITION_EVERY_S = 1.0
 POSITION_SAVE_EVERY_S = 5.0
+# On duty without an order, a rider's position is stored (history and last position, for suggestions and the
+# dispatch map) at most once per FREE_POSITION_EVERY_S; the pings between are answered `sparse`, not stored.
+FREE_POSITION_EVERY_S = 30.0
 ETA_SPEED_MPS = 6.0
 
 
@@ -109,6 +112,16 @@ def _throttled(clock: dict[int, float], key: int, every: float) -> bool:
     return False
 
 
+def _free_sparse(rider: Rider, at: datetime) -> bool:
+    """A free rider's ping that comes within FREE_POSITION_EVERY_S of the last position stored: by this
+    process's clock (a socket's pings) or by the rider row's `last_seen_at` (as loaded: fresh for an HTTP
+    ping). Otherwise the clock is set, and the ping is stored."""
+    seen = rider.last_seen_at
+    if seen is not None and (at - seen).total_seconds() < FREE_POSITION_EVERY_S:
+        return True
+    return _throttled(state._saved_at, rider.pk, FREE_POSITION_EVERY_S)
+
+
 def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.Decision], fix: geofence.Fix,
             writer: Any = None) -> tuple[PingResult, list[tuple[str, str, dict]]]:
     """Save the engine's state, queue the history (and the rider's last position) for the batch writer, and
@@ -119,6 +132,8 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
     lat, lng, accuracy, seq = float(fix.lat), float(fix.lng), float(fix.accuracy), int(fix.seq)
     rows = []
     frames: list[tuple[str, str, dict]] = []
+    if not contexts and _free_sparse(rider, at):
+        return PingResult(False, "sparse", {}), frames
     for ctx, decision in zip(contexts, decisions, strict=True):
         if decision.accepted or decision.spoof:
             state._states[(ctx.order_id, rider.pk)] = decision.state
@@ -128,14 +143,15 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
                 and not _throttled(state._eta_sent, ctx.order_id, POSITION_EVERY_S):
             frames.append((group_track(ctx.order_id), "rider.approaching",
                            {"distance_m": round(decision.distance_m), "eta_s": round(decision.distance_m / ETA_SPEED_MPS)}))
-    if not contexts:  # on duty without an order: a position for the dispatch map only
+    if not contexts:  # on duty without an order: a sparse position, for dispatch only
         rows.append(FixRow(rider.pk, None, lat, lng, accuracy, at, received, seq, True))
     accepted = not decisions or any(d.accepted for d in decisions)
     position = None
     if accepted:
         # The last known position (for the board's first paint and ETAs) is saved at most every 5 s per rider
-        # and process (a rider's socket lives on one process), by the batch writer with the history.
-        if not _throttled(state._saved_at, rider.pk, POSITION_SAVE_EVERY_S):
+        # and process (a rider's socket lives on one process), by the batch writer with the history; a free
+        # rider's, every time one is stored (`_free_sparse` let it through).
+        if not contexts or not _throttled(state._saved_at, rider.pk, POSITION_SAVE_EVERY_S):
             position = (rider.pk, fix.lat, fix.lng, at)
         if settings.POSITION_BATCH:
             position_aggregator.add(rider_id=rider.pk, lat=fix.lat, lng=fix.lng, at=at, fleet=fleet_of(rider))

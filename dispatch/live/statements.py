@@ -13,9 +13,10 @@ from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from ..grid import cell_of
 from ..models import LocationFix, Rider
 
-POSITIONS_PER_STATEMENT = 500  # 4 parameters each: within SQLite's and PostgreSQL's limits
+POSITIONS_PER_STATEMENT = 400  # 5 parameters each: within SQLite's and PostgreSQL's limits
 SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)  # older SQLite (Django allows 3.31): a row each
 
 
@@ -82,20 +83,23 @@ def _group_statement(rows: Sequence[FixRow], positions: dict[int, tuple[float, f
     each time (MAX_CACHED_STATEMENT_PARAMS). Measured on PostgreSQL (2026-12), per group of 12 rows: 0.55-0.63
     ms of client CPU against 0.90-1.05, and 17-25 µs of server CPU per row against 27-38."""
     connection = connections[DEFAULT_DB_ALIAS]
-    pk, lat, lng, seen = _position_fields()
+    pk, lat, lng, seen, cell = _position_fields()
     values = _history_values(rows)
     params: list[Any] = [[value[i] for value in values] for i in range(len(_history_columns()))]
     items = sorted(positions.items())  # one lock order for writers in several processes
     params += [[pk.get_db_prep_save(rider_id, connection) for rider_id, _ in items],
                [lat.get_db_prep_save(a, connection) for _, (a, _b, _at) in items],
                [lng.get_db_prep_save(b, connection) for _, (_a, b, _at) in items],
-               [seen.get_db_prep_save(at, connection) for _, (_a, _b, at) in items]]
+               [seen.get_db_prep_save(at, connection) for _, (_a, _b, at) in items],
+               [cell.get_db_prep_save(cell_of(a, b), connection) for _, (a, b, _at) in items]]
     return _group_sql(), params
 
 
-def _position_fields() -> tuple[Any, Any, Any, Any]:
+def _position_fields() -> tuple[Any, Any, Any, Any, Any]:
+    """The rider's last position's columns: the key, lat, lng, the time and the grid cell (dispatch/grid.py)."""
     opts = Rider._meta
-    return opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    return (opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at"),
+            opts.get_field("cell"))
 
 
 @functools.cache
@@ -105,12 +109,12 @@ def _group_sql() -> str:
     qn = connection.ops.quote_name
     history = f"INSERT INTO {_history_target(connection)} SELECT * FROM unnest(" + ", ".join(  # noqa: S608 - _meta
         f"%s::{field.db_type(connection)}[]" for field in _history_columns()) + ")"
-    pk, lat, lng, seen = _position_fields()
+    pk, lat, lng, seen, cell = _position_fields()
     table = qn(Rider._meta.db_table)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, lat, lng, seen))
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in (pk, lat, lng, seen, cell))
     col: Any = lambda field: qn(field.column)  # noqa: E731
-    update = (f"UPDATE {table} SET {col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c "  # noqa: S608 - _meta
-              f"FROM unnest({arrays}) AS v (k, a, b, c) WHERE {table}.{col(pk)} = v.k")
+    update = (f"UPDATE {table} SET {col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c, "  # noqa: S608 - _meta
+              f"{col(cell)} = v.d FROM unnest({arrays}) AS v (k, a, b, c, d) WHERE {table}.{col(pk)} = v.k")
     return f"WITH history AS ({history}) {update}"
 
 
@@ -140,7 +144,8 @@ def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor == "sqlite" and not SQLITE_UPDATE_FROM:
         for rider_id, (lat_, lng_, at_) in positions.items():
-            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_)
+            Rider.objects.filter(pk=rider_id).update(last_lat=lat_, last_lng=lng_, last_seen_at=at_,
+                                                     cell=cell_of(lat_, lng_))
         return
     with connection.cursor() as cursor:
         for sql, params in _positions_statements(positions):
@@ -150,12 +155,11 @@ def _positions_save(positions: dict[int, tuple[float, float, Any]]) -> None:
 def _positions_statements(positions: dict[int, tuple[float, float, Any]]) -> list[tuple[str, list[Any]]]:
     """`_positions_save`'s statements and their parameters (UPDATE ... FROM VALUES)."""
     connection = connections[DEFAULT_DB_ALIAS]
-    opts = Rider._meta
-    pk, lat, lng, seen = opts.pk, opts.get_field("last_lat"), opts.get_field("last_lng"), opts.get_field("last_seen_at")
+    pk, lat, lng, seen, cell = _position_fields()
     qn = connection.ops.quote_name
-    table = qn(opts.db_table)
+    table = qn(Rider._meta.db_table)
     col: Any = lambda field: qn(field.column)  # noqa: E731
-    set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c"
+    set_ = f"{col(lat)} = v.a, {col(lng)} = v.b, {col(seen)} = v.c, {col(cell)} = v.d"
     items = sorted(positions.items())  # one lock order for writers in several processes
     statements = []
     for start in range(0, len(items), POSITIONS_PER_STATEMENT):
@@ -163,8 +167,9 @@ def _positions_statements(positions: dict[int, tuple[float, float, Any]]) -> lis
         params: list[Any] = []
         for rider_id, (a, b, at) in chunk:
             params += [pk.get_db_prep_save(rider_id, connection), lat.get_db_prep_save(a, connection),
-                       lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection)]
-        rows = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-        statements.append((f"WITH v (k, a, b, c) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
+                       lng.get_db_prep_save(b, connection), seen.get_db_prep_save(at, connection),
+                       cell.get_db_prep_save(cell_of(a, b), connection)]
+        rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        statements.append((f"WITH v (k, a, b, c, d) AS (VALUES {rows}) "  # noqa: S608 - names from _meta, values bound
                            f"UPDATE {table} SET {set_} FROM v WHERE {table}.{col(pk)} = v.k", params))
     return statements

@@ -8,6 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispatch', '0014_offers'),
+        ('dispatch', '0014_suggest'),  # also merges the two leaves before it
     ]
 
     operations = [

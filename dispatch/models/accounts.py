@@ -43,9 +43,15 @@ class Rider(models.Model):
     # "denied", "unavailable", "offline") and when: the reason a stale device alert gives, when the app knows it.
     geo_state = models.CharField(max_length=16, blank=True, default="")
     geo_state_at = models.DateTimeField(null=True, blank=True)
+    # The grid cell of (last_lat, last_lng) (dispatch/grid.py), written with them: the spatial index that
+    # suggestions search ring by ring. None with no position.
+    cell = models.IntegerField(null=True, blank=True)
     # The rider's fleet: the platform's (null) or one merchant's own. A merchant's riders get only that
     # merchant's orders (dispatch/services/fleets.py).
     fleet = models.ForeignKey("Merchant", on_delete=models.PROTECT, null=True, blank=True, related_name="own_riders")
+
+    class Meta:
+        indexes = [models.Index(fields=["cell", "on_duty"], name="rider_cell_duty")]
 
     def __str__(self) -> str:
         return self.display_name

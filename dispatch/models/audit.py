@@ -22,4 +22,5 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["order", "action"])]
+        # (action, at): the alert sweep counts one action's events within a window (services/detectors.py).
+        indexes = [models.Index(fields=["order", "action"]), models.Index(fields=["action", "at"])]

@@ -4,7 +4,7 @@ view's `extend_schema(responses=...)` names, so `/api/schema/` is true by constr
 renders what a selector or service already decided a party may see: none opens the vault."""
 
 from .alerts import AlertAckIn, AlertListQuery, AlertOut
-from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
+from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut, SuggestionOut, SuggestionsIn
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
@@ -61,5 +61,5 @@ __all__ = [
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
-    "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut",
+    "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
 ]

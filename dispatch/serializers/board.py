@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from ..services.fleets import fleet_of
-from .fields import IsoDateTimeField
+from .fields import IsoDateTimeField, StrictIntegerField
 
 
 class BoardRiderOut(serializers.Serializer):
@@ -19,6 +19,22 @@ class BoardRiderOut(serializers.Serializer):
 
     def get_fleet(self, rider) -> str:
         return fleet_of(rider)
+
+
+class SuggestionsIn(serializers.Serializer):
+    limit = StrictIntegerField(strings=True, required=False, default=10, min_value=1, max_value=50,
+                               help_text="How many riders, best first (1-50, default 10).")
+
+
+class SuggestionOut(serializers.Serializer):
+    """One rider suggested for an order (dispatch/selectors/suggestions.py says how they are ranked)."""
+
+    rider = serializers.IntegerField()
+    name = serializers.CharField()
+    fleet = serializers.CharField(help_text='"platform" or "merchant:<id>".')
+    distance_m = serializers.IntegerField(allow_null=True, help_text="Straight to the store; null: no recent position.")
+    load = serializers.IntegerField(help_text="Orders the rider carries now.")
+    eta_s = serializers.IntegerField(allow_null=True, help_text="The ride to the store plus 5 minutes per order carried.")
 
 
 class OverloadOut(serializers.Serializer):

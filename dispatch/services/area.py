@@ -70,7 +70,7 @@ def order_traces_erase(*, order: Order, dest: tuple[float, float] | None) -> dic
         near, _ = LocationFix.objects.filter(rider_id__in=riders, **box).delete()
         fixes += near
         last = {f"last_{k}": v for k, v in box.items()}
-        cleared = Rider.objects.filter(pk__in=riders, **last).update(last_lat=None, last_lng=None)
+        cleared = Rider.objects.filter(pk__in=riders, **last).update(last_lat=None, last_lng=None, cell=None)
     sessions = ProxySession.objects.filter(order=order).update(rider_digest="", customer_digest="")
     Order.objects.filter(pk=order.pk).update(approx_lat=None, approx_lng=None, area_bearing=None, area_offset_m=None)
     order.approx_lat = order.approx_lng = order.area_bearing = order.area_offset_m = None

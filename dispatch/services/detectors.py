@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import AuditEvent, Order, OrderStatus, Rider, Store
+from ..models import Alert, AuditEvent, Order, OrderStatus, Rider, Store
 from .alerts import alert_raise
 
 S = OrderStatus
@@ -55,8 +55,27 @@ def rider_geo_state_set(*, rider: Rider, state: str, now: datetime | None = None
     return True
 
 
+class _Known:
+    """What the alerts table already says of a sweep's keys, read in one query, so that a sweep over many late
+    orders or silent phones calls `alert_raise` (a lock and a write) only for what changed."""
+
+    def __init__(self, keys: list[str]):
+        self.open: dict[str, dict] = {}
+        self.acked: dict[str, datetime] = {}
+        for key, acked_at, detail in Alert.objects.filter(key__in=keys).values_list("key", "acked_at", "detail"):
+            if acked_at is None:
+                self.open[key] = detail
+            elif key not in self.acked or acked_at > self.acked[key]:
+                self.acked[key] = acked_at
+
+    def unchanged(self, key: str, detail: dict, since: datetime) -> bool:
+        if key in self.open:
+            return self.open[key] == detail
+        return key in self.acked and self.acked[key] >= since
+
+
 def stale_devices_detect(*, now: datetime | None = None) -> int:
-    """Raise `stale_device` for each rider on an active order whose device is silent. Returns alerts raised."""
+    """Raise `stale_device` for each rider on an active order whose device is silent. Returns how many it found."""
     now = now or timezone.now()
     silent_after = timedelta(seconds=settings.ALERT_STALE_AFTER_S)
     orders = (Order.objects.filter(status__in=ACTIVE, rider__isnull=False)
@@ -66,6 +85,7 @@ def stale_devices_detect(*, now: datetime | None = None) -> int:
     for order in orders:
         by_rider.setdefault(order.rider_id, []).append(order)  # type: ignore[arg-type]
     raised = 0
+    known = _Known([f"stale_device:rider:{rider_id}" for rider_id in by_rider])
     for orders_of in by_rider.values():
         rider = orders_of[0].rider
         assert rider is not None
@@ -79,27 +99,32 @@ def stale_devices_detect(*, now: datetime | None = None) -> int:
             reason = rider.geo_state
         else:
             reason = ""
-        alert_raise(kind="stale_device", key=f"stale_device:rider:{rider.pk}", rider=rider, order=orders_of[0],
-                    detail={"reason": reason, "since": last.isoformat(), "orders": [o.pk for o in orders_of]},
-                    quiet_since=last, bump=False)
+        key, detail = f"stale_device:rider:{rider.pk}", {"reason": reason, "since": last.isoformat(),
+                                                         "orders": [o.pk for o in orders_of]}
         raised += 1
+        if not known.unchanged(key, detail, last):
+            alert_raise(kind="stale_device", key=key, rider=rider, order=orders_of[0], detail=detail,
+                        quiet_since=last, bump=False)
     return raised
 
 
 def late_orders_detect(*, now: datetime | None = None) -> int:
-    """Raise `late` for each order not yet delivered after its promised time. Returns alerts raised."""
+    """Raise `late` for each order not yet delivered after its promised time. Returns how many it found."""
     now = now or timezone.now()
-    late = Order.objects.filter(status__in=NOT_YET_DELIVERED).filter(
+    overdue = Order.objects.filter(status__in=NOT_YET_DELIVERED).filter(
         Q(promised_at__lt=now) | Q(promised_at__isnull=True)).select_related("store", "rider").order_by("pk")
     raised = 0
+    late = list(overdue)
+    known = _Known([f"late:order:{order.pk}" for order in late])
     for order in late:
         promised = order_promise(store=order.store, created_at=order.created_at, promised_at=order.promised_at)
         if promised >= now:
             continue
-        alert_raise(kind="late", key=f"late:order:{order.pk}", order=order, rider=order.rider,
-                    detail={"promised_at": promised.isoformat(), "status": order.status}, quiet_since=promised,
-                    bump=False)
+        key, detail = f"late:order:{order.pk}", {"promised_at": promised.isoformat(), "status": order.status}
         raised += 1
+        if not known.unchanged(key, detail, promised):
+            alert_raise(kind="late", key=key, order=order, rider=order.rider, detail=detail, quiet_since=promised,
+                        bump=False)
     return raised
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import Event, Grant, LocationFix, Order, SealedRecord
+from ..models import Event, Grant, LocationFix, Order, Rider, SealedRecord
 from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
@@ -59,13 +59,16 @@ def retention_sweep() -> dict[str, int]:
     for order in Order.objects.filter(retention_due_at__lte=now, sealed__shredded_at__isnull=True):
         order_shred(order=order)
         shredded += 1
-    fixes, _ = LocationFix.objects.filter(
-        received_at__lt=now - timedelta(days=settings.LOCATION_HISTORY_DAYS)
-    ).delete()
+    history_cutoff = now - timedelta(days=settings.LOCATION_HISTORY_DAYS)
+    fixes, _ = LocationFix.objects.filter(received_at__lt=history_cutoff).delete()
+    # A rider's last position (a free rider's sparse one included) is kept no longer than the history.
+    positions = Rider.objects.filter(last_seen_at__lt=history_cutoff).update(
+        last_lat=None, last_lng=None, cell=None, last_seen_at=None)
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     call_sids = call_sids_prune(now=now)
     interactions = interactions_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
     line_messages = line_messages_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
-    return {"shredded": shredded, "fixes_deleted": fixes, "events_deleted": events, "call_sids_deleted": call_sids,
-            "interactions_aggregated": sum(interactions.values()), "line_messages_deleted": line_messages,
+    return {"shredded": shredded, "fixes_deleted": fixes, "positions_cleared": positions, "events_deleted": events,
+            "call_sids_deleted": call_sids, "line_messages_deleted": line_messages,
+            "interactions_aggregated": sum(interactions.values()),
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

@@ -19,8 +19,8 @@ def rider_duty_set(*, rider: Rider, on_duty: bool) -> Rider:
     rider.on_duty = on_duty
     fields = ["on_duty"]
     if not on_duty:
-        rider.last_lat = rider.last_lng = None
-        fields += ["last_lat", "last_lng"]
+        rider.last_lat = rider.last_lng = rider.cell = None
+        fields += ["last_lat", "last_lng", "cell"]
     rider.save(update_fields=fields)
     audit_record(actor=rider.user, action="rider.duty", data={"on_duty": on_duty})
     if not on_duty:

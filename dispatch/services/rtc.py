@@ -180,7 +180,9 @@ def call_start(*, party: Caller, order: Order, to: str, channel: str) -> tuple[I
         me = party_id_hash(party=party, order=order)
         busy = _live_calls().select_for_update().filter(order=order).exists()
         call = Interaction(order=order, kind=InteractionKind.CALL, caller_role=party.role, caller_hash=me,
-                           callee_role=to, caller_channel=channel)
+                           callee_role=to, caller_channel=channel,
+                           # the rider it rings: only they may answer, and the call is theirs (`_still_allowed`)
+                           callee_hash=party_hash(Party.RIDER, order.rider_id or 0) if to == Party.RIDER else "")
         if not busy:
             call.save()
             audit_record(action="call.inapp_started", order=order, data={"call": call.pk, "from": party.role, "to": to})
@@ -218,15 +220,18 @@ def call_end_if_access_lost(*, call_id) -> None:
 def call_accept(*, party: Caller, call: Interaction, side: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
     call = _relock(call)
     order = call.order
-    if side != "callee" or call.state != "ringing":
-        raise DomainError("This call cannot be answered.", code="wrong_state")
     if call.line is not None:  # a rider's line to dispatch (services/lines.py)
-        line_check(rider=call.line.rider, a=call.caller_role, b=call.callee_role)
         me = line_party_hash_of(party=party, call=call)
     else:
         assert order is not None
-        window_check(order=order, a=call.caller_role, b=call.callee_role)
         me = party_id_hash(party=party, order=order)
+    if side != "callee" or call.state != "ringing" or (call.callee_hash and me != call.callee_hash):
+        raise DomainError("This call cannot be answered.", code="wrong_state")
+    if call.line is not None:
+        line_check(rider=call.line.rider, a=call.caller_role, b=call.callee_role)
+    else:
+        assert order is not None
+        window_check(order=order, a=call.caller_role, b=call.callee_role)
     call.state, call.answered_at = "connected", timezone.now()
     call.callee_channel, call.callee_hash = channel, me
     call.save(update_fields=["state", "answered_at", "callee_channel", "callee_hash"])
@@ -271,12 +276,19 @@ def call_signal(*, call: Interaction, side: str, channel: str, kind: str, body: 
     _after_commit(other, {"type": "call.signal", "call": call.pk, "kind": kind, **body})
 
 
+def _its_rider_holds(call: Interaction, order: Order) -> bool:
+    """Whether the rider on this call (caller, or callee rung or answering) is the one who holds the order now,
+    not only whether the order has a rider: a reassignment that did not cut the call is caught here."""
+    mine = call.caller_hash if call.caller_role == Party.RIDER else call.callee_hash
+    return _rider_holds(order) and (not mine or mine == party_hash(Party.RIDER, order.rider_id or 0))
+
+
 def _still_allowed(call: Interaction, role: str) -> bool:
     if call.line is not None:
         return line_open_for(call.line.rider)
     assert call.order_id is not None
     order = Order.objects.select_related("rider").get(pk=call.order_id)
-    if role == Party.RIDER and not _rider_holds(order):
+    if role == Party.RIDER and not _its_rider_holds(call, order):
         return False
     if role == Party.CUSTOMER and order.tracking_expires_at <= timezone.now():
         return False

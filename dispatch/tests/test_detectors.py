@@ -137,7 +137,7 @@ def test_unusual_rates_of_reveals_break_glass_and_lookups_raise_per_rider_and_st
     assert unusual_rates_detect(now=now + timedelta(seconds=601)) == 0
 
 
-def test_spoofing_and_failed_pickups_are_alert_rows(held):
+def test_spoofing_is_an_alert_row_told_to_dispatch(held):
     order, rider = held
     location_spoof_alert(order_id=order.pk, rider=rider, flags=["teleport"])
     [alert] = _alerts("spoof")
@@ -148,3 +148,15 @@ def test_spoofing_and_failed_pickups_are_alert_rows(held):
 def test_the_sweep_runs_every_detector(held, settings):
     settings.ALERT_STALE_AFTER_S = 10
     assert alerts_sweep(now=timezone.now() + timedelta(seconds=11)) == {"stale_device": 1, "late": 0, "rate": 0}
+
+
+def test_a_sweep_over_many_open_late_orders_that_did_not_change_costs_a_few_queries(
+        merchant, demo, settings, django_assert_max_num_queries):
+    settings.ORDER_PROMISE_S = 60
+    for _ in range(6):
+        merchant.post("/api/orders/", order_payload(), format="json")
+    later = timezone.now() + timedelta(minutes=5)
+    assert late_orders_detect(now=later) == 6
+    assert len(_alerts("late")) == 6
+    with django_assert_max_num_queries(3):  # the orders, what the alerts table knows: no lock, no write
+        assert late_orders_detect(now=later + timedelta(seconds=30)) == 6

@@ -1,6 +1,7 @@
-"""The board's alerts panel against a live stack: beat's sweep finds a silent phone (the app said location is
-denied) and the board shows it live, with its reason, a count and a map marker; it survives a reload (the board
-loads open alerts from the API); a blank note is refused, a note closes it, and it stays closed after a reload.
+"""The board's alerts panel against a live stack: beat's sweep finds a silent phone (the rider's app, refused the
+location permission, said so) and the board shows it live, with its reason, a count and a map marker; the app's
+socket closes and the reason follows ("offline"); it survives a reload (the board loads open alerts from the API);
+a blank note is refused, a note closes it, and it stays closed after a reload.
 Screenshots in both languages."""
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_close
     context, page = board(browser, stack)
     order = new_order(stack)
     assert dispatcher.post(f"/api/dispatch/orders/{order['id']}/assign/", json={"rider": rider}).status_code == 200
-    assert stack.login("rider3").post("/api/rider/location/state/", json={"state": "denied"}).status_code == 200
+    # Tom's app, with the location permission refused: it tells the server why it sends no position.
+    rider_context = browser.new_context(base_url=stack.url, viewport={"width": 390, "height": 844})
+    rider_page = login(rider_context, "rider3", stack=stack)
+    rider_page.goto("/rider/")
+    expect(rider_page.locator("#geo-denied")).to_be_visible()
 
     item = page.locator(f'#alerts li[data-kind="stale_device"][data-rider="{rider}"]')
     expect(item).to_have_count(1, timeout=20_000)  # beat's sweep, the row, the frame: no reload
@@ -47,6 +52,8 @@ def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_close
     alert_id = item.get_attribute("data-alert")
     expect(page.locator(f'.mk-alert[data-alert="{alert_id}"]')).to_have_count(1)  # on the map
 
+    rider_context.close()  # the app's socket closes: the reason becomes "offline", on the same open alert
+    expect(item).to_contain_text("the app is offline")
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     expect(item).to_have_count(1)  # persisted: loaded from the API
@@ -76,6 +83,13 @@ def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_close
 
     zh_context, zh = board(browser, stack, **ZH)
     expect(zh.locator("#alerts-heading")).to_contain_text("警报")
+    second = new_order(stack)
+    assert dispatcher.post(f"/api/dispatch/orders/{second['id']}/assign/",
+                           json={"rider": riders["Mia L."]}).status_code == 200
+    assert stack.login("rider2").post("/api/rider/location/state/", json={"state": "unavailable"}).status_code == 200
+    zh_item = zh.locator(f'#alerts li[data-kind="stale_device"][data-rider="{riders["Mia L."]}"]')
+    expect(zh_item).to_contain_text("手机失联", timeout=20_000)
+    expect(zh_item).to_contain_text("定位已关闭或不可用")
     zh.evaluate("document.getElementById('toast').hidden = true")
     screenshot(zh, "dispatch-alerts-zh")
     zh_context.close()

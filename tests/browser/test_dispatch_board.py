@@ -1,6 +1,6 @@
 """The dispatcher's board in Debian's Chromium against a live stack (daphne, Celery worker and beat).
 
-New orders appear without a reload, assigning and reassigning through the table updates the row, a
+New orders appear without a reload, assigning and reassigning through the suggestions updates the row, a
 rider's position moves their marker live (no map tiles here: the markers must work without them), a
 teleporting rider raises an alert, and break-glass asks for a reason, shows the contact only in its
 dialog, forgets it, and explains the daily quota. The page never shows the customer's plain data
@@ -95,24 +95,35 @@ def test_new_order_appears_live_and_is_assigned_through_the_table(stack, browser
     expect(row).to_contain_text("Unassigned")
     expect(page.locator(f'path.mk-order[data-order="{order["id"]}"]')).to_have_count(1)  # its ~1 km area
 
-    # Assigning without choosing says so.
-    row.locator("[data-assign]").click()
-    expect(page.locator("#toast")).to_contain_text("Choose a rider")
-
-    # Assign rider1 through the table.
-    page.select_option(f'#assign-{order["id"]}', str(rider_ids["Ravi K."]))
+    # The row's button opens the suggestions, best first as the API ranks them; one tap assigns rider1.
     button = row.locator("[data-assign]")
     assert button.bounding_box()["height"] >= 48
     button.click()
+    dialog = page.locator("#assign-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#assign-status")).to_contain_text("suggested")
+    ranked = stack.login("dispatcher1").get(f"/api/dispatch/orders/{order['id']}/suggestions/").json()
+    expect(dialog.locator("li.suggestion .rider-name")).to_have_text([s["name"] for s in ranked])
+    ravi = dialog.locator(f'li.suggestion[data-rider="{rider_ids["Ravi K."]}"]')
+    expect(ravi.locator(".fleet-badge")).to_have_text("Platform")
+    expect(ravi.locator("[data-offer-slot]")).to_have_count(1)  # where an "Offer" button goes
+    assert ravi.locator("[data-suggest-assign]").bounding_box()["height"] >= 48
+    # Without a choice, the by-name control says so.
+    page.click("#assign-other-btn")
+    expect(page.locator("#toast")).to_contain_text("Choose a rider")
+    ravi.locator("[data-suggest-assign]").click()
     expect(page.locator("#toast")).to_contain_text("assigned to Ravi K.")
+    expect(dialog).to_be_hidden()
     expect(row.locator("td[data-label=Rider]")).to_have_text("Ravi K.")
     expect(row.locator(".badge")).to_have_text("Rider assigned")
     expect(button).to_have_text("Reassign")
     expect(page.locator(f'#riders li[data-rider="{rider_ids["Ravi K."]}"]')).to_contain_text(order["pickup_code"])
 
-    # Reassign to rider2: the same control.
-    page.select_option(f'#assign-{order["id"]}', str(rider_ids["Mia L."]))
+    # Reassign to rider2 by name, in the same dialog.
     button.click()
+    expect(dialog.locator(f'li.suggestion[data-rider="{rider_ids["Ravi K."]}"] [data-suggest-assign]')).to_be_disabled()
+    page.select_option("#assign-other", str(rider_ids["Mia L."]))
+    page.click("#assign-other-btn")
     expect(page.locator("#toast")).to_contain_text("reassigned to Mia L.")
     expect(row.locator("td[data-label=Rider]")).to_have_text("Mia L.")
     api_row = next(o for o in stack.login("dispatcher1").get("/api/dispatch/orders/").json() if o["id"] == order["id"])

@@ -213,8 +213,8 @@ def test_order_to_door_across_four_screens(stack, browser):
     assert leaks(board) == []
     assert PHONE_DIGITS not in digits_of(board)
     screenshot(board, "flow-1-dispatch")
-    board.select_option(f"#assign-{order_id}", label="Ravi K.")
     row.locator("[data-assign]").click()
+    board.locator(f'#assign-dialog li.suggestion[data-rider="{rider_id}"] [data-suggest-assign]').click()
     expect(board.locator("#toast")).to_contain_text("assigned to Ravi K.")
     expect(row.locator("td[data-label=Rider]")).to_have_text("Ravi K.")
     expect(row.locator(".badge")).to_have_text("Rider assigned")

@@ -31,8 +31,9 @@ def ping(seq: int) -> dict:
     return {"type": "location", "lat": FAR[0], "lng": FAR[1], "accuracy": 10, "timestamp": time.time(), "seq": seq}
 
 
-def test_socket_ack_means_the_fix_is_in_the_database(demo, batched):
-    """Rider (finding 3): each `location.ack` arrives only once its fix is written."""
+def test_socket_ack_means_the_fix_is_in_the_database(demo, batched, assigned_order):
+    """Rider (finding 3): each `location.ack` arrives only once its fix is written. (With an order: a free
+    rider's pings are stored at most every 30 s, tests/test_free_position.py.)"""
     cookie = cookie_for(demo["rider1"])
     stored_at_ack = []
 

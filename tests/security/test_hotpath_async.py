@@ -134,7 +134,8 @@ def test_revocation_over_the_socket_drops_the_engine_state_and_the_context(demo,
         assert rider.pk not in live_state._contexts
         await comm.send_json_to({"type": "location", **fix(3)})
         ack = await comm.receive_json_from(timeout=5)
-        assert ack["accepted"]
+        # Free now: answered, and not stored, within 30 s of the last position stored (tests/test_free_position.py).
+        assert (ack["accepted"], ack["reason"]) == (False, "sparse")
         assert (order_id, rider.pk) not in live_state._states  # the reloaded context no longer has the order
         await shut(comm)
         assert rider.pk not in live_state._contexts  # the socket closed: nothing kept

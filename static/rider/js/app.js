@@ -286,9 +286,7 @@ const wake = new ScreenWake((on) => { document.body.dataset.wakelock = on ? "on"
 
 function sync() {
   const active = activeIds(state.orders);
-  tracker.want(state.onDuty && active.length > 0, state.onDuty
-    ? gettext("No active order: your position is not shared.")
-    : gettext("Off duty: your position is not shared."));
+  tracker.want(state.onDuty, gettext("Off duty: your position is not shared."), { sparse: active.length === 0 });
   wake.set([...state.orders.values()].some((o) => o.status === "picked_up"));
 }
 

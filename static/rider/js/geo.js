@@ -1,4 +1,5 @@
-// The rider's position: watchPosition while on duty with an active order, sent over the socket,
+// The rider's position: watchPosition while on duty (without an order, one position every 30 s at most, for
+// dispatch to rank free riders), sent over the socket,
 // or queued in IndexedDB and replayed over HTTP in order when the socket is down or the phone is
 // offline. Each message carries a strictly increasing seq that survives reloads.
 import { api } from "../../common/api.js";
@@ -7,6 +8,7 @@ import { fmt, gettext } from "../../common/ui.js";
 
 const SEQ_KEY = "rider.seq";
 const RETRY_MS = 5000;
+const SPARSE_MS = 30000; // on duty without an order: the server stores one position per 30 s at most
 
 const REASONS = {
   seq: gettext("arrived out of order"),
@@ -18,6 +20,7 @@ const REASONS = {
   late: gettext("recorded, sent too late to reveal the address"),
   off_duty: gettext("you are off duty"),
   invalid: gettext("the phone sent an invalid position"),
+  sparse: gettext("not stored: without an order, dispatch gets your position every 30 seconds"),
   bad_timestamp: gettext("the phone's clock looks wrong"),
 };
 
@@ -98,9 +101,10 @@ export class Tracker {
     } catch { /* the Permissions API is optional */ }
   }
 
-  // Watch only while on duty with an active order.
-  want(on, why = gettext("Your position is not shared.")) {
+  // Watch only while on duty; `sparse` (no active order): send a position every SPARSE_MS at most.
+  want(on, why = gettext("Your position is not shared."), { sparse = false } = {}) {
     this.wanted = on;
+    this.sparse = on && sparse;
     if (on) this.start();
     else {
       this.stop();
@@ -146,7 +150,14 @@ export class Tracker {
     const c = pos.coords;
     const fix = { lat: c.latitude, lng: c.longitude, accuracy: c.accuracy, timestamp: ts };
     this.lastFix = fix;
-    this.setState("sharing", fmt(gettext("Sharing your position (±%(metres)s m)."), { metres: Math.round(c.accuracy) }));
+    const metres = Math.round(c.accuracy);
+    if (this.sparse) {
+      this.setState("sharing", fmt(gettext("No active order: dispatch sees your position every 30 seconds, to offer you jobs (±%(metres)s m)."), { metres }));
+      if (ts - (this.sparseSent || 0) < SPARSE_MS) return;
+      this.sparseSent = ts;
+    } else {
+      this.setState("sharing", fmt(gettext("Sharing your position (±%(metres)s m)."), { metres }));
+    }
     this.onFix(fix);
     await this.submit({ ...fix, seq: nextSeq() });
   }

@@ -148,10 +148,15 @@ export function onAlert(a, { ring = true } = {}) {
     bar.ack(barKey(a));
   } else {
     alerts.set(a.id, a);
+    const [title, text] = describeAlert(a);
+    const shown = bar.items.get(barKey(a));
     if (ring && (!old || (a.kind === "sos" && a.count > old.count))) {
-      const [title, text] = describeAlert(a);
       if (old) bar.ack(barKey(a));
       bar.raise({ id: barKey(a), order: a.order ?? null, title, text });
+    } else if (shown && shown.text !== text) { // its detail changed (a reason, a count): the words follow, silently
+      Object.assign(shown, { title, text });
+      bar.save();
+      bar.render();
     }
   }
   renderAlerts();

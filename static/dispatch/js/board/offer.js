@@ -1,6 +1,7 @@
-// Offering an order to the rider chosen in its row: an "Offer" button beside each "Assign" button. The rider
-// accepts or declines on their phone; the row follows the order's events. The button is added to whatever row
-// the table draws (it watches for assign buttons), so the table's own code stays as it is.
+// Offering an order to a rider: an "Offer" button beside each suggestion's "Assign" in the assign dialog, and
+// one beside each row's "Assign" that opens that dialog. The rider accepts or declines on their phone; the row
+// follows the order's events. The buttons are added to whatever the table and the dialog draw (they are
+// watched for), so their own code stays as it is.
 import { api, errorText } from "../../../common/api.js";
 import { el, isBusy, setBusy, toast } from "../../../common/dom.js";
 import { fmt, gettext, sentence } from "../../../common/ui.js";
@@ -13,16 +14,9 @@ function riderName(id) {
   return rider ? rider.name : gettext("the rider");
 }
 
-export async function offer(orderId, button) {
+export async function offer(orderId, button, riderId) {
   const order = orderById(orderId);
   if (!order || isBusy(button)) return;
-  const select = button.parentElement && button.parentElement.querySelector("select");
-  const riderId = Number(select && select.value);
-  if (!riderId) {
-    toast(fmt(gettext("Choose a rider for order %(code)s first."), { code: order.pickup_code }), "error");
-    if (select) select.focus();
-    return;
-  }
   setBusy(button, true, { label: gettext("Offering…") });
   try {
     const made = await api(`/api/dispatch/orders/${orderId}/offer/`, { method: "POST", body: { rider: riderId } });
@@ -44,11 +38,21 @@ function decorate() {
     let button = assign.parentElement.querySelector("button[data-offer]");
     if (!button) {
       button = el("button", { type: "button", class: "btn offer-btn", dataset: { offer: id } }, gettext("Offer"));
-      button.addEventListener("click", () => offer(id, button));
+      button.addEventListener("click", () => assign.click()); // choose whom in the assign dialog
       assign.after(button);
     }
     const order = orderById(id);
     button.hidden = assign.hidden || !order || Boolean(order.rider) || !WAITING.includes(order.status);
+  });
+  document.querySelectorAll("span[data-offer-slot]:empty").forEach((slot) => {
+    const orderId = Number(slot.dataset.order);
+    const order = orderById(orderId);
+    if (!order || order.rider || !WAITING.includes(order.status)) return;
+    const riderId = Number(slot.dataset.offerSlot);
+    const button = el("button", { type: "button", class: "btn offer-btn", dataset: { offerRider: riderId },
+      "aria-label": fmt(gettext("Offer to %(name)s"), { name: riderName(riderId) }) }, gettext("Offer"));
+    button.addEventListener("click", () => offer(orderId, button, riderId));
+    slot.append(button);
   });
 }
 

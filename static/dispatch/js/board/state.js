@@ -30,7 +30,7 @@ export const state = {
 // resolve: collectstatic settles one level of `import` per pass, and gives up after five.
 export const late = {};
 
-export const rows = new Map(); // order id -> {tr, cells..., select, assignBtn, glassBtn}
+export const rows = new Map(); // order id -> {tr, cells..., assignBtn, glassBtn}
 
 export function orderById(id) {
   return state.orders.find((o) => o.id === id) || null;

@@ -22,13 +22,14 @@ export function buildRow(order) {
   r.items = el("span", { class: "muted items" });
   r.customer = cell(gettext("Customer"), r.customerName, el("br"), r.customerPhone, el("br"), r.items);
   r.rider = cell(gettext("Rider"));
-  r.selectLabel = el("label", { for: `assign-${id}`, class: "visually-hidden" });
-  r.select = el("select", { id: `assign-${id}`, name: "rider", class: "assign-select" });
-  r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
-  r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
+  // The button opens the suggestions dialog (assign.js).
+  r.assignHidden = el("span", { class: "visually-hidden" });
+  r.assignText = el("span");
+  r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id },
+    "aria-haspopup": "dialog" }, r.assignText, r.assignHidden);
   r.assignBtn.addEventListener("click", () => late.assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
-  r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.selectLabel, r.select, r.assignBtn), r.assignNote);
+  r.assign = cell(gettext("Assign"), el("div", { class: "assign" }, r.assignBtn), r.assignNote);
   r.glassHidden = el("span", { class: "visually-hidden" });
   r.glassBtn = el("button", { type: "button", class: "btn btn-glass", dataset: { glass: id } }, gettext("Break glass"), r.glassHidden);
   r.glassBtn.addEventListener("click", () => late.openGlass(id));
@@ -37,19 +38,6 @@ export function buildRow(order) {
   r.tr = el("tr", { dataset: { order: id } }, r.code, r.store, r.status, r.area, r.customer, r.rider, r.assign,
     cell(gettext("Emergency"), r.glassBtn, " ", r.logBtn));
   return r;
-}
-
-export function riderOptions(order) {
-  const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
-  const options = [el("option", { value: "" }, riders.length ? gettext("Choose a rider") : gettext("No riders on duty"))];
-  for (const r of riders) {
-    const current = order.rider && order.rider.id === r.id;
-    options.push(el("option", { value: r.id }, current ? fmt(gettext("%(name)s (current)"), { name: r.name }) : r.name));
-  }
-  if (order.rider && !state.riders.has(order.rider.id)) {
-    options.push(el("option", { value: order.rider.id, disabled: true }, fmt(gettext("%(name)s (off duty)"), { name: order.rider.name })));
-  }
-  return options;
 }
 
 export function updateRow(r, order) {
@@ -69,22 +57,13 @@ export function updateRow(r, order) {
   r.items.textContent = `${items.count} item${items.count === 1 ? "" : "s"}${items.sensitive_summary ? `, ${items.sensitive_summary}` : ""}`;
   r.rider.replaceChildren(order.rider ? el("span", { class: "rider-name" }, order.rider.name)
     : el("span", { class: "unassigned" }, gettext("Unassigned")));
-  r.selectLabel.textContent = fmt(gettext("Rider for order %(code)s"), { code: order.pickup_code });
+  r.assignHidden.textContent = fmt(gettext(" for order %(code)s"), { code: order.pickup_code });
   r.glassHidden.textContent = fmt(gettext(" for order %(code)s"), { code: order.pickup_code });
 
   const locked = order.status === "picked_up";
-  r.select.disabled = locked;
   r.assignBtn.hidden = locked;
   r.assignNote.hidden = !locked;
-  r.assignBtn.textContent = isBusy(r.assignBtn) ? r.assignBtn.textContent : (order.rider ? gettext("Reassign") : gettext("Assign"));
-  // Rebuild the choices unless the dispatcher is in the middle of choosing.
-  const signature = JSON.stringify([[...state.riders.values()].map((x) => [x.id, x.name, x.on_duty]), order.rider]);
-  const choosing = r.select.dataset.dirty === "1" || document.activeElement === r.select;
-  if (signature !== r.signature && !choosing) {
-    r.signature = signature;
-    r.select.replaceChildren(...riderOptions(order));
-    r.select.value = order.rider ? String(order.rider.id) : "";
-  }
+  if (!isBusy(r.assignBtn)) r.assignText.textContent = order.rider ? gettext("Reassign") : gettext("Assign");
   if (late.rowExits) late.rowExits(r, order); // cancel and retry (exits.js)
   if (previous && (previous.status !== order.status || (previous.rider || {}).id !== (order.rider || {}).id)) {
     flash(r.tr, "is-updated");

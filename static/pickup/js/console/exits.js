@@ -31,10 +31,12 @@ export function cardExits(r, order) {
       onclick: () => startTakeBack(order.id) }, gettext("Take the bag back"));
   }
   const actions = r.root.querySelector(".oc-actions");
-  if (OPEN.has(order.status)) actions.append(r.cancelBtn);
-  else r.cancelBtn.remove();
-  if (order.status === "returning") actions.prepend(r.takeBackBtn);
-  else r.takeBackBtn.remove();
+  const place = (button, wanted, put) => { // moved only when it changes: a button keeps its focus
+    if (!wanted) button.remove();
+    else if (button.parentNode !== actions) put(button);
+  };
+  place(r.cancelBtn, OPEN.has(order.status), (b) => actions.append(b));
+  place(r.takeBackBtn, order.status === "returning", (b) => actions.prepend(b));
 }
 
 export function cancelOrder(id, opener) {
