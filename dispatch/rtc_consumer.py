@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from . import selectors
 from .errors import DomainError, NotFound
 from .serializers import ChatMessageOut
-from .services import rtc
+from .services import lines, rtc
 
 
 class RtcMixin:
@@ -43,6 +43,8 @@ class RtcMixin:
 
     def _rtc(self, party: rtc.Caller, kind: str, m: dict[str, Any]) -> dict[str, Any] | None:
         channel = self.channel_name
+        if m.get("line") is not None and kind in ("call.start", "chat.send", "chat.history"):
+            return self._line(party, kind, m)
         if kind == "call.start":
             order = selectors.access_party_order(party=party, order_id=m.get("order"))
             call, servers = rtc.call_start(party=party, order=order, to=str(m.get("to")), channel=channel)
@@ -74,6 +76,22 @@ class RtcMixin:
             return {"type": "chat.history", "order": m.get("order"), "messages": ChatMessageOut(history, many=True).data}
         raise DomainError("Unknown message type.", code="unknown_type")
 
+    def _line(self, party: rtc.Caller, kind: str, m: dict[str, Any]) -> dict[str, Any] | None:
+        """A rider's line to dispatch (`line`: the rider's id): no order, so no grant; see services/lines.py."""
+        rider = selectors.access_line_rider(party=party, rider_id=m.get("line"))
+        if kind == "call.start":
+            call, servers = lines.line_call_start(party=party, rider=rider, to=str(m.get("to")),
+                                                  channel=self.channel_name)
+            return {"type": "call.calling", "call": call.pk, "order": None, "line": rider.pk, "to": call.callee_role,
+                    "ice_servers": servers}
+        if kind == "chat.send":
+            msg = lines.line_chat_send(party=party, rider=rider, to=str(m.get("to")), text=str(m.get("text", "")),
+                                       client_id=str(m.get("client_id", "")))
+            return {"type": "chat.sent", "id": msg.pk, "order": None, "line": rider.pk, "client_id": m.get("client_id")}
+        history = selectors.line_history(party=party, rider_id=rider.pk)
+        return {"type": "chat.history", "order": None, "line": rider.pk,
+                "messages": [{**row, "line": rider.pk} for row in ChatMessageOut(history, many=True).data]}
+
     async def rtc_frame(self, message) -> None:
         await self.send_json(message["frame"])
 
@@ -81,7 +99,10 @@ class RtcMixin:
         if isinstance(content, dict) and content.get("type") == "chat.message" and "text" not in content:
             party = self.rtc_party()
             texts = {}
-            if party is not None and isinstance(content.get("id"), int):
+            if party is not None and isinstance(content.get("id"), int) and isinstance(content.get("line"), int):
+                texts = await database_sync_to_async(selectors.line_texts)(
+                    party=party, rider_id=content["line"], ids=[content["id"]])
+            elif party is not None and isinstance(content.get("id"), int):
                 texts = await database_sync_to_async(selectors.chat_texts)(
                     party=party, order_id=content.get("order"), ids=[content["id"]])
             content = {**content, "text": texts.get(content.get("id"))}

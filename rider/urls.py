@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, offers, views
+from . import apis, offers, safety_apis, views
 
 page_urlpatterns = [
     path("rider/", views.rider_app, name="rider-app"),
@@ -17,11 +17,13 @@ api_urlpatterns = [
     path("orders/<int:order_id>/deliver/", apis.RiderDeliverApi.as_view()),
     path("orders/<int:order_id>/door-wait/", apis.RiderDoorWaitApi.as_view()),
     path("orders/<int:order_id>/fail/", apis.RiderFailApi.as_view()),
+    path("orders/<int:order_id>/report/", safety_apis.RiderReportApi.as_view()),
     path("returns/", apis.RiderReturnListApi.as_view()),
     path("returns/<int:order_id>/handoff-code/", apis.RiderReturnCodeApi.as_view()),
     path("location/", apis.RiderLocationApi.as_view()),
     path("location/state/", apis.RiderGeoStateApi.as_view()),
     path("duty/", apis.RiderDutyApi.as_view()),
+    path("sos/", safety_apis.RiderSosApi.as_view()),
     path("pickup-check/", apis.RiderPickupCheckApi.as_view()),
     path("offers/", offers.RiderOfferListApi.as_view()),
     path("offers/<int:offer_id>/accept/", offers.RiderOfferAcceptApi.as_view()),

@@ -24,7 +24,8 @@ def rider_app(request):
     rider = rider_of(request.user)
     if rider is None:
         return render(request, "wrong_role.html", {"wanted": "rider"}, status=403)
-    config = {"on_duty": rider.on_duty, "tiles": settings.MAP_TILES, "sw": reverse("rider-sw"), "scope": reverse("rider-app"),
+    config = {"on_duty": rider.on_duty, "rider_id": rider.pk,
+              "tiles": settings.MAP_TILES, "sw": reverse("rider-sw"), "scope": reverse("rider-app"),
               "leaflet_js": static("leaflet/leaflet.js"), "leaflet_css": static("leaflet/leaflet.css")}
     return render(request, "rider/app.html", {"rider_name": rider.display_name, "on_duty": rider.on_duty,
                                               "rider_config": config})

@@ -6,6 +6,7 @@ from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
+from .safety import CustomerReport, ReportReason, RiderBlock, RiderLine
 from .security import FailedAttempt
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerReport",
     "Dispatcher",
     "Event",
     "FailedAttempt",
@@ -33,7 +35,10 @@ __all__ = [
     "Party",
     "PickupCounter",
     "ProxySession",
+    "ReportReason",
     "Rider",
+    "RiderBlock",
+    "RiderLine",
     "SealedRecord",
     "SeenCallSid",
     "Staff",

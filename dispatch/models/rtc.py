@@ -22,7 +22,9 @@ class Interaction(models.Model):
 
     A live in-app call is also its own signalling state: `state` and the two sockets' channel names."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="interactions")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="interactions", null=True, blank=True)
+    # Or, with no order: a rider's line to dispatch (models/safety.py), which carries no customer data.
+    line = models.ForeignKey("RiderLine", on_delete=models.CASCADE, related_name="interactions", null=True, blank=True)
     kind = models.CharField(max_length=8, choices=InteractionKind.choices)
     caller_role = models.CharField(max_length=10, choices=Party.choices)
     caller_hash = models.CharField(max_length=16)
@@ -42,9 +44,12 @@ class Interaction(models.Model):
 
 
 class ChatMessage(models.Model):
-    """One chat message, sealed under the order's data key: shredding the order makes it unreadable."""
+    """One chat message, sealed under the order's data key: shredding the order makes it unreadable (or under a
+    rider line's key)."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="chat_messages")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="chat_messages", null=True, blank=True)
+    # Or a rider's line to dispatch: sealed under the line's key instead.
+    line = models.ForeignKey("RiderLine", on_delete=models.CASCADE, related_name="chat_messages", null=True, blank=True)
     sender = models.CharField(max_length=10, choices=Party.choices)
     recipient = models.CharField(max_length=10, choices=Party.choices)
     sealed = models.BinaryField()

@@ -21,6 +21,7 @@ from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
 from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
+from .lines import access_line_rider, line_history, line_texts
 from .rider import (
     Destination,
     RiderCustomer,
@@ -45,6 +46,7 @@ __all__ = [
     "Tracking",
     "access_alert",
     "access_call",
+    "access_line_rider",
     "access_order",
     "access_rider_return",
     "access_party_order",
@@ -56,6 +58,8 @@ __all__ = [
     "dispatch_riders",
     "dispatch_alerts",
     "door_wait",
+    "line_history",
+    "line_texts",
     "merchant_orders",
     "order_by_tracking_token",
     "order_exit",

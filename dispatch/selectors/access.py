@@ -147,16 +147,24 @@ def access_party_order(*, party, order_id) -> Order:
 def access_call(*, party, call_id):
     """A live in-app call `party` is on (or is rung by), its order re-authorised, and the side: (call, order,
     "caller" | "callee"). NotFound for a missing call, an outsider, or a party who lost access."""
+    from ..services.line_access import line_party_hash
     from ..services.rtc import live_calls, party_id_hash
 
     try:
-        call = live_calls().select_related("order").get(pk=int(call_id))
+        call = live_calls().select_related("order", "line__rider").get(pk=int(call_id))
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise NotFound() from exc
     if party.role not in (call.caller_role, call.callee_role):
         raise NotFound()
-    order = access_party_order(party=party, order_id=call.order_id)
-    me = party_id_hash(party=party, order=order)
+    if call.line is not None:  # a rider's line to dispatch: no order (selectors/lines.py)
+        from .lines import access_line_rider
+
+        order = None
+        rider = access_line_rider(party=party, rider_id=call.line.rider_id)
+        me = line_party_hash(role=party.role, rider=rider, user=party.user)
+    else:
+        order = access_party_order(party=party, order_id=call.order_id)
+        me = party_id_hash(party=party, order=order)
     if party.role == call.caller_role and me == call.caller_hash:
         return call, order, "caller"
     if party.role == call.callee_role and (not call.callee_hash or me == call.callee_hash):

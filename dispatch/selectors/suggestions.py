@@ -33,6 +33,7 @@ from .. import grid
 from ..geofence import fast_distance
 from ..models import Order, OrderStatus, Rider
 from ..services.fleets import PLATFORM, dispatcher_scope, fleet_of, rider_may_take
+from ..services.safety import blocked_rider_ids
 
 # The orders a rider carries: each is a stop before this one.
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP, OrderStatus.RETURNING)
@@ -114,7 +115,7 @@ def suggest_riders(*, order: Order, user=None, limit: int = 10, exclude: Iterabl
     fresh_after = (now or timezone.now()) - timedelta(seconds=POSITION_FRESH_S)
     riders = (Rider.objects.annotate(fleet_key=Coalesce("fleet_id", Value(0)))
               .filter(fleet_key__in=_fleets_allowed(order, scope), on_duty=True)
-              .exclude(pk__in=list(exclude)).only(*_FIELDS))
+              .exclude(pk__in=[*exclude, *blocked_rider_ids(order)]).only(*_FIELDS))
     lat, lng = order.store.lat, order.store.lng
     row, col = grid.row_col(lat, lng)
     located: list[Suggestion] = []

@@ -14,6 +14,7 @@ from .access import rider_access_revoke
 from .calls import call_sessions_end_due, call_sids_prune
 from .events import event_publish, events_resend_pending, group_track
 from .exits import returns_due
+from .lines import line_messages_retire
 from .offers import offers_expire_due
 from .privacy import order_shred
 from .rtc import calls_end_lost_access, interactions_retire
@@ -66,7 +67,8 @@ def retention_sweep() -> dict[str, int]:
     events, _ = Event.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
     call_sids = call_sids_prune(now=now)
     interactions = interactions_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
+    line_messages = line_messages_retire(before=now - timedelta(days=settings.RETENTION_DAYS))
     return {"shredded": shredded, "fixes_deleted": fixes, "positions_cleared": positions, "events_deleted": events,
-            "call_sids_deleted": call_sids,
+            "call_sids_deleted": call_sids, "line_messages_deleted": line_messages,
             "interactions_aggregated": sum(interactions.values()),
             "sealed_left": SealedRecord.objects.filter(shredded_at__isnull=True).count()}

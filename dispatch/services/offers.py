@@ -39,6 +39,7 @@ from .alerts import alert_raise
 from .audit import audit_record
 from .events import event_publish, group_rider, on_commit_robust
 from .fleets import dispatcher_scope, fleet_sees_rider, rider_may_take
+from .safety import blocked_rider_ids
 from .states import Action, transition, transition_check
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def _rider_for(*, rider_id: int, order: Order, by=None) -> Rider:
         raise DomainError(_("That rider is off duty."), code="rider_off_duty")
     if not rider_may_take(rider, order):
         raise DomainError(_wrong_fleet(), code="wrong_fleet")
+    if rider.pk in blocked_rider_ids(order):  # they blocked this customer (services/safety.py)
+        raise DomainError(_("That rider blocked this customer: offer the order to someone else."), code="rider_blocked")
     return rider
 
 

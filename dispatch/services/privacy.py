@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import vault
-from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, SealedRecord, Tier
+from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, RiderLine, SealedRecord, Tier
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
 from .audit import audit_record, audit_record_many
 
@@ -84,6 +84,51 @@ def chat_open(*, order: Order, messages: list[ChatMessage], reader: str, actor=N
 
 def _chat_label(sender: str, recipient: str) -> bytes:
     return f"chat:{sender}>{recipient}".encode()
+
+
+# --- The rider's line to dispatch and reports of customers (models/safety.py) ------------------------------
+def _line_aad(rider_id: int) -> bytes:
+    return f"rider-line:{rider_id}".encode()
+
+
+def line_key_new(*, rider_id: int) -> tuple[str, bytes]:
+    """A fresh data key for a rider's line to dispatch, wrapped by the master key: (key id, wrapped key)."""
+    sealed = vault.seal({}, aad=_line_aad(rider_id))
+    return sealed.key_id, sealed.wrapped_key
+
+
+def line_seal(*, line: RiderLine, sender: str, recipient: str, text: str) -> bytes:
+    return vault.seal_under(line.key_id, line.wrapped_key, text.encode(), aad=_line_aad(line.rider_id),
+                            label=_chat_label(sender, recipient))
+
+
+def line_open(*, line: RiderLine, messages: list[ChatMessage], reader: str, actor=None) -> dict[int, str]:
+    """`chat_open` for a rider's line: the caller has authorised `reader` on it. One audit event per read."""
+    readable = [m for m in messages if m.line_id == line.pk and reader in (m.sender, m.recipient)]
+    if not readable:
+        return {}
+    try:
+        texts = {m.pk: vault.open_under(line.key_id, line.wrapped_key, m.sealed, aad=_line_aad(line.rider_id),
+                                        label=_chat_label(m.sender, m.recipient)).decode() for m in readable}
+    except vault.ShreddedError:
+        return {}
+    audit_record(actor=actor, action="chat.read", data={"reader": reader, "line": line.rider_id,
+                                                        "messages": [m.pk for m in readable]})
+    return texts
+
+
+def customer_block_digest(*, order: Order, actor=None) -> str:
+    """The keyed digest a rider's block of this order's customer is kept under: of the normalised number, in
+    its own domain (never equal to the call-routing digest of the same number). Audited; the number stays here."""
+    payload = vault_open(order=order, actor=actor, purpose="rider_block", action="block.customer_digest")
+    return vault.digest("rider-block:" + vault.normalise_phone(payload["phone"]))
+
+
+def report_note_seal(*, order: Order, rider_id: int, text: str) -> bytes:
+    """A rider's note on a report, sealed under the order's data key: shredding the order erases it."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk),
+                            label=f"report:{rider_id}".encode())
 
 
 def live_grants(*, now: datetime | None = None):
@@ -286,6 +331,26 @@ def vault_rewrap_batch(*, after_pk: int = 0, batch_size: int = 500) -> RewrapBat
         audit_record(action="vault.rewrapped", data={"key_id": current, "records": done,
                                                      "failed": [order_id for order_id, _ in failed]})
     return RewrapBatch(done, failed, rows[-1].pk if rows else None)
+
+
+def line_keys_rewrap() -> tuple[int, list[tuple[int, str]]]:
+    """`vault_rewrap_batch` for the riders' line keys (one a rider: few rows, one pass): (rewrapped, failed)."""
+    current = vault.current_key_id()
+    done, failed = 0, []
+    with transaction.atomic():
+        for line in RiderLine.objects.select_for_update().filter(wrapped_key__isnull=False).exclude(key_id=current):
+            if line.wrapped_key is None:
+                continue
+            try:
+                kid, wrapped = vault.rewrap(line.key_id, bytes(line.wrapped_key), aad=_line_aad(line.rider_id))
+            except vault.VaultError as exc:
+                failed.append((line.rider_id, str(exc)))
+                continue
+            done += RiderLine.objects.filter(pk=line.pk, key_id=line.key_id).update(key_id=kid, wrapped_key=wrapped)
+        if done or failed:
+            audit_record(action="vault.rewrapped", data={"key_id": current, "rider_lines": done,
+                                                         "failed_lines": [rider for rider, _ in failed]})
+    return done, failed
 
 
 BREAK_GLASS_TTL = timedelta(minutes=15)

@@ -27,6 +27,7 @@ from ..models import ChatMessage, GrantScope, Interaction, InteractionKind, Orde
 from .audit import audit_record
 from .events import GROUP_DISPATCH, event_publish, group_rider, group_store, group_track, layer_send, rtc_target
 from .fleets import order_dispatch_groups
+from .line_access import line_check, line_groups, line_open_for, line_party_hash
 from .privacy import chat_seal, live_grants, party_hash
 
 LIVE = ("ringing", "connected")
@@ -46,6 +47,11 @@ class Caller:
 
 
 # --- Windows ----------------------------------------------------------------------------------------------
+def line_party_hash_of(*, party: Caller, call: Interaction) -> str:
+    assert call.line is not None
+    return line_party_hash(role=party.role, rider=call.line.rider, user=party.user)
+
+
 def party_id_hash(*, party: Caller, order: Order) -> str:
     if party.role == Party.CUSTOMER:
         return party_hash("customer", order.pk)
@@ -89,6 +95,14 @@ def group_of(order: Order, role: str) -> str:
 def groups_of(order: Order, role: str) -> list[str]:
     """`group_of`, but dispatch as the groups of the fleets that see the order (services/fleets.py)."""
     return order_dispatch_groups(order) if role == Party.DISPATCH else [group_of(order, role)]
+
+
+def call_groups(call: Interaction, role: str) -> list[str]:
+    """Where `role` of this call listens: an order's party group, or a rider line's (services/lines.py)."""
+    if call.line is not None:
+        return line_groups(call.line.rider, role)
+    assert call.order is not None
+    return [group_of(call.order, role)]
 
 
 def reachable(*, party: Caller, order: Order) -> dict[str, bool]:
@@ -143,13 +157,16 @@ def _end(call: Interaction, *, outcome: str, by: str) -> None:
     call.state, call.outcome, call.ended_by, call.ended_at = "ended", outcome, by, now
     call.save(update_fields=["state", "outcome", "ended_by", "ended_at"])
     audit_record(action="call.inapp_ended", order=call.order,
-                 data={"call": call.pk, "outcome": outcome, "by": by})
+                 data={"call": call.pk, "outcome": outcome, "by": by,
+                       **({"line": call.line.rider_id} if call.line is not None else {})})
     # Through the outbox, not straight to the layer: the sweep ends calls from the worker, whose in-memory
     # layer (the embedded profile) reaches no socket; the web process relays it. Only to the call's two
     # sockets and the callee's group (to stop the ringing on every device).
     frame = {"type": "call.ended", "call": call.pk, "order": call.order_id, "outcome": outcome, "by": by}
+    if call.line is not None:
+        frame["line"] = call.line.rider_id
     targets = [rtc_target(call.caller_channel, group=False), rtc_target(call.callee_channel, group=False),
-               rtc_target(group_of(call.order, call.callee_role), group=True)]
+               *(rtc_target(g, group=True) for g in call_groups(call, call.callee_role))]
     event_publish(groups=[t for t in targets if t], type="call.ended", payload=frame)
 
 
@@ -185,7 +202,7 @@ def live_calls():
 def _relock(call: Interaction) -> Interaction:
     """The call row again, locked, still live: authorised by `selectors.access_call` just before."""
     try:
-        return _live_calls().select_for_update().select_related("order").get(pk=call.pk)
+        return _live_calls().select_for_update().select_related("order", "line__rider").get(pk=call.pk)
     except Interaction.DoesNotExist as exc:
         raise NotFound() from exc
 
@@ -193,7 +210,9 @@ def _relock(call: Interaction) -> Interaction:
 def call_end_if_access_lost(*, call_id) -> None:
     """A party was refused on this call: if one of its parties lost access, the server ends it."""
     call = _live_calls().filter(pk=call_id if isinstance(call_id, int) else -1).select_related("order").first()
-    if call is not None:
+    if call is not None and call.line_id is not None:
+        calls_end_lost_access(line=call.line_id)
+    elif call is not None:
         calls_end_lost_access(order=call.order)
 
 
@@ -201,16 +220,25 @@ def call_end_if_access_lost(*, call_id) -> None:
 def call_accept(*, party: Caller, call: Interaction, side: str, channel: str) -> tuple[Interaction, list[dict[str, Any]]]:
     call = _relock(call)
     order = call.order
-    me = party_id_hash(party=party, order=order)
+    if call.line is not None:  # a rider's line to dispatch (services/lines.py)
+        me = line_party_hash_of(party=party, call=call)
+    else:
+        assert order is not None
+        me = party_id_hash(party=party, order=order)
     if side != "callee" or call.state != "ringing" or (call.callee_hash and me != call.callee_hash):
         raise DomainError("This call cannot be answered.", code="wrong_state")
-    window_check(order=order, a=call.caller_role, b=call.callee_role)
+    if call.line is not None:
+        line_check(rider=call.line.rider, a=call.caller_role, b=call.callee_role)
+    else:
+        assert order is not None
+        window_check(order=order, a=call.caller_role, b=call.callee_role)
     call.state, call.answered_at = "connected", timezone.now()
     call.callee_channel, call.callee_hash = channel, me
     call.save(update_fields=["state", "answered_at", "callee_channel", "callee_hash"])
-    _after_commit(call.caller_channel, {"type": "call.accepted", "call": call.pk, "order": order.pk})
-    _after_commit(group_of(order, call.callee_role), {"type": "call.answered", "call": call.pk, "order": order.pk},
-                  group=True)
+    line = {"line": call.line.rider_id} if call.line is not None else {}
+    _after_commit(call.caller_channel, {"type": "call.accepted", "call": call.pk, "order": call.order_id, **line})
+    for group in call_groups(call, call.callee_role):
+        _after_commit(group, {"type": "call.answered", "call": call.pk, "order": call.order_id, **line}, group=True)
     return call, ice_servers(call_id=call.pk)
 
 
@@ -256,6 +284,9 @@ def _its_rider_holds(call: Interaction, order: Order) -> bool:
 
 
 def _still_allowed(call: Interaction, role: str) -> bool:
+    if call.line is not None:
+        return line_open_for(call.line.rider)
+    assert call.order_id is not None
     order = Order.objects.select_related("rider").get(pk=call.order_id)
     if role == Party.RIDER and not _its_rider_holds(call, order):
         return False
@@ -269,12 +300,14 @@ def _still_allowed(call: Interaction, role: str) -> bool:
 
 
 @transaction.atomic
-def calls_end_lost_access(*, order: Order | None = None) -> int:
+def calls_end_lost_access(*, order: Order | None = None, line: int | None = None) -> int:
     """End every live call a party of which lost access (revocation, reassignment, link expiry), or that rang
     unanswered for RING_TIMEOUT_S. Run where access is revoked and from the lifecycle sweep."""
-    qs = _live_calls().select_for_update().select_related("order")
+    qs = _live_calls().select_for_update().select_related("order", "line__rider")
     if order is not None:
         qs = qs.filter(order=order)
+    if line is not None:
+        qs = qs.filter(line_id=line)
     ring_due = timezone.now() - timedelta(seconds=settings.RING_TIMEOUT_S)
     ended = 0
     for call in qs:

@@ -21,6 +21,7 @@ export const ERROR_TEXT = {
   call_window_closed: gettext("The after-sales window is closed: calls and messages are no longer possible."),
   wrong_state: gettext("This call is no longer active."),
   busy: gettext("Busy: they are on another call."),
+  line_closed: gettext("Go on duty to reach dispatch."),
 };
 // Only where the browser can pick the audio output (not Safari or Firefox on phones): elsewhere no button.
 export const CAN_PICK_OUTPUT = typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;

@@ -11,6 +11,8 @@ const QUICK = {
   rider: ["I'm downstairs", "I'm at the door", "The gate code doesn't work", "Running 5 minutes late"],
   customer: ["Please leave it at the door", "I'm coming down", "Please ring the bell"],
   store: ["Your bag is ready", "One more minute, please", "Please come to the counter"],
+  "rider-line": ["I need help", "I had an accident", "My bike broke down", "I'm safe now"],
+  "dispatch-line": ["Help is on the way", "Are you safe?", "Call us when you can"],
 };
 const QUICK_TEXT = {
   "I'm downstairs": gettext("I'm downstairs"),
@@ -23,16 +25,26 @@ const QUICK_TEXT = {
   "Your bag is ready": gettext("Your bag is ready"),
   "One more minute, please": gettext("One more minute, please"),
   "Please come to the counter": gettext("Please come to the counter"),
+  "I need help": gettext("I need help"),
+  "I had an accident": gettext("I had an accident"),
+  "My bike broke down": gettext("My bike broke down"),
+  "I'm safe now": gettext("I'm safe now"),
+  "Help is on the way": gettext("Help is on the way"),
+  "Are you safe?": gettext("Are you safe?"),
+  "Call us when you can": gettext("Call us when you can"),
 };
 const LOOKS_LIKE_NUMBER = /\+?\d[\d\s().-]{5,}\d/;
 
 export class ChatPanel {
-  // One conversation of this party on one order with one other party. Messages are kept by server id: a
-  // message that arrives twice (live, then again on resume or in the history) is shown once.
-  constructor({ send, me, order, peer, title = "" }) {
+  // One conversation of this party on one order with one other party, or on a rider's line to dispatch (`line`:
+  // the rider's id; no order). Messages are kept by server id: a message that arrives twice (live, then again
+  // on resume or in the history) is shown once.
+  constructor({ send, me, order = null, line = null, peer, title = "" }) {
     this.send = send;
     this.me = me;
-    this.order = Number(order);
+    this.line = line == null ? null : Number(line);
+    this.order = this.line == null ? Number(order) : null;
+    this.where = this.line == null ? { order: this.order } : { line: this.line };
     this.peer = peer;
     this.messages = new Map();
     this.pending = new Map();
@@ -41,14 +53,14 @@ export class ChatPanel {
   }
 
   build(title) {
-    const id = `chat-${this.order}-${this.peer}`;
+    const id = this.line == null ? `chat-${this.order}-${this.peer}` : `chat-line-${this.line}-${this.peer}`;
     this.list = el("ol", { class: "chat-list", "data-role": "chat-list", "aria-live": "polite" });
     this.input = el("input", { id: `${id}-input`, class: "chat-input", maxlength: "1000", autocomplete: "off",
       "data-role": "chat-input", oninput: () => { this.confirmNumber = false; this.warn.hidden = true; } });
     this.warn = el("p", { class: "chat-warn", "data-role": "chat-warn", role: "alert", hidden: true },
       gettext("This looks like a phone number. Your numbers are hidden in this app: send it only if you mean to share it. Press Send again to send it."));
     this.status = el("p", { class: "chat-status muted", "data-role": "chat-status", role: "status" });
-    const quick = el("div", { class: "chat-quick" }, ...(QUICK[this.me] || []).map((text) =>
+    const quick = el("div", { class: "chat-quick" }, ...(QUICK[this.line == null ? this.me : `${this.me}-line`] || []).map((text) =>
       el("button", { type: "button", class: "btn btn-quiet chat-quick-btn", "data-quick": text,
         onclick: () => this.submit(QUICK_TEXT[text]) }, QUICK_TEXT[text])));
     const form = el("form", { class: "chat-form", novalidate: true, onsubmit: (e) => {
@@ -64,7 +76,7 @@ export class ChatPanel {
   }
 
   load() {
-    this.send({ type: "chat.history", order: this.order });
+    this.send({ type: "chat.history", ...this.where });
   }
 
   submit(text) {
@@ -79,13 +91,14 @@ export class ChatPanel {
     this.warn.hidden = true;
     const clientId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     this.pending.set(clientId, text);
-    this.send({ type: "chat.send", order: this.order, to: this.peer, text, client_id: clientId });
+    this.send({ type: "chat.send", ...this.where, to: this.peer, text, client_id: clientId });
     this.input.value = "";
     this.render();
   }
 
   mine(msg) {
-    return Number(msg.order) === this.order
+    const here = this.line == null ? msg.line == null && Number(msg.order) === this.order : Number(msg.line) === this.line;
+    return here
       && ((msg.from === this.me && msg.to === this.peer) || (msg.from === this.peer && msg.to === this.me));
   }
 
@@ -105,7 +118,8 @@ export class ChatPanel {
       if (isNew && msg.from === this.peer && navigator.vibrate) navigator.vibrate(100);
       return this.mine(msg);
     }
-    if (msg.type === "chat.history" && Number(msg.order) === this.order) {
+    if (msg.type === "chat.history" && (this.line == null ? msg.line == null && Number(msg.order) === this.order
+      : Number(msg.line) === this.line)) {
       (msg.messages || []).forEach((m) => this.add(m));
       this.render();
       return true;

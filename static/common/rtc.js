@@ -2,6 +2,7 @@
 // signalling between the two sockets of a call.
 //   const rtc = new CallManager({ send: (m) => socket.send(m), me: "rider", onPhone: (order, to) => ... });
 //   socket onEvent: if (rtc.handle(msg)) return;   socket onOpen: rtc.reconnected();
+// A rider's line to dispatch has no order: rtc.startLine(riderId, "dispatch") (or "rider" from the board).
 // Call states on the bar: calling, ringing, connected (with a timer), ended, missed, declined, busy, failed.
 import { buildCallBar, CAN_PICK_OUTPUT, ERROR_TEXT, mmss, OUTCOME_TEXT, RING_TIMEOUT_MS, Ringer, roleName,
   showCallBar } from "./call-bar.js";
@@ -12,7 +13,7 @@ export class CallManager {
     this.send = send;
     this.me = me;
     this.onPhone = onPhone;
-    this.call = null; // { id, order, peer, role: "caller"|"callee", state }
+    this.call = null; // { id, order, line, name, peer, role: "caller"|"callee", state }
     this.pc = null;
     this.stream = null;
     this.ringer = new Ringer();
@@ -58,15 +59,27 @@ export class CallManager {
   async start(order, to) {
     if (this.call) return;
     this.last = { order, to };
-    this.call = { id: null, order, peer: to, role: "caller", state: "calling" };
-    this.show("calling", fmt(gettext("Calling %(who)s…"), { who: roleName(to) }));
+    await this.place({ id: null, order, line: null, peer: to, role: "caller", state: "calling" }, { order, to });
+  }
+
+  // A call on a rider's line to dispatch (no order, no phone fallback). `name`: the rider's, on the board.
+  async startLine(line, to, name = "") {
+    if (this.call) return;
+    this.last = null;
+    await this.place({ id: null, order: null, line: Number(line), name, peer: to, role: "caller", state: "calling" },
+      { line: Number(line), to });
+  }
+
+  async place(call, message) {
+    this.call = call;
+    this.show("calling", fmt(gettext("Calling %(who)s…"), { who: peerName(call) }));
     this.stream = await this.microphone();
     if (!this.stream) {
       this.call = null;
       this.show("failed", gettext("Call failed: no microphone."));
       return;
     }
-    this.send({ type: "call.start", order, to });
+    this.send({ type: "call.start", ...message });
   }
 
   async accept() {
@@ -132,7 +145,7 @@ export class CallManager {
     if (this.call.state === "connected") return;
     this.call.state = "connected";
     this.since = Date.now();
-    this.show("connected", fmt(gettext("Connected with %(who)s"), { who: roleName(this.call.peer) }));
+    this.show("connected", fmt(gettext("Connected with %(who)s"), { who: peerName(this.call) }));
     clearInterval(this.tick);
     this.tick = setInterval(() => { this.bar.timer.textContent = mmss(Date.now() - this.since); }, 500);
     this.bar.timer.textContent = "00:00";
@@ -201,9 +214,10 @@ export class CallManager {
         return true;
       case "call.ring":
         if (c) return true; // already in a call: the server answers busy to anyone else
-        this.call = { id: msg.call, order: msg.order, peer: msg.from, role: "callee", state: "ringing" };
-        this.last = { order: msg.order, to: msg.from };
-        this.show("ringing", fmt(gettext("Incoming call from %(who)s"), { who: roleName(msg.from) }));
+        this.call = { id: msg.call, order: msg.order, line: msg.line ?? null, name: msg.name || "", peer: msg.from,
+          role: "callee", state: "ringing" };
+        this.last = msg.order ? { order: msg.order, to: msg.from } : null;
+        this.show("ringing", fmt(gettext("Incoming call from %(who)s"), { who: peerName(this.call) }));
         this.ringer.start();
         return true;
       case "call.answered":
@@ -264,3 +278,10 @@ export class CallManager {
   }
 }
 
+
+// Who is on the other end: on a rider's line, "dispatch" (not the emergency join) or the rider's name.
+function peerName(call) {
+  if (call.line != null && call.peer === "dispatch") return gettext("dispatch");
+  if (call.line != null && call.name) return fmt(gettext("rider %(name)s"), { name: call.name });
+  return roleName(call.peer);
+}

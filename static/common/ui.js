@@ -106,6 +106,8 @@ export const MESSAGES = {
   note_required: gettext("Say what you did about this alert: a note is required."),
   offer_expired: gettext("This offer has expired."),
   offer_closed: gettext("This offer was already answered or taken back."),
+  line_closed: gettext("Go on duty to reach dispatch."),
+  rider_blocked: gettext("That rider blocked this customer: offer the order to someone else."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.

@@ -28,6 +28,7 @@ const SHELL = [
   "/static/rider/js/order-view.js",
   "/static/rider/js/position-status.js",
   "/static/rider/js/returns.js",
+  "/static/rider/js/safety.js",
   "/static/rider/js/store.js",
   "/static/rider/js/wakelock.js",
   "/static/rider/icons/icon-192.png",

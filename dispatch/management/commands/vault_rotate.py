@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from dispatch.services.privacy import vault_key_census, vault_rewrap_batch
+from dispatch.services.privacy import line_keys_rewrap, vault_key_census, vault_rewrap_batch
 
 
 class Command(BaseCommand):
@@ -29,6 +29,9 @@ class Command(BaseCommand):
             rewrapped += batch.rewrapped
             failed += batch.failed
             self.stdout.write(f"  batch up to record {cursor}: {rewrapped} of {before.stale} done, {len(failed)} failed")
+        lines, lines_failed = line_keys_rewrap()  # the riders' lines to dispatch (chat keys)
+        self.stdout.write(f"  riders' line keys: {lines} rewrapped, {len(lines_failed)} failed")
+        failed += [(0, f"rider {rider}'s line: {why}") for rider, why in lines_failed]
         summary = (f"Summary: rewrapped {rewrapped}, already current {before.current}, shredded {before.shredded}, "
                    f"{len(failed)} failed.")
         if failed:

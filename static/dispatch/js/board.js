@@ -14,6 +14,7 @@ import "./board/assign.js";
 import "./board/offer.js";
 import "./board/emergency.js";
 import "./board/exits.js";
+import { lineEvent, linesReconnected } from "./board/lines.js";
 import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
 import { rows, state } from "./board/state.js";
 
@@ -50,13 +51,15 @@ async function start() {
   const socket = new LiveSocket("/ws/dispatch/", {
     onEvent(msg) {
       if (state.calls.handle(msg)) return;
+      if (lineEvent(msg)) return;
       onEvent(msg);
     },
     onOpen() { // catch up after a reconnect
-      scheduleOrders(); scheduleRiders(); state.calls.reconnected();
+      scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected();
       loadAlerts().catch(() => {});
     },
   });
+  state.socket = socket;
   state.calls = new CallManager({ send: (m) => socket.send(m), me: "dispatch" });
   // The list also refreshes slowly, for duty changes and the "seen … ago" times.
   setInterval(() => { loadRiders().catch(() => {}); }, 30000);

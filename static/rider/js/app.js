@@ -12,6 +12,7 @@ import { OrderView } from "./order-view.js";
 import { Offers } from "./offers.js";
 import { Returns } from "./returns.js";
 import { hereToast, positionStatus } from "./position-status.js";
+import { initSafety } from "./safety.js";
 import { purgeCaches, purgeOrderRecords, purgeStorage, saveOrder, savedOrders, wireLogout } from "./store.js";
 import { ScreenWake } from "./wakelock.js";
 import { fmt, gettext } from "../../common/ui.js";
@@ -222,6 +223,7 @@ const socket = new LiveSocket("/ws/rider/", {
     }
     if (msg.type === "returns.changed") { returns.refresh(); return; }
     if (offers.handle(msg)) return;
+    if (safety.handle(msg)) return;
     if (state.view && state.view.handleChat(msg)) return;
     if (msg.type === "order.revoked") {
       purge(msg.order, PURGE_TEXT[msg.reason] || PURGE_TEXT.delivered);
@@ -243,6 +245,7 @@ const socket = new LiveSocket("/ws/rider/", {
     opens += 1;
     rtc.calls.reconnected();
     if (opens > 1 && state.view) state.view.loadChats();
+    if (opens > 1) safety.reconnected();
     tracker.drain();
     tracker.reconnected(); // the app's location state again: the server marked the closed socket offline
     if (opens > 1) refreshList(); // back after a gap: catch up on anything resume could not tell
@@ -261,6 +264,8 @@ ui.geoDenied.querySelector("[data-dismiss]").addEventListener("click", () => {
   state.deniedClosed = true;
   ui.geoDenied.hidden = true;
 });
+
+const safety = initSafety({ cfg, calls: rtc.calls, send, lastFix: () => tracker.lastFix });
 
 // --- Position ------------------------------------------------------------------------------------
 const tracker = new Tracker({

@@ -11,6 +11,7 @@ import { fmt, gettext } from "../../common/ui.js";
 import { DOOR_PART_LABELS, NEXT_TEXT, copyText, mapsLink } from "./next-action.js";
 import { orderActions } from "./order-actions.js";
 import { attemptActions, buildAttempt } from "./attempt.js";
+import { openReport } from "./safety.js";
 
 export class OrderView {
   constructor(order, { cfg, onBack, onChanged, onHere, lastFix, rtc = null, onFailed = null }) {
@@ -95,9 +96,11 @@ export class OrderView {
     r.callPanel = el("div", { class: "call-panel", hidden: true },
       el("p", { class: "muted" }, gettext("Calls go through a delivery number. Neither of you sees the other's phone.")),
       r.callLink, r.dialBtn, r.callResult);
+    r.report = el("button", { type: "button", class: "btn btn-quiet btn-block", "data-action": "report-customer",
+      "aria-haspopup": "dialog", onclick: () => openReport(this.id) }, gettext("Report or block this customer"));
     r.customer = el("section", { class: "card customer", "aria-labelledby": `cust-h-${id}` },
       el("h3", { id: `cust-h-${id}` }, gettext("Customer")), r.custName, r.custPhone, r.rtcCall, r.rtcStore, r.rtcWhy,
-      r.directCall, r.callBtn, r.callPanel);
+      r.directCall, r.callBtn, r.callPanel, r.report);
 
     // --- Items ---
     r.items = el("ul", { class: "items", "data-role": "items" });

@@ -60,6 +60,9 @@ function at(iso) {
   return iso ? clock(new Date(iso)) : "";
 }
 
+const REPORT_REASONS = { abusive: gettext("abusive"), threatening: gettext("threatening"), harassment: gettext("harassment"),
+  unsafe_place: gettext("unsafe place"), other: gettext("other") };
+
 export function describeAlert(a) {
   const d = a.detail || {};
   const title = TITLES[a.kind] || gettext("Alert");
@@ -84,6 +87,13 @@ export function describeAlert(a) {
   if (a.kind === "rate" && d.what === "pickup_failures") {
     return [gettext("Failed pickups"), fmt(ngettext("%(count)s failed handoff attempt at %(store)s. Check the counter.",
       "%(count)s failed handoff attempts at %(store)s. Check the counter.", d.count), { count: d.count, store: storeName(a.store) })];
+  }
+  if (a.kind === "rate" && d.what === "customer_report") {
+    const reason = REPORT_REASONS[d.reason] || d.reason;
+    return [gettext("Customer reported"), fmt(d.blocked
+      ? gettext("%(rider)s reported the customer of order %(order)s (%(reason)s) and blocked them.")
+      : gettext("%(rider)s reported the customer of order %(order)s (%(reason)s)."),
+    { rider: riderName(a.rider), order: orderCode(a.order), reason })];
   }
   if (a.kind === "rate" && RATES[d.what]) {
     const who = a.rider != null ? riderName(a.rider) : storeName(a.store);

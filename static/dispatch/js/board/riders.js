@@ -1,7 +1,7 @@
 // The riders on duty, as a list beside the map.
 import { $, ago, el } from "../../../common/dom.js";
 import { gettext } from "../../../common/ui.js";
-import { state } from "./state.js";
+import { late, state } from "./state.js";
 
 export function renderRiders() {
   const list = $("riders");
@@ -16,6 +16,8 @@ export function renderRiders() {
     return el("li", { dataset: { rider: r.id } },
       el("span", { class: "rider-name" }, r.name),
       el("span", { class: "muted" }, held.length ? ` · order${held.length > 1 ? "s" : ""} ${held.join(", ")}` : " · free"),
-      el("span", { class: "muted rider-seen" }, r.at ? ` · seen ${ago(r.at)} ago` : " · no position yet"));
+      el("span", { class: "muted rider-seen" }, r.at ? ` · seen ${ago(r.at)} ago` : " · no position yet"),
+      el("button", { type: "button", class: "btn btn-quiet", "data-open-line": String(r.id),
+        onclick: () => late.openLine && late.openLine(r.id, { focus: true }) }, gettext("Message")));
   }));
 }

@@ -22,6 +22,7 @@ export const state = {
   loaded: false,
   known: new Set(), // order ids seen so far, to highlight new ones
   calls: null, // the CallManager, once the socket is up
+  socket: null, // the board's LiveSocket
 };
 
 // Calls between sibling modules, bound when the module that offers them loads (the page's entry module loads
