@@ -3,7 +3,7 @@ a 400 and never a 500; every response body is an output serializer's `.data`, an
 view's `extend_schema(responses=...)` names, so `/api/schema/` is true by construction. An output serializer
 renders what a selector or service already decided a party may see: none opens the vault."""
 
-from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
+from .board import BoardOrderOut, BoardOrdersQuery, BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
@@ -49,7 +49,8 @@ from .rider import DutyOut, HandoffCodeOut, PickupCheckOut
 from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
 
 __all__ = [
-    "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardRiderOut", "BreakGlassIn",
+    "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardOrderOut", "BoardOrdersQuery",
+    "BoardRiderOut", "BreakGlassIn",
     "BreakGlassOut", "CallRouteOut", "CallSessionOut", "ChatMessageOut", "CheckOut", "ConsentIn", "ConsentOut",
     "CustomerIn", "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
     "HandoffCodeOut", "HistoryOut", "InteractionOut", "IsoDateTimeField", "ItemIn", "ItemLineOut", "ItemsOut",

@@ -1,8 +1,23 @@
-// The open orders table: one row per order, updated in place (a row keeps its focus and its choice of
-// rider), new and changed rows highlighted, and the summary line above it.
+// The open orders table: one row per order, most urgent first (unassigned, then the oldest; late ones flagged),
+// updated in place (a row keeps its focus and its choice of rider), new and changed rows highlighted, a sound
+// and a visible cue for each new unassigned order, and the summary line above it.
+// At scale: rows are built and placed in chunks that yield to the browser between them, and a row's list of
+// riders (riders x orders option elements) is cloned from one template when the row is first used or the
+// browser is idle, not built for every row on every refresh.
+import { isMuted, playTone } from "../../../common/alerts.js";
 import { $, ago, announce, el, isBusy } from "../../../common/dom.js";
 import { fmt, gettext, ngettext } from "../../../common/ui.js";
-import { late, rows, state, STATUS } from "./state.js";
+import { byUrgency, isLate, late, rows, state, STATUS } from "./state.js";
+
+const CHUNK_ROWS = 20; // rows built and placed per slice of work before the browser gets a turn
+
+function yieldToBrowser() {
+  if (window.scheduler && typeof window.scheduler.yield === "function") return window.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+const idle = window.requestIdleCallback ? (fn) => window.requestIdleCallback(fn, { timeout: 2000 })
+  : (fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 50);
 
 export function cell(label, ...children) {
   return el("td", { dataset: { label } }, ...children);
@@ -15,7 +30,8 @@ export function buildRow(order) {
   r.store = cell(gettext("Store"));
   r.statusBadge = el("span", { class: "badge" });
   r.age = el("span", { class: "muted age" });
-  r.status = cell(gettext("Status"), r.statusBadge, " ", r.age);
+  r.late = el("span", { class: "badge badge-late", hidden: true }, gettext("Late"));
+  r.status = cell(gettext("Status"), r.statusBadge, " ", r.late, " ", r.age);
   r.area = cell(gettext("Area"));
   r.customerName = el("span", { class: "customer-name" });
   r.customerPhone = el("span", { class: "muted" });
@@ -25,6 +41,7 @@ export function buildRow(order) {
   r.selectLabel = el("label", { for: `assign-${id}`, class: "visually-hidden" });
   r.select = el("select", { id: `assign-${id}`, name: "rider", class: "assign-select" });
   r.select.addEventListener("change", () => { r.select.dataset.dirty = "1"; });
+  for (const type of ["focus", "pointerdown", "keydown"]) r.select.addEventListener(type, () => fillSelect(r, { force: true }));
   r.assignBtn = el("button", { type: "button", class: "btn btn-primary assign-btn", dataset: { assign: id } });
   r.assignBtn.addEventListener("click", () => late.assign(id));
   r.assignNote = el("span", { class: "muted", hidden: true }, gettext("Collected: cannot reassign"));
@@ -39,17 +56,64 @@ export function buildRow(order) {
   return r;
 }
 
-export function riderOptions(order) {
-  const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
-  const options = [el("option", { value: "" }, riders.length ? gettext("Choose a rider") : gettext("No riders on duty"))];
-  for (const r of riders) {
-    const current = order.rider && order.rider.id === r.id;
-    options.push(el("option", { value: r.id }, current ? fmt(gettext("%(name)s (current)"), { name: r.name }) : r.name));
+let template = { version: -1, options: null };
+function optionsTemplate() {
+  if (template.version !== state.ridersVersion || !template.options) {
+    const riders = [...state.riders.values()].filter((r) => r.on_duty !== false);
+    const frag = document.createDocumentFragment();
+    frag.append(el("option", { value: "" }, riders.length ? gettext("Choose a rider") : gettext("No riders on duty")));
+    for (const r of riders) frag.append(el("option", { value: r.id }, r.name));
+    template = { version: state.ridersVersion, options: frag };
   }
-  if (order.rider && !state.riders.has(order.rider.id)) {
-    options.push(el("option", { value: order.rider.id, disabled: true }, fmt(gettext("%(name)s (off duty)"), { name: order.rider.name })));
+  return template.options;
+}
+
+// The choices for one row: every rider on duty, the current one marked, an off-duty holder listed but disabled.
+export function riderOptions(order) {
+  const options = [...optionsTemplate().cloneNode(true).children];
+  if (order.rider) {
+    const current = options.find((o) => o.value === String(order.rider.id));
+    if (current) current.textContent = fmt(gettext("%(name)s (current)"), { name: current.textContent });
+    else options.push(el("option", { value: order.rider.id, disabled: true }, fmt(gettext("%(name)s (off duty)"), { name: order.rider.name })));
   }
   return options;
+}
+
+// Rebuild a row's choices if the riders or its holder changed, unless the dispatcher is in the middle of
+// choosing. Until first needed (focus, a tap, or the browser being idle) a row holds only its first option.
+export function fillSelect(r, { force = false } = {}) {
+  if (!force && !r.filled) {
+    queueFill(r);
+    return;
+  }
+  const order = r.order;
+  const signature = `${state.ridersVersion}:${order.rider ? order.rider.id : ""}`;
+  const choosing = r.select.dataset.dirty === "1" || (r.filled && document.activeElement === r.select && !force);
+  if (signature === r.signature || choosing) return;
+  r.signature = signature;
+  r.filled = true;
+  r.select.replaceChildren(...riderOptions(order));
+  r.select.value = order.rider ? String(order.rider.id) : "";
+}
+
+const fillQueue = new Set();
+let fillScheduled = false;
+function queueFill(r) {
+  if (!r.select.options.length) r.select.append(el("option", { value: "" }, gettext("Choose a rider")));
+  fillQueue.add(r);
+  if (fillScheduled) return;
+  fillScheduled = true;
+  idle(function work(deadline) {
+    for (const row of fillQueue) {
+      if (deadline.timeRemaining() < 2) {
+        idle(work);
+        return;
+      }
+      fillQueue.delete(row);
+      if (row.tr.isConnected) fillSelect(row, { force: true });
+    }
+    fillScheduled = false;
+  });
 }
 
 export function updateRow(r, order) {
@@ -62,6 +126,7 @@ export function updateRow(r, order) {
   r.statusBadge.textContent = STATUS[order.status] || order.status;
   r.statusBadge.dataset.status = order.status;
   r.age.textContent = `${ago(order.created_at)} ago`;
+  markLate(r);
   r.area.textContent = order.area;
   r.customerName.textContent = order.customer.display_name;
   r.customerPhone.textContent = order.customer.phone_masked;
@@ -77,17 +142,27 @@ export function updateRow(r, order) {
   r.assignBtn.hidden = locked;
   r.assignNote.hidden = !locked;
   r.assignBtn.textContent = isBusy(r.assignBtn) ? r.assignBtn.textContent : (order.rider ? gettext("Reassign") : gettext("Assign"));
-  // Rebuild the choices unless the dispatcher is in the middle of choosing.
-  const signature = JSON.stringify([[...state.riders.values()].map((x) => [x.id, x.name, x.on_duty]), order.rider]);
-  const choosing = r.select.dataset.dirty === "1" || document.activeElement === r.select;
-  if (signature !== r.signature && !choosing) {
-    r.signature = signature;
-    r.select.replaceChildren(...riderOptions(order));
-    r.select.value = order.rider ? String(order.rider.id) : "";
-  }
+  fillSelect(r);
   if (previous && (previous.status !== order.status || (previous.rider || {}).id !== (order.rider || {}).id)) {
     flash(r.tr, "is-updated");
   }
+}
+
+export function markLate(r, now = Date.now()) {
+  const lateNow = isLate(r.order, now);
+  if (r.late.hidden === !lateNow) return;
+  r.late.hidden = !lateNow;
+  r.tr.dataset.late = lateNow ? "true" : "false";
+}
+
+// Every 30 s: the ages, and the orders that became late meanwhile.
+export function tickRows() {
+  const now = Date.now();
+  for (const r of rows.values()) {
+    r.age.textContent = `${ago(r.order.created_at)} ago`;
+    markLate(r, now);
+  }
+  renderSummary();
 }
 
 export function flash(tr, cls) {
@@ -97,32 +172,60 @@ export function flash(tr, cls) {
   setTimeout(() => tr.classList.remove(cls), 6000);
 }
 
-export function renderOrders() {
+// Place the rows in urgency order, building new ones in chunks. A newer render supersedes one still running.
+let generation = 0;
+export async function renderOrders() {
+  const mine = ++generation;
   const body = $("orders");
+  state.orders = [...state.orders].sort(byUrgency);
   const wanted = new Set(state.orders.map((o) => o.id));
   for (const [id, r] of rows) {
     if (!wanted.has(id)) {
       if (r.tr.contains(document.activeElement)) $("orders-heading").focus();
       r.tr.remove();
       rows.delete(id);
+      fillQueue.delete(r);
     }
   }
-  let cursor = body.firstElementChild;
+  const quiet = !state.loaded || state.refiltered; // the first list, or one a filter change brought: nothing is new
+  state.refiltered = false;
   const fresh = [];
-  for (const order of state.orders) {
-    let r = rows.get(order.id);
-    if (!r) {
-      r = buildRow(order);
-      rows.set(order.id, r);
-      if (state.loaded && !state.known.has(order.id)) fresh.push(order);
+  $("orders-empty").hidden = state.orders.length > 0;
+  $("orders-table").hidden = state.orders.length === 0;
+  $("orders-count").textContent = `(${state.orders.length})`;
+  renderSummary();
+  let cursor = body.firstElementChild;
+  for (let start = 0; start < state.orders.length; start += CHUNK_ROWS) {
+    if (start > 0) {
+      await yieldToBrowser();
+      if (mine !== generation) return; // a newer list is being drawn
+      cursor = rows.get(state.orders[start - 1].id)?.tr.nextElementSibling ?? null;
     }
-    updateRow(r, order);
-    if (r.tr === cursor) {
-      cursor = cursor.nextElementSibling;
-    } else {
-      body.insertBefore(r.tr, cursor); // moves only rows that are out of place
+    const slice = state.orders.slice(start, start + CHUNK_ROWS);
+    const built = document.createDocumentFragment(); // a run of new rows goes in with one insertion
+    const flush = () => {
+      if (built.firstChild) body.insertBefore(built, cursor);
+    };
+    for (const order of slice) {
+      let r = rows.get(order.id);
+      if (!r) {
+        r = buildRow(order);
+        rows.set(order.id, r);
+        if (!quiet && !state.known.has(order.id)) fresh.push(order);
+      }
+      updateRow(r, order);
+      if (r.tr === cursor) {
+        flush();
+        cursor = cursor.nextElementSibling;
+      } else if (!r.tr.isConnected) {
+        built.append(r.tr);
+      } else {
+        flush();
+        body.insertBefore(r.tr, cursor); // moves only rows that are out of place
+      }
+      state.known.add(order.id);
     }
-    state.known.add(order.id);
+    flush();
   }
   for (const order of fresh) {
     flash(rows.get(order.id).tr, "is-new");
@@ -131,12 +234,50 @@ export function renderOrders() {
     announce(fresh.length === 1
       ? fmt(gettext("New order %(code)s at %(store)s."), { code: fresh[0].pickup_code, store: fresh[0].store.name })
       : fmt(ngettext("%(n)s new order.", "%(n)s new orders.", fresh.length), { n: fresh.length }), "board-announce");
+    const unassigned = fresh.filter((o) => !o.rider);
+    if (unassigned.length) newUnassigned(unassigned);
   }
-  $("orders-empty").hidden = state.orders.length > 0;
-  $("orders-table").hidden = state.orders.length === 0;
-  $("orders-count").textContent = `(${state.orders.length})`;
-  renderSummary();
 }
+
+// A new unassigned order: a tone (unless muted, the page is hidden, or nobody has touched the page yet: browsers
+// refuse sound before a gesture) and a cue that stays until the dispatcher looks.
+const cue = { count: 0 };
+export function newUnassigned(orders) {
+  cue.count += orders.length;
+  const box = $("new-cue");
+  $("new-cue-text").textContent = cue.count === 1
+    ? fmt(gettext("New unassigned order %(code)s at %(store)s"), { code: orders[0].pickup_code, store: orders[0].store.name })
+    : fmt(ngettext("%(n)s new unassigned order", "%(n)s new unassigned orders", cue.count), { n: cue.count });
+  box.hidden = false;
+  box.dataset.count = String(cue.count);
+  const activated = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+  if (!isMuted() && document.visibilityState === "visible" && activated) {
+    playTone();
+    box.dataset.sounded = String(Number(box.dataset.sounded || 0) + 1);
+  }
+}
+
+export function clearCue() {
+  cue.count = 0;
+  $("new-cue").hidden = true;
+}
+
+$("new-cue-show").addEventListener("click", () => {
+  const first = state.orders.find((o) => !o.rider);
+  clearCue();
+  const r = first && rows.get(first.id);
+  if (r) {
+    r.tr.scrollIntoView({ block: "center" });
+    fillSelect(r, { force: true });
+    r.select.focus();
+  } else {
+    $("orders-heading").focus();
+  }
+});
+$("new-cue-dismiss").addEventListener("click", () => {
+  clearCue();
+  $("orders-heading").focus();
+});
 
 export function renderAllRows() {
   for (const r of rows.values()) updateRow(r, r.order);
@@ -145,10 +286,15 @@ export function renderAllRows() {
 export function renderSummary() {
   const open = state.orders.length;
   const unassigned = state.orders.filter((o) => !o.rider).length;
+  const now = Date.now();
+  const lateCount = state.orders.filter((o) => isLate(o, now)).length;
   const riders = [...state.riders.values()].filter((r) => r.on_duty !== false).length;
+  const filtered = Object.values(state.filters).some(Boolean);
   $("board-summary").textContent = [
-    fmt(ngettext("%(n)s open order", "%(n)s open orders", open), { n: open }),
+    fmt(filtered ? ngettext("%(n)s open order shown", "%(n)s open orders shown", open)
+      : ngettext("%(n)s open order", "%(n)s open orders", open), { n: open }),
     fmt(gettext("%(n)s unassigned"), { n: unassigned }),
+    fmt(gettext("%(n)s late"), { n: lateCount }),
     fmt(ngettext("%(n)s rider on duty", "%(n)s riders on duty", riders), { n: riders }),
   ].join(" · ");
 }
