@@ -66,7 +66,7 @@ def test_board_with_100_orders_and_50_riders(scene, browser):
               if abs(page.evaluate("(d) => new Date(d).getTime()", o["due_at"]) - now_ms) > 60_000}
     flagged = {r["id"]: r["late"] for r in rows if r["id"] in steady}
     assert flagged == steady and any(steady.values()) and not all(steady.values())
-    expect(page.locator("#orders tr[data-late=true] .badge-late").first).to_be_visible()
+    expect(page.locator("#orders tr[data-late=true] .late-flag").first).to_be_visible()
     expect(page.locator("#board-summary")).to_contain_text("100 open orders")
 
     # The map: 50 riders, clustered. Bubbles and single markers account for every rider, and no two names overlap.

@@ -30,7 +30,7 @@ export function buildRow(order) {
   r.store = cell(gettext("Store"));
   r.statusBadge = el("span", { class: "badge" });
   r.age = el("span", { class: "muted age" });
-  r.late = el("span", { class: "badge badge-late", hidden: true }, gettext("Late"));
+  r.late = el("span", { class: "late-flag", hidden: true }, gettext("Late"));
   r.status = cell(gettext("Status"), r.statusBadge, " ", r.late, " ", r.age);
   r.area = cell(gettext("Area"));
   r.customerName = el("span", { class: "customer-name" });
