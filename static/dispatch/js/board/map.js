@@ -60,6 +60,7 @@ export function mapInit() {
   mapState.stores = L.layerGroup().addTo(map);
   mapState.riderLayer = L.markerClusterGroup
     ? L.markerClusterGroup({ maxClusterRadius: CLUSTER_RADIUS_PX, showCoverageOnHover: false, chunkedLoading: true,
+      chunkInterval: 40, chunkDelay: 10, // adding many riders: slices of 40 ms, not the default 200
       spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon })
     : L.layerGroup(); // the plugin did not load: every rider on its own
   mapState.riderLayer.addTo(map);

@@ -9,7 +9,7 @@ import { $, ago, announce, el, isBusy } from "../../../common/dom.js";
 import { fmt, gettext, ngettext } from "../../../common/ui.js";
 import { byUrgency, isLate, late, rows, state, STATUS } from "./state.js";
 
-const CHUNK_ROWS = 20; // rows built and placed per slice of work before the browser gets a turn
+const CHUNK_ROWS = 10; // rows built and placed per slice of work before the browser gets a turn
 
 function yieldToBrowser() {
   if (window.scheduler && typeof window.scheduler.yield === "function") return window.scheduler.yield();
