@@ -80,10 +80,12 @@ export function riderOptions(order) {
 }
 
 // Rebuild a row's choices if the riders or its holder changed, unless the dispatcher is in the middle of
-// choosing. Until first needed (focus, a tap, or the browser being idle) a row holds only its first option.
+// choosing. Until first needed (focus, a tap, a key) a row holds only its first option; an unassigned order's
+// row, the one most likely to be used next, also fills when the browser is idle.
 export function fillSelect(r, { force = false } = {}) {
   if (!force && !r.filled) {
-    queueFill(r);
+    if (!r.order.rider) queueFill(r);
+    else if (!r.select.options.length) r.select.append(el("option", { value: "" }, gettext("Choose a rider")));
     return;
   }
   const order = r.order;
@@ -110,7 +112,7 @@ function queueFill(r) {
         return;
       }
       fillQueue.delete(row);
-      if (row.tr.isConnected) fillSelect(row, { force: true });
+      if (row.tr.isConnected && !row.filled) fillSelect(row, { force: true });
     }
     fillScheduled = false;
   });
