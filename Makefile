@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-suggest bench-geofence bench-http bench-live lighthouse clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-suggest bench-geofence bench-http bench-live lighthouse lighthouse-board clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,10 @@ bench-live: install
 # needs node and npm). URL= measures a running stack instead of a fresh one; LH_ARGS= goes to lighthouse.
 lighthouse: install static
 	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/lighthouse.py
+
+# The dispatch board alone with 100 open orders and 50 riders on duty (docs/board.md).
+lighthouse-board: install static
+	BOARD_SCENE=100,50 SCREENS="dispatch board" PYTHONPATH=$(CURDIR) $(BIN)/python scripts/lighthouse.py
 
 clean:
 	rm -rf var

@@ -7,6 +7,7 @@ screen's role, and prints the median of 3 runs per screen: performance, accessib
     make lighthouse                          # a fresh LiveStack (the one the browser tests use)
     URL=http://127.0.0.1:8000 make lighthouse  # a running `make run` (orders made with manage.py demo_order)
     LH_ARGS="--preset=desktop" RUNS=1 SCREENS="dispatch board" make lighthouse
+    make lighthouse-board                    # the board alone, busy: BOARD_SCENE=100,50 (open orders, riders)
 
 The full JSON reports go to var/lighthouse/.
 """
@@ -153,6 +154,10 @@ def screens(manage) -> list[tuple[str, str | None, str]]:
     _, tracking = demo_order(manage, "rider1")  # rider1 has one order: the app opens it by itself
     demo_order(manage, "rider2")
     demo_order(manage, "rider2")  # rider2 has two: the list
+    scene = os.environ.get("BOARD_SCENE", "")
+    if scene:  # "orders,riders": a busy board (manage.py board_scene)
+        orders, riders = (int(n) for n in scene.split(","))
+        print(manage("board_scene", "--orders", str(orders), "--riders", str(riders)).strip(), flush=True)
     return [("rider list", "rider2", "/rider/"), ("rider order", "rider1", "/rider/"),
             ("tracking", None, tracking), ("store console", "store1", "/pickup/"),
             ("dispatch board", "dispatcher1", "/dispatch/")]

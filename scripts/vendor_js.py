@@ -1,9 +1,9 @@
 """Vendor the browser libraries listed in static/vendor/vendor.lock.json from the npm registry.
 
 For each package: `npm pack NAME@VERSION` into a temporary directory, check the tarball against the lock's
-sha512 integrity, copy the named file and its licence into static/vendor/<dest>, and rewrite
-static/vendor/README.md. The vendored files are committed, so `make run` needs no npm; this script runs only
-to change a version (edit the lock first). Usage: python scripts/vendor_js.py
+sha512 integrity, copy the named file (and any `also` files, e.g. a plugin's stylesheets) and its licence into
+static/vendor/<dest>, and rewrite static/vendor/README.md. The vendored files are committed, so `make run` needs
+no npm; this script runs only to change a version (edit the lock first). Usage: python scripts/vendor_js.py
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def vendor(package: dict) -> None:
         dest = VENDOR / package["dest"]
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / package["file"], dest)
+        for extra in package.get("also", []):
+            shutil.copyfile(source / extra["file"], VENDOR / extra["dest"])
         for name in package["licence_files"]:
             shutil.copyfile(source / name, dest.parent / name)
     print(f"{spec} -> {dest.relative_to(ROOT)}")
@@ -51,7 +53,8 @@ def main() -> None:
     rows = []
     for package in lock["packages"]:
         vendor(package)
-        rows.append(f"| `{package['dest']}` | {package['name']} | {package['version']} | {package['license']} "
+        files = ", ".join(f"`{d}`" for d in [package["dest"], *(e["dest"] for e in package.get("also", []))])
+        rows.append(f"| {files} | {package['name']} | {package['version']} | {package['license']} "
                     f"| `{package['integrity']}` | {package['purpose']} |")
     (VENDOR / "README.md").write_text(
         "# Vendored browser libraries\n\n"

@@ -399,6 +399,12 @@ PICKUP_FAILURE_LIMIT = env.int("PICKUP_FAILURE_LIMIT", default=30)  # failed loo
 PICKUP_ALERT_AFTER = env.int("PICKUP_ALERT_AFTER", default=5)  # failures a minute that alert dispatch
 PICKUP_UNDO_WINDOW_S = env.int("PICKUP_UNDO_WINDOW_S", default=60)
 MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
+# The dispatch board's lateness: an order with no rider this long after it was placed, or not delivered this long
+# after, is flagged late (there is no promised time per order yet). Minutes.
+ORDER_ASSIGN_DUE_MIN = env.int("ORDER_ASSIGN_DUE_MIN", default=5)
+ORDER_DELIVER_DUE_MIN = env.int("ORDER_DELIVER_DUE_MIN", default=45)
+# How often each server process adds the channel layer's drop counts to the shared totals (the board shows them).
+OVERFLOW_FLUSH_S = env.float("OVERFLOW_FLUSH_S", default=2.0)
 
 # --- Alerts (dispatch/services/detectors.py) -------------------------------------------------
 ORDER_PROMISE_S = env.int("ORDER_PROMISE_S", default=2700)  # promised delivery time when neither merchant nor store sets one

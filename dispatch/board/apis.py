@@ -8,14 +8,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors
-from ..live.facade import overflow_counts
+from ..live.facade import overflow_totals
 from ..permissions import IsDispatcher
+from ..selectors.board import BoardFilter, board_order_list
 from ..selectors.suggestions import suggest_riders
 from ..serializers import (
     AlertAckIn,
     AlertListQuery,
     AlertOut,
     AssignIn,
+    BoardOrderOut,
+    BoardOrdersQuery,
     BoardRiderOut,
     BreakGlassIn,
     BreakGlassOut,
@@ -35,11 +38,19 @@ from ..services.rtc import interaction_log
 
 
 class BoardOrdersApi(APIView):
+    """The open orders (at most 500), most urgent first: unassigned, then the oldest; each with when it is due and
+    whether it is late. Optional filters: status, store, fleet, pickup number (400 for a malformed one)."""
+
     permission_classes = [IsDispatcher]
 
-    @extend_schema(responses=MaskedOrderOut(many=True))
+    @extend_schema(parameters=[BoardOrdersQuery], responses=BoardOrderOut(many=True))
     def get(self, request):
-        return Response(MaskedOrderOut(selectors.board_orders(user=request.user)[:500], many=True).data)
+        query = BoardOrdersQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        filters = BoardFilter(statuses=data.get("status", ()), store=data.get("store"), fleet=data.get("fleet", ""),
+                              q=data.get("q", ""))
+        return Response(BoardOrderOut(board_order_list(user=request.user, filters=filters), many=True).data)
 
 
 class BoardRidersApi(APIView):
@@ -51,13 +62,14 @@ class BoardRidersApi(APIView):
 
 
 class OverloadApi(APIView):
-    """Messages the channel layer dropped on full channels, counted by the server process that answers."""
+    """Messages the channel layer dropped on full channels: counted by the server process that answers, and by
+    every server summed (`all_servers`, through the shared cache)."""
 
     permission_classes = [IsDispatcher]
 
     @extend_schema(responses=OverloadOut)
     def get(self, request):
-        return Response(OverloadOut(overflow_counts()).data)
+        return Response(OverloadOut(overflow_totals()).data)
 
 
 class OrderAssignApi(APIView):

@@ -15,5 +15,6 @@ def board(request):
     if not is_dispatcher(request.user):
         return render(request, "wrong_role.html", {"wanted": "dispatcher"}, status=403)
     config = {"tiles": settings.MAP_TILES, "attribution": "© OpenStreetMap contributors",
-              "break_glass_quota": settings.BREAK_GLASS_QUOTA_PER_DAY}
+              "break_glass_quota": settings.BREAK_GLASS_QUOTA_PER_DAY,
+              "assign_due_min": settings.ORDER_ASSIGN_DUE_MIN, "deliver_due_min": settings.ORDER_DELIVER_DUE_MIN}
     return render(request, "dispatch/board.html", {"map_config": config})

@@ -2,8 +2,9 @@
 
 Channels drops a `group_send` message silently for every member channel that is full (its consumer
 is not reading fast enough). These layers count each such drop per process, log it (at most one
-warning per LOG_EVERY_S per process, with the count suppressed meanwhile) and expose the totals
-through `overflow_counts()`, which `GET /api/dispatch/overload/` answers for its server process.
+warning per LOG_EVERY_S per process, with the count suppressed meanwhile), expose the process's totals
+through `overflow_counts()` and add them to totals shared by every server (`overflow_totals()`): both are
+what `GET /api/dispatch/overload/` answers, and the board shows the shared ones.
 
 They also deliver straight into a socket's own input queue (`inbox_attach`): a consumer then waits on one queue
 for its client's frames and its layer messages alike, in the one task the server gave it. Channels' own loop
@@ -30,43 +31,143 @@ from .loops import PerLoop, task_running
 
 log = logging.getLogger(__name__)
 LOG_EVERY_S = 5.0
-
-_lock = threading.Lock()
-_by_group: Counter[str] = Counter()
-_state = {"total": 0, "logged_at": float("-inf"), "unlogged": 0}
+SHARED_KEY = "live:overflow:v1"  # + ":total" and ":group:<family>" (counters); + ":families" (the names seen)
 
 
 def _group_family(group: str) -> str:
     return group.split(".", 1)[0]  # "rider.12" -> "rider": bounded keys, ids stay out of the totals
 
 
+class OverflowTally:
+    """One server process's drop counts: its own totals, and what it has not yet added to the totals every
+    process shares through the cache (Redis in the scale profile, so every server's drops add up in one place;
+    the process's own cache in the embedded one, which has one server). The shared totals are plain counters
+    (`cache.incr`, atomic on Redis), added to by each process at most every OVERFLOW_FLUSH_S, from a timer
+    thread: recording a drop never waits for the cache."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_group: Counter[str] = Counter()
+        self.unflushed: Counter[str] = Counter()
+        self.timer: threading.Timer | None = None
+        self.total = self.unlogged = 0
+        self.logged_at = float("-inf")
+
+    def record(self, group: str, dropped: int) -> None:
+        if dropped <= 0:
+            return
+        now = time.monotonic()
+        family = _group_family(group)
+        with self.lock:
+            self.by_group[family] += dropped
+            self.total += dropped
+            self.unlogged += dropped
+            self.unflushed[family] += dropped
+            if self.timer is None:
+                from django.conf import settings
+
+                self.timer = threading.Timer(settings.OVERFLOW_FLUSH_S, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
+            if now - self.logged_at < LOG_EVERY_S:
+                return
+            unlogged, total = self.unlogged, self.total
+            self.logged_at, self.unlogged = now, 0
+        log.warning("channel layer overflow: %d message(s) dropped on full channels (last group %s), %d since start",
+                    unlogged, group, total)
+
+    def counts(self) -> dict[str, Any]:
+        with self.lock:
+            return {"dropped": self.total, "by_group": dict(self.by_group)}
+
+    def flush(self) -> None:
+        """Add what this process dropped since its last flush to the shared totals."""
+        with self.lock:
+            pending, self.unflushed = self.unflushed, Counter()
+            self.timer = None
+        if pending:
+            try:
+                shared_add(pending)
+            except Exception:  # the cache is down (ResilientRedisCache absorbs most of it): keep them for later
+                log.warning("overflow totals: could not add %d drop(s) to the shared count", sum(pending.values()))
+                with self.lock:
+                    self.unflushed.update(pending)
+
+    def reset(self) -> None:
+        with self.lock:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = None
+            self.by_group.clear()
+            self.unflushed.clear()
+            self.total = self.unlogged = 0
+            self.logged_at = float("-inf")
+
+
+def _incr(cache: Any, key: str, delta: int) -> None:
+    cache.add(key, 0, timeout=None)  # incr needs the key; add is a no-op once another process made it
+    cache.incr(key, delta)
+
+
+def shared_add(by_family: Counter[str] | dict[str, int]) -> None:
+    from django.core.cache import cache
+
+    families = {f for f, n in by_family.items() if n > 0}
+    if not families:
+        return
+    for family in families:
+        _incr(cache, f"{SHARED_KEY}:group:{family}", by_family[family])
+    _incr(cache, f"{SHARED_KEY}:total", sum(by_family[f] for f in families))
+    known = set(cache.get(f"{SHARED_KEY}:families") or ())
+    if not families <= known:  # a few names, set once each: a lost race is put right by that family's next flush
+        cache.set(f"{SHARED_KEY}:families", sorted(known | families), timeout=None)
+
+
+def shared_counts() -> dict[str, Any]:
+    """Every server process's drops, summed: {"dropped", "by_group"}."""
+    from django.core.cache import cache
+
+    families = list(cache.get(f"{SHARED_KEY}:families") or ())
+    keys = [f"{SHARED_KEY}:total", *(f"{SHARED_KEY}:group:{f}" for f in families)]
+    values = cache.get_many(keys)
+    by_group = {f: int(values.get(f"{SHARED_KEY}:group:{f}") or 0) for f in families}
+    return {"dropped": int(values.get(f"{SHARED_KEY}:total") or 0), "by_group": {f: n for f, n in by_group.items() if n}}
+
+
+def shared_reset() -> None:
+    """For tests."""
+    from django.core.cache import cache
+
+    families = list(cache.get(f"{SHARED_KEY}:families") or ())
+    cache.delete_many([f"{SHARED_KEY}:total", f"{SHARED_KEY}:families", *(f"{SHARED_KEY}:group:{f}" for f in families)])
+
+
+_tally = OverflowTally()
+
+
 def overflow_record(group: str, dropped: int) -> None:
     """Count `dropped` messages to `group` lost on full channels, and log at a bounded rate."""
-    if dropped <= 0:
-        return
-    now = time.monotonic()
-    with _lock:
-        _by_group[_group_family(group)] += dropped
-        _state["total"] += dropped
-        _state["unlogged"] += dropped
-        if now - _state["logged_at"] < LOG_EVERY_S:
-            return
-        unlogged, total = _state["unlogged"], _state["total"]
-        _state["logged_at"], _state["unlogged"] = now, 0
-    log.warning("channel layer overflow: %d message(s) dropped on full channels (last group %s), %d since start",
-                unlogged, group, total)
+    _tally.record(group, dropped)
 
 
 def overflow_counts() -> dict[str, Any]:
-    with _lock:
-        return {"dropped": _state["total"], "by_group": dict(_by_group)}
+    """This process's drops since it started."""
+    return _tally.counts()
+
+
+def overflow_flush() -> None:
+    """Add this process's unflushed drops to the shared totals now (the timer does it within OVERFLOW_FLUSH_S)."""
+    _tally.flush()
+
+
+def overflow_totals() -> dict[str, Any]:
+    """This process's drops, and every process's summed: {"dropped", "by_group", "all_servers": {...}}."""
+    return {**overflow_counts(), "all_servers": shared_counts()}
 
 
 def overflow_reset() -> None:
     """For tests."""
-    with _lock:
-        _by_group.clear()
-        _state.update(total=0, logged_at=float("-inf"), unlogged=0)
+    _tally.reset()
 
 
 class ChannelQueue:

@@ -4,53 +4,63 @@ view's `extend_schema(responses=...)` names, so `/api/schema/` is true by constr
 renders what a selector or service already decided a party may see: none opens the vault."""
 
 from .alerts import AlertAckIn, AlertListQuery, AlertOut
-from .board import BoardRiderOut, BreakGlassOut, InteractionOut, OverloadOut, SuggestionOut, SuggestionsIn
+from .board import (
+                    BoardOrderOut,
+                    BoardOrdersQuery,
+                    BoardRiderOut,
+                    BreakGlassOut,
+                    InteractionOut,
+                    OverloadOut,
+                    SuggestionOut,
+                    SuggestionsIn,
+)
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
 from .common import ErrorOut, NamedOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
 from .exits import (
-    CancelIn,
-    DoorWaitOut,
-    DoorWaitStartedOut,
-    FailIn,
-    OrderExitOut,
-    OrderStatusOut,
-    ReturnIn,
-    RiderReturnOut,
-    StrictChoiceField,
+                    CancelIn,
+                    DoorWaitOut,
+                    DoorWaitStartedOut,
+                    FailIn,
+                    OrderExitOut,
+                    OrderStatusOut,
+                    ReturnIn,
+                    RiderReturnOut,
+                    StrictChoiceField,
 )
 from .fields import (
-    TEXT_ERRORS,
-    IsoDateTimeField,
-    OmitNoneSerializer,
-    StrictBooleanField,
-    StrictCharField,
-    StrictFloatField,
-    StrictIntegerField,
-    StrictRegexField,
+                    TEXT_ERRORS,
+                    IsoDateTimeField,
+                    OmitNoneSerializer,
+                    StrictBooleanField,
+                    StrictCharField,
+                    StrictFloatField,
+                    StrictIntegerField,
+                    StrictRegexField,
 )
 from .inputs import AddressIn, AssignIn, BreakGlassIn, ConsentIn, CustomerIn, ItemIn, OrderIn
 from .location import LocationAckOut, LocationIn, TimestampField, location_in_fast
 from .orders import (
-    ApproxPointOut,
-    ConsentOut,
-    CustomerOut,
-    DeliveredOut,
-    DestinationOut,
-    DoorPartsOut,
-    ItemLineOut,
-    ItemsOut,
-    MaskedOrderOut,
-    OrderCreatedOut,
-    RiderCustomerOut,
-    RiderOrderOut,
-    StoreOut,
+                    ApproxPointOut,
+                    ConsentOut,
+                    CustomerOut,
+                    DeliveredOut,
+                    DestinationOut,
+                    DoorPartsOut,
+                    ItemLineOut,
+                    ItemsOut,
+                    MaskedOrderOut,
+                    OrderCreatedOut,
+                    RiderCustomerOut,
+                    RiderOrderOut,
+                    StoreOut,
 )
 from .rider import DutyOut, GeoStateIn, GeoStateOut, HandoffCodeOut, PickupCheckOut
 from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
 
 __all__ = [
-    "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardRiderOut", "BreakGlassIn",
+    "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardOrderOut", "BoardOrdersQuery",
+    "BoardRiderOut", "BreakGlassIn",
     "BreakGlassOut", "CallRouteOut", "CallSessionOut", "ChatMessageOut", "CheckOut", "ConsentIn", "ConsentOut",
     "CustomerIn", "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
     "HandoffCodeOut", "HistoryOut", "InteractionOut", "IsoDateTimeField", "ItemIn", "ItemLineOut", "ItemsOut",

@@ -2,10 +2,63 @@
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext_lazy as _lazy
 from rest_framework import serializers
 
+from ..models import Order
 from ..services.fleets import fleet_of
-from .fields import IsoDateTimeField, StrictIntegerField
+from .fields import IsoDateTimeField, StrictCharField, StrictIntegerField
+from .orders import MaskedOrderOut
+
+BOARD_STATUSES = ("created", "offered", "assigned", "ready", "picked_up", "failed", "returning")
+_FLEET = re.compile(r"^(platform|merchant:[1-9]\d{0,9})$")
+
+
+class _StatusListField(StrictCharField):
+    """One open status or several, comma-separated (`created,assigned`)."""
+
+    def to_internal_value(self, data):
+        parts = [p.strip() for p in super().to_internal_value(data).split(",") if p.strip()]
+        wrong = [p for p in parts if p not in BOARD_STATUSES]
+        if wrong or not parts:
+            raise serializers.ValidationError(_lazy("Use open statuses: %(statuses)s.") % {"statuses": ", ".join(BOARD_STATUSES)})
+        return tuple(dict.fromkeys(parts))
+
+
+class _FleetField(StrictCharField):
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).strip()
+        if not _FLEET.match(value):
+            raise serializers.ValidationError(_lazy('A fleet is "platform" or "merchant:<id>".'))
+        return value
+
+
+class BoardOrdersQuery(serializers.Serializer):
+    """`GET /api/dispatch/orders/`'s filters, all optional; the list comes most urgent first either way."""
+
+    status = _StatusListField(max_length=120, required=False,
+                              help_text=f"Open statuses, comma-separated: {', '.join(BOARD_STATUSES)}.")
+    store = StrictIntegerField(min_value=1, strings=True, required=False, help_text="A store's id.")
+    fleet = _FleetField(max_length=24, required=False, help_text='"platform" or "merchant:<id>": the orders its riders '
+                        "hold, and the unassigned ones they may take.")
+    q = StrictCharField(max_length=12, required=False, allow_blank=True, trim_whitespace=True,
+                        help_text="A pickup number: digits alone match it at every store (27: A27, B27), with the "
+                                  "store's letter one code.")
+
+
+class BoardOrderOut(MaskedOrderOut):
+    """An open order on the board: the masked order, when it is due, whether it is late, its rider's fleet."""
+
+    due_at = IsoDateTimeField(help_text="Placed + ORDER_ASSIGN_DUE_MIN while unassigned, + ORDER_DELIVER_DUE_MIN "
+                                        "once a rider holds it.")
+    late = serializers.BooleanField(help_text="Past due_at now.")
+    fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet ("platform" or "merchant:<id>"); null '
+                                                        "while unassigned.")
+
+    def get_fleet(self, order: Order) -> str | None:
+        return fleet_of(order.rider) if order.rider_id else None
 
 
 class BoardRiderOut(serializers.Serializer):
@@ -37,9 +90,16 @@ class SuggestionOut(serializers.Serializer):
     eta_s = serializers.IntegerField(allow_null=True, help_text="The ride to the store plus 5 minutes per order carried.")
 
 
-class OverloadOut(serializers.Serializer):
+class _DropsOut(serializers.Serializer):
     dropped = serializers.IntegerField()
     by_group = serializers.DictField(child=serializers.IntegerField())
+
+
+class OverloadOut(_DropsOut):
+    """`dropped` and `by_group`: this server process's count since it started; `all_servers`: every server's,
+    summed through the shared cache (Redis when REDIS_URL is set), up to OVERFLOW_FLUSH_S behind."""
+
+    all_servers = _DropsOut(help_text="Every server process's drops, summed (since the shared cache was emptied).")
 
 
 class BreakGlassOut(serializers.Serializer):

@@ -153,7 +153,7 @@ def test_rider_marker_moves_without_reload_and_spoofing_raises_an_alert(stack, b
     rider3 = stack.login("rider3")
     start = (51.5100, -0.1200)
     post_position(rider3, *start, seq=1)
-    marker = page.locator(f'path.mk-rider[data-rider="{tom}"]')
+    marker = page.locator(f'.mk-rider[data-rider="{tom}"]')
     expect(marker).to_have_attribute("data-lat", str(start[0]), timeout=10_000)
     expect(marker).to_have_attribute("data-lng", str(start[1]))
     before = marker.bounding_box()

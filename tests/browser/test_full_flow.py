@@ -248,7 +248,7 @@ def test_order_to_door_across_four_screens(stack, browser):
     screenshot(rider, "flow-2-rider-area")
 
     # The dispatcher's map has rider1's marker where the phone is.
-    marker = board.locator(f'path.mk-rider[data-rider="{rider_id}"]')
+    marker = board.locator(f'.mk-rider[data-rider="{rider_id}"]')
     expect(marker).to_have_count(1)
     start_lat = lat_of(marker)
     assert abs(start_lat - south_of_door(START_M)["latitude"]) < 0.003, start_lat  # within ~300 m
@@ -375,7 +375,7 @@ def test_order_to_door_across_four_screens(stack, browser):
     # The dispatcher watched rider1's marker ride north, without a reload.
     near_lat = south_of_door(300)["latitude"]
     board.wait_for_function("([sel, lat]) => parseFloat(document.querySelector(sel).dataset.lat) >= lat",
-                            arg=[f'path.mk-rider[data-rider="{rider_id}"]', near_lat], timeout=15_000)
+                            arg=[f'.mk-rider[data-rider="{rider_id}"]', near_lat], timeout=15_000)
     assert lat_of(marker) > start_lat + 0.02  # more than 2 km further north
     assert marker.bounding_box()["y"] < start_box["y"] - 50  # drawn further north, not just relabelled
     assert board.evaluate("window.__sameDocument") is True

@@ -2,9 +2,9 @@
 // assign and break-glass controls, the riders on duty, and alerts.
 // Data comes from the API. Socket frames carry no PII: order events only trigger a re-fetch,
 // rider.position frames (and rider.positions batches) move a marker, alert frames go to the alerts panel.
-// One module per concern under board/: state, map, riders, table, sync, assign, emergency, alerts.
+// One module per concern under board/: state, map, riders, table, filters, sync, assign, emergency, alerts.
 import { api, errorText } from "../../common/api.js";
-import { $, ago, toast } from "../../common/dom.js";
+import { $, toast } from "../../common/dom.js";
 import { CallManager } from "../../common/rtc.js";
 import { LiveSocket } from "../../common/socket.js";
 import { fmt, gettext } from "../../common/ui.js";
@@ -15,8 +15,10 @@ import "./board/offer.js";
 import "./board/emergency.js";
 import "./board/exits.js";
 import { lineEvent, linesReconnected } from "./board/lines.js";
-import { loadOrders, loadRiders, onPosition, scheduleOrders, scheduleRiders } from "./board/sync.js";
-import { rows, state } from "./board/state.js";
+import { fillStoreFilter, filtersInit } from "./board/filters.js";
+import { fetchOrders, loadOverload, loadRiders, onPosition, scheduleOrders, scheduleRiders, showOrders } from "./board/sync.js";
+import { tickRows } from "./board/table.js";
+import { state } from "./board/state.js";
 
 function onEvent(msg) {
   if (!msg || !msg.type) return;
@@ -27,15 +29,19 @@ function onEvent(msg) {
 }
 
 async function start() {
+  filtersInit();
   mapInit();
+  const orders = fetchOrders(); // all three requests at once; the orders are drawn once the riders are known
+  orders.catch(() => {});
   const [stores, riders] = await Promise.allSettled([api("/api/stores/"), loadRiders()]);
   if (stores.status === "fulfilled") {
     state.stores = new Map(stores.value.map((s) => [s.id, s]));
     drawStores();
+    fillStoreFilter(stores.value);
   }
   if (riders.status === "rejected") toast(errorText(riders.reason, gettext("Could not load the riders.")), "error");
   try {
-    await loadOrders();
+    await showOrders(await orders);
   } catch (err) {
     $("board-summary").textContent = fmt(gettext("Could not load the orders: %(reason)s. Retrying when the connection is back."),
       { reason: errorText(err, gettext("no connection")) });
@@ -54,7 +60,9 @@ async function start() {
       if (lineEvent(msg)) return;
       onEvent(msg);
     },
-    onOpen() { // catch up after a reconnect
+    // Catch up on what happened before the socket was open (or while it was down); a list that did not change
+    // is not drawn again.
+    onOpen() {
       scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected();
       loadAlerts().catch(() => {});
     },
@@ -63,7 +71,10 @@ async function start() {
   state.calls = new CallManager({ send: (m) => socket.send(m), me: "dispatch" });
   // The list also refreshes slowly, for duty changes and the "seen … ago" times.
   setInterval(() => { loadRiders().catch(() => {}); }, 30000);
-  setInterval(() => { for (const r of rows.values()) r.age.textContent = `${ago(r.order.created_at)} ago`; }, 30000);
+  setInterval(tickRows, 30000);
+  const overload = () => loadOverload().catch(() => {});
+  setTimeout(overload, 1000); // after the first paint: it is a figure for the operator, not the page's content
+  setInterval(overload, 30000);
 }
 
 start();

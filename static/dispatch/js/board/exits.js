@@ -38,7 +38,6 @@ export function rowExits(r, order) {
     open ? fmt(gettext("retry until %(time)s"), { time: clock(order.retry_until) }) : "",
   ].filter(Boolean).join(" · ");
   if (away) { // the bag is with its rider: no reassignment from here
-    r.select.disabled = true;
     r.assignBtn.hidden = true;
     r.assignNote.hidden = false;
   }

@@ -1,10 +1,23 @@
 // The live map: stores, riders (moved by position frames) and approximate order areas. Without Leaflet or
 // without tiles, a note says so and the tables still list everything.
-import { $ } from "../../../common/dom.js";
-import { fmt, gettext } from "../../../common/ui.js";
+// Riders are clustered (Leaflet.markercluster, vendored): riders closer on screen than a label's width share one
+// numbered bubble, which splits as the map zooms in, so the names never pile up. Each rider is a DOM marker whose
+// name is part of its icon (no tooltip to measure and position per rider).
+import { $, el } from "../../../common/dom.js";
+import { fmt, gettext, ngettext } from "../../../common/ui.js";
 import { cfg, late, state, STATUS } from "./state.js";
 
-const mapState = { map: null, stores: null, riders: new Map(), orders: new Map(), fitted: false };
+const mapState = { map: null, stores: null, riderLayer: null, riders: new Map(), orders: new Map(), fitted: false };
+const CLUSTER_RADIUS_PX = 80; // wider than a rider's name label: two labels closer than this would overlap
+
+function clusterIcon(cluster) {
+  const L = window.L;
+  const n = cluster.getChildCount();
+  const size = n < 10 ? "small" : n < 30 ? "medium" : "large";
+  const html = el("div", {}, el("span", { "aria-hidden": "true" }, String(n)),
+    el("span", { class: "visually-hidden" }, fmt(ngettext("%(n)s rider here: zoom in to see them", "%(n)s riders here: zoom in to see them", n), { n })));
+  return L.divIcon({ html, className: `marker-cluster marker-cluster-${size} mk-cluster`, iconSize: L.point(40, 40) });
+}
 
 export function mapNote(text) {
   const note = $("map-note");
@@ -45,6 +58,12 @@ export function mapInit() {
   tiles.addTo(map);
   mapState.map = map;
   mapState.stores = L.layerGroup().addTo(map);
+  mapState.riderLayer = L.markerClusterGroup
+    ? L.markerClusterGroup({ maxClusterRadius: CLUSTER_RADIUS_PX, showCoverageOnHover: false, chunkedLoading: true,
+      chunkInterval: 40, chunkDelay: 10, // adding many riders: slices of 40 ms, not the default 200
+      spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon })
+    : L.layerGroup(); // the plugin did not load: every rider on its own
+  mapState.riderLayer.addTo(map);
   container.dataset.map = "ready";
 }
 
@@ -94,40 +113,56 @@ export function drawOrders() {
   }
 }
 
-export function placeRider(rider) {
+function riderNode(rider) {
+  return el("span", { class: "mk-rider", dataset: { rider: rider.id } }, el("span", { class: "mk-rider-name" }, rider.name));
+}
+
+// Place, move or remove one rider's marker; new markers are returned (not yet on the map) when `batch` is given,
+// so a list of riders joins the cluster layer in one `addLayers` call.
+export function placeRider(rider, batch = null) {
   const L = window.L;
   if (!mapState.map) return;
   let marker = mapState.riders.get(rider.id);
   if (rider.lat == null || rider.lng == null || rider.on_duty === false) {
     if (marker) {
-      marker.remove();
+      mapState.riderLayer.removeLayer(marker);
       mapState.riders.delete(rider.id);
     }
     return;
   }
   if (!marker) {
-    marker = L.circleMarker([rider.lat, rider.lng], {
-      radius: 9, pane: "riders", className: "mk-rider", color: "#ffffff", weight: 3, fillColor: "#1d70b8",
-      fillOpacity: 1,
-    }).bindTooltip(rider.name, { permanent: true, direction: "right", offset: [10, 0], className: "rider-label" });
-    marker.addTo(mapState.map);
+    const node = riderNode(rider);
+    marker = L.marker([rider.lat, rider.lng], {
+      icon: L.divIcon({ html: node, className: "mk-rider-icon", iconSize: [18, 18], iconAnchor: [9, 9] }),
+      keyboard: false, title: rider.name,
+    });
+    marker.node = node;
     mapState.riders.set(rider.id, marker);
+    if (batch) batch.push(marker);
+    else mapState.riderLayer.addLayer(marker);
   } else {
-    marker.setLatLng([rider.lat, rider.lng]);
-    marker.setTooltipContent(rider.name);
+    const at = marker.getLatLng();
+    if (at.lat !== rider.lat || at.lng !== rider.lng) marker.setLatLng([rider.lat, rider.lng]);
+    if (marker.node.firstChild.textContent !== rider.name) marker.node.firstChild.textContent = rider.name;
   }
-  const node = marker.getElement();
-  if (node) {
-    node.dataset.rider = rider.id;
-    node.dataset.lat = rider.lat;
-    node.dataset.lng = rider.lng;
+  marker.node.dataset.lat = rider.lat;
+  marker.node.dataset.lng = rider.lng;
+}
+
+export function placeRiders(riders) {
+  if (!mapState.map) return;
+  const batch = [];
+  riders.forEach((r) => placeRider(r, batch));
+  if (batch.length) {
+    if (mapState.riderLayer.addLayers) mapState.riderLayer.addLayers(batch);
+    else batch.forEach((m) => mapState.riderLayer.addLayer(m));
   }
 }
 
 export function dropStaleRiderMarkers() {
   for (const [id, marker] of mapState.riders) {
     if (!state.riders.has(id)) {
-      marker.remove();
+      mapState.riderLayer.removeLayer(marker);
       mapState.riders.delete(id);
     }
   }

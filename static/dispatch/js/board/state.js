@@ -11,9 +11,13 @@ export const STATUS = {
   assigned: gettext("Rider assigned"),
   ready: gettext("Ready at store"),
   picked_up: gettext("On the way"),
+  failed: gettext("Delivery failed"),
+  returning: gettext("Going back to the store"),
   delivered: gettext("Delivered"),
   cancelled: gettext("Cancelled"),
 };
+// The statuses an open order can have, in the order of the status filter.
+export const OPEN_STATUSES = ["created", "offered", "assigned", "ready", "picked_up", "failed", "returning"];
 
 export const state = {
   orders: [],
@@ -23,7 +27,26 @@ export const state = {
   known: new Set(), // order ids seen so far, to highlight new ones
   calls: null, // the CallManager, once the socket is up
   socket: null, // the board's LiveSocket
+  filters: { status: "", store: "", fleet: "", q: "" }, // sent to the server as query parameters
+  refiltered: false, // the next list answers a filter change: its orders are not "new"
+  ridersVersion: 0, // bumped when the riders' names or duty change (rows rebuild their choices then)
 };
+
+// When an order is due, from the server's `due_at` or (an order from the assign answer) the board's settings.
+export function dueAt(order) {
+  if (order.due_at) return new Date(order.due_at).getTime();
+  const minutes = order.rider ? cfg.deliver_due_min : cfg.assign_due_min;
+  return new Date(order.created_at).getTime() + minutes * 60000;
+}
+
+export function isLate(order, now = Date.now()) {
+  return now > dueAt(order);
+}
+
+// Most urgent first: unassigned, then the oldest (as the server sorts).
+export function byUrgency(a, b) {
+  return (a.rider ? 1 : 0) - (b.rider ? 1 : 0) || new Date(a.created_at) - new Date(b.created_at) || a.id - b.id;
+}
 
 // Calls between sibling modules, bound when the module that offers them loads (the page's entry module loads
 // them all). Importing instead would make import cycles or chains deeper than the hashed static names can
