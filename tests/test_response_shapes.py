@@ -14,6 +14,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from dispatch.management.commands.demo_data import DEMO_PASSWORD
+from dispatch.services.safety import REPORT_REASONS
 from tests.factories import DOOR, order_payload
 
 
@@ -196,6 +197,10 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
 
     _exits(api, demo, rider.pk)
     _offers(api, rider.pk)
+    # The rider's safety: an SOS with a position, and a report (with a block) on the order just delivered.
+    api.call("rider1", "post", "/api/rider/sos/", {"lat": 51.5, "lng": -0.12, "accuracy": 8.0, "note": "a dog"})
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/report/", {"reason": REPORT_REASONS[0], "block": True},
+             order_id=oid)
 
     operations = {(method, path) for path, ops in spec["paths"].items() for method in ops}
     assert operations - set(api.seen) == set(), "operations this test never saw succeed: add them above"
