@@ -528,19 +528,18 @@ class Bench:
                 self.stack = stack
                 t0 = time.monotonic()
                 out = tmp / "setup.json"
+                lunch_out = tmp / "lunch.json"
                 subprocess.run([str(BIN / "python"), "manage.py", "simulate", "--riders", str(args.riders), "--orders",
-                                "--setup-json", str(out)], cwd=ROOT, env=stack.env, check=True, capture_output=True,
+                                "--setup-json", str(out),
+                                *(["--lunch-json", str(lunch_out), "--lunch-riders", str(args.lunch_riders)]
+                                  if args.lunch_peak else [])], cwd=ROOT, env=stack.env, check=True, capture_output=True,
                                timeout=3600)
                 self.setup = json.loads(out.read_text())
                 for i, spec in enumerate(self.setup["riders"]):
                     spec["index"] = i
                 self.bench_ids = {spec["id"] for spec in self.setup["riders"]}
                 if args.lunch_peak:
-                    out = tmp / "lunch.json"
-                    subprocess.run([str(BIN / "python"), "manage.py", "simulate", "--lunch-peak", "--riders",
-                                    str(args.lunch_riders), "--setup-json", str(out)], cwd=ROOT, env=stack.env, check=True,
-                                   capture_output=True, timeout=600)
-                    self.lunch_setup = json.loads(out.read_text())
+                    self.lunch_setup = json.loads(lunch_out.read_text())
                 print(f"  set-up of {args.riders} riders with picked-up orders: {time.monotonic() - t0:.1f} s", flush=True)
                 if stack.db_url:
                     self.settle_database(stack.db_url)

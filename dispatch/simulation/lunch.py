@@ -100,8 +100,7 @@ class LunchPeak:
         def p(q: float) -> float | None:
             return lat[min(len(lat) - 1, max(0, int(len(lat) * q + 0.5) - 1))] if lat else None
 
-        return {**self.counts, "offer_p50_ms": p(0.5), "offer_p99_ms": p(0.99),
-                "track_open_at_end": len(self.tokens) - len(self.ended) - self.counts["track_closed_early"]}
+        return {**self.counts, "offer_p50_ms": p(0.5), "offer_p99_ms": p(0.99)}
 
     # --- the merchants -------------------------------------------------------------------------------------
     async def _post_orders(self, merchant, stop: asyncio.Event) -> None:

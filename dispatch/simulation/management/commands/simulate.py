@@ -40,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--orders", action="store_true", help="set-up: one picked-up order per rider")
         parser.add_argument("--lunch-peak", action="store_true",
                             help="merchants post orders at --orders-per-hour; auto-dispatch offers them to the sim riders")
+        parser.add_argument("--lunch-json", default="",
+                            help="with --setup-json: also set up --lunch-riders lunch riders, written here")
+        parser.add_argument("--lunch-riders", type=int, default=50)
         parser.add_argument("--orders-per-hour", type=float, default=3000.0)
         parser.add_argument("--ride-seconds", type=float, default=30.0, help="lunch peak: the longest ride to a stop")
         parser.add_argument("--decline-every", type=int, default=5, help="lunch peak: every n-th offer is declined")
@@ -47,7 +50,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, url: str, riders: int, demo: bool, every: float, speed: float, rate: float, seconds: float | None,
                setup_json: str, orders: bool, lunch_peak: bool, orders_per_hour: float, ride_seconds: float,
-               decline_every: int, fail_every: int, **options):
+               decline_every: int, fail_every: int, lunch_json: str, lunch_riders: int, **options):
         if not (settings.DEBUG or settings.DEMO_MODE or settings.TESTING):
             raise CommandError("The simulator is only for debug or demo mode (set DEMO_MODE=1).")
         url = url or f"http://127.0.0.1:{settings.PORT}"
@@ -56,6 +59,8 @@ class Command(BaseCommand):
             t0 = time.monotonic()
             setup = lunch_setup(riders=riders) if lunch_peak else accounts.accounts_setup(riders=riders, orders=orders)
             Path(setup_json).write_text(json.dumps(setup))
+            if lunch_json:  # one process start for both set-ups (the live bench)
+                Path(lunch_json).write_text(json.dumps(lunch_setup(riders=lunch_riders)))
             self.stdout.write(f"set up {riders} sim riders in {time.monotonic() - t0:.1f} s")
             return
         raise_fd_limit()
