@@ -6,7 +6,7 @@ PORT ?= 8000
 SIM_RIDERS ?= 3
 export DEMO_MODE ?= 1
 
-.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-suggest bench-geofence bench-http bench-live lighthouse lighthouse-board clean
+.PHONY: run test install migrate demo demo-order messages static urls screenshots lint lint-js bench-pickup bench-suggest bench-geofence bench-http bench-live bench-lunch lighthouse lighthouse-board clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,9 @@ bench-http: install
 # Rider sockets through daphne vs a bare echo consumer; scale profile when DATABASE_URL and REDIS_URL are set.
 bench-live: install
 	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live $(BENCH_ARGS)
+
+bench-lunch: install  # bench-live with the lunch peak beside the pings (docs/bench-live.md)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.bench_live --lunch-peak 3000 $(BENCH_ARGS)
 
 # Lighthouse per screen, median of 3 (npm's lighthouse from scripts/lighthouse-npm/package-lock.json into var/node;
 # needs node and npm). URL= measures a running stack instead of a fresh one; LH_ARGS= goes to lighthouse.

@@ -4,6 +4,7 @@ same daphne, in one run. Prints one table; asserts nothing.
     python -m tests.bench_live [--riders 1000] [--steps 100,250,500,1000,2500] [--step-seconds 20]
                                [--profile auto|embedded|scale] [--procs N]
                                [--variant NAME:SETTING=VALUE[,SETTING=VALUE...]] ...
+                               [--lunch-peak ORDERS_PER_HOUR [--lunch-riders N]]
 
 A `--variant` runs the app's steps again after the first run, on the same riders and database, with the servers
 restarted under those settings (read back from their environment before anything is measured): an A/B of a
@@ -57,7 +58,7 @@ from pathlib import Path
 
 import httpx
 
-from dispatch.simulation import load
+from dispatch.simulation import load, lunch
 from tests.harness import BIN, ROOT, SERVER, LiveStack, free_port
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -171,6 +172,8 @@ class Bench:
         self.args = args
         self.rows: list[dict] = []
         self.notes: list[str] = []
+        self.lunch_lines: list[str] = []
+        self.lunch_report: dict | None = None
 
     # --- the server's processes ---------------------------------------------------------------------
     def daphnes(self) -> list[subprocess.Popen]:
@@ -223,12 +226,75 @@ class Bench:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in spied]
 
     def overflow(self) -> int:
-        total = 0
+        return self.overflow_groups()[0]
+
+    def overflow_groups(self) -> tuple[int, dict[str, int]]:
+        """Messages dropped on full channels, summed over the servers: in all, and by group kind (the group's name
+        up to its first '.' or '_' and digits: "rider", "track", "dispatch"...)."""
+        total, groups = 0, defaultdict(int)
         for i in range(len(self.stack.ports)):
             r = httpx.get(f"{self.stack.url_of(i)}/api/dispatch/overload/", timeout=10,
                           headers={"Authorization": f"Token {self.setup['dispatcher']['token']}"})
-            total += r.json()["dropped"] if r.status_code == 200 else 0
-        return total
+            if r.status_code != 200:
+                continue
+            total += r.json()["dropped"]
+            for group, n in r.json().get("by_group", {}).items():
+                groups[re.split(r"[._\d]", group, maxsplit=1)[0] or group] += n
+        return total, dict(groups)
+
+    # --- the lunch peak beside the pings ---------------------------------------------------------------
+    def lunch_start(self):
+        """The lunch peak (dispatch/simulation/lunch.py) in a process of its own, running until `lunch_stop`."""
+        ctx = multiprocessing.get_context("fork")
+        mine, theirs = ctx.Pipe()
+        a = self.args
+        kwargs = {"orders_per_hour": a.lunch_peak, "ride_s": a.lunch_ride_seconds, "decline_every": a.lunch_decline_every,
+                  "fail_every": a.lunch_fail_every, "log": lambda line: None}
+        proc = ctx.Process(target=lunch.lunch_process, daemon=True,
+                           args=(theirs, self.stack.url, self.lunch_setup, kwargs))
+        self.lunch_over0 = self.overflow_groups()
+        proc.start()
+        answer = mine.recv() if mine.poll(60) else "failed: no answer in 60 s"
+        if answer != "ready":
+            proc.kill()
+            raise RuntimeError(f"the lunch peak did not start: {answer}")
+        self.lunch_t0 = time.monotonic()
+        print(f"  lunch peak: {a.lunch_peak:.0f} orders/h, {len(self.lunch_setup['riders'])} lunch riders, auto-dispatch on",
+              flush=True)
+        return proc, mine
+
+    def lunch_stop(self, lunch_proc) -> None:
+        proc, conn = lunch_proc
+        left = self.args.lunch_min_seconds - (time.monotonic() - self.lunch_t0)
+        if left > 0:
+            time.sleep(left)
+        seconds = time.monotonic() - self.lunch_t0
+        conn.send("stop")
+        report = conn.recv() if conn.poll(60) else None
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+        if report is None:
+            self.lunch_lines.append("lunch peak: no report (the process did not answer)")
+            return
+        (t0, g0), (t1, g1) = self.lunch_over0, self.overflow_groups()
+        by = {k: g1.get(k, 0) - g0.get(k, 0) for k in sorted(set(g0) | set(g1)) if g1.get(k, 0) - g0.get(k, 0)}
+        report.update(seconds=seconds, dropped=t1 - t0, dropped_by=by, orders_per_hour=self.args.lunch_peak)
+        self.lunch_report = report
+        self.lunch_lines += [
+            f"lunch peak, {self.args.lunch_peak:.0f} orders/h for {seconds:.0f} s beside the pings:",
+            f"  orders posted {report['posted']}, assigned {report['accepted']}, delivered {report['delivered']}, "
+            f"failed {report['failed']} (refused posts {report['post_errors']}, job errors {report['job_errors']})",
+            f"  offers {report['offers']}: accepted {report['accepted']}, declined {report['declined']}, "
+            f"answered too late {report['accept_refused']}",
+            "  offer-to-phone ms (created_at to offer.new on the rider socket): p50 "
+            + " p99 ".join("-" if v is None else f"{v:.0f}" for v in (report["offer_p50_ms"], report["offer_p99_ms"])),
+            f"  tracking sockets opened {report['track_opened']}, closed early {report['track_closed_early']}, "
+            f"frames {report['track_frames']}",
+            f"  frames dropped (overflow, all servers, during the lunch peak) {t1 - t0}"
+            + (f" by group {by}" if by else "") + "; alerts dropped "
+            + str(by.get("dispatch", 0)) + " (the dispatch groups carry alerts)",
+        ]
 
     def restart_servers(self, extra: dict[str, str] | None = None) -> None:
         """Fresh daphne processes, same command and ports, for the next target: its RSS per socket is not
@@ -311,6 +377,7 @@ class Bench:
                       f"after a ping each{redis}", flush=True)
             self.idle_cpu(target, opened)
             observer = self.map_open() if target.startswith("app") else None
+            lunch_proc = self.lunch_start() if target == "app" and self.args.lunch_peak else None
             try:
                 for rate in self.args.steps:
                     row = self.step(target, shards, rate, opened, rss_per, observer=observer)
@@ -321,6 +388,8 @@ class Bench:
                         break
                     time.sleep(2.0)
             finally:
+                if lunch_proc is not None:
+                    self.lunch_stop(lunch_proc)
                 if observer is not None:
                     observer[1].send("stop")
                     observer[1].poll(30) and observer[1].recv()
@@ -391,6 +460,7 @@ class Bench:
             time.sleep(MAP_SETTLE_S)  # the last pings' positions go out with the next flush (POSITION_FLUSH_S)
             observer[1].send("frames")
             frames = observer[1].recv() if observer[1].poll(30) else []
+            frames = [f for f in frames if f[0] in self.bench_ids]  # not the lunch peak's riders
         over1 = self.overflow() if with_map else 0
         acks = [a for r in results for a in r["acks"]]
         lat = [a[2] * 1e3 for a in acks]
@@ -452,17 +522,24 @@ class Bench:
                 db_url = os.environ["DATABASE_URL"]
                 self.redis = PrivateRedis(tmp)
             with LiveStack(tmp, servers=2 if args.profile == "scale" else 1, database_url=db_url,
+                           workers=bool(args.lunch_peak),  # auto-dispatch runs as Celery tasks
                            redis_url=self.redis.url if self.redis else "",
                            env={"BENCH_ECHO": "1", "LOG_LEVEL": "WARNING"}) as stack:
                 self.stack = stack
                 t0 = time.monotonic()
                 out = tmp / "setup.json"
+                lunch_out = tmp / "lunch.json"
                 subprocess.run([str(BIN / "python"), "manage.py", "simulate", "--riders", str(args.riders), "--orders",
-                                "--setup-json", str(out)], cwd=ROOT, env=stack.env, check=True, capture_output=True,
+                                "--setup-json", str(out),
+                                *(["--lunch-json", str(lunch_out), "--lunch-riders", str(args.lunch_riders)]
+                                  if args.lunch_peak else [])], cwd=ROOT, env=stack.env, check=True, capture_output=True,
                                timeout=3600)
                 self.setup = json.loads(out.read_text())
                 for i, spec in enumerate(self.setup["riders"]):
                     spec["index"] = i
+                self.bench_ids = {spec["id"] for spec in self.setup["riders"]}
+                if args.lunch_peak:
+                    self.lunch_setup = json.loads(lunch_out.read_text())
                 print(f"  set-up of {args.riders} riders with picked-up orders: {time.monotonic() - t0:.1f} s", flush=True)
                 if stack.db_url:
                     self.settle_database(stack.db_url)
@@ -526,6 +603,8 @@ class Bench:
 
         for note in self.notes:
             print(note)
+        for line in self.lunch_lines:
+            print(line)
         app, ref = capacity("app"), capacity("echo")
         ran_echo = any(r["target"] == "echo" for r in self.rows)
         print(f"\nhighest achieved load with ack p99 <= 50 ms: app {app:.0f}/s, "
@@ -573,6 +652,14 @@ def parse(argv: list[str] | None = None):
                    help="after the app's steps, restart the servers with these settings in their environment and run "
                         "the app's steps again as app[NAME], on the same riders and database: an A/B in one run "
                         "(repeatable)")
+    p.add_argument("--lunch-peak", type=float, default=0.0, metavar="ORDERS_PER_HOUR",
+                   help="run the lunch peak (manage.py simulate --lunch-peak) beside the app's pinging riders: orders "
+                        "posted at this rate, auto-dispatched, accepted, picked up, delivered or failed")
+    p.add_argument("--lunch-riders", type=int, default=50, help="the lunch peak's own riders (free, near the store)")
+    p.add_argument("--lunch-min-seconds", type=float, default=0.0, help="keep the lunch peak running at least this long")
+    p.add_argument("--lunch-ride-seconds", type=float, default=30.0, help="the lunch riders' longest ride to a stop")
+    p.add_argument("--lunch-decline-every", type=int, default=5, help="every n-th offer is declined")
+    p.add_argument("--lunch-fail-every", type=int, default=10, help="every n-th job fails (refused)")
     args = p.parse_args(argv)
     args.variant = [variant(p, spec) for spec in args.variant]
     args.steps = [float(s) for s in args.steps.split(",") if s.strip()]
