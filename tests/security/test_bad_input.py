@@ -6,6 +6,7 @@ phone, a stranger with a tracking link)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -54,6 +55,7 @@ def test_deep_json_is_malformed_on_every_json_write_endpoint(assigned_order, cli
     for method, path in operations:
         token = assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
         url = path.replace("{order_id}", str(assigned_order["id"])).replace("{token}", token)
+        url = re.sub(r"\{\w+_id\}", "1", url)  # an alert or an offer: the body is refused before any lookup
         client = client_for_path(path, client_for)
         for body in (DEEP, '{"a":' * 400 + "1" + "}" * 400):
             response = client.generic(method, url, body, content_type="application/json")

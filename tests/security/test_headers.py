@@ -52,7 +52,7 @@ def world(assigned_order, demo, merchant, db):
         "values": {"order_id": str(assigned_order["id"]), "object_id": str(assigned_order["id"]),
                    "token": assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1],
                    "content_type_id": str(ContentType.objects.get_for_model(get_user_model()).pk),
-                   "app_label": "auth", "url": "nothing", "z": "3", "x": "4", "y": "2"},
+                   "app_label": "auth", "url": "nothing", "z": "3", "x": "4", "y": "2", "alert_id": "1", "offer_id": "1"},
         "other": other,
     }
 

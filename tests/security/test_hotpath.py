@@ -47,11 +47,13 @@ def test_an_order_event_still_reloads_the_context(demo, assigned_order, dispatch
     assert live_contexts.rider_context(rider) == []
 
 
-def test_map_positions_are_batched_per_second(demo, settings):
+def test_map_positions_are_batched_per_second(demo, settings, monkeypatch):
     """Dispatcher (finding "frame publishing"): many pings make one `rider.positions` frame per flush,
     carrying the latest position of every rider who moved, with a rising seq; no PII in it."""
+    from dispatch.live import ping as live_ping
     from dispatch.live import positions
 
+    monkeypatch.setattr(live_ping, "FREE_POSITION_EVERY_S", 0.0)  # these riders are free: not sparse here
     settings.POSITION_BATCH = True
     positions.aggregator.take()  # start clean
     layer = get_channel_layer()
