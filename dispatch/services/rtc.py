@@ -202,7 +202,7 @@ def live_calls():
 def _relock(call: Interaction) -> Interaction:
     """The call row again, locked, still live: authorised by `selectors.access_call` just before."""
     try:
-        return _live_calls().select_for_update().select_related("order", "line__rider").get(pk=call.pk)
+        return _live_calls().select_for_update(of=("self",)).select_related("order", "line__rider").get(pk=call.pk)
     except Interaction.DoesNotExist as exc:
         raise NotFound() from exc
 
@@ -303,7 +303,7 @@ def _still_allowed(call: Interaction, role: str) -> bool:
 def calls_end_lost_access(*, order: Order | None = None, line: int | None = None) -> int:
     """End every live call a party of which lost access (revocation, reassignment, link expiry), or that rang
     unanswered for RING_TIMEOUT_S. Run where access is revoked and from the lifecycle sweep."""
-    qs = _live_calls().select_for_update().select_related("order", "line__rider")
+    qs = _live_calls().select_for_update(of=("self",)).select_related("order", "line__rider")
     if order is not None:
         qs = qs.filter(order=order)
     if line is not None:

@@ -205,7 +205,8 @@ def test_blocked_location_is_explained_and_im_here_is_offered(stack, browser):
     new_alert.locator("[data-ack]").click()
     page.click("button.back-btn")
     expect(page.locator("li.order-card")).to_have_count(2)
-    expect(page.locator("li.order-card").first).to_contain_text(second_code)
+    # Both listed, in delivery order (each card numbered with its stop), the new one among them.
+    expect(page.locator(f"li.order-card[data-order='{second}']")).to_contain_text(second_code)
     assert page.locator("li.order-card button").first.bounding_box()["height"] >= 48
     screenshot(page, "rider-list")
     assert page.problems == []

@@ -108,6 +108,7 @@ def test_a_socket_fix_is_written_from_the_servers_event_loop_before_its_ack(stac
     import psycopg
 
     rider_pk = parties.rider_pk("rider2")
+    parties.assign(parties.post_order(A), "rider2", A)  # on an order: every fix is stored (a free rider's is sparse)
     rider_a = Socket(stack.url_of(A), "/ws/rider/", parties("rider2", A), name="rider2@A")
     try:
         for seq in (701, 702):  # the first may load the rider's context; the second is the common ping
@@ -194,7 +195,8 @@ def test_delivery_on_a_revokes_through_the_redis_worker_and_b_hears_it(stack, pa
         assert r.status_code == 200, r.text
         revoked = socks["rider1@B"].wait_for(is_event("order.revoked", oid), timeout=REVOKE_AFTER_S + 20,
                                              what="order.revoked")
-        assert set(revoked) == {"type", "seq", "order"}
+        assert set(revoked) == {"type", "seq", "order", "reason"}
+        assert revoked["reason"] == "expired"  # a code (access ran out after delivery), for the phone; nothing else
         for name in ("rider2@A", "rider2@B"):
             socks[name].drain(0.3)
             assert socks[name].about(oid) == [], f"{name} heard about rider1's order: {socks[name].frames}"

@@ -55,7 +55,8 @@ def test_worker_revokes_access_after_delivery_and_the_socket_hears_it(stack, par
         rider_ws.wait_for(is_event("order.updated", oid, status="delivered"), what="order.updated delivered")
 
         revoked = rider_ws.wait_for(is_event("order.revoked", oid), timeout=REVOKE_AFTER_S + 20, what="order.revoked")
-        assert set(revoked) == {"type", "seq", "order"} and revoked["seq"] > 0
+        assert set(revoked) == {"type", "seq", "order", "reason"} and revoked["seq"] > 0
+        assert revoked["reason"] == "expired"  # a code (access ran out after delivery), for the phone; nothing else
         other_ws.drain(0.5)
         assert other_ws.about(oid) == [], "rider2 heard about rider1's order"
     finally:

@@ -50,7 +50,8 @@ def test_beat_sweep_revokes_when_no_countdown_task_exists(stack, parties):
         # The grant's due time passes (time travel): the next sweep revokes it and tells the device.
         assert expire_grants(stack, oid) >= 1
         frame = rider_ws.wait_for(is_event("order.revoked", oid), timeout=15, what="order.revoked")
-        assert set(frame) == {"type", "seq", "order"}
+        assert set(frame) == {"type", "seq", "order", "reason"}
+        assert frame["reason"] == "expired"  # a code (access ran out after delivery), for the phone; nothing else
     finally:
         rider_ws.close()
     assert_no_pii(rider_ws.raw)
