@@ -1,6 +1,6 @@
 // The riders on duty, as a list beside the map.
 import { $, ago, el } from "../../../common/dom.js";
-import { gettext } from "../../../common/ui.js";
+import { fmt, gettext, ngettext } from "../../../common/ui.js";
 import { late, state } from "./state.js";
 
 export function renderRiders() {
@@ -15,8 +15,10 @@ export function renderRiders() {
     const held = state.orders.filter((o) => o.rider && o.rider.id === r.id).map((o) => o.pickup_code);
     return el("li", { dataset: { rider: r.id } },
       el("span", { class: "rider-name" }, r.name),
-      el("span", { class: "muted" }, held.length ? ` · order${held.length > 1 ? "s" : ""} ${held.join(", ")}` : " · free"),
-      el("span", { class: "muted rider-seen" }, r.at ? ` · seen ${ago(r.at)} ago` : " · no position yet"),
+      el("span", { class: "muted" }, " · ", held.length
+        ? fmt(ngettext("order %(codes)s", "orders %(codes)s", held.length), { codes: held.join(", ") }) : gettext("free")),
+      el("span", { class: "muted rider-seen" }, " · ",
+        r.at ? fmt(gettext("seen %(ago)s ago"), { ago: ago(r.at) }) : gettext("no position yet")),
       el("button", { type: "button", class: "btn btn-quiet", "data-open-line": String(r.id),
         onclick: () => late.openLine && late.openLine(r.id, { focus: true }) }, gettext("Message")));
   }));
