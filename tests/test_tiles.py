@@ -66,3 +66,18 @@ def test_pages_use_this_origin_and_the_csp_allows_no_tile_host(settings):
 def test_tile_coordinates_stay_out_of_the_logs():
     line = '127.0.0.1 - - "GET /tiles/17/65486/43582.png HTTP/1.1" 200 - /static/site.css'
     assert redact(line) == '127.0.0.1 - - "GET /tiles/<redacted> HTTP/1.1" 200 - /static/site.css'
+
+
+@pytest.mark.django_db
+def test_the_board_says_tiles_are_down_from_its_first_paint(demo):
+    """Once this server knows the tile server is down, the board's HTML carries the note: it is not drawn seconds
+    later, when the first placeholder tile has come back."""
+    dispatcher = Client()
+    dispatcher.force_login(demo["dispatcher1"])
+    up = dispatcher.get("/dispatch/").content.decode()
+    assert 'id="map-note" role="status" hidden>' in up and 'data-tiles="unavailable"' not in up
+    cache.set(tiles.DOWN_KEY, 1, 60)
+    down = dispatcher.get("/dispatch/").content.decode()
+    assert 'data-tiles="unavailable"' in down
+    note = down.split('id="map-note"', 1)[1].split("</p>", 1)[0]
+    assert "hidden" not in note and "Map tiles unavailable" in note

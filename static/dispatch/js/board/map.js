@@ -7,7 +7,10 @@ import { $, el } from "../../../common/dom.js";
 import { fmt, gettext, ngettext } from "../../../common/ui.js";
 import { cfg, late, state, STATUS } from "./state.js";
 
-const mapState = { map: null, stores: null, riderLayer: null, riders: new Map(), orders: new Map(), fitted: false };
+// The layers (tiles, stores, order areas, riders) join the map once, after it has been fitted to them (fitOnce):
+// drawn at a placeholder view first, everything was laid out twice, and the second time in one long task.
+const mapState = { map: null, tiles: null, stores: null, areas: null, riderLayer: null, riders: new Map(),
+  orders: new Map(), fitted: false, shown: false };
 const CLUSTER_RADIUS_PX = 80; // wider than a rider's name label: two labels closer than this would overlap
 
 function clusterIcon(cluster) {
@@ -53,18 +56,22 @@ export function mapInit() {
       e.tile.style.display = "none"; // nothing to draw: not an image stretched to 256 px either
       unavailable();
     }
-    else if (!failed) container.dataset.tiles = "ok";
+    else if (!failed) {
+      container.dataset.tiles = "ok";
+      mapNote(""); // the server's "tiles unavailable" from the page, if any: they are back
+    }
   });
-  tiles.addTo(map);
+  mapState.tiles = tiles;
   mapState.map = map;
-  mapState.stores = L.layerGroup().addTo(map);
+  mapState.stores = L.layerGroup();
+  mapState.areas = L.layerGroup();
   mapState.riderLayer = L.markerClusterGroup
     ? L.markerClusterGroup({ maxClusterRadius: CLUSTER_RADIUS_PX, showCoverageOnHover: false, chunkedLoading: true,
       chunkInterval: 40, chunkDelay: 10, // adding many riders: slices of 40 ms, not the default 200
       spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon })
     : L.layerGroup(); // the plugin did not load: every rider on its own
-  mapState.riderLayer.addTo(map);
   container.dataset.map = "ready";
+  setTimeout(showLayers, 5000); // the board's data never came: the map shows what it has
 }
 
 export function drawStores() {
@@ -80,36 +87,70 @@ export function drawStores() {
   }
 }
 
-export function drawOrders() {
+const AREAS_PER_SLICE = 20; // order areas drawn per slice of work before the browser gets a turn
+let areasGeneration = 0;
+
+function yieldToBrowser() {
+  if (window.scheduler && typeof window.scheduler.yield === "function") return window.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+function drawArea(o) {
   const L = window.L;
-  if (!mapState.map) return;
-  const live = new Set();
-  for (const o of state.orders) {
-    if (!o.approx || o.approx.lat == null) continue;
-    live.add(o.id);
-    const label = fmt(gettext("%(code)s · %(area)s (approximate) · %(status)s"), { code: o.pickup_code, area: o.area, status: STATUS[o.status] || o.status });
-    let circle = mapState.orders.get(o.id);
-    if (!circle) {
-      circle = L.circle([o.approx.lat, o.approx.lng], {
-        radius: 500, pane: "orders", className: "mk-order", color: "#b85a0d", weight: 2, fillColor: "#f47738",
-        fillOpacity: 0.12, dashArray: "6 4",
-      }).bindTooltip(label).addTo(mapState.map);
-      mapState.orders.set(o.id, circle);
-    } else {
-      circle.setLatLng([o.approx.lat, o.approx.lng]);
-      circle.setTooltipContent(label);
-    }
-    const node = circle.getElement();
-    if (node) {
-      node.dataset.order = o.id;
-      node.dataset.status = o.status;
-    }
+  const label = fmt(gettext("%(code)s · %(area)s (approximate) · %(status)s"), { code: o.pickup_code, area: o.area, status: STATUS[o.status] || o.status });
+  let circle = mapState.orders.get(o.id);
+  if (!circle) {
+    circle = L.circle([o.approx.lat, o.approx.lng], {
+      radius: 500, pane: "orders", className: "mk-order", color: "#b85a0d", weight: 2, fillColor: "#f47738",
+      fillOpacity: 0.12, dashArray: "6 4",
+    }).bindTooltip(label).addTo(mapState.areas);
+    mapState.orders.set(o.id, circle);
+  } else {
+    circle.setLatLng([o.approx.lat, o.approx.lng]);
+    circle.setTooltipContent(label);
   }
+  circle.order = { id: o.id, status: o.status };
+  tagArea(circle);
+}
+
+// The area's SVG path says which order it is (once it is on the map).
+function tagArea(circle) {
+  const node = circle.getElement();
+  if (node) {
+    node.dataset.order = circle.order.id;
+    node.dataset.status = circle.order.status;
+  }
+}
+
+function showLayers() {
+  if (!mapState.map || mapState.shown) return;
+  mapState.shown = true;
+  mapState.tiles.addTo(mapState.map);
+  mapState.stores.addTo(mapState.map);
+  mapState.areas.addTo(mapState.map);
+  mapState.riderLayer.addTo(mapState.map);
+  mapState.orders.forEach(tagArea);
+}
+
+// The orders' approximate areas, in slices (100 SVG circles at once was one long task); a newer call supersedes
+// one still drawing. Resolves once this call's areas are all on the map.
+export async function drawOrders() {
+  if (!mapState.map) return;
+  const mine = ++areasGeneration;
+  const orders = state.orders.filter((o) => o.approx && o.approx.lat != null);
+  const live = new Set(orders.map((o) => o.id));
   for (const [id, circle] of mapState.orders) {
     if (!live.has(id)) {
       circle.remove();
       mapState.orders.delete(id);
     }
+  }
+  for (let start = 0; start < orders.length; start += AREAS_PER_SLICE) {
+    if (start > 0) {
+      await yieldToBrowser();
+      if (mine !== areasGeneration) return;
+    }
+    orders.slice(start, start + AREAS_PER_SLICE).forEach(drawArea);
   }
 }
 
@@ -168,16 +209,20 @@ export function dropStaleRiderMarkers() {
   }
 }
 
+// Fit the view to the stores, riders and order areas, from the data (the layers are not on the map yet), then
+// show the layers: one layout at the final view.
 export function fitOnce() {
   const L = window.L;
   if (!mapState.map || mapState.fitted) return;
   const bounds = L.latLngBounds([]);
   state.stores.forEach((s) => bounds.extend([s.lat, s.lng]));
   state.riders.forEach((r) => { if (r.lat != null) bounds.extend([r.lat, r.lng]); });
-  mapState.orders.forEach((circle) => bounds.extend(circle.getBounds()));
-  if (!bounds.isValid()) return;
-  mapState.fitted = true;
-  mapState.map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 });
+  mapState.orders.forEach((circle) => bounds.extend(circle.getLatLng().toBounds(2 * circle.getRadius())));
+  if (bounds.isValid()) {
+    mapState.fitted = true;
+    mapState.map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false });
+  }
+  showLayers();
 }
 
 // A layer of its own for another module's markers (the alerts' layer), above the riders; null without a map.

@@ -56,13 +56,26 @@ function decorate() {
   });
 }
 
+// Watched: the orders table and the assign dialog (created on first use), not the whole page: the map's markers
+// and the alerts move all the time and have no assign buttons (watching the body cost a scan of every row per
+// animation frame while the riders were being placed).
 let pending = false;
-new MutationObserver(() => {
+const observer = new MutationObserver(() => {
   if (pending) return;
   pending = true;
   requestAnimationFrame(() => {
     pending = false;
     decorate();
   });
-}).observe(document.body, { childList: true, subtree: true, characterData: true });
+});
+const watched = new Set();
+function watch(node) {
+  if (!node || watched.has(node)) return;
+  watched.add(node);
+  observer.observe(node, { childList: true, subtree: true, characterData: true });
+}
+watch(document.getElementById("orders"));
+watch(document.getElementById("assign-dialog"));
+const main = document.querySelector("main");
+if (main) new MutationObserver(() => watch(document.getElementById("assign-dialog"))).observe(main, { childList: true });
 decorate();

@@ -30,9 +30,9 @@ export async function showOrders(orders) {
   shownOrders = text;
   state.orders = orders;
   const drawn = renderOrders();
-  drawOrders();
+  const areas = drawOrders();
   renderRiders();
-  await drawn;
+  await Promise.all([drawn, areas]);
 }
 
 export async function loadOrders() {
