@@ -157,13 +157,13 @@ def seed_month(*, days: int = 30, per_day: int = 30, old: int = 24, seed: int = 
                 i += 1
                 made["orders"] += 1
         # Older than the window: due for shredding inside the month. The sweep shredded most; some are overdue.
-        for _ in range(old):
+        for k in range(old):
             created = now - timedelta(days=settings.RETENTION_DAYS + rng.randrange(1, days), hours=rng.randrange(0, 12))
             order = one_order(i, created, final=False)
             i += 1
             made["old"] += 1
             due = created + timedelta(days=settings.RETENTION_DAYS)
-            if rng.random() < 0.8:
+            if k % 4 != 3:  # three in four shredded on time, the fourth overdue
                 order_shred(order=order)
                 SealedRecord.objects.filter(order=order).update(shredded_at=due + timedelta(minutes=rng.randrange(1, 60)))
                 made["shredded"] += 1
