@@ -158,7 +158,8 @@ def seed_month(*, days: int = 30, per_day: int = 30, old: int = 24, seed: int = 
                 made["orders"] += 1
         # Older than the window: due for shredding inside the month. The sweep shredded most; some are overdue.
         for k in range(old):
-            created = now - timedelta(days=settings.RETENTION_DAYS + rng.randrange(1, days), hours=rng.randrange(0, 12))
+            back = rng.randrange(1, max(2, days - 1))  # due inside the period, whatever the hour now
+            created = now - timedelta(days=settings.RETENTION_DAYS + back, hours=rng.randrange(0, 12))
             order = one_order(i, created, final=False)
             i += 1
             made["old"] += 1
