@@ -20,7 +20,7 @@ ZH = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0
 
 @pytest.fixture(scope="module")
 def seeded(stack):
-    done = stack.manage("seed_month", "--days", "30", "--per-day", "12", "--old", "8")
+    done = stack.manage("seed_month", "--days", "30", "--per-day", "8", "--old", "8")
     return done.stdout
 
 
