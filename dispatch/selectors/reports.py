@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from ..models import AuditEvent, Dispatcher, Interaction, Merchant, Order, OrderStatus, ProxySession, Rider, Staff
@@ -80,15 +81,17 @@ def _parties(user_ids: set[int]) -> dict[int, str]:
 
 
 def _pii_reads(events) -> dict[str, Any]:
-    rows = list(events.filter(action__in=PII_READS).values_list("actor_id", "data"))
-    roles = _parties({a for a, _ in rows if a})
+    """Counted in the database per (actor, purpose, tier): a month's reads never come into memory one by one."""
+    groups = list(events.filter(action__in=PII_READS)
+                  .values("actor_id", purpose=KT("data__purpose"), tier=KT("data__tier"))
+                  .annotate(n=Count("id")).order_by())
+    roles = _parties({g["actor_id"] for g in groups if g["actor_id"]})
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
-    for actor_id, data in rows:
-        party = "system" if actor_id is None else roles.get(actor_id, "other")
-        data = data if isinstance(data, dict) else {}
-        counts[(party, str(data.get("purpose") or "-"), str(data.get("tier") or "-"))] += 1
+    for g in groups:
+        party = "system" if g["actor_id"] is None else roles.get(g["actor_id"], "other")
+        counts[(party, str(g["purpose"] or "-"), str(g["tier"] or "-"))] += g["n"]
     table = [{"party": p, "purpose": u, "tier": t, "count": n} for (p, u, t), n in sorted(counts.items())]
-    return {"total": len(rows), "rows": table}
+    return {"total": sum(counts.values()), "rows": table}
 
 
 def _break_glass(events, *, reasons: bool) -> dict[str, Any]:
@@ -138,9 +141,8 @@ def _calls(*, store_ids, start: datetime, end: datetime) -> dict[str, Any]:
         sessions = sessions.filter(order__store_id__in=store_ids)
     by_kind: dict[str, int] = defaultdict(int)
     completed: dict[str, int] = defaultdict(int)
-    for kind, outcome in inter.values_list("kind", "outcome"):
-        by_kind[kind] += 1
-        completed[kind] += outcome == "completed"
+    for row in inter.values("kind").annotate(n=Count("id"), done=Count("id", filter=Q(outcome="completed"))).order_by():
+        by_kind[row["kind"]], completed[row["kind"]] = row["n"], row["done"]
     return {"in_app_calls": by_kind["call"], "in_app_calls_completed": completed["call"],
             "phone_calls": by_kind["phone"], "chat_messages": by_kind["chat"], "proxy_sessions": sessions.count()}
 
