@@ -9,6 +9,7 @@ from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
 from dispatch.intake import urls as intake_urls
 from dispatch.lockout import AuthTokenApi
+from dispatch.reports import urls as report_urls
 from dispatch.tracking import urls as tracking_urls
 from dispatch.views import PrivacyLogoutView, RoleLoginView
 from pickup import urls as pickup_urls
@@ -34,6 +35,7 @@ urlpatterns = [
     path("telephony/", include(intake_urls.telephony_urlpatterns)),
     *dispatch_urls.page_urlpatterns,
     *board_urls.page_urlpatterns,
+    *report_urls.page_urlpatterns,
     *tracking_urls.page_urlpatterns,
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,

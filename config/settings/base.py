@@ -391,6 +391,8 @@ RING_TIMEOUT_S = env.int("RING_TIMEOUT_S", default=45)
 REVEAL_STREET_M = env("REVEAL_STREET_M")
 REVEAL_DOOR_M = env("REVEAL_DOOR_M")
 RETENTION_DAYS = env("RETENTION_DAYS")
+# Whom a customer asks about their data, shown on the privacy notice (/privacy/). Set it to a real address.
+PRIVACY_CONTACT = env.str("PRIVACY_CONTACT", default="privacy@example.com (demo)")
 TRACKING_LINK_TTL_S = env("TRACKING_LINK_TTL_S")
 HANDOFF_CODE_TTL_S = env("HANDOFF_CODE_TTL_S")
 BREAK_GLASS_QUOTA_PER_DAY = env("BREAK_GLASS_QUOTA_PER_DAY")

@@ -71,3 +71,6 @@ class Dispatcher(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dispatcher")
     # "" sees every fleet; "platform" or "merchant:<id>" only that fleet's riders and orders.
     fleet_scope = models.CharField(max_length=24, blank=True, default="")
+    # May read the platform's privacy and operations report (/dispatch/reports/): every store, every fleet, and
+    # the break-glass reasons (truncated and with digits masked, docs/privacy-report.md).
+    reports_admin = models.BooleanField(default=False)

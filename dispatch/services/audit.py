@@ -80,14 +80,17 @@ def audit_record(*, actor=None, action: str, order=None, data: dict[str, Any] | 
 @transaction.atomic(savepoint=False)
 def audit_record_many(entries: list[dict[str, Any]]) -> list[AuditEvent]:
     """`audit_record` for many events (each a dict of its keyword arguments), appended to the chain in order
-    under one lock of its head and written in one insert: the same events, hashes and chain as one by one."""
+    under one lock of its head and written in one insert: the same events, hashes and chain as one by one.
+
+    An entry may name its own `at` (a seeded or imported history, `seed_month`): the chain's order stays the
+    order of appending, and its hashes cover the time given."""
     if not entries:
         return []
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
     last, events = head.last_hash, []
     for entry in entries:
         actor, order, action, data = entry.get("actor"), entry.get("order"), entry["action"], entry.get("data") or {}
-        at = timezone.now()
+        at = entry.get("at") or timezone.now()
         label = getattr(actor, "username", "") or ("system" if actor is None else str(actor))
         event = AuditEvent(at=at, actor=actor if getattr(actor, "pk", None) else None, actor_label=label,
                            action=action, order=order, data=data, prev_hash=last)

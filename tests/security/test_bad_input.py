@@ -252,3 +252,20 @@ def test_json_depth_ignores_brackets_in_strings(text, depth):
     from dispatch.parsers import json_depth
 
     assert json_depth(text) == depth
+
+
+@pytest.mark.parametrize("query", ["start=x&end=y", "start=2026-13-01&end=2026-12-01", "start=2026-12-05&end=2026-12-01",
+                                   "start=2020-01-01&end=2026-12-01", "start=%00&end=", "start=2026-12-01"])
+@pytest.mark.parametrize("who, path", [("dispatcher1", "/dispatch/reports/"), ("dispatcher1", "/dispatch/reports/privacy.csv"),
+                                       ("merchant1", "/portal/reports/"), ("merchant1", "/portal/reports/operations.csv")])
+def test_report_periods_are_strict(demo, who, path, query):
+    """A bad or reversed period, or one longer than a year, is never a 500: the page shows the form's error over
+    the default period (the last 30 days), a CSV holds the default period."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(demo[who])
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 200
+    if path.endswith("/"):
+        assert b"errorlist" in response.content or "end=" not in query

@@ -67,7 +67,7 @@ class Command(BaseCommand):
         for username, name, phone in OWN_RIDERS:
             Rider.objects.update_or_create(user=user(username),
                                            defaults={"display_name": name, "phone": phone, "fleet": merchants[0]})
-        Dispatcher.objects.get_or_create(user=user("dispatcher1"))
+        Dispatcher.objects.update_or_create(user=user("dispatcher1"), defaults={"reports_admin": True})
         Dispatcher.objects.update_or_create(user=user("dispatcher2"),
                                             defaults={"fleet_scope": merchant_fleet(merchants[0].pk)})
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Password for every demo account: {DEMO_PASSWORD}"))
