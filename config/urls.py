@@ -35,6 +35,7 @@ urlpatterns = [
     *dispatch_urls.page_urlpatterns,
     *board_urls.page_urlpatterns,
     *tracking_urls.page_urlpatterns,
+    *intake_urls.page_urlpatterns,
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,
 ]

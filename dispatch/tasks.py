@@ -15,6 +15,8 @@ from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
 from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
+from .services.webhooks import webhook_delivery_attempt
+from .services.webhooks import webhook_sweep as _webhook_sweep
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +83,16 @@ def auto_dispatch(order_id: int) -> str:
 def offer_timeout(offer_id: int) -> bool:
     """The offer's countdown ran out: expire it if still open (a no-op otherwise); auto-dispatch moves on."""
     return offer_expire(offer_id=offer_id) is not None
+
+
+@shared_task(acks_late=True)
+def webhook_deliver(delivery_id: int) -> str | None:
+    """One attempt of a webhook delivery if it is due (a duplicate or late task finds nothing to do). Its
+    retries are due times the sweep picks up, not Celery retries."""
+    return webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def webhook_sweep() -> int:
+    """Deliveries whose next attempt is due, handed to workers (no countdown: the row holds the due time)."""
+    return _webhook_sweep()
