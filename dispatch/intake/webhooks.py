@@ -24,8 +24,9 @@ from ..services.webhooks import (
 )
 
 
-def _with_secret(endpoint, secret: str) -> dict:
-    return {**WebhookOut(endpoint).data, "secret": secret}
+def _with_secret(endpoint, secret: str):
+    endpoint.secret = secret  # on this instance only, for the one response that shows it
+    return endpoint
 
 
 class WebhookListApi(APIView):
