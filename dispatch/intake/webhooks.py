@@ -51,7 +51,7 @@ class WebhookDetailApi(APIView):
     def get(self, request, endpoint_id: int):
         return Response(WebhookOut(access_endpoint(user=request.user, endpoint_id=endpoint_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request, endpoint_id: int):
         with transaction.atomic():
             endpoint = access_endpoint(user=request.user, endpoint_id=endpoint_id, lock=True)
