@@ -356,7 +356,8 @@ def test_another_merchants_endpoints_and_deliveries_are_404(merchant, hook, post
 
 @pytest.mark.django_db
 def test_delete_disables_destroys_the_secret_and_fails_what_was_pending(merchant, receiver, hook, posted_order):
-    assert merchant.delete(f"/api/webhooks/{hook['id']}/").status_code == 204
+    r = merchant.delete(f"/api/webhooks/{hook['id']}/")
+    assert r.status_code == 200 and r.json()["state"] == "disabled" and "secret" not in r.json()
     assert merchant.get(f"/api/webhooks/{hook['id']}/").status_code == 404
     assert merchant.get("/api/webhooks/").json() == []
     row = WebhookEndpoint.objects.get(pk=hook["id"])

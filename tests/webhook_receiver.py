@@ -7,15 +7,16 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
+from tests.outputs import docs_page
+
+DOC = docs_page("webhooks.md")
 
 
 def documented_verifier():
     """`verify_signature` from the fenced block after `<!-- verify-snippet -->` in docs/webhooks.md."""
     match = re.search(r"<!-- verify-snippet -->\s*```python\n(.*?)```", DOC.read_text(), re.S)
-    assert match, "docs/webhooks.md lost its verification snippet"
+    assert match, f"{DOC} lost its verification snippet"
     namespace: dict = {}
     exec(compile(match.group(1), str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation's code
     return namespace["verify_signature"]

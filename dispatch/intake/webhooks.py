@@ -51,12 +51,13 @@ class WebhookDetailApi(APIView):
     def get(self, request, endpoint_id: int):
         return Response(WebhookOut(access_endpoint(user=request.user, endpoint_id=endpoint_id)).data)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={200: WebhookOut})
     def delete(self, request, endpoint_id: int):
+        """Disables the endpoint for good (answered with `state: "disabled"`); afterwards it is 404."""
         with transaction.atomic():
             endpoint = access_endpoint(user=request.user, endpoint_id=endpoint_id, lock=True)
             webhook_endpoint_delete(endpoint=endpoint)
-        return Response(status=204)
+        return Response(WebhookOut(endpoint).data)
 
 
 class WebhookRotateApi(APIView):

@@ -22,7 +22,8 @@ class WebhookOut(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
     events = serializers.ListField(child=serializers.CharField())
-    state = serializers.CharField(help_text="active, or failing after several deliveries in a row failed for good.")
+    state = serializers.CharField(
+        help_text="active; failing after several deliveries in a row failed for good; disabled once deleted.")
     consecutive_failures = serializers.IntegerField()
     previous_secret_expires_at = IsoDateTimeField(source="previous_expires_at", allow_null=True,
                                                   help_text="Until when the secret before the last rotation signs too.")
