@@ -35,7 +35,7 @@ def unsafe(detail: str) -> Invalid:
 def _resolve(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (a seam for tests: they monkeypatch it to play a rebinding name)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def ip_is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -112,15 +112,11 @@ class PinnedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
-        req = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
-            headers=request.headers.raw, content=request.read(), extensions=request.extensions,
-        )
-        with self._pool.stream(req.method, req.url, headers=req.headers, content=req.stream,
-                               extensions=req.extensions) as resp:
+        target = httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
+        with self._pool.stream(request.method, target, headers=request.headers.raw, content=request.read(),
+                               extensions=request.extensions) as resp:
             kept = b""
-            for chunk in resp.stream:
+            for chunk in resp.iter_stream():
                 kept += chunk
                 if len(kept) >= RESPONSE_READ_MAX:
                     break

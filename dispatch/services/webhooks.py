@@ -242,7 +242,8 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None, f
         else:
             endpoint.last_failure_at = now
             due = now + timedelta(seconds=backoff_s(d.attempts))
-            if due > d.first_attempt_at + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_S):
+            first = d.first_attempt_at or now  # set by the claim
+            if due > first + timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_S):
                 d.state, d.next_attempt_at = WebhookDeliveryState.FAILED, None
                 endpoint.consecutive_failures += 1
                 endpoint.failed_total += 1
