@@ -365,3 +365,13 @@ def test_delete_disables_destroys_the_secret_and_fails_what_was_pending(merchant
     assert set(WebhookDelivery.objects.values_list("state", flat=True)) == {"failed"}
     _send_all()
     assert receiver.received == []
+
+
+@pytest.mark.django_db
+def test_allowing_private_addresses_never_allows_other_schemes(merchant, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    for url in ("ftp://127.0.0.1/", "file:///etc/passwd", "gopher://127.0.0.1:70/"):
+        r = merchant.post("/api/webhooks/", {"url": url, "events": ALL}, format="json")
+        assert r.status_code == 400 and r.json()["code"] == "unsafe_url", url
+    assert merchant.post("/api/webhooks/", {"url": "http://127.0.0.1:9/", "events": ALL},
+                         format="json").status_code == 201
