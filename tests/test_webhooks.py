@@ -375,3 +375,37 @@ def test_allowing_private_addresses_never_allows_other_schemes(merchant, setting
         assert r.status_code == 400 and r.json()["code"] == "unsafe_url", url
     assert merchant.post("/api/webhooks/", {"url": "http://127.0.0.1:9/", "events": ALL},
                          format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_exits_are_heard_failed_retried_returned_and_cancelled_with_reason_codes(
+        merchant, dispatcher, rider1, staff1, demo, hook):
+    from dispatch.models import Store
+
+    created = merchant.post("/api/orders/", order_payload(), format="json").json()
+    oid = created["id"]
+    Store.objects.filter(orders__pk=oid).update(fail_policy="retry")
+    dispatcher.post(f"/api/dispatch/orders/{oid}/assign/", {"rider": demo["rider1"].rider.pk}, format="json")
+    pick_up(created, rider1, staff1)
+    assert staff1.post(f"/api/pickup/orders/{oid}/undo-handoff/").status_code == 200
+    pick_up_again = rider1.get(f"/api/rider/orders/{oid}/handoff-code/").json()["code"]
+    assert staff1.post("/api/pickup/handoff/", {"pickup_code": created["pickup_code"], "rider_code": pick_up_again},
+                       format="json").status_code == 200
+    rider1.post(f"/api/rider/orders/{oid}/door-wait/")
+    assert rider1.post(f"/api/rider/orders/{oid}/fail/", {"reason": "refused"}, format="json").status_code == 200
+    assert dispatcher.post(f"/api/dispatch/orders/{oid}/retry/").status_code == 200
+    Store.objects.filter(orders__pk=oid).update(fail_policy="return")
+    assert rider1.post(f"/api/rider/orders/{oid}/fail/", {"reason": "unsafe"}, format="json").status_code == 200
+    code = rider1.get(f"/api/rider/returns/{oid}/handoff-code/").json()["code"]
+    assert staff1.post(f"/api/pickup/orders/{oid}/return/", {"rider_code": code}, format="json").status_code == 200
+    rows = WebhookDelivery.objects.filter(order_id=oid).order_by("pk")
+    assert [(d.type, d.payload["data"]["status"], d.payload["data"].get("reason")) for d in rows] == [
+        ("order.created", "created", None), ("order.assigned", "assigned", None), ("order.ready", "ready", None),
+        ("order.picked_up", "picked_up", None), ("order.ready", "ready", None), ("order.picked_up", "picked_up", None),
+        ("order.failed", "failed", "refused"), ("order.picked_up", "picked_up", None),
+        ("order.failed", "failed", "unsafe"), ("order.returned", "returned", None),
+    ]
+    other = merchant.post("/api/orders/", order_payload(), format="json").json()["id"]
+    staff1.post(f"/api/pickup/orders/{other}/cancel/", {"reason": "out_of_stock"}, format="json")
+    cancelled = WebhookDelivery.objects.get(order_id=other, type="order.cancelled")
+    assert cancelled.payload["data"] == {**cancelled.payload["data"], "status": "cancelled", "reason": "out_of_stock"}
