@@ -4,6 +4,7 @@ expires_at is the due time and the beat sweep catches whatever a countdown misse
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
@@ -86,10 +87,10 @@ def offer_timeout(offer_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
-def webhook_deliver(delivery_id: int) -> str | None:
-    """One attempt of a webhook delivery if it is due (a duplicate or late task finds nothing to do). Its
-    retries are due times the sweep picks up, not Celery retries."""
-    return webhook_delivery_attempt(delivery_id=delivery_id)
+def webhook_deliver(delivery_id: int, lease: str | None = None) -> str | None:
+    """One attempt of a webhook delivery if it is due or still holds the sweep's `lease` (a duplicate or late
+    task finds nothing to do). Its retries are due times the sweep picks up, not Celery retries."""
+    return webhook_delivery_attempt(delivery_id=delivery_id, lease=datetime.fromisoformat(lease) if lease else None)
 
 
 @shared_task(acks_late=True)

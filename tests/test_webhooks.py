@@ -409,3 +409,28 @@ def test_the_exits_are_heard_failed_retried_returned_and_cancelled_with_reason_c
     staff1.post(f"/api/pickup/orders/{other}/cancel/", {"reason": "out_of_stock"}, format="json")
     cancelled = WebhookDelivery.objects.get(order_id=other, type="order.cancelled")
     assert cancelled.payload["data"] == {**cancelled.payload["data"], "status": "cancelled", "reason": "out_of_stock"}
+
+
+@pytest.mark.django_db
+def test_the_beat_sweep_hands_a_due_delivery_to_one_task_and_a_lost_task_is_retried_after_its_lease(
+        merchant, receiver, hook, posted_order, monkeypatch, settings):
+    from dispatch import tasks
+
+    sent = []
+    monkeypatch.setattr("dispatch.services.webhooks.current_app.send_task",
+                        lambda name, args=(), **kw: sent.append((name, list(args), kw)))
+    d = WebhookDelivery.objects.get(type="order.created")
+    now = timezone.now() + timedelta(seconds=1)
+    assert webhook_sweep(now=now) == 1
+    assert webhook_sweep(now=now + timedelta(seconds=15)) == 0  # waiting in the queue: not handed over twice
+    (name, args, kw), = sent
+    assert name == "dispatch.tasks.webhook_deliver" and args[0] == d.pk and "countdown" not in kw
+    # the task, run: it holds the lease, so it may send before the lease's time
+    assert tasks.webhook_deliver(*args) == "delivered"
+    assert tasks.webhook_deliver(*args) is None  # a duplicate finds nothing to do
+    assert len(receiver.received) == 1
+    # a task lost on the way: the row is due again once the lease has passed
+    merchant.post(f"/api/orders/{posted_order['id']}/cancel/", {"reason": "customer_request"}, format="json")
+    assert webhook_sweep(now=now) == 1
+    assert webhook_sweep(now=now + timedelta(seconds=settings.WEBHOOK_QUEUE_LEASE_S - 1)) == 0
+    assert webhook_sweep(now=now + timedelta(seconds=settings.WEBHOOK_QUEUE_LEASE_S + 1)) == 1

@@ -460,5 +460,6 @@ WEBHOOK_RETRY_WINDOW_S = env.int("WEBHOOK_RETRY_WINDOW_S", default=86400)  # the
 WEBHOOK_FAILING_AFTER = env.int("WEBHOOK_FAILING_AFTER", default=5)  # failed deliveries in a row: endpoint failing
 WEBHOOK_ROTATION_OVERLAP_S = env.int("WEBHOOK_ROTATION_OVERLAP_S", default=86400)  # the old secret still signs
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+WEBHOOK_QUEUE_LEASE_S = env.int("WEBHOOK_QUEUE_LEASE_S", default=300)  # a swept delivery's task may wait this long
 CELERY_BEAT_SCHEDULE["webhook-sweep"] = {"task": "dispatch.tasks.webhook_sweep",
                                          "schedule": env.float("WEBHOOK_SWEEP_S", default=15.0)}

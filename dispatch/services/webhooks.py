@@ -178,10 +178,11 @@ def courier_imminent_emit(*, order: Order, now: datetime | None = None) -> list[
     return webhooks_emit(order=order, type="order.courier_imminent", now=now)
 
 
-def webhook_delivery_enqueue(delivery_id: int) -> None:
-    """The first attempt, now; if the broker is down the sweep sends it when it is due."""
+def webhook_delivery_enqueue(delivery_id: int, lease: str | None = None) -> None:
+    """An attempt by a worker, now (no countdown); if the broker is down the sweep sends it when it is due.
+    `lease`: the due time the sweep moved the row to while the task waits in the queue (see `webhook_sweep`)."""
     try:
-        current_app.send_task("dispatch.tasks.webhook_deliver", args=[delivery_id])
+        current_app.send_task("dispatch.tasks.webhook_deliver", args=[delivery_id, lease] if lease else [delivery_id])
     except Exception as exc:  # the broker being down must not fail the write; the sweep catches it
         log.warning("could not enqueue webhook delivery %s (%s)", delivery_id, type(exc).__name__)
 
@@ -196,14 +197,16 @@ def body_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _claim(delivery_id: int, now: datetime, force: bool) -> tuple[WebhookDelivery, list[str]] | None:
-    """Lock the row, check it is due, count the attempt and lease it for the duration of a send."""
+def _claim(delivery_id: int, now: datetime, force: bool,
+           lease: datetime | None = None) -> tuple[WebhookDelivery, list[str]] | None:
+    """Lock the row, check it is due (or holds the sweep's `lease`), count the attempt and lease it for the
+    duration of a send."""
     with transaction.atomic():
         d = (WebhookDelivery.objects.select_for_update().select_related("endpoint")
              .filter(pk=delivery_id).first())
         if d is None or d.state != WebhookDeliveryState.PENDING:
             return None
-        if not force and d.next_attempt_at is not None and d.next_attempt_at > now:
+        if not force and d.next_attempt_at is not None and d.next_attempt_at > now and d.next_attempt_at != lease:
             return None
         if d.endpoint.state not in SENDING:
             d.state, d.next_attempt_at, d.last_error = WebhookDeliveryState.FAILED, None, "endpoint_deleted"
@@ -218,12 +221,13 @@ def _claim(delivery_id: int, now: datetime, force: bool) -> tuple[WebhookDeliver
         return d, signing_secrets(d.endpoint, now=now)
 
 
-def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None, force: bool = False) -> str | None:
+def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None, force: bool = False,
+                             lease: datetime | None = None) -> str | None:
     """One attempt if the delivery is pending and due (`force`: due or not, as a redelivery). Returns the
     delivery's state after it, or None when there was nothing to do. Not atomic: the POST runs outside any
     transaction, between the claim and the record."""
     now = now or timezone.now()
-    claimed = _claim(delivery_id, now, force)
+    claimed = _claim(delivery_id, now, force, lease)
     if claimed is None:
         return None
     delivery, keys = claimed
@@ -281,12 +285,19 @@ def webhook_deliveries_due(*, now: datetime | None = None, limit: int = 200) -> 
 
 def webhook_sweep(*, now: datetime | None = None, inline: bool = False, limit: int = 200) -> int:
     """The beat sweep: every due delivery, attempted here (`inline`) or handed to a worker as a task with no
-    countdown (the lease each claim sets keeps a slow queue from sending one twice)."""
+    countdown. A handed-over row's due time moves to a lease the task carries: the next sweeps leave it alone
+    while it waits in the queue, its task alone may claim it early, and if the task is lost the row is due again
+    once the lease has passed."""
     now = now or timezone.now()
     due = webhook_deliveries_due(now=now, limit=limit)
+    lease = now + timedelta(seconds=settings.WEBHOOK_QUEUE_LEASE_S)
+    handed = 0
     for delivery_id in due:
         if inline:
             webhook_delivery_attempt(delivery_id=delivery_id, now=now)
-        else:
-            webhook_delivery_enqueue(delivery_id)
-    return len(due)
+            handed += 1
+        elif WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDeliveryState.PENDING,
+                                            next_attempt_at__lte=now).update(next_attempt_at=lease):
+            webhook_delivery_enqueue(delivery_id, lease.isoformat())
+            handed += 1
+    return handed
