@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, screenshot
+from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_dispatch_board import new_order
 from tests.webhook_receiver import start_receiver
 
@@ -78,6 +79,7 @@ def test_add_receive_redeliver_rotate_delete(stack, browser, receiver):
     expect(row).to_contain_text("delivered")
     expect(row).to_contain_text("200")
     screenshot(page, "portal-webhooks-log")
+    assert_accessible(page, "portal-webhooks")
     row.get_by_role("button", name="Redeliver").click()
     expect(page.locator("#toast")).to_contain_text("Sent again")
     wait_for(lambda: len(receiver.received) >= 2)
