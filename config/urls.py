@@ -37,6 +37,7 @@ urlpatterns = [
     *board_urls.page_urlpatterns,
     *report_urls.page_urlpatterns,
     *tracking_urls.page_urlpatterns,
+    *intake_urls.page_urlpatterns,
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,
 ]

@@ -4,6 +4,7 @@ expires_at is the due time and the beat sweep catches whatever a countdown misse
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
@@ -15,6 +16,8 @@ from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
 from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
+from .services.webhooks import webhook_delivery_attempt
+from .services.webhooks import webhook_sweep as _webhook_sweep
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +84,16 @@ def auto_dispatch(order_id: int) -> str:
 def offer_timeout(offer_id: int) -> bool:
     """The offer's countdown ran out: expire it if still open (a no-op otherwise); auto-dispatch moves on."""
     return offer_expire(offer_id=offer_id) is not None
+
+
+@shared_task(acks_late=True)
+def webhook_deliver(delivery_id: int, lease: str | None = None) -> str | None:
+    """One attempt of a webhook delivery if it is due or still holds the sweep's `lease` (a duplicate or late
+    task finds nothing to do). Its retries are due times the sweep picks up, not Celery retries."""
+    return webhook_delivery_attempt(delivery_id=delivery_id, lease=datetime.fromisoformat(lease) if lease else None)
+
+
+@shared_task(acks_late=True)
+def webhook_sweep() -> int:
+    """Deliveries whose next attempt is due, handed to workers (no countdown: the row holds the due time)."""
+    return _webhook_sweep()

@@ -21,3 +21,9 @@ def docs_screenshots() -> Path:
         path = ROOT / path
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def docs_page(name: str) -> Path:
+    """A tracked page of the docs, for reading only (a test that checks the code a page shows is the code that
+    runs, as tests/webhook_receiver.py does with docs/webhooks.md's snippet)."""
+    return ROOT.joinpath("docs", name)

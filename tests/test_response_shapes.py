@@ -197,6 +197,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
 
     _exits(api, demo, rider.pk)
     _offers(api, rider.pk)
+    _webhooks(api, settings)
     # The rider's safety: an SOS with a position, and a report (with a block) on the order just delivered.
     api.call("rider1", "post", "/api/rider/sos/", {"lat": 51.5, "lng": -0.12, "accuracy": 8.0, "note": "a dog"})
     api.call("rider1", "post", "/api/rider/orders/{order_id}/report/", {"reason": REPORT_REASONS[0], "block": True},
@@ -247,6 +248,28 @@ def _exits(api: Session, demo, rider_id: int) -> None:
                         ("store1", "/api/pickup/orders/{order_id}/cancel/")):
         oid = api.call("merchant1", "post", "/api/orders/", order_payload()).json()["id"]
         api.call(party, "post", path, {"reason": "out_of_stock"}, order_id=oid)
+
+
+def _webhooks(api: Session, settings) -> None:
+    """An endpoint registered, rotated, with a delivery that failed once (the discard port), redelivered, then
+    deleted."""
+    from dispatch.services.webhooks import webhook_delivery_attempt
+
+    settings.WEBHOOKS_ALLOW_PRIVATE = True  # the discard port on 127.0.0.1: refused connections, quickly
+    hook = api.call("merchant1", "post", "/api/webhooks/", {"url": "http://127.0.0.1:9/hooks",
+                                                             "events": ["order.created"]}).json()
+    api.call("merchant1", "get", "/api/webhooks/")
+    api.call("merchant1", "post", "/api/webhooks/{endpoint_id}/rotate/", {"overlap_s": 60}, endpoint_id=hook["id"])
+    assert api.call("merchant1", "get", "/api/webhooks/{endpoint_id}/", endpoint_id=hook["id"]).json()[
+        "previous_secret_expires_at"]
+    api.call("merchant1", "post", "/api/orders/", order_payload())
+    delivery = api.call("merchant1", "get", "/api/webhooks/{endpoint_id}/deliveries/", endpoint_id=hook["id"]).json()[0]
+    assert webhook_delivery_attempt(delivery_id=delivery["id"]) == "pending"
+    failed = api.call("merchant1", "get", "/api/webhooks/{endpoint_id}/deliveries/", endpoint_id=hook["id"]).json()[0]
+    assert failed["attempts"] == 1 and failed["last_error"] and failed["next_attempt_at"]
+    api.call("merchant1", "post", "/api/webhooks/deliveries/{delivery_id}/redeliver/", delivery_id=delivery["id"])
+    assert api.call("merchant1", "delete", "/api/webhooks/{endpoint_id}/", endpoint_id=hook["id"]).json()[
+        "state"] == "disabled"
 
 
 def _offers(api: Session, rider_id: int) -> None:

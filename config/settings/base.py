@@ -450,3 +450,18 @@ LOGGING = {
     },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
+
+# --- Webhooks to merchants (dispatch/services/webhooks.py, docs/webhooks.md) ---------------------------------
+# Private, loopback, link-local and reserved receivers are refused unless this is set: the embedded demo (and the
+# tests that run a local receiver) only. Never in production: it opens the server's own network to merchants.
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEMO_MODE and not TESTING)
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+WEBHOOK_BACKOFF_BASE_S = env.int("WEBHOOK_BACKOFF_BASE_S", default=30)  # 30 s, 1 m, 2 m, 4 m, ...
+WEBHOOK_BACKOFF_MAX_S = env.int("WEBHOOK_BACKOFF_MAX_S", default=3600)  # ... at most an hour apart
+WEBHOOK_RETRY_WINDOW_S = env.int("WEBHOOK_RETRY_WINDOW_S", default=86400)  # then the delivery is failed
+WEBHOOK_FAILING_AFTER = env.int("WEBHOOK_FAILING_AFTER", default=5)  # failed deliveries in a row: endpoint failing
+WEBHOOK_ROTATION_OVERLAP_S = env.int("WEBHOOK_ROTATION_OVERLAP_S", default=86400)  # the old secret still signs
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=10)
+WEBHOOK_QUEUE_LEASE_S = env.int("WEBHOOK_QUEUE_LEASE_S", default=300)  # a swept delivery's task may wait this long
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {"task": "dispatch.tasks.webhook_sweep",
+                                         "schedule": env.float("WEBHOOK_SWEEP_S", default=15.0)}

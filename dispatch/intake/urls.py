@@ -1,12 +1,21 @@
 from django.urls import path
 
-from . import apis, telephony
+from . import apis, pages, telephony, webhooks
 
 api_urlpatterns = [
     path("stores/", apis.StoreListApi.as_view()),
     path("orders/", apis.OrderCreateApi.as_view()),
     path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
     path("orders/<int:order_id>/cancel/", apis.OrderCancelApi.as_view()),
+    path("webhooks/", webhooks.WebhookListApi.as_view()),
+    path("webhooks/<int:endpoint_id>/", webhooks.WebhookDetailApi.as_view()),
+    path("webhooks/<int:endpoint_id>/rotate/", webhooks.WebhookRotateApi.as_view()),
+    path("webhooks/<int:endpoint_id>/deliveries/", webhooks.WebhookDeliveriesApi.as_view()),
+    path("webhooks/deliveries/<int:delivery_id>/redeliver/", webhooks.WebhookRedeliverApi.as_view()),
+]
+
+page_urlpatterns = [
+    path("portal/webhooks/", pages.webhooks_page, name="portal-webhooks"),
 ]
 
 telephony_urlpatterns = [

@@ -8,6 +8,12 @@ from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
 from .safety import CustomerReport, ReportReason, RiderBlock, RiderLine
 from .security import FailedAttempt
+from .webhooks import (
+    WebhookDelivery,
+    WebhookDeliveryState,
+    WebhookEndpoint,
+    WebhookEndpointState,
+)
 
 __all__ = [
     "Alert",
@@ -44,4 +50,8 @@ __all__ = [
     "Staff",
     "Store",
     "Tier",
+    "WebhookDelivery",
+    "WebhookDeliveryState",
+    "WebhookEndpoint",
+    "WebhookEndpointState",
 ]

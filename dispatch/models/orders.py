@@ -72,6 +72,8 @@ class Order(models.Model):
     tracking_token_digest = models.CharField(max_length=64, unique=True)
     # Not a field: set only on the instance `order_create` returns, so the caller can hand the link out once.
     tracking_token: str
+    # Not a field: the webhook event of the move `states.transition` just made, emitted by `order_event`.
+    webhook_type: str | None = None
     tracking_expires_at = models.DateTimeField()
     retention_due_at = models.DateTimeField(db_index=True)
 

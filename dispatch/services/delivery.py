@@ -25,6 +25,7 @@ from .calls import call_sessions_window_set
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
+from .webhooks import courier_imminent_emit
 
 log = logging.getLogger(__name__)
 ACTIVE = (OrderStatus.ASSIGNED, OrderStatus.READY, OrderStatus.PICKED_UP)
@@ -76,6 +77,8 @@ def location_tier_reached(
                         "accuracy": round(accuracy), "rider": rider.pk},
         )
     order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
+    if held < geofence.DOOR <= tier:  # the merchant hears "at the door" once per order, never where
+        courier_imminent_emit(order=order)
     return held < tier
 
 

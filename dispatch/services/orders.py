@@ -21,6 +21,7 @@ from .pickup_numbers import pickup_number_allocate
 from .privacy import grant_create, vault_seal
 from .reasons import CANCEL_PARTIES, CANCEL_REASONS
 from .states import Action, transition, transition_check
+from .webhooks import webhooks_emit
 
 
 def order_event(order: Order, *, type: str = "order.updated", extra: dict | None = None,
@@ -34,6 +35,10 @@ def order_event(order: Order, *, type: str = "order.updated", extra: dict | None
     if order.rider_id:
         groups.append(group_rider(order.rider_id))
     event_publish(groups=groups, type=type, payload=payload)
+    hook = "order.created" if type == "order.created" else getattr(order, "webhook_type", None)
+    if hook:  # the merchant's webhooks, from the saved order (reason codes included)
+        order.webhook_type = None
+        webhooks_emit(order=order, type=hook)
 
 
 @transaction.atomic

@@ -124,9 +124,27 @@ def transition_check(status: str, action: str) -> str:
     return nxt
 
 
+# The merchant's webhook event a move emits (services/webhooks.py); the moves missing here emit none.
+WEBHOOK_TYPES = {
+    Action.ASSIGN: "order.assigned",
+    Action.READY: "order.ready",
+    Action.UNDO_PICK_UP: "order.ready",  # the counter took the bag back: ready again
+    Action.PICK_UP: "order.picked_up",
+    Action.RETRY: "order.picked_up",  # a failed order out on the road again
+    Action.DELIVER: "order.delivered",
+    Action.FAIL: "order.failed",
+    Action.RETURN_RECEIVE: "order.returned",
+    Action.CANCEL: "order.cancelled",
+}
+
+
 def transition(order: Order, action: str) -> str:
     """Move `order` (locked by the caller) by `action`: sets `order.status` and returns the previous status.
-    The caller saves the order (with its own timestamps) in the same transaction."""
+    The caller saves the order (with its own timestamps and reason codes) in the same transaction, then calls
+    `orders.order_event`, which writes the move's webhook deliveries (`webhook_type`, set here) from the saved
+    order."""
     previous = order.status
     order.status = transition_check(previous, action)
+    if action in WEBHOOK_TYPES:
+        order.webhook_type = WEBHOOK_TYPES[action]
     return previous

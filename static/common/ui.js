@@ -108,6 +108,10 @@ export const MESSAGES = {
   offer_closed: gettext("This offer was already answered or taken back."),
   line_closed: gettext("Go on duty to reach dispatch."),
   rider_blocked: gettext("That rider blocked this customer: offer the order to someone else."),
+  unsafe_url: gettext("That URL is not allowed: webhooks go only to public http(s) addresses."),
+  bad_events: gettext("Choose one or more of the listed event types."),
+  too_many_endpoints: gettext("This account has as many webhook endpoints as it may have. Delete one first."),
+  endpoint_deleted: gettext("That endpoint was deleted."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.

@@ -19,7 +19,7 @@ PARTY_BY_PREFIX = (  # the first prefix that matches names the party a URL is fo
     ("api/rider/", "rider1"), ("rider/", "rider1"),
     ("api/pickup/", "store1"), ("pickup/", "store1"),
     ("api/dispatch/", "dispatcher1"), ("dispatch/", "dispatcher1"),
-    ("api/orders/", "merchant1"), ("api/stores/", "merchant1"),
+    ("api/orders/", "merchant1"), ("api/stores/", "merchant1"), ("api/webhooks/", "merchant1"),
     ("portal/", "merchant1"),
     ("admin/", "root"),
     ("t/", None), ("api/track/", None), ("accounts/", None), ("api/auth/", None), ("telephony/", None), ("privacy/", None),
@@ -54,7 +54,7 @@ def world(assigned_order, demo, merchant, db):
                    "token": assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1],
                    "content_type_id": str(ContentType.objects.get_for_model(get_user_model()).pk),
                    "app_label": "auth", "url": "nothing", "z": "3", "x": "4", "y": "2", "alert_id": "1", "offer_id": "1",
-                   "part": "privacy"},
+                   "part": "privacy", "endpoint_id": "1", "delivery_id": "1"},
         "other": other,
     }
 
