@@ -55,3 +55,9 @@ def pin_matches(*, token_digest: str, stored_digest: str, pin: object) -> bool:
     if len(entry) != PIN_DIGITS or not entry.isdigit():
         entry = ""  # still compared, so a malformed entry costs the same as a wrong one
     return hmac.compare_digest(pin_digest(token_digest=token_digest, pin=entry), stored_digest)
+
+
+def label_ref(order_id: int) -> str:
+    """An opaque bag reference for a privacy label's QR: the store's system can match it, a finder learns nothing.
+    Keyed with SECRET_KEY (not a bearer secret: it opens nothing), shared by the counter's and the portal's label."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"label:{order_id}".encode(), hashlib.sha256).hexdigest()[:12]
