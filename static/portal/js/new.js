@@ -219,7 +219,7 @@ function done(created) {
   form.reset(); // the customer's data leaves the page's fields
   form.hidden = true;
   state.key = newKey();
-  $("created-text").textContent = fmt(gettext("Order %(code)s for %(name)s (%(phone)s) is in. Pickup number: %(code)s."),
+  $("created-text").textContent = fmt(gettext("The order for %(name)s (%(phone)s) is in. Pickup number: %(code)s."),
     { code: created.pickup_code, name: created.customer.display_name, phone: created.customer.phone_masked });
   $("tracking-url").value = created.tracking_url;
   $("created-open").href = `/portal/orders/${created.id}/`;
