@@ -79,7 +79,7 @@ class OrderCreateApi(APIView):
 
     permission_classes = [IsMerchant]
 
-    @extend_schema(parameters=[OrderListQuery], responses=OrderPageOut)
+    @extend_schema(operation_id="api_orders_list", parameters=[OrderListQuery], responses=OrderPageOut)
     def get(self, request):
         query = OrderListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

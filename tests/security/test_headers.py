@@ -19,7 +19,7 @@ PARTY_BY_PREFIX = (  # the first prefix that matches names the party a URL is fo
     ("api/rider/", "rider1"), ("rider/", "rider1"),
     ("api/pickup/", "store1"), ("pickup/", "store1"),
     ("api/dispatch/", "dispatcher1"), ("dispatch/", "dispatcher1"),
-    ("api/orders/", "merchant1"), ("api/stores/", "merchant1"),
+    ("api/orders/", "merchant1"), ("api/stores/", "merchant1"), ("api/quotes/", "merchant1"),
     ("admin/", "root"),
     ("t/", None), ("api/track/", None), ("accounts/", None), ("api/auth/", None), ("telephony/", None),
     ("", "dispatcher1"),
