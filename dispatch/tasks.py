@@ -12,9 +12,11 @@ from .selectors.suggestions import suggest_riders
 from .services.audit import audit_checkpoint as _audit_checkpoint
 from .services.detectors import alerts_sweep as _alerts_sweep
 from .services.exits import returns_due
+from .services.intake import idempotency_keys_expired_delete
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
-from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
+from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire, scheduled_dispatch_due
+from .services.quotes import quotes_expired_delete
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +83,17 @@ def auto_dispatch(order_id: int) -> str:
 def offer_timeout(offer_id: int) -> bool:
     """The offer's countdown ran out: expire it if still open (a no-op otherwise); auto-dispatch moves on."""
     return offer_expire(offer_id=offer_id) is not None
+
+
+@shared_task(acks_late=True)
+def intake_sweep() -> dict:
+    """Expired idempotency keys and stale quotes deleted; scheduled orders of auto-dispatch stores offered once
+    their ready time comes near."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    result = {"idempotency_keys": idempotency_keys_expired_delete(now=now), "quotes": quotes_expired_delete(now=now),
+              "scheduled_kicked": scheduled_dispatch_due(now=now)}
+    if any(result.values()):
+        log.info("intake_sweep %s", result)
+    return result

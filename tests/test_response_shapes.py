@@ -140,6 +140,8 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     token = order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
     api.call("merchant1", "get", "/api/stores/")
     store_id = api.call("merchant1", "get", "/api/orders/{order_id}/", order_id=oid).json()["store"]["id"]
+    api.call("merchant1", "get", "/api/orders/", {"limit": 1})
+    api.call("merchant1", "post", "/api/quotes/", {"store": store_id, "customer": {"lat": 51.5033, "lng": -0.1196}})
     api.call("dispatcher1", "get", "/api/dispatch/orders/")
     api.call("dispatcher1", "get", "/api/dispatch/orders/{order_id}/suggestions/", order_id=oid)
     rider = demo["rider1"].rider

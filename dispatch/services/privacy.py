@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +64,21 @@ def chat_seal(*, order: Order, sender: str, recipient: str, text: str) -> bytes:
     record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
     return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk),
                             label=_chat_label(sender, recipient))
+
+
+def reply_seal(*, order: Order, body: dict[str, Any]) -> bytes:
+    """Seal an answer that holds a bearer secret (a new order's tracking link, kept for idempotent replays) under
+    the order's data key: the database never holds the link in the clear, and shredding the order erases it."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, json.dumps(body).encode(), aad=_aad(order.pk),
+                            label=b"idempotent-reply")
+
+
+def reply_open(*, order: Order, sealed: bytes) -> dict[str, Any]:
+    """The answer `reply_seal` sealed, for a replay to the merchant that made the order (no PII: not audited)."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return json.loads(vault.open_under(record.key_id, record.wrapped_key, sealed, aad=_aad(order.pk),
+                                       label=b"idempotent-reply"))
 
 
 def chat_open(*, order: Order, messages: list[ChatMessage], reader: str, actor=None) -> dict[int, str]:
