@@ -45,9 +45,9 @@ function drawMap(data) {
     view.rider = null;
   }
   if (!view.fitted) {
-    const points = [[data.store.lat, data.store.lng]];
-    if (approx && approx.lat !== null) points.push([approx.lat, approx.lng]);
-    map.fitBounds(L.latLngBounds(points).pad(0.6), { maxZoom: 15 });
+    const bounds = L.latLngBounds([[data.store.lat, data.store.lng]]);
+    if (view.area) bounds.extend(view.area.getBounds());
+    map.fitBounds(bounds.pad(0.1), { maxZoom: 15 });
     view.fitted = true;
   }
 }
