@@ -10,9 +10,8 @@ from django.views.decorators.cache import never_cache
 from .. import selectors
 from ..errors import NotFound
 from ..masking import masked_items
-from ..models import OrderStatus
 from ..permissions import merchant_of
-from ..selectors.portal import RIDER_AREA_MAX_AGE
+from ..selectors.portal import RIDER_AREA_MAX_AGE, STATUSES
 from ..services.reasons import CANCEL_REASONS
 from ..tokens import label_ref
 
@@ -38,7 +37,7 @@ def orders(request):
     """The list: filters, a search box, cursor paging and a light poll for status changes."""
     if merchant_of(request.user) is None:
         return _wrong_role(request)
-    config = {"stores": _stores(request.user), "statuses": [s for s, _label in OrderStatus.choices],
+    config = {"stores": _stores(request.user), "statuses": list(STATUSES),
               "poll_s": LIST_POLL_S}
     return render(request, "portal/orders.html", {"portal_config": config, "nav": "orders"})
 

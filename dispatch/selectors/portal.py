@@ -17,6 +17,8 @@ from ..models import Order, OrderStatus
 RIDER_AREA_STATUSES = frozenset({OrderStatus.PICKED_UP})
 RIDER_AREA_MAX_AGE = timedelta(minutes=5)
 
+STATUSES = tuple(OrderStatus.values)  # every status, in the state machine's order (the list's filter)
+
 # The order's steps as the portal's timeline lists them, each with the order's field that dates it.
 TIMELINE = (
     ("created", "created_at"),

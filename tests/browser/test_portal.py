@@ -97,6 +97,7 @@ def test_quote_create_find_follow_cancel(stack, browser, lang):
         expect(page.locator(f"tr[data-order='{order_id}']")).to_be_visible()
         page.fill("#f-q", "")
         page.click("#filters button[type=submit]")
+        expect(page.locator("#orders-summary")).not_to_contain_text(ref)
         expect(page.locator(f"tr[data-order='{order_id}']")).to_be_visible()
         shot(page, f"portal-list-{lang}")
         assert_accessible(page, f"portal-list-{lang}")
