@@ -282,3 +282,15 @@ def test_auto_dispatch_waits_for_a_scheduled_orders_ready_time(merchant, store1)
     assert scheduled_dispatch_due(now=ready) == 0  # once
     now_order = merchant.post("/api/orders/", order_payload(), format="json").json()["id"]
     assert AuditEvent.objects.filter(order_id=now_order, action="dispatch.auto.started").exists()
+
+
+def test_shredding_an_order_drops_its_kept_answer_and_its_quotes_door_digest(merchant):
+    from dispatch.services.privacy import order_shred
+
+    q = quote(merchant).json()
+    r = merchant.post("/api/orders/", order_payload(quote=q["id"]), format="json", HTTP_IDEMPOTENCY_KEY="s1")
+    order = Order.objects.get(pk=r.json()["id"])
+    assert IdempotencyKey.objects.filter(order=order).exists() and Quote.objects.get(pk=q["id"]).point_digest
+    order_shred(order=order)
+    assert not IdempotencyKey.objects.filter(order=order).exists()
+    assert Quote.objects.get(pk=q["id"]).point_digest == ""
