@@ -294,3 +294,31 @@ def test_shredding_an_order_drops_its_kept_answer_and_its_quotes_door_digest(mer
     order_shred(order=order)
     assert not IdempotencyKey.objects.filter(order=order).exists()
     assert Quote.objects.get(pk=q["id"]).point_digest == ""
+
+
+def test_the_documented_price_and_eta(store1):
+    from dispatch.services.quotes import price
+
+    now = timezone.now()
+    north = 2000 / 111_195  # 2.0 km due north, in degrees of latitude
+    p = price(store=store1, lat=store1.lat + north, lng=store1.lng, pickup_ready_at=None, now=now)
+    assert p.distance_m == 2000 and p.fee == Decimal("4.10") and p.currency == "GBP"
+    assert p.eta_s == round(600 + 2000 * 1.3 / 4.5)
+    later = price(store=store1, lat=store1.lat + north, lng=store1.lng, pickup_ready_at=now + timedelta(hours=1),
+                  now=now)
+    assert later.eta_s == p.eta_s + 3600
+
+
+def test_the_schema_documents_the_key_header_and_the_page(merchant):
+    from drf_spectacular.generators import SchemaGenerator
+
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/orders/", "/api/orders/{order_id}/cancel/"):
+        headers = [p for p in spec["paths"][path]["post"]["parameters"] if p["in"] == "header"]
+        assert [h["name"] for h in headers] == ["Idempotency-Key"], path
+    listing = spec["paths"]["/api/orders/"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"status", "store", "cursor", "limit", "created_after",
+                                                          "created_before", "external_ref"}
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][page]["properties"]) == {"results", "next"}
+    assert "201" in spec["paths"]["/api/quotes/"]["post"]["responses"]
