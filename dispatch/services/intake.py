@@ -79,7 +79,7 @@ def _replay(row: IdempotencyKey, digest: str) -> Reply:
     if row.request_digest != digest:
         raise DomainError(_("This Idempotency-Key was used for a different request."), code="idempotency_mismatch")
     if row.response_sealed is not None and row.order is not None:
-        body = reply_open(order=row.order, sealed=row.response_sealed)
+        body = reply_open(order=row.order, sealed=bytes(row.response_sealed))
     else:
         body = row.response or {}
     return Reply(status=row.status_code, body=body, replayed=True)
