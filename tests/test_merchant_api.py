@@ -322,3 +322,21 @@ def test_the_schema_documents_the_key_header_and_the_page(merchant):
     page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][page]["properties"]) == {"results", "next"}
     assert "201" in spec["paths"]["/api/quotes/"]["post"]["responses"]
+
+
+def test_the_list_costs_the_same_queries_for_3_orders_or_9(merchant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost():
+        with CaptureQueriesContext(connection) as ctx:
+            assert merchant.get("/api/orders/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(3):
+        merchant.post("/api/orders/", order_payload(external_ref=f"Q{i}"), format="json")
+    few = cost()
+    for i in range(6):
+        merchant.post("/api/orders/", order_payload(external_ref=f"Q{i + 3}"), format="json")
+    assert cost() == few
+    assert few <= 6
