@@ -340,3 +340,23 @@ def test_the_list_costs_the_same_queries_for_3_orders_or_9(merchant):
         merchant.post("/api/orders/", order_payload(external_ref=f"Q{i + 3}"), format="json")
     assert cost() == few
     assert few <= 6
+
+
+def test_a_concurrent_first_use_of_a_key_rolls_back_and_replays_the_winner(merchant, monkeypatch):
+    """The race, made deterministic: the other request committed its answer after this one looked and found
+    nothing. This one's insert fails on the unique key, its order rolls back, and it answers with the other's."""
+    from dispatch.services import intake
+
+    winner = merchant.post("/api/orders/", order_payload(), format="json", HTTP_IDEMPOTENCY_KEY="race")
+    lookups = []
+    real = intake._key_row
+
+    def late_look(**kw):
+        lookups.append(kw["key"])
+        return None if len(lookups) == 1 else real(**kw)
+
+    monkeypatch.setattr(intake, "_key_row", late_look)
+    loser = merchant.post("/api/orders/", order_payload(), format="json", HTTP_IDEMPOTENCY_KEY="race")
+    assert lookups == ["race", "race"]
+    assert loser.status_code == 201 and loser.json() == winner.json() and loser["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1

@@ -85,6 +85,10 @@ def _replay(row: IdempotencyKey, digest: str) -> Reply:
     return Reply(status=row.status_code, body=body, replayed=True)
 
 
+def _key_row(*, merchant: Merchant, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.select_for_update().select_related("order").filter(merchant=merchant, key=key).first()
+
+
 def idempotent(*, merchant: Merchant, key: str | None, operation: str, body: Any,
                run: Callable[[], tuple[int, dict[str, Any], Order | None, bool]], now: datetime | None = None) -> Reply:
     """Run `run` once per (merchant, key): a later request with the same key and the same operation and body gets
@@ -101,8 +105,7 @@ def idempotent(*, merchant: Merchant, key: str | None, operation: str, body: Any
         now_ = now or timezone.now()
         try:
             with transaction.atomic():
-                row = (IdempotencyKey.objects.select_for_update().select_related("order")
-                       .filter(merchant=merchant, key=key).first())
+                row = _key_row(merchant=merchant, key=key)
                 if row is not None and row.expires_at > now_:
                     return _replay(row, digest)
                 if row is not None:
