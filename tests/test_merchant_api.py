@@ -282,3 +282,81 @@ def test_auto_dispatch_waits_for_a_scheduled_orders_ready_time(merchant, store1)
     assert scheduled_dispatch_due(now=ready) == 0  # once
     now_order = merchant.post("/api/orders/", order_payload(), format="json").json()["id"]
     assert AuditEvent.objects.filter(order_id=now_order, action="dispatch.auto.started").exists()
+
+
+def test_shredding_an_order_drops_its_kept_answer_and_its_quotes_door_digest(merchant):
+    from dispatch.services.privacy import order_shred
+
+    q = quote(merchant).json()
+    r = merchant.post("/api/orders/", order_payload(quote=q["id"]), format="json", HTTP_IDEMPOTENCY_KEY="s1")
+    order = Order.objects.get(pk=r.json()["id"])
+    assert IdempotencyKey.objects.filter(order=order).exists() and Quote.objects.get(pk=q["id"]).point_digest
+    order_shred(order=order)
+    assert not IdempotencyKey.objects.filter(order=order).exists()
+    assert Quote.objects.get(pk=q["id"]).point_digest == ""
+
+
+def test_the_documented_price_and_eta(store1):
+    from dispatch.services.quotes import price
+
+    now = timezone.now()
+    north = 2000 / 111_195  # 2.0 km due north, in degrees of latitude
+    p = price(store=store1, lat=store1.lat + north, lng=store1.lng, pickup_ready_at=None, now=now)
+    assert p.distance_m == 2000 and p.fee == Decimal("4.10") and p.currency == "GBP"
+    assert p.eta_s == round(600 + 2000 * 1.3 / 4.5)
+    later = price(store=store1, lat=store1.lat + north, lng=store1.lng, pickup_ready_at=now + timedelta(hours=1),
+                  now=now)
+    assert later.eta_s == p.eta_s + 3600
+
+
+def test_the_schema_documents_the_key_header_and_the_page(merchant):
+    from drf_spectacular.generators import SchemaGenerator
+
+    spec = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/orders/", "/api/orders/{order_id}/cancel/"):
+        headers = [p for p in spec["paths"][path]["post"]["parameters"] if p["in"] == "header"]
+        assert [h["name"] for h in headers] == ["Idempotency-Key"], path
+    listing = spec["paths"]["/api/orders/"]["get"]
+    assert {p["name"] for p in listing["parameters"]} >= {"status", "store", "cursor", "limit", "created_after",
+                                                          "created_before", "external_ref"}
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(spec["components"]["schemas"][page]["properties"]) == {"results", "next"}
+    assert "201" in spec["paths"]["/api/quotes/"]["post"]["responses"]
+
+
+def test_the_list_costs_the_same_queries_for_3_orders_or_9(merchant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost():
+        with CaptureQueriesContext(connection) as ctx:
+            assert merchant.get("/api/orders/").status_code == 200
+        return len(ctx.captured_queries)
+
+    for i in range(3):
+        merchant.post("/api/orders/", order_payload(external_ref=f"Q{i}"), format="json")
+    few = cost()
+    for i in range(6):
+        merchant.post("/api/orders/", order_payload(external_ref=f"Q{i + 3}"), format="json")
+    assert cost() == few
+    assert few <= 6
+
+
+def test_a_concurrent_first_use_of_a_key_rolls_back_and_replays_the_winner(merchant, monkeypatch):
+    """The race, made deterministic: the other request committed its answer after this one looked and found
+    nothing. This one's insert fails on the unique key, its order rolls back, and it answers with the other's."""
+    from dispatch.services import intake
+
+    winner = merchant.post("/api/orders/", order_payload(), format="json", HTTP_IDEMPOTENCY_KEY="race")
+    lookups = []
+    real = intake._key_row
+
+    def late_look(**kw):
+        lookups.append(kw["key"])
+        return None if len(lookups) == 1 else real(**kw)
+
+    monkeypatch.setattr(intake, "_key_row", late_look)
+    loser = merchant.post("/api/orders/", order_payload(), format="json", HTTP_IDEMPOTENCY_KEY="race")
+    assert lookups == ["race", "race"]
+    assert loser.status_code == 201 and loser.json() == winner.json() and loser["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1

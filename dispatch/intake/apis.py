@@ -27,9 +27,10 @@ from ..serializers import (
     QuoteOut,
     StoreOut,
 )
-from ..services.intake import Reply, idempotent, merchant_order_create, merchant_store
+from ..services.intake import idempotent, merchant_order_create, merchant_store
 from ..services.orders import order_cancel
 from ..services.quotes import quote_create
+from .replay import reply
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
@@ -47,10 +48,6 @@ def idempotency_key(request) -> str | None:
     if not _KEY.match(key):
         raise Invalid(_("An Idempotency-Key is 1 to 255 printable ASCII characters."), code="bad_idempotency_key")
     return key
-
-
-def reply(r: Reply) -> Response:
-    return Response(r.body, status=r.status, headers={"Idempotent-Replayed": "true"} if r.replayed else None)
 
 
 class StoreListApi(APIView):

@@ -79,10 +79,14 @@ def _replay(row: IdempotencyKey, digest: str) -> Reply:
     if row.request_digest != digest:
         raise DomainError(_("This Idempotency-Key was used for a different request."), code="idempotency_mismatch")
     if row.response_sealed is not None and row.order is not None:
-        body = reply_open(order=row.order, sealed=row.response_sealed)
+        body = reply_open(order=row.order, sealed=bytes(row.response_sealed))
     else:
         body = row.response or {}
     return Reply(status=row.status_code, body=body, replayed=True)
+
+
+def _key_row(*, merchant: Merchant, key: str) -> IdempotencyKey | None:
+    return IdempotencyKey.objects.select_for_update().select_related("order").filter(merchant=merchant, key=key).first()
 
 
 def idempotent(*, merchant: Merchant, key: str | None, operation: str, body: Any,
@@ -101,8 +105,7 @@ def idempotent(*, merchant: Merchant, key: str | None, operation: str, body: Any
         now_ = now or timezone.now()
         try:
             with transaction.atomic():
-                row = (IdempotencyKey.objects.select_for_update().select_related("order")
-                       .filter(merchant=merchant, key=key).first())
+                row = _key_row(merchant=merchant, key=key)
                 if row is not None and row.expires_at > now_:
                     return _replay(row, digest)
                 if row is not None:

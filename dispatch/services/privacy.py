@@ -14,7 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import vault
-from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, RiderLine, SealedRecord, Tier
+from ..models import (
+    AuditEvent,
+    ChatMessage,
+    Grant,
+    GrantPurpose,
+    GrantScope,
+    IdempotencyKey,
+    Order,
+    Quote,
+    RiderLine,
+    SealedRecord,
+    Tier,
+)
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
 from .audit import audit_record, audit_record_many
 
@@ -295,6 +307,8 @@ def order_shred(*, order: Order) -> None:
     erased = order_traces_erase(order=order, dest=dest)
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
     ChatMessage.objects.filter(order=order).delete()
+    IdempotencyKey.objects.filter(order=order).delete()  # its sealed answer can no longer be opened
+    Quote.objects.filter(order=order).update(point_digest="")  # a digest still confirms a guessed door
     audit_record(action="order.shredded", order=order, data=erased)
 
 

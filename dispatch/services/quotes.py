@@ -1,6 +1,6 @@
 """Delivery quotes and service areas. A quote prices the straight line from the store to the customer's door:
 
-    fee   = QUOTE_BASE_FEE + QUOTE_PER_KM_FEE * distance_km   (distance in started 100 m steps, rounded to cents)
+    fee   = QUOTE_BASE_FEE + QUOTE_PER_KM_FEE * distance_km   (whole metres, in started 100 m steps; to cents)
     eta_s = max(0, pickup_ready_at - now) + QUOTE_PICKUP_S + distance_m * QUOTE_ROAD_FACTOR / QUOTE_SPEED_MPS
 
 The door is address data: the quote keeps a salted keyed digest of it (`tokens.point_digest`) and the distance,
@@ -64,7 +64,7 @@ class Price:
 
 def price(*, store: Store, lat: float, lng: float, pickup_ready_at: datetime | None, now: datetime) -> Price:
     metres = distance_m(store.lat, store.lng, lat, lng)
-    km = Decimal(math.ceil(metres / 100)) / 10
+    km = Decimal(math.ceil(round(metres) / 100)) / 10  # whole metres first: 2000.0001 m is 2.0 km
     fee = (Decimal(settings.QUOTE_BASE_FEE) + Decimal(settings.QUOTE_PER_KM_FEE) * km).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP)
     wait = max(0.0, (pickup_ready_at - now).total_seconds()) if pickup_ready_at else 0.0
