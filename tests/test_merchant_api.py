@@ -175,6 +175,10 @@ def test_a_polygon_service_area(merchant, store1):
     assert quote(merchant).status_code == 201
     outside = quote(merchant, customer={"lat": DOOR[0] + 2 * d, "lng": DOOR[1]})  # 2 km: within the radius
     assert outside.status_code == 400 and outside.json()["code"] == "out_of_area"
+    for broken in ([[1, 2], [3, 4]], [[1, 2], [3, "x"], [5, 6]], {"a": 1}, [[True, 1], [2, 3], [4, 5]]):
+        store1.service_polygon = broken  # a mistyped polygon: the radius applies
+        store1.save()
+        assert quote(merchant, customer={"lat": DOOR[0] + 2 * d, "lng": DOOR[1]}).status_code == 201
 
 
 # --- another merchant's orders --------------------------------------------------------------------------
