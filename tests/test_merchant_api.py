@@ -175,6 +175,10 @@ def test_a_polygon_service_area(merchant, store1):
     assert quote(merchant).status_code == 201
     outside = quote(merchant, customer={"lat": DOOR[0] + 2 * d, "lng": DOOR[1]})  # 2 km: within the radius
     assert outside.status_code == 400 and outside.json()["code"] == "out_of_area"
+    for broken in ([[1, 2], [3, 4]], [[1, 2], [3, "x"], [5, 6]], {"a": 1}, [[True, 1], [2, 3], [4, 5]]):
+        store1.service_polygon = broken  # a mistyped polygon: the radius applies
+        store1.save()
+        assert quote(merchant, customer={"lat": DOOR[0] + 2 * d, "lng": DOOR[1]}).status_code == 201
 
 
 # --- another merchant's orders --------------------------------------------------------------------------
@@ -360,3 +364,19 @@ def test_a_concurrent_first_use_of_a_key_rolls_back_and_replays_the_winner(merch
     assert lookups == ["race", "race"]
     assert loser.status_code == 201 and loser.json() == winner.json() and loser["Idempotent-Replayed"] == "true"
     assert Order.objects.count() == 1
+
+
+def test_the_board_counts_a_scheduled_order_from_its_ready_time(merchant, dispatcher, demo):
+    now = timezone.now()
+    ready, deadline = now + timedelta(hours=2), now + timedelta(hours=3)
+    oid = merchant.post("/api/orders/", order_payload(pickup_ready_at=iso(ready), dropoff_deadline=iso(deadline)),
+                        format="json").json()["id"]
+    from dispatch.selectors.board import order_due_at
+
+    order = Order.objects.get(pk=oid)
+    lead = timedelta(seconds=settings.SCHEDULE_OFFER_LEAD_S)
+    assert order_due_at(order) == ready - lead + timedelta(minutes=settings.ORDER_ASSIGN_DUE_MIN)
+    row = next(o for o in dispatcher.get("/api/dispatch/orders/").json() if o["id"] == oid)
+    assert row["late"] is False and row["pickup_ready_at"] and row["dropoff_deadline"]
+    dispatcher.post(f"/api/dispatch/orders/{oid}/assign/", {"rider": demo["rider1"].rider.pk}, format="json")
+    assert order_due_at(Order.objects.get(pk=oid)) == deadline

@@ -76,7 +76,10 @@ class OrderCreateApi(APIView):
 
     permission_classes = [IsMerchant]
 
-    @extend_schema(operation_id="api_orders_list", parameters=[OrderListQuery], responses=OrderPageOut)
+    @extend_schema(operation_id="api_orders_list", parameters=[OrderListQuery], responses=OrderPageOut,
+                   description="Your orders, newest first, each masked as the detail view. Follow `next` until null: "
+                               "an order made meanwhile never appears twice or inside a page. 400 `invalid` for a bad "
+                               "filter, `bad_cursor`, `unknown_store` for a store that is not yours.")
     def get(self, request):
         query = OrderListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -89,7 +92,10 @@ class OrderCreateApi(APIView):
         page = paginator.paginate_queryset(orders, request, view=self)
         return Response(OrderPageOut({"results": page, "next": paginator.get_next_link()}).data)
 
-    @extend_schema(request=OrderIn, responses={201: OrderCreatedOut}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=OrderIn, responses={201: OrderCreatedOut}, parameters=[IDEMPOTENCY_HEADER],
+                   description="A new order. 400: `unknown_store`, `store_required`, `out_of_area` (no quote), "
+                               "`window_in_past`, `bad_window`, `unknown_quote`, `quote_expired`, `quote_mismatch`, "
+                               "`bad_idempotency_key`. 409: `quote_used`, `idempotency_mismatch`.")
     def post(self, request):
         key = idempotency_key(request)
         merchant = merchant_of(request.user)
@@ -124,7 +130,9 @@ class OrderCancelApi(APIView):
 
     permission_classes = [IsMerchant]
 
-    @extend_schema(request=CancelIn, responses=OrderStatusOut, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(request=CancelIn, responses=OrderStatusOut, parameters=[IDEMPOTENCY_HEADER],
+                   description="Cancel with a reason code. 409: `wrong_state` (delivered, returned or cancelled), "
+                               "`idempotency_mismatch`.")
     def post(self, request, order_id: int):
         key = idempotency_key(request)
 
@@ -145,7 +153,11 @@ class QuoteCreateApi(APIView):
 
     permission_classes = [IsMerchant]
 
-    @extend_schema(request=QuoteIn, responses={201: QuoteOut})
+    @extend_schema(request=QuoteIn, responses={201: QuoteOut},
+                   description="fee = QUOTE_BASE_FEE + QUOTE_PER_KM_FEE per km (started 100 m) of straight line; eta_s "
+                               "= wait until ready + QUOTE_PICKUP_S + the ride (docs/merchant-api.md). Valid "
+                               "QUOTE_TTL_S (15 min), for one order. 400: `out_of_area`, `unknown_store`, "
+                               "`store_required`, `window_in_past`, `bad_window`.")
     def post(self, request):
         data = QuoteIn(data=request.data)
         data.is_valid(raise_exception=True)

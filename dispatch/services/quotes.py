@@ -26,10 +26,24 @@ from ..models import Merchant, Quote, Store
 WINDOW_LEEWAY = timedelta(minutes=1)  # a clock a little behind ours is not "in the past"
 
 
+def service_polygon(value: object) -> list[tuple[float, float]] | None:
+    """A store's `service_polygon` as corners, or None when unset or not a list of at least 3 [lat, lng] pairs of
+    finite numbers (then the radius applies: a mistyped polygon must not refuse every order, nor be a 500)."""
+    if not isinstance(value, list) or len(value) < 3:
+        return None
+    corners = []
+    for corner in value:
+        if not (isinstance(corner, list | tuple) and len(corner) == 2
+                and all(isinstance(c, int | float) and not isinstance(c, bool) and math.isfinite(c) for c in corner)):
+            return None
+        corners.append((float(corner[0]), float(corner[1])))
+    return corners
+
+
 def in_service_area(store: Store, lat: float, lng: float) -> bool:
     """Inside the store's polygon when it has one (ray casting on lat/lng: fine at a city's scale), else within
     its service radius."""
-    polygon = store.service_polygon
+    polygon = service_polygon(store.service_polygon)
     if polygon:
         inside = False
         n = len(polygon)
