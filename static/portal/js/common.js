@@ -32,11 +32,14 @@ export const PORTAL_MESSAGES = {
   bad_window: gettext("The delivery deadline is before the pickup time."),
 };
 
-// Call `fn` now and every `seconds` while the tab is visible; at once again when it becomes visible.
+// Call `fn` now and every `seconds` while the tab is visible; at once again when it becomes visible. `stop()`
+// ends it (an order that left the road changes no more).
 export function poll(fn, seconds) {
   let timer = null;
+  let stopped = false;
   const tick = async () => {
     clearTimeout(timer);
+    if (stopped) return;
     if (document.visibilityState === "visible") {
       try { await fn(); } catch { /* the next tick tries again; fn shows its own state */ }
     }
@@ -44,7 +47,7 @@ export function poll(fn, seconds) {
   };
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") tick(); });
   tick();
-  return { now: tick };
+  return { now: tick, stop: () => { stopped = true; clearTimeout(timer); } };
 }
 
 export function makeMap(container, noteId, center, zoom = 13) {

@@ -12,6 +12,7 @@ const view = { map: null, store: null, area: null, rider: null, fitted: false, d
 const CELL_HALF_DEG = 0.005; // half a grid cell (dispatch/grid.py CELL_DEG = 0.01)
 // One key for this page's cancel: a retry after a lost answer is the same cancel, not a second one.
 const cancelKey = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+const FINAL = new Set(["delivered", "returned", "cancelled"]); // nothing changes after these: the poll stops
 const MERCHANT_REASONS = ["customer_request", "out_of_stock", "store_closed", "duplicate", "address_problem", "payment", "other"];
 
 function items(it) {
@@ -85,7 +86,13 @@ function render(data) {
 
 async function load() {
   try {
-    render(await api(`/api/portal/orders/${cfg.order}/`));
+    const data = await api(`/api/portal/orders/${cfg.order}/`);
+    render(data);
+    if (FINAL.has(data.order.status)) {
+      if (poller) poller.stop();
+      $("live-note").textContent = "";
+      return;
+    }
     $("live-note").textContent = fmt(gettext("Updates every %(s)s seconds. Last checked %(t)s."),
       { s: cfg.poll_s, t: formatTime(new Date(), { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
   } catch (err) {
@@ -106,4 +113,5 @@ $("cancel-btn").addEventListener("click", (e) => {
   });
 });
 
-poll(load, cfg.poll_s);
+let poller = null;
+poller = poll(load, cfg.poll_s);
