@@ -9,6 +9,7 @@ from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
 from dispatch.intake import urls as intake_urls
 from dispatch.lockout import AuthTokenApi
+from dispatch.portal import urls as portal_urls
 from dispatch.reports import urls as report_urls
 from dispatch.tracking import urls as tracking_urls
 from dispatch.views import PrivacyLogoutView, RoleLoginView
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/", include(intake_urls.api_urlpatterns)),
     path("api/", include(board_urls.api_urlpatterns)),
     path("api/", include(tracking_urls.api_urlpatterns)),
+    path("api/", include(portal_urls.api_urlpatterns)),
     path("api/rider/", include(rider_urls.api_urlpatterns)),
     path("api/pickup/", include(pickup_urls.api_urlpatterns)),
     path("telephony/", include(intake_urls.telephony_urlpatterns)),
@@ -38,6 +40,7 @@ urlpatterns = [
     *report_urls.page_urlpatterns,
     *tracking_urls.page_urlpatterns,
     *intake_urls.page_urlpatterns,
+    *portal_urls.page_urlpatterns,
     *rider_urls.page_urlpatterns,
     *pickup_urls.page_urlpatterns,
 ]

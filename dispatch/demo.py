@@ -12,5 +12,6 @@ DEMO_SCREENS = [
     (_("Rider app"), "/rider/", ("rider1", "rider2", "rider3", "rider4"), _("(phone; rider4: merchant1's own fleet)")),
     (_("Store counter"), "/pickup/", ("store1", "store1b", "store2"), ""),
     (_("Dispatch map"), "/dispatch/", ("dispatcher1", "dispatcher2"), _("(dispatcher2: merchant1's fleet only)")),
+    (_("Merchant portal"), "/portal/", ("merchant1", "merchant2"), ""),
     (_("API reference"), "/api/docs/", ("merchant1",), "(token: POST /api/auth/token/)"),
 ]

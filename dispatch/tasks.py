@@ -13,9 +13,11 @@ from .selectors.suggestions import suggest_riders
 from .services.audit import audit_checkpoint as _audit_checkpoint
 from .services.detectors import alerts_sweep as _alerts_sweep
 from .services.exits import returns_due
+from .services.intake import idempotency_keys_expired_delete
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
-from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
+from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire, scheduled_dispatch_due
+from .services.quotes import quotes_expired_delete
 from .services.webhooks import webhook_delivery_attempt
 from .services.webhooks import webhook_sweep as _webhook_sweep
 
@@ -97,3 +99,14 @@ def webhook_deliver(delivery_id: int, lease: str | None = None) -> str | None:
 def webhook_sweep() -> int:
     """Deliveries whose next attempt is due, handed to workers (no countdown: the row holds the due time)."""
     return _webhook_sweep()
+def intake_sweep() -> dict:
+    """Expired idempotency keys and stale quotes deleted; scheduled orders of auto-dispatch stores offered once
+    their ready time comes near."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    result = {"idempotency_keys": idempotency_keys_expired_delete(now=now), "quotes": quotes_expired_delete(now=now),
+              "scheduled_kicked": scheduled_dispatch_due(now=now)}
+    if any(result.values()):
+        log.info("intake_sweep %s", result)
+    return result

@@ -55,3 +55,30 @@ def pin_matches(*, token_digest: str, stored_digest: str, pin: object) -> bool:
     if len(entry) != PIN_DIGITS or not entry.isdigit():
         entry = ""  # still compared, so a malformed entry costs the same as a wrong one
     return hmac.compare_digest(pin_digest(token_digest=token_digest, pin=entry), stored_digest)
+
+
+def point_digest(lat: float, lng: float, *, nonce: str | None = None) -> str:
+    """A keyed digest of a point (a quote's door, to 1e-6 degree), salted per row so two quotes to one door do not
+    show as equal: "<nonce>$<hex>". Give the stored value's nonce to check a point against it."""
+    nonce = nonce or secrets.token_hex(8)
+    return f"{nonce}${_mac('quote-point', f'{nonce}:{lat:.6f}:{lng:.6f}').hex()}"
+
+
+def point_matches(stored: str, lat: float, lng: float) -> bool:
+    nonce = stored.split("$", 1)[0]
+    return hmac.compare_digest(point_digest(lat, lng, nonce=nonce), stored)
+
+
+def request_digest(operation: str, body: object) -> str:
+    """A keyed digest of an idempotent request (its operation and canonical JSON body): recognises a replay
+    without keeping the body, which may hold a customer's name and address."""
+    import json
+
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _mac("idempotency-request", f"{operation}\n{canonical}").hex()
+
+
+def label_ref(order_id: int) -> str:
+    """An opaque bag reference for a privacy label's QR: the store's system can match it, a finder learns nothing.
+    Keyed with SECRET_KEY (not a bearer secret: it opens nothing), shared by the counter's and the portal's label."""
+    return hmac.new(settings.SECRET_KEY.encode(), f"label:{order_id}".encode(), hashlib.sha256).hexdigest()[:12]

@@ -17,7 +17,7 @@ from .parsers import LimitedJSONParser
 from .permissions import role_of
 from .serializers import TokenOut
 
-ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/api/docs/"}
+ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/portal/"}
 
 
 def home(request):

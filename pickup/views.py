@@ -1,6 +1,3 @@
-import hashlib
-import hmac
-
 import segno
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -14,6 +11,7 @@ from dispatch.errors import NotFound
 from dispatch.masking import masked_items
 from dispatch.permissions import staff_of
 from dispatch.services.counter import failure_limit, undo_window
+from dispatch.tokens import label_ref
 
 
 @permissions_policy_override({**settings.PERMISSIONS_POLICY, "camera": ["self"], "microphone": ["self"]})  # QR scan; in-app calls
@@ -48,8 +46,3 @@ def label(request, order_id: int):
     ref = f"PD-{label_ref(order.pk)}"
     qr = segno.make(ref, error="m").svg_data_uri(scale=4, border=1)
     return render(request, "pickup/label.html", {"order": order, "items": items, "qr": qr, "ref": ref})
-
-
-def label_ref(order_id: int) -> str:
-    """An opaque bag reference for the QR: the store's system can match it, a finder learns nothing."""
-    return hmac.new(settings.SECRET_KEY.encode(), f"label:{order_id}".encode(), hashlib.sha256).hexdigest()[:12]

@@ -15,6 +15,9 @@ ALLOWED = {
     # The one exception handler: every error body ({code, detail[, errors]}), declared as ErrorOut on every
     # operation by dispatch/schema.py.
     "dispatch/errors.py",
+    # Idempotent create and cancel: the body is the first answer's OutputSerializer(...).data, kept and replayed
+    # as it was (services/intake.py `idempotent`).
+    "dispatch/intake/replay.py",
 }
 
 

@@ -140,10 +140,13 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     token = order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
     api.call("merchant1", "get", "/api/stores/")
     store_id = api.call("merchant1", "get", "/api/orders/{order_id}/", order_id=oid).json()["store"]["id"]
+    api.call("merchant1", "get", "/api/orders/", {"limit": 1})
+    api.call("merchant1", "post", "/api/quotes/", {"store": store_id, "customer": {"lat": 51.5033, "lng": -0.1196}})
     api.call("dispatcher1", "get", "/api/dispatch/orders/")
     api.call("dispatcher1", "get", "/api/dispatch/orders/{order_id}/suggestions/", order_id=oid)
     rider = demo["rider1"].rider
     api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/assign/", {"rider": rider.pk}, order_id=oid)
+    assert api.call("merchant1", "get", "/api/portal/orders/{order_id}/", order_id=oid).json()["rider_area"] is None
     api.call("rider1", "post", "/api/rider/duty/", {"on_duty": True})
     api.call("rider1", "get", "/api/rider/orders/")  # the area tier, no distance yet
 
@@ -178,6 +181,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     ping(4, DOOR[0] + 0.0005, t + 24)
     ping(5, DOOR[0] + 0.0004, t + 28)
     door = api.call("rider1", "get", "/api/rider/orders/{order_id}/", order_id=oid).json()
+    assert api.call("merchant1", "get", "/api/portal/orders/{order_id}/", order_id=oid).json()["rider_area"]
     assert (street["destination"]["tier"], door["destination"]["tier"]) == ("street", "door")
     assert "parts" in door["destination"] and "phone" in door["customer"]
     api.call("rider1", "post", "/api/rider/orders/{order_id}/call/", order_id=oid)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # --- Landing per role --------------------------------------------------------------------------
 @pytest.mark.parametrize(("username", "home"), [
-    ("rider1", "/rider/"), ("store1", "/pickup/"), ("dispatcher1", "/dispatch/"), ("merchant1", "/api/docs/"),
+    ("rider1", "/rider/"), ("store1", "/pickup/"), ("dispatcher1", "/dispatch/"), ("merchant1", "/portal/"),
 ])
 def test_login_lands_each_role_on_its_own_screen(demo, username, home):
     """Operator: a rider, a store clerk, a dispatcher and a merchant log in with no `next`; each lands in

@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},
     "audit-checkpoint": {"task": "dispatch.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_S},
     "alerts-sweep": {"task": "dispatch.tasks.alerts_sweep", "schedule": env.float("ALERTS_SWEEP_S", default=30.0)},
+    "intake-sweep": {"task": "dispatch.tasks.intake_sweep", "schedule": 600.0},
 }
 
 # --- Auth, API ---------------------------------------------------------------------------
@@ -416,6 +417,24 @@ ALERT_RATE_REVEALS_PER_RIDER = env.int("ALERT_RATE_REVEALS_PER_RIDER", default=6
 ALERT_RATE_REVEALS_PER_STORE = env.int("ALERT_RATE_REVEALS_PER_STORE", default=300)
 ALERT_RATE_BREAK_GLASS_PER_STORE = env.int("ALERT_RATE_BREAK_GLASS_PER_STORE", default=3)
 ALERT_RATE_LOOKUPS_PER_STORE = env.int("ALERT_RATE_LOOKUPS_PER_STORE", default=120)
+
+# --- Merchant intake (dispatch/services/quotes.py, intake.py; docs/merchant-api.md) ----------------------------
+# A quote's fee: QUOTE_BASE_FEE + QUOTE_PER_KM_FEE per started 100 m of straight-line distance store -> door, in
+# QUOTE_CURRENCY, rounded to cents. Its eta_s: the wait until the bag is ready (if later than now), plus
+# QUOTE_PICKUP_S (a rider reaches the store and takes the bag), plus the ride at QUOTE_SPEED_MPS along a road
+# QUOTE_ROAD_FACTOR times the straight line.
+QUOTE_BASE_FEE = env.str("QUOTE_BASE_FEE", default="2.50")
+QUOTE_PER_KM_FEE = env.str("QUOTE_PER_KM_FEE", default="0.80")
+QUOTE_CURRENCY = env.str("QUOTE_CURRENCY", default="GBP")
+QUOTE_PICKUP_S = env.int("QUOTE_PICKUP_S", default=600)
+QUOTE_SPEED_MPS = env.float("QUOTE_SPEED_MPS", default=4.5)
+QUOTE_ROAD_FACTOR = env.float("QUOTE_ROAD_FACTOR", default=1.3)
+QUOTE_TTL_S = env.int("QUOTE_TTL_S", default=900)
+IDEMPOTENCY_TTL_S = env.int("IDEMPOTENCY_TTL_S", default=86400)
+# A scheduled order not picked up this long after its pickup_ready_at raises a "late" alert; auto-dispatch offers
+# it no earlier than SCHEDULE_OFFER_LEAD_S before that time (the intake sweep kicks it then).
+SCHEDULE_PICKUP_GRACE_S = env.int("SCHEDULE_PICKUP_GRACE_S", default=600)
+SCHEDULE_OFFER_LEAD_S = env.int("SCHEDULE_OFFER_LEAD_S", default=900)
 
 # The sandbox carrier places calls locally for the demo: it must never answer in production.
 TELEPHONY_PROVIDER = env.str("TELEPHONY_PROVIDER", default="sandbox" if DEMO_MODE or TESTING else "twilio")

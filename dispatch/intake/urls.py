@@ -7,6 +7,7 @@ api_urlpatterns = [
     path("orders/", apis.OrderCreateApi.as_view()),
     path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
     path("orders/<int:order_id>/cancel/", apis.OrderCancelApi.as_view()),
+    path("quotes/", apis.QuoteCreateApi.as_view()),
     path("webhooks/", webhooks.WebhookListApi.as_view()),
     path("webhooks/<int:endpoint_id>/", webhooks.WebhookDetailApi.as_view()),
     path("webhooks/<int:endpoint_id>/rotate/", webhooks.WebhookRotateApi.as_view()),

@@ -2,6 +2,7 @@ from .accounts import Dispatcher, Merchant, Rider, Staff, Store
 from .alerts import Alert, AlertKind
 from .audit import AuditEvent, AuditHead
 from .events import Event
+from .intake import IdempotencyKey, Quote
 from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
@@ -29,6 +30,7 @@ __all__ = [
     "GrantPurpose",
     "GrantScope",
     "HandoffCode",
+    "IdempotencyKey",
     "Interaction",
     "InteractionKind",
     "LocationFix",
@@ -41,6 +43,7 @@ __all__ = [
     "Party",
     "PickupCounter",
     "ProxySession",
+    "Quote",
     "ReportReason",
     "Rider",
     "RiderBlock",

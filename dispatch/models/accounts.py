@@ -25,6 +25,10 @@ class Store(models.Model):
     # orders are offered to riders one by one without a dispatcher (services/offers.py).
     offer_pay = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     auto_dispatch = models.BooleanField(default=False)
+    # The service area (services/quotes.py): a polygon of [lat, lng] corners when set, else a circle of
+    # service_radius_m around the store. Quotes and merchant orders outside it are refused (out_of_area).
+    service_radius_m = models.PositiveIntegerField(default=8000)
+    service_polygon = models.JSONField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -30,6 +30,11 @@ class Order(models.Model):
     # When the customer was told to expect it: the merchant's, else created_at + the store's promise_s or
     # ORDER_PROMISE_S. Still open after it, the order raises a "late" alert (services/detectors.py).
     promised_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A scheduled order (from the merchant or its quote): when the bag will be ready at the counter, and when it
+    # must be at the door (that deadline is the promise). Not collected by pickup_ready_at + SCHEDULE_PICKUP_GRACE_S,
+    # it raises a "late" alert (services/detectors.py); auto-dispatch waits until shortly before it.
+    pickup_ready_at = models.DateTimeField(null=True, blank=True)
+    dropoff_deadline = models.DateTimeField(null=True, blank=True)
 
     business_date = models.DateField()
     pickup_seq = models.PositiveIntegerField()

@@ -21,6 +21,7 @@ from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
 from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
+from .intake import merchant_order_list
 from .lines import access_line_rider, line_history, line_texts
 from .rider import (
     Destination,
@@ -48,6 +49,7 @@ __all__ = [
     "access_call",
     "access_line_rider",
     "access_order",
+    "merchant_order_list",
     "access_rider_return",
     "access_party_order",
     "board_orders",

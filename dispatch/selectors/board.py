@@ -2,7 +2,8 @@
 status, store, fleet and pickup number, most urgent first, each with the time it is due and whether it is late.
 
 Urgency: orders with no rider first, then the oldest first. Due: with no rider, ORDER_ASSIGN_DUE_MIN after it
-was placed; with one, ORDER_DELIVER_DUE_MIN after (there is no promised time per order). Late: now past due.
+was placed; with one, ORDER_DELIVER_DUE_MIN after. A scheduled order counts from shortly before its ready time,
+and once held is due at its dropoff_deadline (`order_due_at`). Late: now past due.
 
 Fleet: an order is in a fleet when one of the fleet's riders holds it, or when nobody holds it and the fleet's
 riders may take it (`services.fleets.rider_may_take`): the platform's riders any order, a merchant's own riders
@@ -36,8 +37,15 @@ class BoardFilter:
 
 
 def order_due_at(order: Order) -> datetime:
+    """A scheduled order counts from SCHEDULE_OFFER_LEAD_S before its pickup_ready_at (when auto-dispatch would
+    offer it), not from when it was placed; held by a rider, its dropoff_deadline is when it is due."""
+    if order.rider_id and order.dropoff_deadline:
+        return order.dropoff_deadline
+    start = order.created_at
+    if order.pickup_ready_at:
+        start = max(start, order.pickup_ready_at - timedelta(seconds=settings.SCHEDULE_OFFER_LEAD_S))
     minutes = settings.ORDER_DELIVER_DUE_MIN if order.rider_id else settings.ORDER_ASSIGN_DUE_MIN
-    return order.created_at + timedelta(minutes=minutes)
+    return start + timedelta(minutes=minutes)
 
 
 def fleet_q(fleet: str) -> Q:

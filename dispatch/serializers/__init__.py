@@ -39,6 +39,7 @@ from .fields import (
                     StrictRegexField,
 )
 from .inputs import AddressIn, AssignIn, BreakGlassIn, ConsentIn, CustomerIn, ItemIn, OrderIn
+from .intake import OrderListQuery, OrderPageOut, QuoteIn, QuoteOut
 from .location import LocationAckOut, LocationIn, TimestampField, location_in_fast
 from .orders import (
                     ApproxPointOut,
@@ -71,5 +72,6 @@ __all__ = [
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
+    "OrderListQuery", "OrderPageOut", "QuoteIn", "QuoteOut",
     "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
 ]

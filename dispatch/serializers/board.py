@@ -52,7 +52,8 @@ class BoardOrderOut(MaskedOrderOut):
     """An open order on the board: the masked order, when it is due, whether it is late, its rider's fleet."""
 
     due_at = IsoDateTimeField(help_text="Placed + ORDER_ASSIGN_DUE_MIN while unassigned, + ORDER_DELIVER_DUE_MIN "
-                                        "once a rider holds it.")
+                                        "once a rider holds it. A scheduled order counts from SCHEDULE_OFFER_LEAD_S "
+                                        "before its pickup_ready_at, and once held is due at its dropoff_deadline.")
     late = serializers.BooleanField(help_text="Past due_at now.")
     fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet ("platform" or "merchant:<id>"); null '
                                                         "while unassigned.")

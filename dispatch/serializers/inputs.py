@@ -10,6 +10,17 @@ from rest_framework import serializers
 from .fields import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField, StrictRegexField
 
 
+class WindowField(serializers.DateTimeField):
+    """A scheduled time, ISO 8601 with an offset, within the next 7 days. A time already past is the service's
+    `window_in_past` refusal, not a field error."""
+
+    def to_internal_value(self, value):
+        at = super().to_internal_value(value)
+        if at > timezone.now() + timedelta(days=7):
+            raise serializers.ValidationError("Give a time within the next 7 days.")
+        return at
+
+
 class AddressIn(serializers.Serializer):
     area = StrictCharField(max_length=120)
     street = StrictCharField(max_length=200)
@@ -48,6 +59,12 @@ class OrderIn(serializers.Serializer):
     promised_at = serializers.DateTimeField(
         required=False, help_text="When the customer was told to expect it (ISO 8601, within the next 2 days). "
                                   "Default: the store's promise, else ORDER_PROMISE_S after the order is made.")
+
+    quote = StrictIntegerField(required=False, min_value=1, help_text="A quote from POST /api/quotes/: its store, "
+                               "door and window must match the order's; it can be used once, before it expires.")
+    pickup_ready_at = WindowField(required=False, help_text="When the bag will be ready at the counter (ISO 8601).")
+    dropoff_deadline = WindowField(required=False, help_text="When it must be at the door: it becomes the promise "
+                                                             "(promised_at).")
 
     def validate_promised_at(self, value):
         now = timezone.now()

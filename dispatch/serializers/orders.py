@@ -69,6 +69,8 @@ class MaskedOrderOut(serializers.Serializer):
     created_at = IsoDateTimeField()
     promised_at = IsoDateTimeField(allow_null=True, help_text="When the customer was told to expect it; an open "
                                                               "order past it is late.")
+    pickup_ready_at = IsoDateTimeField(allow_null=True, help_text="Scheduled: when the bag will be ready.")
+    dropoff_deadline = IsoDateTimeField(allow_null=True, help_text="Scheduled: when it must be at the door.")
     ready_at = IsoDateTimeField(allow_null=True)
     picked_up_at = IsoDateTimeField(allow_null=True)
     delivered_at = IsoDateTimeField(allow_null=True)

@@ -7,6 +7,8 @@ task `dispatch.tasks.alerts_sweep` runs them every ALERTS_SWEEP_S; each takes `n
   or "off_duty"; "" when nothing is known.
 - A late order: still open (not yet delivered or out of the road) after its promised time (`Order.promised_at`,
   set at creation, see `order_promise`).
+- A late pickup: a scheduled order (`Order.pickup_ready_at`) not yet picked up SCHEDULE_PICKUP_GRACE_S after its
+  ready time (still unassigned, or its rider not at the counter): a `late` alert with detail `what: "pickup"`.
 - An unusual rate: more audit events of one kind within ALERT_RATE_WINDOW_S than a limit, per rider or per
   store (address and contact reveals, break-glass, counter lookups).
 
@@ -128,6 +130,28 @@ def late_orders_detect(*, now: datetime | None = None) -> int:
     return raised
 
 
+NOT_YET_PICKED_UP = (S.CREATED, S.OFFERED, S.ASSIGNED, S.READY)
+
+
+def late_pickups_detect(*, now: datetime | None = None) -> int:
+    """Raise `late` (detail `what: "pickup"`) for each scheduled order not picked up SCHEDULE_PICKUP_GRACE_S after
+    its pickup_ready_at: unassigned, or its rider not at the counter. Returns how many it found."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.SCHEDULE_PICKUP_GRACE_S)
+    overdue = list(Order.objects.filter(status__in=NOT_YET_PICKED_UP, pickup_ready_at__lt=now - grace)
+                   .select_related("store", "rider").order_by("pk"))
+    known = _Known([f"late:pickup:order:{order.pk}" for order in overdue])
+    for order in overdue:
+        assert order.pickup_ready_at is not None
+        due = order.pickup_ready_at + grace
+        key = f"late:pickup:order:{order.pk}"
+        detail = {"what": "pickup", "pickup_ready_at": order.pickup_ready_at.isoformat(), "status": order.status}
+        if not known.unchanged(key, detail, due):
+            alert_raise(kind="late", key=key, order=order, rider=order.rider, detail=detail, quiet_since=due,
+                        bump=False)
+    return len(overdue)
+
+
 @dataclass(frozen=True)
 class RateRule:
     what: str  # the alert's detail "what": reveals, break_glass, lookups
@@ -180,4 +204,4 @@ def alerts_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Every detector once (the beat task)."""
     now = now or timezone.now()
     return {"stale_device": stale_devices_detect(now=now), "late": late_orders_detect(now=now),
-            "rate": unusual_rates_detect(now=now)}
+            "late_pickup": late_pickups_detect(now=now), "rate": unusual_rates_detect(now=now)}

@@ -28,13 +28,14 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import geofence
 from ..errors import DomainError, Invalid, NotFound
 from ..masking import masked_items
-from ..models import Alert, Offer, OfferStatus, Order, OrderStatus, Rider
+from ..models import Alert, AuditEvent, Offer, OfferStatus, Order, OrderStatus, Rider
 from .alerts import alert_raise
 from .audit import audit_record
 from .events import event_publish, group_rider, on_commit_robust
@@ -358,8 +359,29 @@ def auto_dispatch_next(*, order_id: int, ranked: Sequence[int], now: datetime | 
     return _escalate(order, tried=len(tried), reason="no_rider")
 
 
-def auto_dispatch_kick(order: Order) -> None:
-    """A new order of an auto-dispatch store: its first offer goes out after commit (`dispatch.tasks.auto_dispatch`)."""
+def auto_dispatch_kick(order: Order, *, now: datetime | None = None) -> None:
+    """A new order of an auto-dispatch store: its first offer goes out after commit (`dispatch.tasks.auto_dispatch`).
+    A scheduled order ready more than SCHEDULE_OFFER_LEAD_S from now waits: the intake sweep kicks it then
+    (`scheduled_dispatch_due`)."""
+    now = now or timezone.now()
+    if order.pickup_ready_at and order.pickup_ready_at > now + timedelta(seconds=settings.SCHEDULE_OFFER_LEAD_S):
+        return
     if order.store.auto_dispatch:
         audit_record(action="dispatch.auto.started", order=order, data={"store": order.store_id})
         on_commit_robust(schedule_auto_dispatch, order.pk)
+
+
+def scheduled_dispatch_due(*, now: datetime | None = None) -> int:
+    """Kick auto-dispatch for the scheduled orders whose ready time came within SCHEDULE_OFFER_LEAD_S and that were
+    held back at creation (no "dispatch.auto.started" yet). Returns how many it kicked."""
+    now = now or timezone.now()
+    started = AuditEvent.objects.filter(action="dispatch.auto.started", order_id=OuterRef("pk"))
+    due = (Order.objects.filter(status=OrderStatus.CREATED, store__auto_dispatch=True, pickup_ready_at__isnull=False,
+                                pickup_ready_at__lte=now + timedelta(seconds=settings.SCHEDULE_OFFER_LEAD_S))
+           .exclude(Exists(started)).select_related("store").order_by("pk")[:500])
+    kicked = 0
+    for order in due:
+        with transaction.atomic():
+            auto_dispatch_kick(order, now=now)
+        kicked += 1
+    return kicked

@@ -45,8 +45,10 @@ def order_event(order: Order, *, type: str = "order.updated", extra: dict | None
 def order_create(
     *, merchant: Merchant | None, store: Store, external_ref: str, customer: dict[str, Any],
     items: list[dict[str, Any]], consent: dict[str, bool], promised_at: datetime | None = None,
+    pickup_ready_at: datetime | None = None, dropoff_deadline: datetime | None = None,
 ) -> Order:
-    """`promised_at`: when the customer was told to expect it; by default the store's or the site's promise."""
+    """`promised_at`: when the customer was told to expect it; by default the store's or the site's promise,
+    counted from `pickup_ready_at` when that is later. A `dropoff_deadline` is the promise."""
     now = timezone.now()
     day, seq, code = pickup_number_allocate(store=store, at=now)
     address = customer["address"]
@@ -73,7 +75,10 @@ def order_create(
         tracking_token_digest=token_digest,
         tracking_expires_at=now + timedelta(seconds=settings.TRACKING_LINK_TTL_S),
         retention_due_at=now + timedelta(days=settings.RETENTION_DAYS),
-        promised_at=order_promise(store=store, created_at=now, promised_at=promised_at),
+        promised_at=order_promise(store=store, created_at=max(now, pickup_ready_at or now),
+                                  promised_at=dropoff_deadline or promised_at),
+        pickup_ready_at=pickup_ready_at,
+        dropoff_deadline=dropoff_deadline,
     )
     sensitive_names = []
     for i, item in enumerate(items):

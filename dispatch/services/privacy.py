@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import vault
-from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, RiderLine, SealedRecord, Tier
+from ..models import (
+    AuditEvent,
+    ChatMessage,
+    Grant,
+    GrantPurpose,
+    GrantScope,
+    IdempotencyKey,
+    Order,
+    Quote,
+    RiderLine,
+    SealedRecord,
+    Tier,
+)
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
 from .audit import audit_record, audit_record_many
 
@@ -63,6 +76,21 @@ def chat_seal(*, order: Order, sender: str, recipient: str, text: str) -> bytes:
     record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
     return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk),
                             label=_chat_label(sender, recipient))
+
+
+def reply_seal(*, order: Order, body: dict[str, Any]) -> bytes:
+    """Seal an answer that holds a bearer secret (a new order's tracking link, kept for idempotent replays) under
+    the order's data key: the database never holds the link in the clear, and shredding the order erases it."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, json.dumps(body).encode(), aad=_aad(order.pk),
+                            label=b"idempotent-reply")
+
+
+def reply_open(*, order: Order, sealed: bytes) -> dict[str, Any]:
+    """The answer `reply_seal` sealed, for a replay to the merchant that made the order (no PII: not audited)."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return json.loads(vault.open_under(record.key_id, record.wrapped_key, sealed, aad=_aad(order.pk),
+                                       label=b"idempotent-reply"))
 
 
 def chat_open(*, order: Order, messages: list[ChatMessage], reader: str, actor=None) -> dict[int, str]:
@@ -279,6 +307,8 @@ def order_shred(*, order: Order) -> None:
     erased = order_traces_erase(order=order, dest=dest)
     SealedRecord.objects.filter(order=order).update(wrapped_key=None, ciphertext=None, shredded_at=timezone.now())
     ChatMessage.objects.filter(order=order).delete()
+    IdempotencyKey.objects.filter(order=order).delete()  # its sealed answer can no longer be opened
+    Quote.objects.filter(order=order).update(point_digest="")  # a digest still confirms a guessed door
     audit_record(action="order.shredded", order=order, data=erased)
 
 

@@ -147,7 +147,8 @@ def test_spoofing_is_an_alert_row_told_to_dispatch(held):
 
 def test_the_sweep_runs_every_detector(held, settings):
     settings.ALERT_STALE_AFTER_S = 10
-    assert alerts_sweep(now=timezone.now() + timedelta(seconds=11)) == {"stale_device": 1, "late": 0, "rate": 0}
+    assert alerts_sweep(now=timezone.now() + timedelta(seconds=11)) == {"stale_device": 1, "late": 0, "late_pickup": 0,
+                                                                        "rate": 0}
 
 
 def test_a_sweep_over_many_open_late_orders_that_did_not_change_costs_a_few_queries(

@@ -16,8 +16,9 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-export async function api(path, { method = "GET", body } = {}) {
-  const headers = { Accept: "application/json" };
+// `headers`: extra request headers (the portal's Idempotency-Key).
+export async function api(path, { method = "GET", body, headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   let response;

@@ -112,6 +112,16 @@ export const MESSAGES = {
   bad_events: gettext("Choose one or more of the listed event types."),
   too_many_endpoints: gettext("This account has as many webhook endpoints as it may have. Delete one first."),
   endpoint_deleted: gettext("That endpoint was deleted."),
+  out_of_area: gettext("That address is outside the store's delivery area."),
+  window_in_past: gettext("That time has already passed."),
+  bad_window: gettext("The delivery deadline must come after the pickup time."),
+  unknown_quote: gettext("No such quote."),
+  quote_expired: gettext("That quote has expired: ask for a new one."),
+  quote_used: gettext("That quote was already used for an order."),
+  quote_mismatch: gettext("The order's store or address is not the one quoted."),
+  idempotency_mismatch: gettext("This Idempotency-Key was used for a different request."),
+  bad_idempotency_key: gettext("An Idempotency-Key is 1 to 255 printable ASCII characters."),
+  bad_cursor: gettext("That cursor is not one this list gave out."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.

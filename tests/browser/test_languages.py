@@ -41,7 +41,7 @@ def new_context(browser, stack):
 
 
 @pytest.mark.parametrize(("username", "home"), [
-    ("rider1", "/rider/"), ("store1", "/pickup/"), ("dispatcher1", "/dispatch/"), ("merchant1", "/api/docs/"),
+    ("rider1", "/rider/"), ("store1", "/pickup/"), ("dispatcher1", "/dispatch/"), ("merchant1", "/portal/"),
 ])
 def test_login_lands_in_the_role_s_own_app(stack, new_context, username, home):
     """Each party logs in from the bare login page and lands in its own app."""

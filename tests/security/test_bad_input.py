@@ -20,7 +20,8 @@ from tests.factories import order_payload
 
 DEEP = "[" * 950 + "]" * 950  # 1.9 KB
 ROLE_BY_PREFIX = [("/api/dispatch/", "dispatcher1"), ("/api/orders/", "merchant1"), ("/api/pickup/", "store1"),
-                  ("/api/rider/", "rider1"), ("/api/stores/", "merchant1"), ("/api/webhooks/", "merchant1")]
+                  ("/api/rider/", "rider1"), ("/api/stores/", "merchant1"), ("/api/webhooks/", "merchant1"),
+                  ("/api/quotes/", "merchant1"), ("/api/portal/", "merchant1")]
 
 
 def json_write_operations() -> list[tuple[str, str]]:

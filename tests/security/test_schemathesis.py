@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.factories import order_payload
 
 ROLE_BY_PREFIX = [("/api/dispatch/", "dispatcher1"), ("/api/orders/", "merchant1"), ("/api/pickup/", "store1"),
-                  ("/api/rider/", "rider1"), ("/api/stores/", "merchant1")]
+                  ("/api/rider/", "rider1"), ("/api/stores/", "merchant1"), ("/api/quotes/", "merchant1")]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 TOTALS: Counter = Counter()
 

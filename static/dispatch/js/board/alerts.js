@@ -73,6 +73,9 @@ export function describeAlert(a) {
     return [title, fmt(gettext("No position from %(rider)s since %(time)s (order %(order)s): %(reason)s."), {
       rider: riderName(a.rider), time: at(d.since), order: orderCode(a.order), reason: REASONS[d.reason || ""] || d.reason })];
   }
+  if (a.kind === "late" && d.what === "pickup") {
+    return [title, fmt(gettext("Order %(order)s was not picked up: ready since %(time)s."), { order: orderCode(a.order), time: at(d.pickup_ready_at) })];
+  }
   if (a.kind === "late") {
     return [title, fmt(gettext("Order %(order)s is late: promised for %(time)s."), { order: orderCode(a.order), time: at(d.promised_at) })];
   }
