@@ -1,8 +1,9 @@
 """The dispatch board's order list: the caller's open orders (`board_orders`, which scopes them), filtered by
 status, store, fleet and pickup number, most urgent first, each with the time it is due and whether it is late.
 
-Urgency: orders with no rider first, then the oldest first. Due: with no rider, ORDER_ASSIGN_DUE_MIN after it
-was placed; with one, ORDER_DELIVER_DUE_MIN after (there is no promised time per order). Late: now past due.
+Urgency: orders with no rider first, then the oldest first. Due: with a rider, the time promised to the customer
+(`services.detectors.order_promise`, the very deadline of the `late` alert); with none, ORDER_ASSIGN_DUE_MIN after
+it was placed, or the promise when that comes first. Late: now past due.
 
 Fleet: an order is in a fleet when one of the fleet's riders holds it, or when nobody holds it and the fleet's
 riders may take it (`services.fleets.rider_may_take`): the platform's riders any order, a merchant's own riders
@@ -19,6 +20,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from ..models import Order
+from ..services.detectors import order_promise
 from ..services.fleets import PLATFORM
 from ..services.pickup_numbers import normalise_pickup_code
 from .access import board_orders
@@ -36,8 +38,10 @@ class BoardFilter:
 
 
 def order_due_at(order: Order) -> datetime:
-    minutes = settings.ORDER_DELIVER_DUE_MIN if order.rider_id else settings.ORDER_ASSIGN_DUE_MIN
-    return order.created_at + timedelta(minutes=minutes)
+    promise = order_promise(store=order.store, created_at=order.created_at, promised_at=order.promised_at)
+    if order.rider_id:
+        return promise
+    return min(order.created_at + timedelta(minutes=settings.ORDER_ASSIGN_DUE_MIN), promise)
 
 
 def fleet_q(fleet: str) -> Q:

@@ -51,8 +51,9 @@ class BoardOrdersQuery(serializers.Serializer):
 class BoardOrderOut(MaskedOrderOut):
     """An open order on the board: the masked order, when it is due, whether it is late, its rider's fleet."""
 
-    due_at = IsoDateTimeField(help_text="Placed + ORDER_ASSIGN_DUE_MIN while unassigned, + ORDER_DELIVER_DUE_MIN "
-                                        "once a rider holds it.")
+    due_at = IsoDateTimeField(help_text="Once a rider holds it, the time promised to the customer (promised_at, as "
+                                        "the late alert); while unassigned, placed + ORDER_ASSIGN_DUE_MIN, or the "
+                                        "promise if sooner.")
     late = serializers.BooleanField(help_text="Past due_at now.")
     fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet ("platform" or "merchant:<id>"); null '
                                                         "while unassigned.")
