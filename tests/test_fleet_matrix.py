@@ -261,7 +261,7 @@ def test_no_frame_of_another_fleet_reaches_a_scoped_dispatchers_socket(demo, cli
         # A free rider shares a position at most every FREE_POSITION_EVERY_S: as if that much time had passed.
         from dispatch.live import state as live_state
 
-        live_state._saved_at.clear()
+        live_state._free_stored_at.clear()
         Rider.objects.update(last_seen_at=None)
         for name in r:
             ping(name)
