@@ -1,7 +1,9 @@
 """Alerts for dispatch: persisted rows, raised by detectors (stale device, late, rates, spoofing, SOS,
 nobody accepting an offer), told to the dispatch sockets of their fleet, closed by an acknowledgement with
 a note. Raising and acknowledging are both audited (`alert.raised`, `alert.acked`); bumping an open alert
-(the same key raised again) is not, it counts in the row.
+(the same key raised again) is not, it counts in the row. An alert whose condition ended by itself is resolved
+(`alert_resolve`: closed with no dispatcher and the reason code in `detail.resolved`, audited `alert.resolved`):
+the `unassigned` alert when the order gets a rider or is cancelled.
 
 The detectors are in services/detectors.py; the list and the acknowledgement API in dispatch/board/apis.py."""
 
@@ -34,6 +36,11 @@ def alert_out(alert: Alert) -> dict[str, Any]:
         "last_at": alert.last_at.isoformat() if alert.last_at else None,
         "acked_at": alert.acked_at.isoformat() if alert.acked_at else None, "ack_note": alert.ack_note,
     }
+
+
+def unassigned_key(order_id: int) -> str:
+    """The key of the `unassigned` alert (auto-dispatch found nobody) of this order."""
+    return f"unassigned:order:{order_id}"
 
 
 def alert_fleet(*, rider: Rider | None, order: Order | None) -> str:
@@ -107,5 +114,23 @@ def alert_ack(*, alert: Alert, by, note: str) -> Alert:
     # The note is the dispatcher's own words about the alert; the audit keeps its length, not its text.
     audit_record(actor=by, action="alert.acked", order=alert.order,
                  data={"alert": alert.pk, "kind": alert.kind, "fleet": alert.fleet, "note_chars": len(note)})
+    event_publish(groups=dispatch_groups(alert.fleet), type="alert", payload={"alert": alert_out(alert)})
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, key: str, reason: str, by=None) -> Alert | None:
+    """Close the open alert with this key because its condition ended (`reason`, a code: "assigned",
+    "cancelled"): acknowledged at once, by nobody when no user did it (`by`), with no note, the reason in
+    `detail.resolved`, and told to the dispatch sockets as an acknowledgement is. None when none is open."""
+    alert = Alert.objects.select_for_update().filter(key=key[:96], acked_at__isnull=True).first()
+    if alert is None:
+        return None
+    alert.acked_at = timezone.now()
+    alert.acked_by = by if getattr(by, "pk", None) else None
+    alert.detail = {**(alert.detail or {}), "resolved": reason}
+    alert.save(update_fields=["acked_at", "acked_by", "detail"])
+    audit_record(actor=alert.acked_by, action="alert.resolved", order=alert.order,
+                 data={"alert": alert.pk, "kind": alert.kind, "fleet": alert.fleet, "reason": reason})
     event_publish(groups=dispatch_groups(alert.fleet), type="alert", payload={"alert": alert_out(alert)})
     return alert

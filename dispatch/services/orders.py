@@ -12,6 +12,7 @@ from .. import masking, tokens
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .access import rider_access_revoke
+from .alerts import alert_resolve, unassigned_key
 from .area import area_offset_draw
 from .audit import audit_record
 from .detectors import order_promise
@@ -157,6 +158,7 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     grant_create(order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=Tier.AREA, purpose=GrantPurpose.DELIVERY)
     audit_record(actor=by, action="order.assigned", order=order,
                  data={"rider": rider.pk, "previous": previous.pk if previous else None})
+    alert_resolve(key=unassigned_key(order.pk), reason="assigned", by=by)  # somebody took it after all
     order_event(order, type="order.assigned", was_fleets=was_fleets)
     return order
 
@@ -197,6 +199,7 @@ def order_cancel(*, order_id: int | None = None, order: Order | None = None, by,
     if order.rider is not None:
         rider_access_revoke(order=order, user=order.rider.user, reason="cancelled", now=order.cancelled_at)
     audit_record(actor=by, action="order.cancelled", order=order, data={"reason": reason, "by": party})
+    alert_resolve(key=unassigned_key(order.pk), reason="cancelled", by=by)
     order_event(order, extra={"reason": reason, "by": party})
     return order
 
