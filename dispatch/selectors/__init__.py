@@ -21,7 +21,7 @@ from .chat import ChatLine, chat_history, chat_texts
 from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
 from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
-from .lines import access_line_rider, line_history, line_texts
+from .lines import LINES_MAX, access_line_rider, dispatch_lines, line_history, line_texts
 from .rider import (
     Destination,
     RiderCustomer,
@@ -33,6 +33,8 @@ from .rider import (
 )
 
 __all__ = [
+    "LINES_MAX",
+    "dispatch_lines",
     "ALERTS_MAX",
     "OPEN_STATUSES",
     "AddressSeen",

@@ -10,6 +10,7 @@ from .board import (
                     BoardRiderOut,
                     BreakGlassOut,
                     InteractionOut,
+                    LineOut,
                     OverloadOut,
                     SuggestionOut,
                     SuggestionsIn,
@@ -72,4 +73,5 @@ __all__ = [
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
     "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
+    "LineOut",
 ]

@@ -75,6 +75,23 @@ class BoardRiderOut(serializers.Serializer):
         return fleet_of(rider)
 
 
+class LineOut(serializers.Serializer):
+    """A rider's line to dispatch, as the board lists it: whose, counts and times. No message text (that is read,
+    audited, on the socket), no customer data."""
+
+    rider = serializers.IntegerField(source="rider_id", help_text="The rider whose line it is (the line's id).")
+    name = serializers.CharField(source="rider.display_name")
+    fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet: "platform" or "merchant:<id>".')
+    on_duty = serializers.BooleanField(source="rider.on_duty")
+    messages = serializers.IntegerField(help_text="Chat messages on the line (both ways), as logged.")
+    calls = serializers.IntegerField(help_text="In-app calls on the line, as logged.")
+    created_at = IsoDateTimeField()
+    last_at = IsoDateTimeField(help_text="The last call or message; when the line was made if none.")
+
+    def get_fleet(self, line) -> str:
+        return fleet_of(line.rider)
+
+
 class SuggestionsIn(serializers.Serializer):
     limit = StrictIntegerField(strings=True, required=False, default=10, min_value=1, max_value=50,
                                help_text="How many riders, best first (1-50, default 10).")
