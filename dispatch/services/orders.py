@@ -151,6 +151,8 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     offers_withdraw(order=order, reason="assigned", by=by, now=now)  # an open offer is overridden
     if previous is not None:
         rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
+    # Somebody took it after all: before the rider is written, so the fleets that saw it unheld hear it closed.
+    alert_resolve(key=unassigned_key(order.pk), reason="assigned", by=by)
     order.rider = rider
     order.assigned_at = now
     transition(order, Action.ASSIGN)
@@ -158,7 +160,6 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     grant_create(order=order, user=rider.user, scope=GrantScope.ADDRESS, tier=Tier.AREA, purpose=GrantPurpose.DELIVERY)
     audit_record(actor=by, action="order.assigned", order=order,
                  data={"rider": rider.pk, "previous": previous.pk if previous else None})
-    alert_resolve(key=unassigned_key(order.pk), reason="assigned", by=by)  # somebody took it after all
     order_event(order, type="order.assigned", was_fleets=was_fleets)
     return order
 
