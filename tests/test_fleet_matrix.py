@@ -25,9 +25,8 @@ from rest_framework.test import APIClient
 from dispatch.models import Alert, Dispatcher, Grant, Order, Rider
 from dispatch.services import counter
 from dispatch.services.alerts import alert_raise
-from dispatch.services.lines import line_chat_send
-from dispatch.services.rtc import Caller
 from dispatch.services.delivery import location_spoof_alert
+from dispatch.services.lines import line_chat_send
 from dispatch.services.rtc import Caller, chat_send
 from tests.factories import order_payload
 from tests.security.socket_helpers import frames_until_quiet, login_cookie, open_socket, shut
@@ -198,7 +197,8 @@ def test_no_endpoint_reads_or_acts_on_another_fleets_objects(demo, client_for):
             assert r.status_code == 200, (desk, route, r.content)
             items = entries(r) if "overload" not in route else [r.json()]
             for item in items:
-                kind = "rider" if route.endswith(("riders/", "suggestions/", "lines/")) else "store" if route == "api/stores/" else ""
+                kind = ("rider" if route.endswith(("riders/", "suggestions/", "lines/"))
+                        else "store" if route == "api/stores/" else "")
                 named = mentions(item)
                 if kind:  # an entry of a list of riders or stores is named by `id`
                     named[kind] |= {item.get("rider", item.get("id"))} - {None}
