@@ -58,5 +58,15 @@ def test_sos_without_location_alerts_dispatch_and_calls_it_in_the_app(stack, bro
     rider.locator("[data-call=hangup]").click()
     for page in (rider, board):
         expect(page.locator("#call-bar")).to_have_attribute("data-state", "ended")
+
+    # After a reload the board lists the earlier thread (GET /api/dispatch/lines/); it opens with its messages.
+    board.reload()
+    board.wait_for_selector("body[data-ready=true]")
+    earlier = board.locator("#lines-earlier [data-line-open]")
+    expect(earlier).to_have_count(1)
+    expect(earlier).to_contain_text("2 messages")
+    earlier.click()
+    expect(board.locator("#lines [data-line] .chat-text").first).to_have_text("SOS: Two men followed me from the store")
+    expect(board.locator("#lines-earlier-wrap")).to_be_hidden()  # the open thread leaves the list
     rider_ctx.close()
     board_ctx.close()
