@@ -152,3 +152,53 @@ def test_a_bag_marked_ready_during_an_offer_stays_ready(posted_order, demo, clie
     assert client_for("rider1").post(f"/api/rider/offers/{offer.pk}/accept/").status_code == 200
     order.refresh_from_db()
     assert (order.status, order.rider_id) == ("ready", demo["rider1"].rider.pk)
+
+
+def _escalated(client_for, django_capture_on_commit_callbacks) -> tuple[int, Alert]:
+    from dispatch.services.alerts import alert_raise, unassigned_key
+
+    order_id = _post(client_for, django_capture_on_commit_callbacks)
+    alert = alert_raise(kind="unassigned", key=unassigned_key(order_id), order=Order.objects.get(pk=order_id),
+                        detail={"tried": 3, "reason": "nobody_accepted"})
+    return order_id, alert
+
+
+@pytest.mark.parametrize("how", ["assigned", "cancelled"])
+def test_the_unassigned_alert_closes_itself_when_the_order_gets_a_rider_or_is_cancelled(
+        how, riders, client_for, sent, demo, django_capture_on_commit_callbacks):
+    order_id, alert = _escalated(client_for, django_capture_on_commit_callbacks)
+    desk = client_for("dispatcher1")
+    assert [a["id"] for a in desk.get("/api/dispatch/alerts/?open=1").json()] == [alert.pk]
+    if how == "assigned":
+        r = desk.post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": riders[0].pk}, format="json")
+    else:
+        r = client_for("merchant2").post(f"/api/orders/{order_id}/cancel/", {"reason": "out_of_stock"}, format="json")
+    assert r.status_code == 200, r.content
+    alert.refresh_from_db()
+    assert alert.acked_at is not None and alert.ack_note == "" and alert.detail["resolved"] == how
+    assert desk.get("/api/dispatch/alerts/?open=1").json() == []
+    resolved = AuditEvent.objects.get(action="alert.resolved")
+    assert (resolved.order_id, resolved.data["alert"], resolved.data["reason"]) == (order_id, alert.pk, how)
+
+
+def test_a_rider_accepting_an_offer_after_the_escalation_closes_the_alert(riders, client_for, sent, demo,
+                                                                         django_capture_on_commit_callbacks):
+    order_id, alert = _escalated(client_for, django_capture_on_commit_callbacks)
+    offer = offer_make(order=Order.objects.get(pk=order_id), rider_id=riders[1].pk, by=demo["dispatcher1"])
+    assert client_for("rider2").post(f"/api/rider/offers/{offer.pk}/accept/").status_code == 200
+    alert.refresh_from_db()
+    assert alert.acked_at is not None and alert.detail["resolved"] == "assigned"
+    assert alert.acked_by == demo["rider2"]  # closed by the rider who took it, no dispatcher's note
+
+
+def test_an_order_with_no_unassigned_alert_is_assigned_without_touching_other_alerts(riders, client_for, sent, demo,
+                                                                                     django_capture_on_commit_callbacks):
+    from dispatch.services.alerts import alert_raise
+
+    order_id = _post(client_for, django_capture_on_commit_callbacks)
+    late = alert_raise(kind="late", key=f"late:order:{order_id}", order=Order.objects.get(pk=order_id))
+    r = client_for("dispatcher1").post(f"/api/dispatch/orders/{order_id}/assign/", {"rider": riders[0].pk},
+                                       format="json")
+    assert r.status_code == 200
+    late.refresh_from_db()
+    assert late.acked_at is None and not AuditEvent.objects.filter(action="alert.resolved").exists()

@@ -45,10 +45,60 @@ def test_orders_come_unassigned_and_oldest_first_with_late_ones_flagged(scene, d
 
 
 def test_lateness_follows_the_settings_and_the_clock(scene, demo):
+    """Unassigned orders follow the assign setting (or their promise, if sooner); held ones their promise (the
+    late alert's deadline), which no setting moves."""
     user = demo["dispatcher1"]
     with override_settings(ORDER_ASSIGN_DUE_MIN=1000, ORDER_DELIVER_DUE_MIN=1000):
-        assert not any(o.late for o in board_order_list(user=user, now=scene))
+        listed = board_order_list(user=user, now=scene)
+        # The assign deadline pushed away, each order is late exactly when its promise is past.
+        assert all(o.late == (scene > o.promised_at) for o in listed)
+        assert any(o.late for o in listed) and not all(o.late for o in listed)
+        assert not any(o.late for o in listed if o.created_at > scene - timedelta(minutes=45))
         assert all(o.late for o in board_order_list(user=user, now=scene + timedelta(minutes=1001)))
+
+
+def _held_order(*, created, promised):
+    board_scene(orders=2, riders=2, seed=3)
+    order = Order.objects.filter(rider__isnull=True).order_by("pk").first()
+    rider = Rider.objects.filter(fleet__isnull=True, user__username__startswith="scene-rider").first()
+    Order.objects.filter(pk=order.pk).update(rider=rider, status="assigned", created_at=created,
+                                             assigned_at=created, promised_at=promised)
+    return order.pk
+
+
+def test_a_held_order_is_late_on_the_board_when_its_promise_is_past_as_the_alert_says(demo, dispatcher):
+    from dispatch.models import Alert
+    from dispatch.services.detectors import late_orders_detect
+
+    now = timezone.now()
+    past = _held_order(created=now - timedelta(minutes=10), promised=now - timedelta(minutes=1))
+    listed = {o["id"]: o for o in dispatcher.get("/api/dispatch/orders/").json()}
+    assert listed[past]["late"] is True  # 10 minutes old: within ORDER_DELIVER_DUE_MIN, yet past its promise
+    assert timezone.datetime.fromisoformat(listed[past]["due_at"]) == now - timedelta(minutes=1)
+    late_orders_detect(now=now)
+    assert Alert.objects.filter(kind="late", order_id=past, acked_at__isnull=True).exists()
+
+
+def test_a_held_order_with_a_far_promise_is_not_late_however_old(demo, dispatcher):
+    from dispatch.models import Alert
+    from dispatch.services.detectors import late_orders_detect
+
+    now = timezone.now()
+    far = _held_order(created=now - timedelta(minutes=200), promised=now + timedelta(hours=3))
+    listed = {o["id"]: o for o in dispatcher.get("/api/dispatch/orders/").json()}
+    assert listed[far]["late"] is False  # older than ORDER_DELIVER_DUE_MIN (45), promised for later
+    late_orders_detect(now=now)
+    assert not Alert.objects.filter(kind="late", order_id=far).exists()
+
+
+def test_an_unassigned_order_is_due_at_its_promise_when_that_comes_before_the_assign_deadline(demo):
+    now = timezone.now()
+    board_scene(orders=2, riders=2, seed=3)
+    order = Order.objects.filter(rider__isnull=True).order_by("pk").first()
+    Order.objects.filter(pk=order.pk).update(created_at=now - timedelta(minutes=1),
+                                             promised_at=now - timedelta(seconds=30))
+    listed = {o.pk: o for o in board_order_list(user=demo["dispatcher1"], now=now)}
+    assert listed[order.pk].due_at == now - timedelta(seconds=30) and listed[order.pk].late
 
 
 def test_filters_by_status_store_fleet_and_pickup_number(scene, dispatcher):

@@ -26,6 +26,7 @@ from dispatch.models import Alert, Dispatcher, Grant, Order, Rider
 from dispatch.services import counter
 from dispatch.services.alerts import alert_raise
 from dispatch.services.delivery import location_spoof_alert
+from dispatch.services.lines import line_chat_send
 from dispatch.services.rtc import Caller, chat_send
 from tests.factories import order_payload
 from tests.security.socket_helpers import frames_until_quiet, login_cookie, open_socket, shut
@@ -46,7 +47,7 @@ ORDER_ENDPOINTS: dict[str, tuple[str, Any]] = {
 # Endpoints that name a rider in the body: on an order both fleets see, another fleet's rider is refused as unknown.
 RIDER_ENDPOINTS = {"api/dispatch/orders/{}/assign/", "api/dispatch/orders/{}/offer/"}
 # Lists: none of their entries is another fleet's.
-LIST_ENDPOINTS = {"api/dispatch/orders/", "api/dispatch/riders/", "api/dispatch/alerts/",
+LIST_ENDPOINTS = {"api/dispatch/orders/", "api/dispatch/riders/", "api/dispatch/alerts/", "api/dispatch/lines/",
                   "api/dispatch/orders/{}/suggestions/", "api/dispatch/overload/", "api/stores/"}
 ALERT_ENDPOINTS = {"api/dispatch/alerts/{}/ack/": ("post", {"note": "seen"})}
 
@@ -167,6 +168,8 @@ def test_no_endpoint_reads_or_acts_on_another_fleets_objects(demo, client_for):
     alerts = {"platform": alert_raise(kind="sos", key="sos:rider1", rider=demo["rider1"].rider).pk,
               "merchant": alert_raise(kind="sos", key="sos:rider4", rider=demo["rider4"].rider).pk}
     other_alert = {"platform": alerts["merchant"], "merchant": alerts["platform"]}
+    for name in ("rider1", "rider4"):  # a line of each fleet's rider, for the lines list
+        line_chat_send(party=Caller(role="rider", user=demo[name]), rider=demo[name].rider, to="dispatch", text="hi")
     routes = dispatch_routes() | {"api/stores/"}
     clients = {desk: APIClient() for desk in DESKS}
     for desk, client in clients.items():
@@ -194,7 +197,8 @@ def test_no_endpoint_reads_or_acts_on_another_fleets_objects(demo, client_for):
             assert r.status_code == 200, (desk, route, r.content)
             items = entries(r) if "overload" not in route else [r.json()]
             for item in items:
-                kind = "rider" if route.endswith(("riders/", "suggestions/")) else "store" if route == "api/stores/" else ""
+                kind = ("rider" if route.endswith(("riders/", "suggestions/", "lines/"))
+                        else "store" if route == "api/stores/" else "")
                 named = mentions(item)
                 if kind:  # an entry of a list of riders or stores is named by `id`
                     named[kind] |= {item.get("rider", item.get("id"))} - {None}
@@ -261,7 +265,7 @@ def test_no_frame_of_another_fleet_reaches_a_scoped_dispatchers_socket(demo, cli
         # A free rider shares a position at most every FREE_POSITION_EVERY_S: as if that much time had passed.
         from dispatch.live import state as live_state
 
-        live_state._saved_at.clear()
+        live_state._free_stored_at.clear()
         Rider.objects.update(last_seen_at=None)
         for name in r:
             ping(name)

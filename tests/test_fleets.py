@@ -167,3 +167,22 @@ def test_a_socket_whose_scope_changed_or_names_no_fleet_is_closed(demo, settings
     frames, code, typo_ok = asyncio.run(scenario())
     assert frames == [] and code == 4403
     assert typo_ok is False
+
+
+@pytest.mark.parametrize("merchant", ["merchant1", "merchant2"])
+def test_who_to_send_filters_riders_by_the_one_fleet_rule(demo, client_for, merchant):
+    """`fleets.takers_q`, the SQL the suggestions search runs, picks exactly the riders `rider_may_take` and
+    `fleet_sees_rider` allow, for every scope (a scope that names no fleet: nobody)."""
+    order = Order.objects.get(pk=post(client_for, merchant))
+    other = Merchant.objects.exclude(pk=order.merchant_id).order_by("pk").first()
+    Rider.objects.filter(pk=demo["rider3"].rider.pk).update(fleet=other)  # another merchant's own rider too
+    riders = list(Rider.objects.all())
+    keyed = Rider.objects.annotate(fleet_key=fleets.FLEET_KEY)
+    for scope in ("", "platform", f"merchant:{order.merchant_id}", f"merchant:{other.pk}", "merchant:x", "nope"):
+        expected = {r.pk for r in riders if fleets.rider_may_take(r, order) and fleets.fleet_sees_rider(scope, r)}
+        if scope in ("merchant:x", "nope"):
+            expected = set()  # a scope that names no fleet matches nothing (riders_q)
+        got = set(keyed.filter(fleets.takers_q(order, scope)).values_list("pk", flat=True))
+        assert got == expected, scope
+    assert set(keyed.filter(fleets.takers_q(order)).values_list("pk", flat=True)) == {
+        r.pk for r in riders if fleets.rider_may_take(r, order)}

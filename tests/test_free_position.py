@@ -33,7 +33,7 @@ def post(client, seq: int, t: float, lat: float = HERE[0]) -> dict:
 
 def wind_clock(rider_id: int, seconds: float) -> None:
     """This process's clock of the rider's last stored position, moved back (instead of waiting)."""
-    live_state._saved_at[rider_id] -= seconds
+    live_state._free_stored_at[rider_id] -= seconds
 
 
 def test_a_free_riders_position_is_stored_at_most_every_30_s_over_http(demo, rider1, posted_order):
@@ -128,3 +128,36 @@ def test_kept_no_longer_than_the_location_history(demo, rider1, settings):
     assert result["positions_cleared"] == 1 and result["fixes_deleted"] == 1
     rider.refresh_from_db()
     assert (rider.last_lat, rider.last_lng, rider.cell, rider.last_seen_at) == (None, None, None, None)
+
+
+def test_a_free_position_stored_does_not_hold_back_the_next_order_pings_last_position(
+        demo, rider1, dispatcher, posted_order, django_capture_on_commit_callbacks):
+    """The free riders' 30 s clock and the 5 s last-position throttle are two clocks: a free position stored a
+    moment ago does not stop the first ping with an order from saving the rider's last position."""
+    live_state.state_clear()
+    rider = demo["rider1"].rider
+    t = time.time() - 60
+    assert post(rider1, 1, t)["accepted"] is True  # free: stored (the free clock set)
+    with django_capture_on_commit_callbacks(execute=True):  # the rider's context follows the assignment
+        r = dispatcher.post(f"/api/dispatch/orders/{posted_order['id']}/assign/", {"rider": rider.pk}, format="json")
+    assert r.status_code == 200
+    assert post(rider1, 2, t + 1, lat=51.5031)["accepted"] is True  # with the order, a second later
+    rider.refresh_from_db()
+    assert rider.last_lat == 51.5031  # saved: the free clock's save did not throttle it
+
+
+def test_an_order_pings_last_position_saved_does_not_make_the_first_free_ping_sparse(
+        demo, rider1, merchant, assigned_order, django_capture_on_commit_callbacks):
+    """The other way: the 5 s throttle's save (a ping with an order) does not hold back the free clock once the
+    order is gone; the free ping is judged by the last position's time only (here 31 s on by the fix)."""
+    live_state.state_clear()
+    rider = demo["rider1"].rider
+    t = time.time() - 60
+    assert post(rider1, 1, t)["accepted"] is True  # with the order: the last position saved (the 5 s clock set)
+    with django_capture_on_commit_callbacks(execute=True):  # the rider's context follows the cancel
+        r = merchant.post(f"/api/orders/{assigned_order['id']}/cancel/", {"reason": "out_of_stock"}, format="json")
+    assert r.status_code == 200, r.content
+    assert post(rider1, 2, t + 31, lat=51.5031) == {"seq": 2, "accepted": True, "reason": "", "tiers": {}}
+    rider.refresh_from_db()
+    assert rider.last_lat == 51.5031
+    assert post(rider1, 3, t + 40, lat=51.5032)["reason"] == "sparse"  # and the free clock holds from there

@@ -157,6 +157,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("dispatcher1", "get", "/api/dispatch/riders/")
     api.call("dispatcher1", "get", "/api/dispatch/overload/")
     _alerts(api, demo)
+    _lines(api, demo)
     api.call("store1", "get", "/api/pickup/orders/")
     api.call("store1", "get", "/api/pickup/orders/{order_id}/packing/", order_id=oid)
     api.call("store1", "post", "/api/pickup/orders/{order_id}/ready/", order_id=oid)
@@ -222,6 +223,16 @@ def _alerts(api: Session, demo) -> None:
     assert api.call("dispatcher1", "get", "/api/dispatch/alerts/", {"open": 1}).json()
     api.call("dispatcher1", "post", "/api/dispatch/alerts/{alert_id}/ack/", {"note": "Called the rider"},
              alert_id=alert.pk)
+
+
+def _lines(api: Session, demo) -> None:
+    """A rider's line to dispatch, used once, in the board's list of earlier threads."""
+    from dispatch.services.lines import line_chat_send
+    from dispatch.services.rtc import Caller
+
+    line_chat_send(party=Caller(role="rider", user=demo["rider1"]), rider=demo["rider1"].rider, to="dispatch",
+                   text="Puncture on the bridge")
+    assert api.call("dispatcher1", "get", "/api/dispatch/lines/").json()[0]["messages"] == 1
 
 
 def _exits(api: Session, demo, rider_id: int) -> None:

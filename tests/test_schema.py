@@ -19,7 +19,7 @@ def test_schema_builds_without_warnings_and_lists_every_api_path(tmp_path, clien
                  "/api/track/{token}/", "/api/auth/token/", "/api/dispatch/orders/{order_id}/suggestions/",
                  "/api/webhooks/", "/api/webhooks/{endpoint_id}/", "/api/webhooks/{endpoint_id}/rotate/",
                  "/api/webhooks/{endpoint_id}/deliveries/", "/api/webhooks/deliveries/{delivery_id}/redeliver/",
-                 "/api/portal/orders/{order_id}/"):
+                 "/api/portal/orders/{order_id}/", "/api/dispatch/lines/"):
         assert f"  {path}:" in text, path
     assert client.get("/api/docs/").status_code == 200
     assert len(get_resolver().url_patterns) > 10
@@ -33,7 +33,7 @@ def test_schema_is_true_lists_are_arrays_no_placeholders_and_errors_documented()
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert "AnyObject" not in schema["components"]["schemas"]
     for path in ("/api/dispatch/orders/", "/api/dispatch/riders/", "/api/rider/orders/", "/api/stores/",
-                 "/api/pickup/orders/", "/api/webhooks/", "/api/webhooks/{endpoint_id}/deliveries/"):
+                 "/api/pickup/orders/", "/api/webhooks/", "/api/webhooks/{endpoint_id}/deliveries/", "/api/dispatch/lines/"):
         assert schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["type"] == \
             "array", path
     error = {"$ref": "#/components/schemas/ErrorOut"}

@@ -402,8 +402,9 @@ PICKUP_FAILURE_LIMIT = env.int("PICKUP_FAILURE_LIMIT", default=30)  # failed loo
 PICKUP_ALERT_AFTER = env.int("PICKUP_ALERT_AFTER", default=5)  # failures a minute that alert dispatch
 PICKUP_UNDO_WINDOW_S = env.int("PICKUP_UNDO_WINDOW_S", default=60)
 MAX_SPEED_MPS = env.float("MAX_SPEED_MPS", default=40.0)
-# The dispatch board's lateness: an order with no rider this long after it was placed, or not delivered this long
-# after, is flagged late (there is no promised time per order yet). Minutes.
+# The dispatch board's lateness: an order with no rider this long after it was placed is flagged late; one held by a
+# rider, once past the time promised to the customer (Order.promised_at, as the `late` alert). The board's script
+# falls back to ORDER_DELIVER_DUE_MIN only for an order that carries no promise. Minutes.
 ORDER_ASSIGN_DUE_MIN = env.int("ORDER_ASSIGN_DUE_MIN", default=5)
 ORDER_DELIVER_DUE_MIN = env.int("ORDER_DELIVER_DUE_MIN", default=45)
 # How often each server process adds the channel layer's drop counts to the shared totals (the board shows them).

@@ -24,6 +24,7 @@ from ..serializers import (
     BreakGlassOut,
     CancelIn,
     InteractionOut,
+    LineOut,
     MaskedOrderOut,
     OrderStatusOut,
     OverloadOut,
@@ -59,6 +60,17 @@ class BoardRidersApi(APIView):
     @extend_schema(responses=BoardRiderOut(many=True))
     def get(self, request):
         return Response(BoardRiderOut(selectors.riders_on_duty(user=request.user), many=True).data)
+
+
+class LineListApi(APIView):
+    """The riders' lines to dispatch of the caller's fleet scope, most recently used first (at most 200): whose,
+    how many messages and calls, when last used. No message text; the board opens a thread on the socket."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(responses=LineOut(many=True))
+    def get(self, request):
+        return Response(LineOut(selectors.dispatch_lines(user=request.user)[:selectors.LINES_MAX], many=True).data)
 
 
 class OverloadApi(APIView):

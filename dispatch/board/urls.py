@@ -11,6 +11,7 @@ api_urlpatterns = [
     path("dispatch/riders/", apis.BoardRidersApi.as_view()),
     path("dispatch/overload/", apis.OverloadApi.as_view()),
     path("dispatch/alerts/", apis.AlertListApi.as_view()),
+    path("dispatch/lines/", apis.LineListApi.as_view()),
     path("dispatch/alerts/<int:alert_id>/ack/", apis.AlertAckApi.as_view()),
     path("dispatch/orders/<int:order_id>/assign/", apis.OrderAssignApi.as_view()),
     path("dispatch/orders/<int:order_id>/offer/", offers.OrderOfferApi.as_view()),

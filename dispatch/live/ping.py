@@ -119,7 +119,7 @@ def _free_sparse(rider: Rider, at: datetime) -> bool:
     seen = rider.last_seen_at
     if seen is not None and (at - seen).total_seconds() < FREE_POSITION_EVERY_S:
         return True
-    return _throttled(state._saved_at, rider.pk, FREE_POSITION_EVERY_S)
+    return _throttled(state._free_stored_at, rider.pk, FREE_POSITION_EVERY_S)
 
 
 def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.Decision], fix: geofence.Fix,
@@ -150,7 +150,7 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
     if accepted:
         # The last known position (for the board's first paint and ETAs) is saved at most every 5 s per rider
         # and process (a rider's socket lives on one process), by the batch writer with the history; a free
-        # rider's, every time one is stored (`_free_sparse` let it through).
+        # rider's, every time one is stored (`_free_sparse` let it through, by its own clock).
         if not contexts or not _throttled(state._saved_at, rider.pk, POSITION_SAVE_EVERY_S):
             position = (rider.pk, fix.lat, fix.lng, at)
         if settings.POSITION_BATCH:

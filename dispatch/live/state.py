@@ -32,7 +32,10 @@ _contexts: dict[int, tuple[float, object, list[ActiveOrder]]] = {}  # rider id -
 _checked: dict[int, float] = {}  # rider id -> when the context's version was last read (monotonic)
 _eta_sent: dict[int, float] = {}  # order id -> when its last ETA frame went (monotonic): at most one a second
 _map_sent: dict[int, float] = {}  # rider id -> when its last unbatched map frame went
-_saved_at: dict[int, float] = {}  # rider id -> when its last position was queued for saving
+_saved_at: dict[int, float] = {}  # rider id -> when its last position was queued for saving (the 5 s throttle)
+# rider id -> when its last free position (on duty, no order) was stored: FREE_POSITION_EVERY_S's own clock, apart
+# from `_saved_at`, so that neither throttle's save holds back the other's.
+_free_stored_at: dict[int, float] = {}
 
 
 def load_state(ctx: ActiveOrder, rider_id: int) -> geofence.TrackState:
@@ -87,10 +90,11 @@ def context_forget(rider_id: int) -> None:
     context_invalidate(rider_id)
     track_states_forget(rider_ids=[rider_id])
     _saved_at.pop(rider_id, None)
+    _free_stored_at.pop(rider_id, None)
     _map_sent.pop(rider_id, None)
 
 
 def state_clear() -> None:
     """Forget everything (a test's fresh start)."""
-    for held in (_contexts, _checked, _states, _saved_at, _eta_sent, _map_sent):
+    for held in (_contexts, _checked, _states, _saved_at, _free_stored_at, _eta_sent, _map_sent):
         held.clear()

@@ -22,7 +22,7 @@ from .counter import CounterOrder, counter_order
 from .customer import AddressSeen, Tracking, tracking
 from .exits import DoorWait, OrderExit, access_rider_return, door_wait, order_exit, rider_returns
 from .intake import merchant_order_list
-from .lines import access_line_rider, line_history, line_texts
+from .lines import LINES_MAX, access_line_rider, dispatch_lines, line_history, line_texts
 from .rider import (
     Destination,
     RiderCustomer,
@@ -34,6 +34,8 @@ from .rider import (
 )
 
 __all__ = [
+    "LINES_MAX",
+    "dispatch_lines",
     "ALERTS_MAX",
     "OPEN_STATUSES",
     "AddressSeen",

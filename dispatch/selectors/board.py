@@ -1,9 +1,10 @@
 """The dispatch board's order list: the caller's open orders (`board_orders`, which scopes them), filtered by
 status, store, fleet and pickup number, most urgent first, each with the time it is due and whether it is late.
 
-Urgency: orders with no rider first, then the oldest first. Due: with no rider, ORDER_ASSIGN_DUE_MIN after it
-was placed; with one, ORDER_DELIVER_DUE_MIN after. A scheduled order counts from shortly before its ready time,
-and once held is due at its dropoff_deadline (`order_due_at`). Late: now past due.
+Urgency: orders with no rider first, then the oldest first. Due: with a rider, the time promised to the customer
+(`services.detectors.order_promise`, the very deadline of the `late` alert; a scheduled order's dropoff_deadline);
+with none, ORDER_ASSIGN_DUE_MIN after it was placed (a scheduled order: after SCHEDULE_OFFER_LEAD_S before its
+ready time), or the promise when that comes first. Late: now past due.
 
 Fleet: an order is in a fleet when one of the fleet's riders holds it, or when nobody holds it and the fleet's
 riders may take it (`services.fleets.rider_may_take`): the platform's riders any order, a merchant's own riders
@@ -20,6 +21,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from ..models import Order
+from ..services.detectors import order_promise
 from ..services.fleets import PLATFORM
 from ..services.pickup_numbers import normalise_pickup_code
 from .access import board_orders
@@ -37,15 +39,16 @@ class BoardFilter:
 
 
 def order_due_at(order: Order) -> datetime:
-    """A scheduled order counts from SCHEDULE_OFFER_LEAD_S before its pickup_ready_at (when auto-dispatch would
-    offer it), not from when it was placed; held by a rider, its dropoff_deadline is when it is due."""
-    if order.rider_id and order.dropoff_deadline:
-        return order.dropoff_deadline
+    """Held by a rider: the promise. Unassigned: ORDER_ASSIGN_DUE_MIN after it was placed, a scheduled order
+    counting from SCHEDULE_OFFER_LEAD_S before its pickup_ready_at (when auto-dispatch would offer it), or the
+    promise if that comes first."""
+    promise = order_promise(store=order.store, created_at=order.created_at, promised_at=order.promised_at)
+    if order.rider_id:
+        return promise
     start = order.created_at
     if order.pickup_ready_at:
         start = max(start, order.pickup_ready_at - timedelta(seconds=settings.SCHEDULE_OFFER_LEAD_S))
-    minutes = settings.ORDER_DELIVER_DUE_MIN if order.rider_id else settings.ORDER_ASSIGN_DUE_MIN
-    return start + timedelta(minutes=minutes)
+    return min(start + timedelta(minutes=settings.ORDER_ASSIGN_DUE_MIN), promise)
 
 
 def fleet_q(fleet: str) -> Q:

@@ -1,14 +1,18 @@
 """A rider's line to dispatch (services/lines.py): who may reach whose line, and its messages for a party.
 
 The rider reaches only their own line; a dispatcher reaches the lines of riders in their fleet scope. Anyone
-else, and another rider's line, is 404, as for any object that is not yours."""
+else, and another rider's line, is 404, as for any object that is not yours. `dispatch_lines` lists a
+dispatcher's lines (the board's earlier threads after a reload): counts and times only, no message text."""
 
 from __future__ import annotations
 
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import Coalesce
+
 from ..errors import NotFound
-from ..models import ChatMessage, Rider, RiderLine
+from ..models import ChatMessage, InteractionKind, Rider, RiderLine
 from ..permissions import is_dispatcher, rider_of
-from ..services.fleets import dispatcher_scope, fleet_sees_rider
+from ..services.fleets import dispatcher_scope, fleet_sees_rider, riders_q
 from ..services.privacy import line_open
 from .chat import ChatLine
 
@@ -53,3 +57,20 @@ def line_texts(*, party, rider_id, ids: list[int]) -> dict[int, str]:
         return {}
     return line_open(line=line, messages=list(ChatMessage.objects.filter(line=line, pk__in=ids)),
                      reader=party.role, actor=party.user)
+
+
+LINES_MAX = 200  # a list answers at most this many lines (the most recently used)
+
+
+def dispatch_lines(*, user) -> QuerySet[RiderLine]:
+    """The lines of the riders in the dispatcher's fleet scope (none for anyone else), most recently used first,
+    each with `messages` and `calls` (how many, as logged) and `last_at` (the last call or message, else when the
+    line was made)."""
+    if not is_dispatcher(user):
+        return RiderLine.objects.none()
+    riders = Rider.objects.filter(riders_q(dispatcher_scope(user))).values("pk")
+    return (RiderLine.objects.filter(rider__in=riders).select_related("rider")
+            .annotate(messages=Count("interactions", filter=Q(interactions__kind=InteractionKind.CHAT)),
+                      calls=Count("interactions", filter=Q(interactions__kind=InteractionKind.CALL)),
+                      last_at=Coalesce(Max("interactions__started_at"), "created_at"))
+            .order_by("-last_at", "-pk"))

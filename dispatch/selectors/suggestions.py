@@ -25,14 +25,13 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from .. import grid
 from ..geofence import fast_distance
 from ..models import Order, OrderStatus, Rider
-from ..services.fleets import PLATFORM, dispatcher_scope, fleet_of, rider_may_take
+from ..services.fleets import FLEET_KEY, dispatcher_scope, fleet_of, fleet_sees_rider, rider_may_take, takers_q
 from ..services.safety import blocked_rider_ids
 
 # The orders a rider carries: each is a stop before this one.
@@ -66,19 +65,6 @@ def eta_of(distance_m: int, load: int) -> int:
     return int(distance_m / RIDE_SPEED_MPS) + load * STOP_S
 
 
-def _fleets_allowed(order: Order, scope: str) -> set[int]:
-    """The fleets `fleets.rider_may_take` and the dispatcher's scope allow, as `Coalesce(fleet_id, 0)` values (0:
-    the platform's), so that the index's rows are few; `_suggestion` still asks `rider_may_take` and `fleet_of`
-    of each rider. (A lookup on `fleet_id` itself would lead SQLite to read the fleet's index, every platform
-    rider, instead of the cells'.)"""
-    fleets = {0, order.merchant_id or 0}
-    if scope == PLATFORM:
-        fleets &= {0}
-    elif scope:
-        fleets &= {int(scope.removeprefix("merchant:"))} if scope.removeprefix("merchant:").isdigit() else set()
-    return fleets
-
-
 def _loads(ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
@@ -88,7 +74,7 @@ def _loads(ids: list[int]) -> dict[int, int]:
 
 
 def _suggestion(rider: Rider, order: Order, scope: str, load: int, fresh_after: datetime) -> Suggestion | None:
-    if not rider_may_take(rider, order) or (scope and fleet_of(rider) != scope):
+    if not rider_may_take(rider, order) or not fleet_sees_rider(scope, rider):
         return None
     dist = eta = None
     if rider.last_lat is not None and rider.last_lng is not None and rider.last_seen_at is not None \
@@ -113,8 +99,7 @@ def suggest_riders(*, order: Order, user=None, limit: int = 10, exclude: Iterabl
         return []
     scope = dispatcher_scope(user) if user is not None else ""
     fresh_after = (now or timezone.now()) - timedelta(seconds=POSITION_FRESH_S)
-    riders = (Rider.objects.annotate(fleet_key=Coalesce("fleet_id", Value(0)))
-              .filter(fleet_key__in=_fleets_allowed(order, scope), on_duty=True)
+    riders = (Rider.objects.annotate(fleet_key=FLEET_KEY).filter(takers_q(order, scope), on_duty=True)
               .exclude(pk__in=[*exclude, *blocked_rider_ids(order)]).only(*_FIELDS))
     lat, lng = order.store.lat, order.store.lng
     row, col = grid.row_col(lat, lng)

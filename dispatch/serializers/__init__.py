@@ -10,6 +10,7 @@ from .board import (
                     BoardRiderOut,
                     BreakGlassOut,
                     InteractionOut,
+                    LineOut,
                     OverloadOut,
                     SuggestionOut,
                     SuggestionsIn,
@@ -74,4 +75,5 @@ __all__ = [
     "RiderReturnOut", "StrictChoiceField",
     "OrderListQuery", "OrderPageOut", "QuoteIn", "QuoteOut",
     "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
+    "LineOut",
 ]

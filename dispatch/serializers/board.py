@@ -51,9 +51,10 @@ class BoardOrdersQuery(serializers.Serializer):
 class BoardOrderOut(MaskedOrderOut):
     """An open order on the board: the masked order, when it is due, whether it is late, its rider's fleet."""
 
-    due_at = IsoDateTimeField(help_text="Placed + ORDER_ASSIGN_DUE_MIN while unassigned, + ORDER_DELIVER_DUE_MIN "
-                                        "once a rider holds it. A scheduled order counts from SCHEDULE_OFFER_LEAD_S "
-                                        "before its pickup_ready_at, and once held is due at its dropoff_deadline.")
+    due_at = IsoDateTimeField(help_text="Once a rider holds it, the time promised to the customer (promised_at, as "
+                                        "the late alert); while unassigned, placed + ORDER_ASSIGN_DUE_MIN (a "
+                                        "scheduled order: from SCHEDULE_OFFER_LEAD_S before its pickup_ready_at), "
+                                        "or the promise if sooner.")
     late = serializers.BooleanField(help_text="Past due_at now.")
     fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet ("platform" or "merchant:<id>"); null '
                                                         "while unassigned.")
@@ -73,6 +74,23 @@ class BoardRiderOut(serializers.Serializer):
 
     def get_fleet(self, rider) -> str:
         return fleet_of(rider)
+
+
+class LineOut(serializers.Serializer):
+    """A rider's line to dispatch, as the board lists it: whose, counts and times. No message text (that is read,
+    audited, on the socket), no customer data."""
+
+    rider = serializers.IntegerField(source="rider_id", help_text="The rider whose line it is (the line's id).")
+    name = serializers.CharField(source="rider.display_name")
+    fleet = serializers.SerializerMethodField(help_text='The rider\'s fleet: "platform" or "merchant:<id>".')
+    on_duty = serializers.BooleanField(source="rider.on_duty")
+    messages = serializers.IntegerField(help_text="Chat messages on the line (both ways), as logged.")
+    calls = serializers.IntegerField(help_text="In-app calls on the line, as logged.")
+    created_at = IsoDateTimeField()
+    last_at = IsoDateTimeField(help_text="The last call or message; when the line was made if none.")
+
+    def get_fleet(self, line) -> str:
+        return fleet_of(line.rider)
 
 
 class SuggestionsIn(serializers.Serializer):

@@ -1,7 +1,9 @@
 """Alerts for dispatch: persisted rows, raised by detectors (stale device, late, rates, spoofing, SOS,
 nobody accepting an offer), told to the dispatch sockets of their fleet, closed by an acknowledgement with
 a note. Raising and acknowledging are both audited (`alert.raised`, `alert.acked`); bumping an open alert
-(the same key raised again) is not, it counts in the row.
+(the same key raised again) is not, it counts in the row. An alert whose condition ended by itself is resolved
+(`alert_resolve`: closed with no dispatcher and the reason code in `detail.resolved`, audited `alert.resolved`):
+the `unassigned` alert when the order gets a rider or is cancelled.
 
 The detectors are in services/detectors.py; the list and the acknowledgement API in dispatch/board/apis.py."""
 
@@ -16,10 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import Invalid
-from ..models import Alert, Order, Rider, Store
+from ..models import Alert, Merchant, Order, Rider, Store
 from .audit import audit_record
 from .events import event_publish
-from .fleets import PLATFORM, dispatch_groups, fleet_of
+from .fleets import PLATFORM, fleet_of, fleets_groups, merchant_fleet
 
 NOTE_MAX = 500
 
@@ -36,6 +38,11 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     }
 
 
+def unassigned_key(order_id: int) -> str:
+    """The key of the `unassigned` alert (auto-dispatch found nobody) of this order."""
+    return f"unassigned:order:{order_id}"
+
+
 def alert_fleet(*, rider: Rider | None, order: Order | None) -> str:
     """Whose dispatch hears of it: the rider's fleet, else the fleet of the order's rider, else the platform's."""
     if rider is not None:
@@ -43,6 +50,27 @@ def alert_fleet(*, rider: Rider | None, order: Order | None) -> str:
     if order is not None and order.rider_id is not None and order.rider is not None:
         return fleet_of(order.rider)
     return PLATFORM
+
+
+def alert_fleets(alert: Alert) -> list[str]:
+    """Every fleet whose dispatch sees this alert (selectors.alerts scopes the list alike): its own (`fleet`, its
+    rider's); and for one with no rider, the merchants' own fleets that work for what it is about, as orders are
+    seen (`fleets.order_fleets`): its order's merchant's while no rider holds the order, or, with no order, the
+    merchants' of its store. Never another fleet's rider or a held order's: those stay with the rider's fleet."""
+    fleets = [alert.fleet]
+    if alert.rider_id is None:
+        if alert.order_id is not None:
+            order = Order.objects.filter(pk=alert.order_id).values("rider_id", "merchant_id").first()
+            if order and order["rider_id"] is None and order["merchant_id"]:
+                fleets.append(merchant_fleet(order["merchant_id"]))
+        elif alert.store_id is not None:
+            merchants = Merchant.objects.filter(stores=alert.store_id).order_by("pk").values_list("pk", flat=True)
+            fleets += [merchant_fleet(pk) for pk in merchants]
+    return list(dict.fromkeys(fleets))
+
+
+def _tell(alert: Alert) -> None:
+    event_publish(groups=fleets_groups(alert_fleets(alert)), type="alert", payload={"alert": alert_out(alert)})
 
 
 @transaction.atomic
@@ -88,7 +116,7 @@ def alert_raise(*, kind: str, key: str, order: Order | None = None, rider: Rider
         audit_record(action="alert.raised", order=order,
                      data={"alert": alert.pk, "kind": kind, "fleet": fleet, "rider": rider.pk if rider else None,
                            "store": store.pk if store else None})
-    event_publish(groups=dispatch_groups(alert.fleet), type="alert", payload={"alert": alert_out(alert)})
+    _tell(alert)
     return alert
 
 
@@ -107,5 +135,25 @@ def alert_ack(*, alert: Alert, by, note: str) -> Alert:
     # The note is the dispatcher's own words about the alert; the audit keeps its length, not its text.
     audit_record(actor=by, action="alert.acked", order=alert.order,
                  data={"alert": alert.pk, "kind": alert.kind, "fleet": alert.fleet, "note_chars": len(note)})
-    event_publish(groups=dispatch_groups(alert.fleet), type="alert", payload={"alert": alert_out(alert)})
+    _tell(alert)
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, key: str, reason: str, by=None) -> Alert | None:
+    """Close the open alert with this key because its condition ended (`reason`, a code: "assigned",
+    "cancelled"): acknowledged at once, by nobody when no user did it (`by`), with no note, the reason in
+    `detail.resolved`, and told to the dispatch sockets as an acknowledgement is. None when none is open. Call it
+    before the change that ends the condition is written (an order's new rider), so that every fleet that saw
+    the alert hears it closed."""
+    alert = Alert.objects.select_for_update().filter(key=key[:96], acked_at__isnull=True).first()
+    if alert is None:
+        return None
+    alert.acked_at = timezone.now()
+    alert.acked_by = by if getattr(by, "pk", None) else None
+    alert.detail = {**(alert.detail or {}), "resolved": reason}
+    alert.save(update_fields=["acked_at", "acked_by", "detail"])
+    audit_record(actor=alert.acked_by, action="alert.resolved", order=alert.order,
+                 data={"alert": alert.pk, "kind": alert.kind, "fleet": alert.fleet, "reason": reason})
+    _tell(alert)
     return alert

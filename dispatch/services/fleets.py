@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 
 from ..models import Dispatcher, Order, Rider
 from .events import GROUP_DISPATCH
@@ -93,6 +94,25 @@ def orders_q(scope: str) -> Q:
     if merchant is None:
         return Q(pk__in=[])
     return Q(merchant_id=merchant) & (Q(rider__isnull=True) | Q(rider__fleet_id=merchant))
+
+
+# A rider's fleet as one integer, for `takers_q`: the merchant's id, 0 for the platform. Annotate `Rider` with it
+# as `fleet_key`.
+FLEET_KEY = Coalesce("fleet_id", Value(0))
+
+
+def takers_q(order: Order, scope: str = "") -> Q:
+    """The riders who may take `order` (`rider_may_take`) and whom a dispatcher with this scope sees (`riders_q`),
+    as a filter on `Rider` annotated with `fleet_key=FLEET_KEY`. The one SQL form of those two rules (who-to-send
+    uses it). On the annotation, not on `fleet_id` itself: that lookup leads SQLite to read the fleet's index
+    (every platform rider) instead of the position cells'."""
+    keys = {0, order.merchant_id or 0}  # the platform's riders, and the order's merchant's own
+    if scope == PLATFORM:
+        keys &= {0}
+    elif scope:
+        merchant = fleet_merchant(scope)
+        keys &= {merchant} if merchant is not None else set()
+    return Q(fleet_key__in=sorted(keys)) if keys else Q(pk__in=[])
 
 
 def group_fleet(fleet: str) -> str:

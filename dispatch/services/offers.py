@@ -36,7 +36,7 @@ from .. import geofence
 from ..errors import DomainError, Invalid, NotFound
 from ..masking import masked_items
 from ..models import Alert, AuditEvent, Offer, OfferStatus, Order, OrderStatus, Rider
-from .alerts import alert_raise
+from .alerts import alert_raise, unassigned_key
 from .audit import audit_record
 from .events import event_publish, group_rider, on_commit_robust
 from .fleets import dispatcher_scope, fleet_sees_rider, rider_may_take
@@ -56,10 +56,6 @@ def auto_dispatch_max_riders() -> int:
 
 def _wrong_fleet() -> str:  # worded as order_assign words it
     return _("That rider rides in a merchant's own fleet and takes only that merchant's orders.")
-
-
-def unassigned_key(order_id: int) -> str:
-    return f"unassigned:order:{order_id}"
 
 
 # --- What the rider sees of an offer ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .. import masking, tokens
 from ..errors import DomainError, Invalid
 from ..models import Grant, GrantPurpose, GrantScope, Merchant, Order, OrderItem, OrderStatus, Rider, Store, Tier
 from .access import rider_access_revoke
+from .alerts import alert_resolve, unassigned_key
 from .area import area_offset_draw
 from .audit import audit_record
 from .detectors import order_promise
@@ -160,6 +161,8 @@ def order_assign(*, order_id: int | None = None, order: Order | None = None, rid
     offers_withdraw(order=order, reason="assigned", by=by, now=now)  # an open offer is overridden
     if previous is not None:
         rider_access_revoke(order=order, user=previous.user, reason="reassigned", now=now)
+    # Somebody took it after all: before the rider is written, so the fleets that saw it unheld hear it closed.
+    alert_resolve(key=unassigned_key(order.pk), reason="assigned", by=by)
     order.rider = rider
     order.assigned_at = now
     transition(order, Action.ASSIGN)
@@ -207,6 +210,7 @@ def order_cancel(*, order_id: int | None = None, order: Order | None = None, by,
     if order.rider is not None:
         rider_access_revoke(order=order, user=order.rider.user, reason="cancelled", now=order.cancelled_at)
     audit_record(actor=by, action="order.cancelled", order=order, data={"reason": reason, "by": party})
+    alert_resolve(key=unassigned_key(order.pk), reason="cancelled", by=by)
     order_event(order, extra={"reason": reason, "by": party})
     return order
 

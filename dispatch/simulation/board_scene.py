@@ -25,6 +25,7 @@ def board_scene(*, orders: int = 100, riders: int = 50, seed: int = 26, now: dat
     from django.utils import timezone
 
     from dispatch.models import Merchant, Order, Rider, Store
+    from dispatch.services.detectors import order_promise
     from dispatch.services.orders import order_create
 
     rng = random.Random(seed)
@@ -62,7 +63,9 @@ def board_scene(*, orders: int = 100, riders: int = 50, seed: int = 26, now: dat
             made.append(order)
         for i, order in enumerate(made):
             created = now - timedelta(minutes=rng.uniform(0, 50))
-            fields: dict[str, Any] = {"created_at": created}
+            # Promised as the order would have been, placed then: some held orders are past their promise.
+            fields: dict[str, Any] = {"created_at": created,
+                                      "promised_at": order_promise(store=order.store, created_at=created)}
             if i % 5 >= 2:  # three in five held by a rider who may take them
                 allowed = [r for r in rider_rows if r.fleet_id is None or r.fleet_id == order.merchant_id]
                 status = HELD_STATUSES[i % len(HELD_STATUSES)]

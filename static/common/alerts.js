@@ -93,7 +93,10 @@ export class Alerts {
       const list = document.createElement("ul");
       list.setAttribute("role", "list");
       bar.append(list);
-      document.body.append(bar);
+      // In the flow right below the header (site.css), so that it pushes the page down and covers no control.
+      const header = document.querySelector(".site-header");
+      if (header) header.after(bar);
+      else document.body.prepend(bar);
     }
     this.bar = bar;
     this.list = bar.querySelector("ul");

@@ -93,3 +93,29 @@ def test_a_silent_phone_is_alerted_live_acknowledged_with_a_note_and_stays_close
     zh.evaluate("document.getElementById('toast').hidden = true")
     screenshot(zh, "dispatch-alerts-zh")
     zh_context.close()
+
+
+UNCOVERED = """(sel) => { const e = document.querySelector(sel); const r = e.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return e === hit || e.contains(hit); }"""
+
+
+def test_an_open_alert_in_the_bar_covers_none_of_the_header_s_tools(stack, browser):
+    """The alerts bar sits in the page's flow below the header: with an alert open in it, the header's mute button
+    (and every other tool) is where a click lands, and it works; the bar pushes the board down instead."""
+    context, page = board(browser, stack)
+    assert stack.login("rider2").post("/api/rider/sos/", json={}).status_code == 201
+    in_bar = page.locator("#alerts-bar [data-alert]").first
+    expect(in_bar).to_be_visible(timeout=20_000)
+    header, bar = page.locator(".site-header").bounding_box(), page.locator("#alerts-bar").bounding_box()
+    assert bar["y"] >= header["y"] + header["height"] - 1, (header, bar)
+    for tool in ("#alerts-mute", "#theme-toggle", ".lang-switch button"):
+        assert page.evaluate(UNCOVERED, tool), f"{tool} is covered"
+    mute = page.locator("#alerts-mute")
+    pressed = mute.get_attribute("aria-pressed")
+    mute.click(timeout=5_000)  # no acknowledgement first
+    expect(mute).not_to_have_attribute("aria-pressed", pressed)
+    mute.click(timeout=5_000)  # sound back on for whoever uses this browser profile next
+    expect(mute).to_have_attribute("aria-pressed", pressed)
+    expect(in_bar).to_be_visible()  # still open: nothing had to be acknowledged
+    assert page.problems == []
+    context.close()

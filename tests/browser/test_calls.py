@@ -12,12 +12,25 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, screenshot
-from tests.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.outputs import docs_screenshots
+from tests.rtc_helpers import (
+    INBOUND_AUDIO,
+    PHONE,
+    audio_grows,
+    call_context,
+    media_browser,
+    new_order,
+    poll,
+    wait_connected,
+)
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True, "has_touch": True}
+
+@pytest.fixture(scope="module")
+def browser(playwright_instance):
+    yield from media_browser(playwright_instance)
+
 NUMBERS = ["+447700900101", "7700900101", "07700900101", "+44 7700 900555", "7700 900555", "7700900555",
            "+44 7700 900777", "7700900777", "138 0013 8000", "13800138000"]
 
@@ -27,34 +40,6 @@ def shot(page, name: str) -> None:
     shutil.copyfile(screenshot(page, name, full_page=False), docs_screenshots() / f"{name}.png")
 
 
-INBOUND_AUDIO = """async () => {
-  const pc = window.__rtc && window.__rtc.pc;
-  if (!pc) return null;
-  let bytes = 0, level = null;
-  (await pc.getStats()).forEach((r) => {
-    if (r.type === "inbound-rtp" && r.kind === "audio") { bytes += r.bytesReceived || 0; level = r.audioLevel; }
-  });
-  return { bytes, level };
-}"""
-
-
-@pytest.fixture(scope="module")
-def browser(playwright_instance):
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"])
-    yield browser
-    browser.close()
-
-
-def new_order(stack) -> tuple[int, str]:
-    out = stack.manage("demo_order", "--rider", "rider1").stdout
-    m = re.search(r"Order (\d+), pickup number \S+\. Customer tracking: \S+/t/([^/\s]+)/", out)
-    assert m, out
-    return int(m.group(1)), m.group(2)
-
-
 def frames_of(page) -> list[str]:
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
@@ -62,7 +47,7 @@ def frames_of(page) -> list[str]:
 
 
 def open_both(stack, browser, order_id: int, token: str):
-    rider_ctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **PHONE)
+    rider_ctx = call_context(stack, browser, **PHONE)
     rider = rider_ctx.new_page()
     rider_frames = frames_of(rider)
     rider.close()
@@ -70,7 +55,7 @@ def open_both(stack, browser, order_id: int, token: str):
     rider.on("websocket", lambda ws: ws.on("framereceived", lambda payload: rider_frames.append(str(payload))))
     rider.wait_for_selector("body[data-ready=true]")
     rider_order(rider, order_id)
-    cust_ctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **PHONE)
+    cust_ctx = call_context(stack, browser, **PHONE)
     customer = cust_ctx.new_page()
     customer_frames = frames_of(customer)
     customer.goto(f"/t/{token}/")
@@ -78,33 +63,6 @@ def open_both(stack, browser, order_id: int, token: str):
     expect(customer.locator("#conn")).to_have_attribute("data-state", "online")
     expect(rider.locator("#conn")).to_have_attribute("data-state", "online")
     return (rider_ctx, rider, rider_frames), (cust_ctx, customer, customer_frames)
-
-
-def wait_connected(*pages) -> None:
-    for page in pages:
-        page.wait_for_function("() => window.__rtc && window.__rtc.pc && window.__rtc.pc.connectionState === 'connected'",
-                               timeout=20_000)
-        expect(page.locator("#call-bar")).to_have_attribute("data-state", "connected")
-
-
-def poll(page, script: str, until, what: str, *, tries: int = 60):
-    """Evaluate `script` every 250 ms until `until(value)`; fails naming `what` if it never holds."""
-    for _ in range(tries):
-        value = page.evaluate(script)
-        if until(value):
-            return value
-        page.wait_for_timeout(250)
-    raise AssertionError(f"{what}: last {value}")
-
-
-def audio_grows(*pages) -> list[tuple[int, int]]:
-    """Inbound audio bytes on each page: (first read, a later read at least 2 KB more)."""
-    grown = []
-    for page in pages:
-        first = page.evaluate(INBOUND_AUDIO)["bytes"]
-        later = poll(page, INBOUND_AUDIO, lambda s, first=first: s["bytes"] > first + 2000, "inbound audio grows")
-        grown.append((first, later["bytes"]))
-    return grown
 
 
 def test_rider_calls_customer_mute_hangup_then_customer_calls_rider(stack, browser):

@@ -16,28 +16,29 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order
-from tests.browser.test_calls import PHONE, audio_grows, new_order, wait_connected
-from tests.harness import CHROMIUM, CHROMIUM_ARGS
 from tests.integration.conftest import order_state
+from tests.rtc_helpers import (
+    DESK,
+    PHONE,
+    audio_grows,
+    call_context,
+    call_page,
+    media_browser,
+    new_order,
+    wait_connected,
+)
 
 pytestmark = pytest.mark.browser
-
-DESK = {"viewport": {"width": 1280, "height": 900}}
-ZH = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
-NO_SINK = "delete HTMLMediaElement.prototype.setSinkId;"  # as on Safari and Firefox for Android
-MIC_DENIED = """navigator.mediaDevices.getUserMedia = () =>
-  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));"""
 
 
 @pytest.fixture(scope="module")
 def browser(playwright_instance):
-    """Chromium with a fake microphone that needs no permission prompt (as in test_calls)."""
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"])
-    yield browser
-    browser.close()
+    yield from media_browser(playwright_instance)
+
+ZH = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
+NO_SINK = "delete HTMLMediaElement.prototype.setSinkId;"  # as on Safari and Firefox for Android
+MIC_DENIED = """navigator.mediaDevices.getUserMedia = () =>
+  Promise.reject(new DOMException("Permission denied", "NotAllowedError"));"""
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +47,13 @@ def stack_env():
 
 
 def rider_page(stack, browser, order_id: int, *, init_script: str = "", **options):
-    ctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **{**PHONE, **options})
-    if init_script:
-        ctx.add_init_script(init_script)
-    page = login(ctx, "rider1", stack=stack, next_path="/rider/")
-    page.wait_for_selector("body[data-ready=true]")
+    ctx, page = call_page(stack, browser, "rider1", path="/rider/", init_script=init_script, **{**PHONE, **options})
     rider_order(page, order_id)
-    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
     return ctx, page
 
 
 def customer_page(stack, browser, token: str, *, init_script: str = "", **options):
-    ctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **{**PHONE, **options})
-    if init_script:
-        ctx.add_init_script(init_script)
-    page = ctx.new_page()
-    page.goto(f"/t/{token}/")
-    page.wait_for_selector("body[data-ready=true]")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "online")
-    return ctx, page
+    return call_page(stack, browser, None, path=f"/t/{token}/", init_script=init_script, **{**PHONE, **options})
 
 
 def hang_up(caller, callee) -> None:
@@ -78,7 +67,7 @@ def test_store_calls_the_rider_about_a_bag_and_speaker_only_where_set_sink_id_ex
     browser has no setSinkId: no speaker button there, while the store's Chromium shows one."""
     order_id, _token = new_order(stack)
     rctx, rider = rider_page(stack, browser, order_id, init_script=NO_SINK)
-    sctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **DESK)
+    sctx = call_context(stack, browser, **DESK)
     store = login(sctx, "store1", stack=stack)
     expect(store.locator("#conn")).to_have_attribute("data-state", "online")
     card = store.locator(f"li.order-card[data-order='{order_id}']")
@@ -100,7 +89,7 @@ def test_store_calls_the_rider_about_a_bag_and_speaker_only_where_set_sink_id_ex
 def test_dispatcher_joins_through_break_glass_with_a_reason_and_the_rider_rings(stack, browser):
     order_id, _token = new_order(stack)
     rctx, rider = rider_page(stack, browser, order_id)
-    dctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **DESK)
+    dctx = call_context(stack, browser, **DESK)
     board = login(dctx, "dispatcher1", stack=stack)
     expect(board.locator("#conn")).to_have_attribute("data-state", "online")
     opener = board.locator(f'tr[data-order="{order_id}"] [data-glass]')

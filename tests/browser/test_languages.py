@@ -100,6 +100,8 @@ def test_chinese_dispatch_and_tracking(stack, new_context, order):
     ready(customer)
     expect(customer.locator("h1")).to_have_text("你的配送")
     expect(customer.locator("#pin-heading")).to_have_text("你的收货码")
+    # The order line names the pickup code and the store, in the customer's language.
+    expect(customer.locator("#track-order")).to_have_text(re.compile(r"^订单 \S+，来自 .+$"))
     assert_accessible(customer, "tracking-zh")
 
 

@@ -10,33 +10,20 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import login, screenshot
-from tests.browser.test_calls import PHONE, wait_connected
-from tests.harness import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import screenshot
+from tests.rtc_helpers import DESK, PHONE, call_page, media_browser, wait_connected
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser(playwright_instance):
-    browser = playwright_instance.chromium.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"])
-    yield browser
-    browser.close()
+    yield from media_browser(playwright_instance)
 
 
 def test_sos_without_location_alerts_dispatch_and_calls_it_in_the_app(stack, browser):
-    board_ctx = browser.new_context(base_url=stack.url, permissions=["microphone"],
-                                    viewport={"width": 1280, "height": 900})
-    board = login(board_ctx, "dispatcher1", stack=stack, next_path="/dispatch/")
-    board.wait_for_selector("body[data-ready=true]")
-    rider_ctx = browser.new_context(base_url=stack.url, permissions=["microphone"], **PHONE)  # no geolocation
-    rider = login(rider_ctx, "rider1", stack=stack, next_path="/rider/")
-    rider.wait_for_selector("body[data-ready=true]")
-    for page in (board, rider):
-        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    board_ctx, board = call_page(stack, browser, "dispatcher1", path="/dispatch/", **DESK)
+    rider_ctx, rider = call_page(stack, browser, "rider1", path="/rider/", **PHONE)  # no geolocation
 
     # A pocket press: the confirm step opens, Cancel sends nothing.
     rider.locator("#sos-btn").click()
@@ -71,5 +58,15 @@ def test_sos_without_location_alerts_dispatch_and_calls_it_in_the_app(stack, bro
     rider.locator("[data-call=hangup]").click()
     for page in (rider, board):
         expect(page.locator("#call-bar")).to_have_attribute("data-state", "ended")
+
+    # After a reload the board lists the earlier thread (GET /api/dispatch/lines/); it opens with its messages.
+    board.reload()
+    board.wait_for_selector("body[data-ready=true]")
+    earlier = board.locator("#lines-earlier [data-line-open]")
+    expect(earlier).to_have_count(1)
+    expect(earlier).to_contain_text("2 messages")
+    earlier.click()
+    expect(board.locator("#lines [data-line] .chat-text").first).to_have_text("SOS: Two men followed me from the store")
+    expect(board.locator("#lines-earlier-wrap")).to_be_hidden()  # the open thread leaves the list
     rider_ctx.close()
     board_ctx.close()

@@ -14,7 +14,7 @@ import "./board/assign.js";
 import "./board/offer.js";
 import "./board/emergency.js";
 import "./board/exits.js";
-import { lineEvent, linesReconnected } from "./board/lines.js";
+import { lineEvent, linesReconnected, loadLines } from "./board/lines.js";
 import { fillStoreFilter, filtersInit } from "./board/filters.js";
 import { fetchOrders, loadOverload, loadRiders, onPosition, scheduleOrders, scheduleRiders, showOrders } from "./board/sync.js";
 import { tickRows } from "./board/table.js";
@@ -51,6 +51,7 @@ async function start() {
   } catch (err) {
     toast(errorText(err, gettext("Could not load the alerts.")), "error");
   }
+  loadLines().catch((err) => toast(errorText(err, gettext("Could not load the riders' messages.")), "error"));
   state.loaded = true;
   fitOnce();
   document.body.dataset.ready = "true";
@@ -65,6 +66,7 @@ async function start() {
     onOpen() {
       scheduleOrders(); scheduleRiders(); state.calls.reconnected(); linesReconnected();
       loadAlerts().catch(() => {});
+      loadLines().catch(() => {});
     },
   });
   state.socket = socket;

@@ -42,7 +42,7 @@ function renderInApp(d) {
 }
 
 function render(d) {
-  $("track-order").textContent = `Order ${d.pickup_code} from ${d.store}`;
+  $("track-order").textContent = fmt(gettext("Order %(code)s from %(store)s"), { code: d.pickup_code, store: d.store });
   setText($("headline"), headline(d));
   renderSteps(d);
   renderApproach(d, approach);

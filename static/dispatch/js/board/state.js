@@ -32,11 +32,15 @@ export const state = {
   ridersVersion: 0, // bumped when the riders' names or duty change (rows rebuild their choices then)
 };
 
-// When an order is due, from the server's `due_at` or (an order from the assign answer) the board's settings.
+// When an order is due, from the server's `due_at` or (an order from the assign answer) as the server reckons it:
+// held, the customer's promise; unassigned, the board's assign setting or the promise if sooner.
 export function dueAt(order) {
   if (order.due_at) return new Date(order.due_at).getTime();
-  const minutes = order.rider ? cfg.deliver_due_min : cfg.assign_due_min;
-  return new Date(order.created_at).getTime() + minutes * 60000;
+  const created = new Date(order.created_at).getTime();
+  const promise = order.promised_at ? new Date(order.promised_at).getTime() : null;
+  if (order.rider) return promise ?? created + cfg.deliver_due_min * 60000;
+  const assignDue = created + cfg.assign_due_min * 60000;
+  return promise === null ? assignDue : Math.min(assignDue, promise);
 }
 
 export function isLate(order, now = Date.now()) {
