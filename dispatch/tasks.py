@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from .models import Order
 from .selectors.suggestions import suggest_riders
@@ -14,6 +15,9 @@ from .services.detectors import alerts_sweep as _alerts_sweep
 from .services.exits import returns_due
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
+from .services.notify import MessageRetry
+from .services.notify import message_send as _message_send
+from .services.notify import messages_sweep as _messages_sweep
 from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire
 
 log = logging.getLogger(__name__)
@@ -81,3 +85,17 @@ def auto_dispatch(order_id: int) -> str:
 def offer_timeout(offer_id: int) -> bool:
     """The offer's countdown ran out: expire it if still open (a no-op otherwise); auto-dispatch moves on."""
     return offer_expire(offer_id=offer_id) is not None
+
+
+@shared_task(acks_late=True, autoretry_for=(MessageRetry,), retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
+             max_retries=settings.NOTIFY_MAX_ATTEMPTS)
+def message_send_task(message_id: int) -> str:
+    """One customer message, by id (never its body or its number). Backoff 2, 4, 8... s, capped at a minute:
+    far under the broker's visibility timeout. `message_send` marks it failed when the attempts run out."""
+    return _message_send(message_id=message_id)
+
+
+@shared_task(acks_late=True)
+def messages_sweep() -> int:
+    """Queued messages whose task was lost: queued again (message_send is safe to run twice)."""
+    return _messages_sweep()

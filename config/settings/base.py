@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "retention-sweep": {"task": "dispatch.tasks.retention_sweep", "schedule": 3600.0},
     "audit-checkpoint": {"task": "dispatch.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_S},
     "alerts-sweep": {"task": "dispatch.tasks.alerts_sweep", "schedule": env.float("ALERTS_SWEEP_S", default=30.0)},
+    "messages-sweep": {"task": "dispatch.tasks.messages_sweep", "schedule": 60.0},  # queued messages a lost task left
 }
 
 # --- Auth, API ---------------------------------------------------------------------------
@@ -429,6 +430,26 @@ TELEPHONY_POOL = env.list(
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_WEBHOOK_URL = env.str("TWILIO_WEBHOOK_URL", default="")
+
+# --- Messages to the customer (dispatch/services/notify.py, docs/notifications.md) -----------------------
+# "sandbox": an outbox table, shown at /dev/outbox/ in demo mode; "twilio": the Messaging API; "off": none sent.
+NOTIFY_PROVIDER = env.str("NOTIFY_PROVIDER", default="sandbox" if DEMO_MODE or TESTING else "twilio")
+if NOTIFY_PROVIDER not in ("sandbox", "twilio", "off"):
+    raise ImproperlyConfigured(f"NOTIFY_PROVIDER must be 'sandbox', 'twilio' or 'off', not {NOTIFY_PROVIDER!r}.")
+if NOTIFY_PROVIDER == "sandbox" and not (DEMO_MODE or TESTING):
+    raise ImproperlyConfigured("NOTIFY_PROVIDER=sandbox is for the demo only: set DEMO_MODE=1 or use twilio.")
+# The site's public origin: the tracking link and the privacy notice in a message, and Twilio's status callback.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEMO_MODE or TESTING else "").rstrip("/")
+TWILIO_SMS_FROM = env.str("TWILIO_SMS_FROM", default="")  # a sender number, or:
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_SMS_STATUS_URL = env.str("TWILIO_SMS_STATUS_URL", default="")  # as Twilio signs it; default: PUBLIC_BASE_URL + path
+TWILIO_SMS_INBOUND_URL = env.str("TWILIO_SMS_INBOUND_URL", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")  # tests only: a local stand-in for api.twilio.com
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# Web Push (the tracking page's opt-in): VAPID keys (urlsafe base64, as `vapid --gen` prints them).
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:privacy@example.invalid")
 
 # --- Logging: never plaintext PII; messages name ids only --------------------------------
 LOGGING = {

@@ -2,6 +2,7 @@ from .accounts import Dispatcher, Merchant, Rider, Staff, Store
 from .alerts import Alert, AlertKind
 from .audit import AuditEvent, AuditHead
 from .events import Event
+from .notify import CustomerMessage, MessageChannel, MessageKind, MessageOptOut, MessagePrefs, MessageState, PushSubscription
 from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerMessage",
     "CustomerReport",
     "Dispatcher",
     "Event",
@@ -26,6 +28,11 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "LocationFix",
+    "MessageChannel",
+    "MessageKind",
+    "MessageOptOut",
+    "MessagePrefs",
+    "MessageState",
     "Offer",
     "OfferStatus",
     "Merchant",
@@ -35,6 +42,7 @@ __all__ = [
     "Party",
     "PickupCounter",
     "ProxySession",
+    "PushSubscription",
     "ReportReason",
     "Rider",
     "RiderBlock",
