@@ -218,8 +218,8 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
                 phone = customer_phone_for_message(order=order, message_id=message.pk, allowed=True)
                 if phone is None:
                     raise ProviderError("shredded", retry=False)
-                sent = sms_send(provider=message.provider, to=phone, body=body,
-                                status_callback=settings.TWILIO_SMS_STATUS_URL or _site(reverse("twilio-sms-status")))
+                sent = sms_send(provider=message.provider, to=_e164(phone), body=body,
+                                status_callback=settings.TWILIO_SMS_STATUS_URL or _site(reverse("twilio-sms-status"))).ref
             else:
                 sent = _push_all(message=message, body=body, now=now)
         except ProviderError as exc:
@@ -243,6 +243,11 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
             return message.state
     log.info("message %s will retry: %s (attempt %s)", message_id, retry, message.attempts)
     raise MessageRetry(retry)
+
+
+def _e164(phone: str) -> str:
+    """The number as the carrier wants it: "+44 7700 900123" -> "+447700900123"."""
+    return ("+" if phone.strip().startswith("+") else "") + "".join(ch for ch in phone if ch.isdigit())
 
 
 def _push_all(*, message: CustomerMessage, body: str, now: datetime) -> str:
