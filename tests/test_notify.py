@@ -118,7 +118,7 @@ def test_stop_messages_on_the_tracking_page_is_honoured(merchant, tasks, client,
                                                        django_capture_on_commit_callbacks):
     created = post_order(merchant, django_capture_on_commit_callbacks)
     base = f"/api/track/{created['token']}/messages/"
-    assert client.get(base).json() == {"opted_out": False, "push_subscribed": False, "push_key": "sandbox"}
+    assert client.get(base).json() == {"opted_out": False, "push_subscribed": False, "push_key": ""}
     r = client.post(base, {"stop": False}, content_type="application/json")
     assert r.status_code == 400 and r.json()["code"] == "stop_only"
     order = Order.objects.get(pk=created["id"])

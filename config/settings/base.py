@@ -9,7 +9,7 @@ Two profiles:
 from __future__ import annotations
 
 import secrets
-from base64 import urlsafe_b64encode
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
 
@@ -449,6 +449,25 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 # Web Push (the tracking page's opt-in): VAPID keys (urlsafe base64, as `vapid --gen` prints them).
 WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
 WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+if not WEBPUSH_VAPID_PRIVATE_KEY and DEMO_MODE:  # the demo's own pair, so the page's button works out of the box
+
+    def _vapid_private() -> str:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        raw = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+        return urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _vapid_public(private: str) -> str:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        value = int.from_bytes(urlsafe_b64decode(private + "=" * (-len(private) % 4)), "big")
+        point = ec.derive_private_key(value, ec.SECP256R1()).public_key().public_bytes(
+            Encoding.X962, PublicFormat.UncompressedPoint)
+        return urlsafe_b64encode(point).decode().rstrip("=")
+
+    WEBPUSH_VAPID_PRIVATE_KEY = _local_secret("vapid_private.key", _vapid_private)
+    WEBPUSH_VAPID_PUBLIC_KEY = _vapid_public(WEBPUSH_VAPID_PRIVATE_KEY)
 WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:privacy@example.invalid")
 
 # --- Logging: never plaintext PII; messages name ids only --------------------------------

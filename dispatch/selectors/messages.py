@@ -19,7 +19,7 @@ class MessagesView:
 
 def messages_view(*, order: Order) -> MessagesView:
     prefs = MessagePrefs.objects.filter(order=order).only("opted_out_at").first()
-    push_key = settings.WEBPUSH_VAPID_PUBLIC_KEY or ("sandbox" if settings.NOTIFY_PROVIDER == "sandbox" else "")
+    push_key = settings.WEBPUSH_VAPID_PUBLIC_KEY
     return MessagesView(
         opted_out=prefs is None or prefs.opted_out_at is not None,
         push_subscribed=PushSubscription.objects.filter(order=order, ended_at__isnull=True).exists(),
