@@ -201,14 +201,14 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
         order = message.order
         prefs = MessagePrefs.objects.select_for_update().filter(order=order).first()
         reason = _blocked(message, prefs)
-        body = None
+        body: str | None = None
         if not reason:
             body = message_open(order=order, label=f"message:{message.kind}:{message.channel}",
                                 sealed=message.sealed_body, data={"message": message.pk})
             if body is None:
                 reason = "shredded"
-        if reason:
-            message.state, message.reason, message.state_at = MessageState.SUPPRESSED, reason, now
+        if reason or body is None:
+            message.state, message.reason, message.state_at = MessageState.SUPPRESSED, reason or "shredded", now
             message.save(update_fields=["state", "reason", "state_at"])
             log.info("message %s suppressed: %s", message.pk, reason)
             return message.state

@@ -144,7 +144,8 @@ def message_seal(*, order: Order, label: str, text: str) -> bytes:
                             label=f"notify:{label}".encode())
 
 
-def message_open(*, order: Order, label: str, sealed: bytes | None, actor=None, data: dict | None = None) -> str | None:
+def message_open(*, order: Order, label: str, sealed: bytes | memoryview | None, actor=None,
+                 data: dict | None = None) -> str | None:
     """A sealed message blob in plain, for the notifier's send or the demo outbox page. Audited
     ("message.read"); None when the order is shredded (nothing left the vault, nothing written)."""
     if sealed is None:
