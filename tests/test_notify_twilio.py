@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 from twilio.request_validator import RequestValidator
 
-from dispatch.models import CustomerMessage, Order
+from dispatch.models import CustomerMessage, MessagePrefs, Order
 from dispatch.services import notify
 from dispatch.services.notify import MessageRetry, message_enqueue, message_send
 from dispatch.tasks import message_send_task
@@ -95,6 +95,9 @@ def test_a_message_is_a_post_to_twilios_messages_resource_with_the_form_fields(m
     assert "Follow it here: http://127.0.0.1:8000/t/" in form["Body"] and form["Body"].endswith("/privacy/")
     message.refresh_from_db()
     assert message.provider_ref == "SM" + "1".zfill(32) and message.attempts == 1
+    assert message.sealed_body is None  # sent: the link and PIN it held are not kept
+    message_enqueue(order=order, kind="delivered")
+    assert MessagePrefs.objects.get(order=order).sealed_pin is None  # no later message needs the PIN
 
 
 @pytest.mark.django_db

@@ -163,6 +163,9 @@ def message_enqueue(*, order: Order, kind: str, marketing: bool = False) -> list
                                marketing=marketing)
         if message is not None:
             added.append(message)
+    if kind in (MessageKind.DELIVERED, MessageKind.FAILED) and prefs.sealed_pin is not None:
+        prefs.sealed_pin = None  # the door is behind us: the PIN is not kept for any later message
+        prefs.save(update_fields=["sealed_pin"])
     _enqueue_on_commit([m.pk for m in added])
     return added
 
@@ -209,7 +212,8 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
                 reason = "shredded"
         if reason or body is None:
             message.state, message.reason, message.state_at = MessageState.SUPPRESSED, reason or "shredded", now
-            message.save(update_fields=["state", "reason", "state_at"])
+            _forget_body(message)
+            message.save(update_fields=["state", "reason", "state_at", "sealed_body"])
             log.info("message %s suppressed: %s", message.pk, reason)
             return message.state
         message.attempts += 1
@@ -229,13 +233,16 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
                 retry = exc.code
             else:
                 message.state, message.state_at = MessageState.FAILED, now
-                message.save(update_fields=["attempts", "reason", "state", "state_at"])
+                _forget_body(message)
+                message.save(update_fields=["attempts", "reason", "state", "state_at", "sealed_body"])
                 log.warning("message %s failed: %s after %s attempts", message.pk, exc.code, message.attempts)
                 return message.state
         else:
             message.state, message.provider_ref, message.sent_at, message.state_at = MessageState.SENT, sent, now, now
             message.reason = ""
-            message.save(update_fields=["attempts", "state", "provider_ref", "sent_at", "state_at", "reason"])
+            _forget_body(message)
+            message.save(update_fields=["attempts", "state", "provider_ref", "sent_at", "state_at", "reason",
+                                        "sealed_body"])
             audit_record(action="message.sent", order=order,
                          data={"message": message.pk, "kind": message.kind, "channel": message.channel,
                                "provider": message.provider})
@@ -243,6 +250,13 @@ def message_send(*, message_id: int, now: datetime | None = None) -> str:
             return message.state
     log.info("message %s will retry: %s (attempt %s)", message_id, retry, message.attempts)
     raise MessageRetry(retry)
+
+
+def _forget_body(message: CustomerMessage) -> None:
+    """Once a message is done with, its sealed body goes: the link and the PIN it may hold are not kept for
+    longer than the send. The sandbox keeps it, for the demo's outbox page (demo mode only)."""
+    if message.provider != "sandbox":
+        message.sealed_body = None
 
 
 def _e164(phone: str) -> str:
