@@ -11,16 +11,16 @@ from ..services.privacy import message_open
 
 
 @dataclass(frozen=True)
-class MessagesView:
+class MessagesState:
     opted_out: bool
     push_subscribed: bool
     push_key: str  # the VAPID public key the page subscribes with; "" when Web Push is not configured
 
 
-def messages_view(*, order: Order) -> MessagesView:
+def messages_state(*, order: Order) -> MessagesState:
     prefs = MessagePrefs.objects.filter(order=order).only("opted_out_at").first()
     push_key = settings.WEBPUSH_VAPID_PUBLIC_KEY
-    return MessagesView(
+    return MessagesState(
         opted_out=prefs is None or prefs.opted_out_at is not None,
         push_subscribed=PushSubscription.objects.filter(order=order, ended_at__isnull=True).exists(),
         push_key=push_key,

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
-from ..selectors.messages import messages_view
+from ..selectors.messages import messages_state
 from ..serializers import StrictBooleanField, TrackCallOut, TrackConsentOut, TrackingOut
 from ..serializers.messages import PushSubscriptionIn, TrackMessagesIn, TrackMessagesOut
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
@@ -80,7 +80,7 @@ class TrackingMessagesApi(APIView):
     @extend_schema(responses=TrackMessagesOut)
     def get(self, request, token: str):
         order = selectors.order_by_tracking_token(token=token)
-        return Response(TrackMessagesOut(messages_view(order=order)).data)
+        return Response(TrackMessagesOut(messages_state(order=order)).data)
 
     @extend_schema(request=TrackMessagesIn, responses=TrackMessagesOut)
     def post(self, request, token: str):
@@ -90,7 +90,7 @@ class TrackingMessagesApi(APIView):
         if not data.validated_data["stop"]:
             raise Invalid(_("Messages can only be stopped here."), code="stop_only")
         messages_opt_out(order=order)
-        return Response(TrackMessagesOut(messages_view(order=order)).data)
+        return Response(TrackMessagesOut(messages_state(order=order)).data)
 
 
 class TrackingPushApi(APIView):
@@ -108,4 +108,4 @@ class TrackingPushApi(APIView):
         data.is_valid(raise_exception=True)
         if push_subscribe(order=order, subscription=data.validated_data) is None:
             raise DomainError(_("Messages about this order are stopped."), code="messages_stopped")
-        return Response(TrackMessagesOut(messages_view(order=order)).data, status=201)
+        return Response(TrackMessagesOut(messages_state(order=order)).data, status=201)
