@@ -28,7 +28,7 @@ export default [
   },
   {
     // Classic scripts, not modules: the theme runs before first paint; the worker is registered as a script.
-    files: ["static/common/theme.js", "static/rider/sw.js"],
+    files: ["static/common/theme.js", "static/rider/sw.js", "static/dispatch/track-sw.js"],
     languageOptions: { sourceType: "script" },
   },
   {
@@ -36,7 +36,7 @@ export default [
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    files: ["static/rider/sw.js"],
+    files: ["static/rider/sw.js", "static/dispatch/track-sw.js"],
     languageOptions: { globals: { ...globals.serviceworker } },
   },
 ];

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
+from django.conf import settings
 
 from .models import Order
 from .selectors.suggestions import suggest_riders
@@ -16,6 +17,9 @@ from .services.exits import returns_due
 from .services.intake import idempotency_keys_expired_delete
 from .services.lifecycle import access_revoke_due, lifecycle_sweep
 from .services.lifecycle import retention_sweep as _retention_sweep
+from .services.notify import MessageRetry
+from .services.notify import message_send as _message_send
+from .services.notify import messages_sweep as _messages_sweep
 from .services.offers import auto_dispatch_max_riders, auto_dispatch_next, offer_expire, scheduled_dispatch_due
 from .services.quotes import quotes_expired_delete
 from .services.webhooks import webhook_delivery_attempt
@@ -99,6 +103,9 @@ def webhook_deliver(delivery_id: int, lease: str | None = None) -> str | None:
 def webhook_sweep() -> int:
     """Deliveries whose next attempt is due, handed to workers (no countdown: the row holds the due time)."""
     return _webhook_sweep()
+
+
+@shared_task(acks_late=True)
 def intake_sweep() -> dict:
     """Expired idempotency keys and stale quotes deleted; scheduled orders of auto-dispatch stores offered once
     their ready time comes near."""
@@ -110,3 +117,17 @@ def intake_sweep() -> dict:
     if any(result.values()):
         log.info("intake_sweep %s", result)
     return result
+
+
+@shared_task(acks_late=True, autoretry_for=(MessageRetry,), retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
+             max_retries=settings.NOTIFY_MAX_ATTEMPTS)
+def message_send_task(message_id: int) -> str:
+    """One customer message, by id (never its body or its number). Backoff 2, 4, 8... s, capped at a minute:
+    far under the broker's visibility timeout. `message_send` marks it failed when the attempts run out."""
+    return _message_send(message_id=message_id)
+
+
+@shared_task(acks_late=True)
+def messages_sweep() -> int:
+    """Queued messages whose task was lost: queued again (message_send is safe to run twice)."""
+    return _messages_sweep()

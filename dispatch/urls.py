@@ -4,4 +4,5 @@ from . import views
 
 page_urlpatterns = [
     path("", views.home, name="home"),
+    path("dev/outbox/", views.dev_outbox, name="dev-outbox"),
 ]

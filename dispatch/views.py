@@ -1,8 +1,8 @@
 """Site pages shared by every party: the home page, a logout that clears the browser's data, and the API token."""
 
 from django.conf import settings
-from django.contrib.auth.views import LoginView, LogoutView
-from django.http import JsonResponse
+from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from .demo import DEMO_PASSWORD, DEMO_SCREENS
 from .parsers import LimitedJSONParser
 from .permissions import role_of
+from .selectors.messages import outbox_recent
 from .serializers import TokenOut
 
 ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/portal/"}
@@ -63,3 +64,18 @@ class TokenApi(ObtainAuthToken):
         serializer.is_valid(raise_exception=True)
         token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response(TokenOut(token).data)
+
+
+def dev_outbox(request):
+    """The sandbox provider's outbox: what the customers would have received. Demo (or DEBUG) mode only, and only
+    for dispatchers and store staff; 404 for anyone else. Each body shown is an audited vault read."""
+    if not (settings.DEBUG or settings.DEMO_MODE) or settings.NOTIFY_PROVIDER != "sandbox":
+        raise Http404()
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not (request.user.is_staff or role_of(request.user) in ("dispatcher", "staff")):
+        raise Http404()
+    rows = outbox_recent(user=request.user)
+    response = render(request, "dev/outbox.html", {"rows": rows})
+    response["Cache-Control"] = "no-store"
+    return response

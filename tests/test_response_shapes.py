@@ -190,6 +190,10 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("rider1", "post", "/telephony/sandbox/call/", {"to": "+15550000000"})
     api.call("anyone", "post", "/api/track/{token}/call/", token=token)
     api.call("anyone", "post", "/api/track/{token}/consent/", {"marketing": False}, token=token)
+    api.call("anyone", "get", "/api/track/{token}/messages/", token=token)
+    api.call("anyone", "post", "/api/track/{token}/push/",
+             {"endpoint": "https://push.example.test/x", "keys": {"p256dh": "BPk", "auth": "a1"}}, token=token)
+    api.call("anyone", "post", "/api/track/{token}/messages/", {"stop": True}, token=token)
     pin = api.call("anyone", "get", "/api/track/{token}/", token=token).json()["delivery_pin"]
     api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/break-glass/",
              {"reason": "The rider is hurt at the door."}, order_id=oid)

@@ -9,7 +9,7 @@ Two profiles:
 from __future__ import annotations
 
 import secrets
-from base64 import urlsafe_b64encode
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import timedelta
 from pathlib import Path
 
@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {"task": "dispatch.tasks.audit_checkpoint", "schedule": AUDIT_CHECKPOINT_S},
     "alerts-sweep": {"task": "dispatch.tasks.alerts_sweep", "schedule": env.float("ALERTS_SWEEP_S", default=30.0)},
     "intake-sweep": {"task": "dispatch.tasks.intake_sweep", "schedule": 600.0},
+    "messages-sweep": {"task": "dispatch.tasks.messages_sweep", "schedule": 60.0},  # queued messages a lost task left
 }
 
 # --- Auth, API ---------------------------------------------------------------------------
@@ -451,6 +452,45 @@ TELEPHONY_POOL = env.list(
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_WEBHOOK_URL = env.str("TWILIO_WEBHOOK_URL", default="")
+
+# --- Messages to the customer (dispatch/services/notify.py, docs/notifications.md) -----------------------
+# "sandbox": an outbox table, shown at /dev/outbox/ in demo mode; "twilio": the Messaging API; "off": none sent.
+NOTIFY_PROVIDER = env.str("NOTIFY_PROVIDER", default="sandbox" if DEMO_MODE or TESTING else "twilio")
+if NOTIFY_PROVIDER not in ("sandbox", "twilio", "off"):
+    raise ImproperlyConfigured(f"NOTIFY_PROVIDER must be 'sandbox', 'twilio' or 'off', not {NOTIFY_PROVIDER!r}.")
+if NOTIFY_PROVIDER == "sandbox" and not (DEMO_MODE or TESTING):
+    raise ImproperlyConfigured("NOTIFY_PROVIDER=sandbox is for the demo only: set DEMO_MODE=1 or use twilio.")
+# The site's public origin: the tracking link and the privacy notice in a message, and Twilio's status callback.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000" if DEMO_MODE or TESTING else "").rstrip("/")
+TWILIO_SMS_FROM = env.str("TWILIO_SMS_FROM", default="")  # a sender number, or:
+TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_SMS_STATUS_URL = env.str("TWILIO_SMS_STATUS_URL", default="")  # as Twilio signs it; default: PUBLIC_BASE_URL + path
+TWILIO_SMS_INBOUND_URL = env.str("TWILIO_SMS_INBOUND_URL", default="")
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")  # tests only: a local stand-in for api.twilio.com
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+# Web Push (the tracking page's opt-in): VAPID keys (urlsafe base64, as `vapid --gen` prints them).
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+if not WEBPUSH_VAPID_PRIVATE_KEY and DEMO_MODE:  # the demo's own pair, so the page's button works out of the box
+
+    def _vapid_private() -> str:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        raw = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value.to_bytes(32, "big")
+        return urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _vapid_public(private: str) -> str:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+        value = int.from_bytes(urlsafe_b64decode(private + "=" * (-len(private) % 4)), "big")
+        point = ec.derive_private_key(value, ec.SECP256R1()).public_key().public_bytes(
+            Encoding.X962, PublicFormat.UncompressedPoint)
+        return urlsafe_b64encode(point).decode().rstrip("=")
+
+    WEBPUSH_VAPID_PRIVATE_KEY = _local_secret("vapid_private.key", _vapid_private)
+    WEBPUSH_VAPID_PUBLIC_KEY = _vapid_public(WEBPUSH_VAPID_PRIVATE_KEY)
+WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:privacy@example.invalid")
 
 # --- Logging: never plaintext PII; messages name ids only --------------------------------
 LOGGING = {

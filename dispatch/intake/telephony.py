@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from .. import selectors
@@ -20,6 +21,7 @@ from ..errors import NotFound
 from ..permissions import rider_of
 from ..serializers import CallRouteOut
 from ..services.calls import call_route_for_customer, call_route_for_rider, call_webhook_route, sandbox_carrier_enabled
+from ..services.notify import message_inbound, message_status_record
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,49 @@ def twilio_voice(request):
         response.say(route.message)
         response.hangup()
     return HttpResponse(str(response), content_type="application/xml")
+
+
+def _twilio_signed(request, url_setting: str) -> bool:
+    """The request carries Twilio's signature over the URL Twilio was given and the form fields."""
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    url = getattr(settings, url_setting) or request.build_absolute_uri()
+    return validator.validate(url, request.POST.dict(), request.headers.get("X-Twilio-Signature", ""))
+
+
+@csrf_exempt  # Twilio cannot send a CSRF token; the request signature authenticates it instead.
+@require_POST
+def twilio_sms_status(request):
+    """Twilio's status callback for a customer message (MessageSid, MessageStatus, ErrorCode): its delivery
+    state. A replay only sets the same state again; a late "sent" never undoes "delivered" or "failed"."""
+    if not settings.TWILIO_AUTH_TOKEN:
+        return HttpResponseForbidden("Twilio is not configured.")
+    sid = request.POST.get("MessageSid", "")
+    if not _twilio_signed(request, "TWILIO_SMS_STATUS_URL"):
+        log.warning("twilio_sms_status: bad signature message=%s", sid[:40])
+        return HttpResponseForbidden("Bad signature.")
+    if not sid or len(sid) > 64:
+        return HttpResponseBadRequest("A MessageSid is required.")
+    message_status_record(ref=sid, status=request.POST.get("MessageStatus", "")[:20],
+                          error_code=request.POST.get("ErrorCode", "")[:10])
+    return HttpResponse(status=204)
+
+
+@csrf_exempt  # Twilio cannot send a CSRF token; the request signature authenticates it instead.
+@require_POST
+def twilio_sms_inbound(request):
+    """Twilio's incoming-message webhook: STOP from a customer's number stops every message to it; START
+    lifts that. The answer is empty TwiML (Twilio's own opt-out reply, where enabled, tells the customer)."""
+    if not settings.TWILIO_AUTH_TOKEN:
+        return HttpResponseForbidden("Twilio is not configured.")
+    if not _twilio_signed(request, "TWILIO_SMS_INBOUND_URL"):
+        log.warning("twilio_sms_inbound: bad signature message=%s", request.POST.get("MessageSid", "")[:40])
+        return HttpResponseForbidden("Bad signature.")
+    sender, text = request.POST.get("From", ""), request.POST.get("Body", "")
+    if not sender or len(sender) > 32 or len(text) > 1600:
+        return HttpResponseBadRequest("From and a Body are required.")
+    outcome = message_inbound(phone=sender, text=text)
+    log.info("twilio_sms_inbound: %s", outcome or "ignored")
+    return HttpResponse(str(MessagingResponse()), content_type="application/xml")
 
 
 class SandboxCallIn(serializers.Serializer):

@@ -21,5 +21,7 @@ page_urlpatterns = [
 
 telephony_urlpatterns = [
     path("twilio/voice/", telephony.twilio_voice, name="twilio-voice"),
+    path("twilio/sms-status/", telephony.twilio_sms_status, name="twilio-sms-status"),
+    path("twilio/sms-inbound/", telephony.twilio_sms_inbound, name="twilio-sms-inbound"),
     path("sandbox/call/", telephony.SandboxCallApi.as_view(), name="sandbox-call"),
 ]

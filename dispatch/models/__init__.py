@@ -3,6 +3,7 @@ from .alerts import Alert, AlertKind
 from .audit import AuditEvent, AuditHead
 from .events import Event
 from .intake import IdempotencyKey, Quote
+from .notify import CustomerMessage, MessageChannel, MessageKind, MessageOptOut, MessagePrefs, MessageState, PushSubscription
 from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
@@ -22,6 +23,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerMessage",
     "CustomerReport",
     "Dispatcher",
     "Event",
@@ -34,6 +36,11 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "LocationFix",
+    "MessageChannel",
+    "MessageKind",
+    "MessageOptOut",
+    "MessagePrefs",
+    "MessageState",
     "Offer",
     "OfferStatus",
     "Merchant",
@@ -43,6 +50,7 @@ __all__ = [
     "Party",
     "PickupCounter",
     "ProxySession",
+    "PushSubscription",
     "Quote",
     "ReportReason",
     "Rider",

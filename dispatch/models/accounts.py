@@ -8,6 +8,8 @@ class Store(models.Model):
     lat = models.FloatField()
     lng = models.FloatField()
     timezone = models.CharField(max_length=64, default="UTC")
+    # The language of messages to a customer whose order names none (services/notify.py): "en" or "zh-hans".
+    language = models.CharField(max_length=8, default="en")
     pickup_prefix = models.CharField(max_length=2, blank=True, default="")
     reveal_street_m = models.PositiveIntegerField(null=True, blank=True)
     reveal_door_m = models.PositiveIntegerField(null=True, blank=True)

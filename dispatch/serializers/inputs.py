@@ -37,6 +37,9 @@ class CustomerIn(serializers.Serializer):
     address = AddressIn()
     lat = StrictFloatField(min_value=-90, max_value=90)
     lng = StrictFloatField(min_value=-180, max_value=180)
+    language = serializers.ChoiceField(
+        choices=["en", "zh-hans"], required=False,
+        help_text="The language of the customer's messages; default: the store's.")
 
 
 class ItemIn(serializers.Serializer):

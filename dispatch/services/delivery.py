@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 
 from .. import geofence, tokens
 from ..errors import DomainError, Invalid
-from ..models import GrantPurpose, GrantScope, Order, OrderStatus, Rider
+from ..models import GrantPurpose, GrantScope, MessageKind, Order, OrderStatus, Rider, Tier
 from .alerts import alert_raise
 from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
+from .notify import message_enqueue
 from .orders import access_deadline_set, order_event
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
@@ -77,8 +78,9 @@ def location_tier_reached(
                         "accuracy": round(accuracy), "rider": rider.pk},
         )
     order_event(order, extra={"tier": geofence.TIER_NAMES[tier]})
-    if held < geofence.DOOR <= tier:  # the merchant hears "at the door" once per order, never where
+    if held < Tier.DOOR <= tier:  # the merchant hears "at the door" once per order, never where
         courier_imminent_emit(order=order)
+        message_enqueue(order=order, kind=MessageKind.NEARBY)
     return held < tier
 
 
@@ -127,6 +129,7 @@ def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, 
     call_sessions_window_set(order=order, delivered_at=now)
     audit_record(actor=rider.user, action="order.delivered", order=order)
     order_event(order)
+    message_enqueue(order=order, kind=MessageKind.DELIVERED)
     transaction.on_commit(lambda: schedule_revocation(order.pk), robust=True)
     return order, None
 

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import DomainError, Invalid
-from ..models import GrantPurpose, GrantScope, Interaction, InteractionKind, Order, OrderStatus, Party, Rider, Tier
+from ..models import GrantPurpose, GrantScope, Interaction, InteractionKind, MessageKind, Order, OrderStatus, Party, Rider, Tier
 from .access import rider_access_revoke
 from .audit import audit_record
 from .events import event_publish, group_rider
+from .notify import message_enqueue
 from .orders import order_event
 from .privacy import grant_create, party_hash
 from .reasons import FAIL_REASONS
@@ -97,6 +98,7 @@ def order_fail(*, order: Order, rider: Rider, reason: str) -> Order:
     audit_record(actor=rider.user, action="order.failed", order=order,
                  data={"reason": reason, "rider": rider.pk, "policy": store.fail_policy})
     order_event(order, extra={"reason": reason})
+    message_enqueue(order=order, kind=MessageKind.FAILED)
     if retry:
         window = store.retry_window_s
         transaction.on_commit(lambda: schedule_return(order.pk, window), robust=True)

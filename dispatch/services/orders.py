@@ -18,6 +18,7 @@ from .audit import audit_record
 from .detectors import order_promise
 from .events import event_publish, group_rider, group_store, group_track
 from .fleets import dispatcher_scope, fleet_sees_rider, order_dispatch_groups, order_fleets, rider_may_take
+from .notify import messages_on_order_created
 from .pickup_numbers import pickup_number_allocate
 from .privacy import grant_create, vault_seal
 from .reasons import CANCEL_PARTIES, CANCEL_REASONS
@@ -108,6 +109,8 @@ def order_create(
     audit_record(actor=merchant.user if merchant else None, action="order.created", order=order,
                  data={"items": len(items), "sensitive": len(sensitive_names)})
     order_event(order, type="order.created")
+    messages_on_order_created(order=order, token=token, phone=customer["phone"], language=customer.get("language"),
+                              pin=tokens.delivery_pin(token))
     from .offers import auto_dispatch_kick  # offers builds on this module
 
     auto_dispatch_kick(order)

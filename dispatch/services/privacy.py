@@ -159,6 +159,57 @@ def report_note_seal(*, order: Order, rider_id: int, text: str) -> bytes:
                             label=f"report:{rider_id}".encode())
 
 
+# --- Messages to the customer (services/notify.py): party "notifier", purpose "customer_message" ------------
+NOTIFIER_PARTY = "notifier"
+MESSAGE_PURPOSE = "customer_message"
+
+
+def message_seal(*, order: Order, label: str, text: str) -> bytes:
+    """Seal a message's body (or the PIN, or a push subscription) under the order's data key: shredding the
+    order makes it unreadable. `label` binds the blob to its use ("message:<kind>:<channel>", "pin", "push")."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk),
+                            label=f"notify:{label}".encode())
+
+
+def message_open(*, order: Order, label: str, sealed: bytes | memoryview | None, actor=None,
+                 data: dict | None = None) -> str | None:
+    """A sealed message blob in plain, for the notifier's send or the demo outbox page. Audited
+    ("message.read"); None when the order is shredded (nothing left the vault, nothing written)."""
+    if sealed is None:
+        return None
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    try:
+        text = vault.open_under(record.key_id, record.wrapped_key, bytes(sealed), aad=_aad(order.pk),
+                                label=f"notify:{label}".encode()).decode()
+    except vault.ShreddedError:
+        return None
+    audit_record(actor=actor, action="message.read", order=order,
+                 data={"party": NOTIFIER_PARTY if actor is None else "staff", "purpose": MESSAGE_PURPOSE,
+                       "what": label.split(":", 1)[0], **(data or {})})
+    return text
+
+
+def message_phone_digest(phone: str) -> str:
+    """The keyed digest a number's STOP is matched by, in its own domain (never equal to the call-routing or the
+    block digest of the same number). The caller holds the number: no vault open."""
+    return vault.digest("notify:" + vault.normalise_phone(phone))
+
+
+def customer_phone_for_message(*, order: Order, message_id: int, allowed: bool) -> str | None:
+    """The notifier's grant check: the customer's number for one queued message, only while `allowed` (the
+    caller's check, in its transaction: the order's messages are not opted out, its consent covers the message,
+    it is not shredded). Audited as "message.customer_number_used" with party and purpose; None otherwise."""
+    if not allowed:
+        return None
+    try:
+        payload = vault_open(order=order, purpose=MESSAGE_PURPOSE, action="message.customer_number_used",
+                             data={"party": NOTIFIER_PARTY, "message": message_id})
+    except vault.ShreddedError:
+        return None
+    return payload["phone"]
+
+
 def live_grants(*, now: datetime | None = None):
     now = now or timezone.now()
     return Grant.objects.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))

@@ -11,8 +11,11 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
+from ..selectors.messages import messages_state
 from ..serializers import StrictBooleanField, TrackCallOut, TrackConsentOut, TrackingOut
+from ..serializers.messages import PushSubscriptionIn, TrackMessagesIn, TrackMessagesOut
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
+from ..services.notify import messages_opt_out, push_subscribe
 from ..services.orders import order_marketing_withdraw
 
 
@@ -66,3 +69,43 @@ class TrackingCallApi(APIView):
             route = call_route_for_customer(order=order, proxy_number=session.proxy_number)
             out.update(connected=route.connect_to is not None, callee=route.callee)
         return Response(TrackCallOut(out).data)
+
+
+class TrackingMessagesApi(APIView):
+    """The customer's messages about this order: whether they still come, and "stop messages"."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=TrackMessagesOut)
+    def get(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        return Response(TrackMessagesOut(messages_state(order=order)).data)
+
+    @extend_schema(request=TrackMessagesIn, responses=TrackMessagesOut)
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        data = TrackMessagesIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data["stop"]:
+            raise Invalid(_("Messages can only be stopped here."), code="stop_only")
+        messages_opt_out(order=order)
+        return Response(TrackMessagesOut(messages_state(order=order)).data)
+
+
+class TrackingPushApi(APIView):
+    """The tracking page's Web Push subscription, after the customer opted in with the button. 409
+    `messages_stopped` once messages are stopped: subscribing again cannot undo that."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    error_statuses = (409,)
+
+    @extend_schema(request=PushSubscriptionIn, responses={201: TrackMessagesOut})
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        data = PushSubscriptionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if push_subscribe(order=order, subscription=data.validated_data) is None:
+            raise DomainError(_("Messages about this order are stopped."), code="messages_stopped")
+        return Response(TrackMessagesOut(messages_state(order=order)).data, status=201)

@@ -3,6 +3,7 @@ from django.urls import path
 from . import apis, views
 
 page_urlpatterns = [
+    path("t/sw.js", views.service_worker, name="track-sw"),
     path("t/<str:token>/", views.track_page, name="track-page"),
 ]
 
@@ -10,4 +11,6 @@ api_urlpatterns = [
     path("track/<str:token>/", apis.TrackingApi.as_view()),
     path("track/<str:token>/call/", apis.TrackingCallApi.as_view()),
     path("track/<str:token>/consent/", apis.TrackingConsentApi.as_view()),
+    path("track/<str:token>/messages/", apis.TrackingMessagesApi.as_view()),
+    path("track/<str:token>/push/", apis.TrackingPushApi.as_view()),
 ]

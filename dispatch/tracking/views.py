@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_permissions_policy.decorators import permissions_policy_override
@@ -16,6 +18,15 @@ def track_page(request, token: str):
     except NotFound:
         response = render(request, "dispatch/track_expired.html", status=404)
     else:
-        response = render(request, "dispatch/track.html", {"track_config": {"token": token}})
+        response = render(request, "dispatch/track.html", {"track_config": {"token": token, "sw": "/t/sw.js"}})
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def service_worker(request):
+    """The tracking page's worker (Web Push only, no cache), allowed to control every tracking link's page."""
+    with open(finders.find("dispatch/track-sw.js"), encoding="utf-8") as fh:
+        response = HttpResponse(fh.read(), content_type="application/javascript")
+    response["Service-Worker-Allowed"] = "/t/"
+    response["Cache-Control"] = "no-cache"
     return response

@@ -93,6 +93,8 @@ export const MESSAGES = {
   pool_exhausted: gettext("No virtual number is free right now. Try again in a minute."),
   no_rider: gettext("No rider is assigned yet."),
   withdraw_only: gettext("Marketing consent can only be withdrawn here."),
+  stop_only: gettext("Messages can only be stopped here."),
+  messages_stopped: gettext("Messages about this order are stopped."),
   busy: gettext("A call on this order is already going on."),
   invalid_party: gettext("That person cannot be reached in the app for this order."),
   no_break_glass: gettext("Open an emergency reveal with a reason before calling."),

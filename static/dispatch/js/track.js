@@ -10,9 +10,11 @@ import { fmt, gettext } from "../../common/ui.js";
 import { dayAndClock, headline, renderApproach, renderCall, renderConsent, renderPin, renderSeen, renderSteps, setText,
   telLine } from "./track/view.js";
 import { renderExit } from "./track/exit.js";
+import { setupMessages } from "./track/messages.js";
 
-const { token } = JSON.parse($("track-config").textContent);
+const { token, sw } = JSON.parse($("track-config").textContent);
 const base = `/api/track/${encodeURIComponent(token)}/`;
+setupMessages({ base, sw });
 
 let data = null;
 let approach = null;
