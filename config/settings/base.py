@@ -48,7 +48,7 @@ def _local_secret(name: str, factory) -> str:
 
 # --- Core -----------------------------------------------------------------------------
 DEBUG = env("DEBUG")
-DEMO_MODE = env("DEMO_MODE") or DEBUG
+DEMO_MODE = env("DEMO_MODE")  # its own switch only: DEBUG never turns on the demo (sandbox carrier, local secrets)
 TESTING = env.bool("TESTING", default=False)
 PORT = env("PORT")
 
