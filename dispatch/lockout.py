@@ -28,7 +28,6 @@ from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.db.models import Count, Max, Sum
 from django.dispatch import receiver
@@ -37,9 +36,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import ValidationError
 
+from dispatch.forms import LoginForm, TokenIn
 from dispatch.serializers import TokenOut
 from dispatch.views import TokenApi
 
@@ -149,7 +148,7 @@ def lockout_response(request, original_response=None, credentials: dict | None =
         response = JsonResponse({"code": "locked_out", "detail": detail}, status=429)
     else:
         username = get_client_username(request, credentials) or ""
-        form = AuthenticationForm(request, initial={"username": username})
+        form = LoginForm(request, initial={"username": username[:150]})
         next_url = request.POST.get("next") or request.GET.get("next", "")
         response = render(request, "registration/login.html", {"form": form, "locked_out": detail, "next": next_url},
                           status=429)
@@ -163,7 +162,7 @@ class AuthTokenApi(TokenApi):
 
     error_statuses = (429,)
 
-    @extend_schema(request=AuthTokenSerializer, responses=TokenOut)
+    @extend_schema(request=TokenIn, responses=TokenOut)
     def post(self, request, *args, **kwargs):
         try:
             return super().post(request, *args, **kwargs)

@@ -321,6 +321,7 @@ AXES_LOCKOUT_CALLABLE = "dispatch.lockout.lockout_response"  # 429 with Retry-Af
 AXES_DISABLE_ACCESS_LOG = True  # no table of successful logins with addresses
 LOGIN_BACKOFF_AFTER = env.int("LOGIN_BACKOFF_AFTER", default=AXES_FAILURE_LIMIT)
 LOGIN_BACKOFF_CAP_S = env.int("LOGIN_BACKOFF_CAP_S", default=300)
+LOGIN_PASSWORD_MAX = 1024  # a longer password is a failed login, never hashed (dispatch/forms.py)
 # The client address (login locks and the tracking limits): REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse
 # proxies stand in front, each appending the address it saw to X-Forwarded-For: then that many entries from
 # the right. Never set it without such a proxy: the header is then the client's own and anyone can forge it.
