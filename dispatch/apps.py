@@ -27,4 +27,3 @@ class DispatchConfig(AppConfig):
         user_logged_out.connect(_close_session_sockets, dispatch_uid="dispatch.close_session_sockets")
         events.transport_set(publish.layer_send, publish.layer_outage)
         traces_erased.connect(state.traces_erased_forget, dispatch_uid="dispatch.live.traces_erased")
-        from . import lockout  # noqa: F401  (its login_attack receiver)
