@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from .. import vault
 from ..models import AuditEvent, ChatMessage, Grant, GrantPurpose, GrantScope, Order, RiderLine, SealedRecord, Tier
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
+from ..vault import VaultError as VaultError
 from .audit import audit_record, audit_record_many
 
 
