@@ -48,11 +48,15 @@ def client_address(request) -> str | None:
     REMOTE_ADDR: a client's own X-Forwarded-For is ignored. Behind TRUSTED_PROXY_COUNT reverse proxies, each
     appending the address it saw to X-Forwarded-For, the client is that many entries from the right; what the
     client wrote to the left of it is ignored."""
-    remote = request.META.get("REMOTE_ADDR")
+    return address_from(request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", ""))
+
+
+def address_from(remote: str | None, forwarded: str) -> str | None:
+    """`client_address` from REMOTE_ADDR (or a socket's peer) and the X-Forwarded-For header's value."""
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0) or 0
     if proxies <= 0:
         return remote
-    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    chain = [part.strip() for part in forwarded.split(",") if part.strip()]
     if len(chain) < proxies:
         return remote
     return chain[-proxies][:64]

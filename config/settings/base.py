@@ -327,6 +327,10 @@ LOGIN_PASSWORD_MAX = 1024  # a longer password is a failed login, never hashed (
 # the right. Never set it without such a proxy: the header is then the client's own and anyone can forge it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "dispatch.lockout.client_address"
+# Tracking links (/t/<token>/, /api/track/<token>/..., the tracking socket's connect): at most this many tries
+# per client address and window, known, unknown and expired links alike; then 429 with Retry-After.
+TRACKING_RATE_LIMIT = env.int("TRACKING_RATE_LIMIT", default=60)
+TRACKING_RATE_WINDOW_S = env.int("TRACKING_RATE_WINDOW_S", default=60)
 
 # HTTPS: on by default outside demo/test mode (plain http on 127.0.0.1 there); each can be overridden.
 _secure = not (DEMO_MODE or TESTING)

@@ -6,6 +6,7 @@ from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import events_since, group_track
 from ..services.rtc import Caller
+from .limits import scope_address, track_try
 
 
 class TrackConsumer(RtcMixin, EventConsumer):
@@ -15,6 +16,8 @@ class TrackConsumer(RtcMixin, EventConsumer):
     uses_session = False
 
     async def groups_for(self):
+        if await database_sync_to_async(track_try)(scope_address(self.scope)):
+            return None  # over the address's tracking limit: refused as an unknown link is
         order = await database_sync_to_async(self._lookup)()
         if order is None:
             return None
