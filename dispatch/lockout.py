@@ -18,7 +18,6 @@ and the API token view that reports it the same way: 429 with Retry-After, JSON
 from __future__ import annotations
 
 import math
-
 from datetime import timedelta
 
 from axes.backends import AxesStandaloneBackend

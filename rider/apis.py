@@ -41,10 +41,10 @@ from dispatch.serializers import (
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
 from dispatch.services.delivery import order_deliver
-from dispatch.services.privacy import VaultError
 from dispatch.services.detectors import rider_geo_state_set
 from dispatch.services.exits import door_wait_start, order_fail
 from dispatch.services.handoff import handoff_code_issue
+from dispatch.services.privacy import VaultError
 from dispatch.services.riders import rider_duty_set
 
 logger = logging.getLogger(__name__)

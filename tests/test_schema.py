@@ -16,7 +16,8 @@ def test_schema_builds_without_warnings_and_lists_every_api_path(tmp_path, clien
                  "/api/pickup/handoff/", "/api/pickup/orders/{order_id}/ready/", "/api/rider/orders/",
                  "/api/rider/orders/{order_id}/", "/api/rider/location/", "/api/rider/orders/{order_id}/handoff-code/",
                  "/api/rider/orders/{order_id}/call/", "/api/rider/orders/{order_id}/deliver/",
-                 "/api/track/{token}/", "/api/auth/token/", "/api/dispatch/orders/{order_id}/suggestions/"):
+                 "/api/track/{token}/", "/api/auth/token/", "/api/dispatch/orders/{order_id}/suggestions/",
+                 "/api/dispatch/orders/{order_id}/pin-unlock/"):
         assert f"  {path}:" in text, path
     assert client.get("/api/docs/").status_code == 200
     assert len(get_resolver().url_patterns) > 10

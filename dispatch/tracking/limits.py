@@ -13,7 +13,6 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
-
 from rest_framework.throttling import BaseThrottle
 
 from ..lockout import address_from
