@@ -21,19 +21,22 @@ def too_long(username: str | None, password: str | None) -> bool:
     return len(username or "") > USERNAME_MAX or len(password or "") > password_max()
 
 
-class _Capped:
+class LoginForm(AuthenticationForm):
+    """The login page's form."""
+
     def clean(self):
         if too_long(self.data.get("username"), self.data.get("password")):
             raise self.get_invalid_login_error()
         return super().clean()
 
 
-class LoginForm(_Capped, AuthenticationForm):
-    """The login page's form."""
-
-
-class AdminLoginForm(_Capped, AdminAuthenticationForm):
+class AdminLoginForm(AdminAuthenticationForm):
     """The admin login's form."""
+
+    def clean(self):
+        if too_long(self.data.get("username"), self.data.get("password")):
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class TokenIn(AuthTokenSerializer):
