@@ -79,7 +79,7 @@ class RiderOrderDetailApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         stop = rider_stops(user=request.user).get(order.pk)
-        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user, stop=stop)).data)
+        return Response(RiderOrderOut(_row(order, user=request.user, stop=stop)).data)
 
 
 class RiderLocationApi(APIView):

@@ -47,3 +47,6 @@ def test_an_unreadable_order_is_a_masked_row_and_the_rest_answer(assigned_order,
     logged = " ".join(rec.getMessage() for rec in caplog.records)
     assert "unreadable" in logged and str(assigned_order["id"]) in logged
     assert not [pii for pii in PII_STRINGS if pii in logged]
+    # The order's own page answers the same masked row.
+    detail = rider1.get(f"/api/rider/orders/{assigned_order['id']}/")
+    assert detail.status_code == 200 and detail.json()["error"] == "unreadable"
