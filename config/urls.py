@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from config import tiles
 from dispatch import urls as dispatch_urls
 from dispatch.board import urls as board_urls
+from dispatch.forms import AdminLoginForm
 from dispatch.intake import urls as intake_urls
 from dispatch.lockout import AuthTokenApi
 from dispatch.portal import urls as portal_urls
@@ -15,6 +16,8 @@ from dispatch.tracking import urls as tracking_urls
 from dispatch.views import PrivacyLogoutView, RoleLoginView
 from pickup import urls as pickup_urls
 from rider import urls as rider_urls
+
+admin.site.login_form = AdminLoginForm  # lengths capped before authenticate() (dispatch/forms.py)
 
 urlpatterns = [
     path("accounts/login/", RoleLoginView.as_view(), name="login"),

@@ -93,7 +93,10 @@ def open_payload(
         raise ShreddedError("the data of this order was erased")
     dek = _unwrap(kid, bytes(wrapped), aad)
     raw = bytes(ciphertext)
-    body = AESGCM(dek).decrypt(raw[:12], raw[12:], aad)
+    try:
+        body = AESGCM(dek).decrypt(raw[:12], raw[12:], aad)
+    except InvalidTag as exc:
+        raise VaultError("the sealed payload fails authentication (corrupt or tampered)") from exc
     return json.loads(body)
 
 
@@ -111,7 +114,10 @@ def open_under(kid: str, wrapped: bytes | memoryview | None, sealed: bytes | mem
         raise ShreddedError("the data of this order was erased")
     dek = _unwrap(kid, bytes(wrapped), aad)
     raw = bytes(sealed)
-    return AESGCM(dek).decrypt(raw[:12], raw[12:], aad + b"|" + label)
+    try:
+        return AESGCM(dek).decrypt(raw[:12], raw[12:], aad + b"|" + label)
+    except InvalidTag as exc:
+        raise VaultError("the sealed bytes fail authentication (corrupt or tampered)") from exc
 
 
 def rewrap(kid: str, wrapped: bytes, *, aad: bytes) -> tuple[str, bytes]:

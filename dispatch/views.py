@@ -7,12 +7,12 @@ from django.shortcuts import render
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from .demo import DEMO_PASSWORD, DEMO_SCREENS
+from .forms import LoginForm, TokenIn
 from .parsers import LimitedJSONParser
 from .permissions import role_of
 from .selectors.messages import outbox_recent
@@ -38,6 +38,7 @@ class RoleLoginView(LoginView):
     """After login each party lands in its own app; a safe `next` still wins."""
 
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def get_default_redirect_url(self):
         return ROLE_HOME.get(role_of(self.request.user) or "", "") or super().get_default_redirect_url()
@@ -57,8 +58,9 @@ class TokenApi(ObtainAuthToken):
     """POST {username, password} -> {token}: DRF's view with the API's JSON parser (depth and size limits)."""
 
     parser_classes = [LimitedJSONParser, FormParser, MultiPartParser]
+    serializer_class = TokenIn
 
-    @extend_schema(request=AuthTokenSerializer, responses=TokenOut)
+    @extend_schema(request=TokenIn, responses=TokenOut)
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

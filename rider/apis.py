@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import segno
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
@@ -14,6 +16,7 @@ from dispatch.errors import NotFound
 from dispatch.live.facade import ping_sync
 from dispatch.permissions import IsRider, rider_of
 from dispatch.selectors.batches import order_stops, rider_stops
+from dispatch.selectors.rider import rider_order_unreadable
 from dispatch.serializers import (
     CallRouteOut,
     CallSessionOut,
@@ -41,7 +44,10 @@ from dispatch.services.delivery import order_deliver
 from dispatch.services.detectors import rider_geo_state_set
 from dispatch.services.exits import door_wait_start, order_fail
 from dispatch.services.handoff import handoff_code_issue
+from dispatch.services.privacy import VaultError
 from dispatch.services.riders import rider_duty_set
+
+logger = logging.getLogger(__name__)
 
 
 class RiderOrderListApi(APIView):
@@ -53,8 +59,17 @@ class RiderOrderListApi(APIView):
         rider = rider_of(request.user)
         here = (rider.last_lat, rider.last_lng) if rider and rider.last_lat is not None else None
         stops = order_stops(orders, rider_point=here)
-        return Response(RiderOrderOut([selectors.rider_order(o, user=request.user, stop=stops.get(o.pk))
-                                       for o in orders], many=True).data)
+        return Response(RiderOrderOut([_row(o, user=request.user, stop=stops.get(o.pk)) for o in orders], many=True).data)
+
+
+def _row(order, *, user, stop):
+    """One order of the rider's list; one the vault cannot open is a masked row, logged by id and error kind
+    only, so that it cannot take the whole list down."""
+    try:
+        return selectors.rider_order(order, user=user, stop=stop)
+    except VaultError as exc:
+        logger.error("rider order list: order %s unreadable (%s)", order.pk, type(exc).__name__)
+        return rider_order_unreadable(order, stop=stop)
 
 
 class RiderOrderDetailApi(APIView):
@@ -64,7 +79,7 @@ class RiderOrderDetailApi(APIView):
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         stop = rider_stops(user=request.user).get(order.pk)
-        return Response(RiderOrderOut(selectors.rider_order(order, user=request.user, stop=stop)).data)
+        return Response(RiderOrderOut(_row(order, user=request.user, stop=stop)).data)
 
 
 class RiderLocationApi(APIView):

@@ -127,7 +127,10 @@ class LiveStack:
         env.update(DJANGO_SETTINGS_MODULE="config.settings", DEMO_MODE="1", VAR_DIR=str(var_dir or self.tmp / "var"),
                    PYTHONUNBUFFERED="1", SWEEP_INTERVAL_S="1", EVENTS_RELAY_INTERVAL_S="0.1",
                    # No silent-phone alert (and its bar over the page) in a module that does not ask for one.
-                   ALERT_STALE_AFTER_S="3600")
+                   ALERT_STALE_AFTER_S="3600",
+                   # Every simulated customer comes from 127.0.0.1: the per-address tracking limit is for the
+                   # in-process tests (tests/guard/test_tracking_limits.py) to show.
+                   TRACKING_RATE_LIMIT="100000")
         env.pop("TESTING", None)
         env.pop("EVENTS_RELAY", None)
         db_url = self.db_url if db_url is None else db_url

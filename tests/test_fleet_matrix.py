@@ -40,6 +40,7 @@ ORDER_ENDPOINTS: dict[str, tuple[str, Any]] = {
     "api/dispatch/orders/{}/break-glass/": ("post", {"reason": "customer collapsed at the door"}),
     "api/dispatch/orders/{}/cancel/": ("post", {"reason": "other"}),
     "api/dispatch/orders/{}/retry/": ("post", None),
+    "api/dispatch/orders/{}/pin-unlock/": ("post", {"reason": "customer confirmed by phone"}),
     "api/dispatch/orders/{}/interactions/": ("get", None),
     "api/dispatch/orders/{}/suggestions/": ("get", None),
     "api/dispatch/orders/{}/offer/": ("post", {"rider": OWN}),

@@ -257,6 +257,8 @@ def _exits(api: Session, demo, rider_id: int) -> None:
     api.call("rider1", "post", "/api/rider/orders/{order_id}/fail/", {"reason": "refused", "note": "x"}, order_id=oid)
     assert api.call("anyone", "get", "/api/track/{token}/", token=token).json()["exit"]["status"] == "failed"
     api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/retry/", order_id=oid)
+    api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/pin-unlock/", {"reason": "customer called"},
+             order_id=oid)
     Store.objects.filter(orders__pk=oid).update(fail_policy="return")
     api.call("rider1", "post", "/api/rider/orders/{order_id}/fail/", {"reason": "unsafe"}, order_id=oid)
     assert api.call("rider1", "get", "/api/rider/returns/").json()

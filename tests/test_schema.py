@@ -19,7 +19,8 @@ def test_schema_builds_without_warnings_and_lists_every_api_path(tmp_path, clien
                  "/api/track/{token}/", "/api/auth/token/", "/api/dispatch/orders/{order_id}/suggestions/",
                  "/api/webhooks/", "/api/webhooks/{endpoint_id}/", "/api/webhooks/{endpoint_id}/rotate/",
                  "/api/webhooks/{endpoint_id}/deliveries/", "/api/webhooks/deliveries/{delivery_id}/redeliver/",
-                 "/api/portal/orders/{order_id}/", "/api/dispatch/lines/"):
+                 "/api/portal/orders/{order_id}/", "/api/dispatch/lines/",
+                 "/api/dispatch/orders/{order_id}/pin-unlock/"):
         assert f"  {path}:" in text, path
     assert client.get("/api/docs/").status_code == 200
     assert len(get_resolver().url_patterns) > 10

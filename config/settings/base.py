@@ -48,7 +48,7 @@ def _local_secret(name: str, factory) -> str:
 
 # --- Core -----------------------------------------------------------------------------
 DEBUG = env("DEBUG")
-DEMO_MODE = env("DEMO_MODE") or DEBUG
+DEMO_MODE = env("DEMO_MODE")  # its own switch only: DEBUG never turns on the demo (sandbox carrier, local secrets)
 TESTING = env.bool("TESTING", default=False)
 PORT = env("PORT")
 
@@ -229,7 +229,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username or address (see "Guessing")
+    "dispatch.lockout.GuardedBackend",  # first: refuses a locked or waiting username (see "Guessing")
     "dispatch.auth.RoleBackend",  # the session user comes with its role rows
 ]
 LOGIN_URL = "/accounts/login/"
@@ -308,19 +308,31 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Guessing and deployment: login lockout, HTTPS, Permissions-Policy ----------------------
 # Passwords: every door (login form, POST /api/auth/token/, admin login) goes through django-axes,
-# which counts failures in the database (a restart or a cache flush cannot clear them), per username
-# and per client address. A username or an address with 10 failures, none 15 minutes older than the
-# next, is locked until 15 minutes after its last failure; a refused try during the lock does not extend it.
+# which counts failures in the database (a restart or a cache flush cannot clear them) per username AND
+# client address together: one username with 10 failures from one address, none 15 minutes older than the
+# next, is locked there until 15 minutes after its last failure (a refused try does not extend it). Nobody
+# can lock an account from elsewhere, nor an address for everyone behind it. A username failing from many
+# addresses waits instead (dispatch/lockout.py, docs/security.md): past LOGIN_BACKOFF_AFTER failures in the
+# window, each further try from an address that failed for it waits 1, 2, 4... s up to LOGIN_BACKOFF_CAP_S;
+# an address with no failure for it still reaches the password check; dispatch gets a `login_attack` alert.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the window is fixed: Retry-After holds
 AXES_LOCKOUT_CALLABLE = "dispatch.lockout.lockout_response"  # 429 with Retry-After (JSON under /api/)
 AXES_DISABLE_ACCESS_LOG = True  # no table of successful logins with addresses
-# The client address: REMOTE_ADDR unless a reverse proxy in front sets a header it controls, e.g.
-# AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR (never trust a header no proxy overwrites).
-AXES_IPWARE_META_PRECEDENCE_ORDER = env.list("AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"])
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+LOGIN_BACKOFF_AFTER = env.int("LOGIN_BACKOFF_AFTER", default=AXES_FAILURE_LIMIT)
+LOGIN_BACKOFF_CAP_S = env.int("LOGIN_BACKOFF_CAP_S", default=300)
+LOGIN_PASSWORD_MAX = 1024  # a longer password is a failed login, never hashed (dispatch/forms.py)
+# The client address (login locks and the tracking limits): REMOTE_ADDR, unless TRUSTED_PROXY_COUNT reverse
+# proxies stand in front, each appending the address it saw to X-Forwarded-For: then that many entries from
+# the right. Never set it without such a proxy: the header is then the client's own and anyone can forge it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "dispatch.lockout.client_address"
+# Tracking links (/t/<token>/, /api/track/<token>/..., the tracking socket's connect): at most this many tries
+# per client address and window, known, unknown and expired links alike; then 429 with Retry-After.
+TRACKING_RATE_LIMIT = env.int("TRACKING_RATE_LIMIT", default=60)
+TRACKING_RATE_WINDOW_S = env.int("TRACKING_RATE_WINDOW_S", default=60)
 
 # HTTPS: on by default outside demo/test mode (plain http on 127.0.0.1 there); each can be overridden.
 _secure = not (DEMO_MODE or TESTING)

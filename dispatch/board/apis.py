@@ -28,10 +28,13 @@ from ..serializers import (
     MaskedOrderOut,
     OrderStatusOut,
     OverloadOut,
+    PinUnlockIn,
+    PinUnlockOut,
     SuggestionOut,
     SuggestionsIn,
 )
 from ..services.alerts import alert_ack
+from ..services.delivery import order_pin_unlock
 from ..services.exits import order_retry
 from ..services.orders import order_assign, order_cancel
 from ..services.privacy import order_break_glass
@@ -165,6 +168,22 @@ class OrderRetryApi(APIView):
     def post(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
         return Response(OrderStatusOut(order_retry(order_id=order.pk, by=request.user)).data)
+
+
+class OrderPinUnlockApi(APIView):
+    """Clear an order's PIN lock (after 5 wrong PINs the rider is told to call dispatch): audited with the
+    reason; the right PIN then delivers. Another fleet's order answers 404."""
+
+    permission_classes = [IsDispatcher]
+
+    @extend_schema(request=PinUnlockIn, responses=PinUnlockOut)
+    def post(self, request, order_id: int):
+        data = PinUnlockIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            order = selectors.access_order(user=request.user, order_id=order_id, lock=True)
+            cleared = order_pin_unlock(order=order, by=request.user, reason=data.validated_data["reason"])
+        return Response(PinUnlockOut({"id": order.pk, "cleared": cleared}).data)
 
 
 class AlertListApi(APIView):

@@ -19,5 +19,6 @@ api_urlpatterns = [
     path("dispatch/orders/<int:order_id>/break-glass/", apis.OrderBreakGlassApi.as_view()),
     path("dispatch/orders/<int:order_id>/cancel/", apis.DispatchOrderCancelApi.as_view()),
     path("dispatch/orders/<int:order_id>/retry/", apis.OrderRetryApi.as_view()),
+    path("dispatch/orders/<int:order_id>/pin-unlock/", apis.OrderPinUnlockApi.as_view()),
     path("dispatch/orders/<int:order_id>/interactions/", apis.OrderInteractionsApi.as_view()),
 ]

@@ -12,6 +12,7 @@ class AlertKind(models.TextChoices):
     SPOOF = "spoof", "spoofing"
     SOS = "sos", "SOS"
     UNASSIGNED = "unassigned", "nobody accepted"
+    LOGIN_ATTACK = "login_attack", "login attack"
 
 
 class Alert(models.Model):

@@ -85,6 +85,7 @@ class RiderOrder:
     reach: dict[str, bool]
     stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
     attempt: DeliveryAttempt | None = None
+    error: str = ""  # "unreadable": the vault could not open this order (`rider_order_unreadable`)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,15 @@ def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
         stop=stop,
         attempt=delivery_attempt(order),
     )
+
+
+def rider_order_unreadable(order: Order, *, stop: int | None = None) -> RiderOrder:
+    """The masked row of an order the vault cannot open (a corrupt or tampered sealed record): what the order's
+    own columns say (status, pickup number, store, masked name and number), no address, `error: unreadable`.
+    Dispatch can still see and reassign it; the rest of the rider's list is unaffected."""
+    return RiderOrder(order=order, customer=RiderCustomer(order.display_name, order.phone_masked, None),
+                      destination=Destination(tier="area", text=""), reach={"customer": False, "store": True},
+                      stop=stop, attempt=None, error="unreadable")
 
 
 def _rider_phone(order: Order, *, user) -> str | None:

@@ -39,7 +39,7 @@ from .fields import (
                     StrictIntegerField,
                     StrictRegexField,
 )
-from .inputs import AddressIn, AssignIn, BreakGlassIn, ConsentIn, CustomerIn, ItemIn, OrderIn
+from .inputs import AddressIn, AssignIn, BreakGlassIn, ConsentIn, CustomerIn, ItemIn, OrderIn, PinUnlockIn, PinUnlockOut
 from .intake import OrderListQuery, OrderPageOut, QuoteIn, QuoteOut
 from .location import LocationAckOut, LocationIn, TimestampField, location_in_fast
 from .orders import (
@@ -62,7 +62,7 @@ from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
 
 __all__ = [
     "TEXT_ERRORS", "AddressIn", "AddressSeenOut", "ApproxPointOut", "AssignIn", "BoardOrderOut", "BoardOrdersQuery",
-    "BoardRiderOut", "BreakGlassIn",
+    "BoardRiderOut", "BreakGlassIn", "PinUnlockIn", "PinUnlockOut",
     "BreakGlassOut", "CallRouteOut", "CallSessionOut", "ChatMessageOut", "CheckOut", "ConsentIn", "ConsentOut",
     "CustomerIn", "CustomerOut", "DeliveredOut", "DestinationOut", "DoorPartsOut", "DutyOut", "ErrorOut", "EtaOut",
     "HandoffCodeOut", "HistoryOut", "InteractionOut", "IsoDateTimeField", "ItemIn", "ItemLineOut", "ItemsOut",

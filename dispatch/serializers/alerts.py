@@ -10,7 +10,7 @@ from .fields import IsoDateTimeField, StrictCharField, StrictIntegerField
 
 class AlertOut(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField(help_text="stale_device, late, rate, spoof, sos or unassigned.")
+    kind = serializers.CharField(help_text="stale_device, late, rate, spoof, sos, unassigned or login_attack.")
     fleet = serializers.CharField(help_text='"platform" or "merchant:<id>".')
     order = serializers.IntegerField(source="order_id", allow_null=True)
     rider = serializers.IntegerField(source="rider_id", allow_null=True)

@@ -82,3 +82,12 @@ class AssignIn(serializers.Serializer):
 
 class BreakGlassIn(serializers.Serializer):
     reason = StrictCharField(min_length=10, max_length=300)
+
+
+class PinUnlockIn(serializers.Serializer):
+    reason = StrictCharField(min_length=3, max_length=300, help_text="Why dispatch clears the lock (audited).")
+
+
+class PinUnlockOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    cleared = serializers.IntegerField(help_text="The wrong PINs that were counted against the order.")

@@ -146,6 +146,8 @@ class RiderOrderOut(serializers.Serializer):
                                                                "orders (1 first), nearest first; null when done.")
     attempt = DeliveryAttemptOut(allow_null=True, help_text="Out for delivery: the door wait and the calls made, the "
                                                             "evidence an \"unreachable\" report needs; else null.")
+    error = serializers.CharField(required=False, default="", help_text="\"unreadable\": the order's sealed record "
+                                  "could not be opened; the row is masked (no address). Else empty.")
 
 
 class DeliveredOut(serializers.Serializer):

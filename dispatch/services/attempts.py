@@ -34,3 +34,10 @@ def failed_attempt_counts(*, keys: Iterable[tuple[str, int]], window: timedelta,
             .annotate(n=Count("id")).order_by())
     counts = {(scope, key): n for scope, key, n in rows}
     return {k: counts.get(k, 0) for k in keys}
+
+
+@transaction.atomic
+def failed_attempts_clear(*, scope: str, key: int) -> int:
+    """Forget every failure counted against (scope, key); how many there were."""
+    deleted, _ = FailedAttempt.objects.filter(scope=scope, key=key).delete()
+    return deleted

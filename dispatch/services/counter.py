@@ -1,5 +1,6 @@
-"""The store counter: lookups and handoffs behind a failure limit (per staff member and per store),
-alerts to dispatch on repeated failures, undo of a mis-tapped handoff, today's handoff history, the
+"""The store counter: lookups and handoffs behind a failure limit per staff member (never per store: one
+account's failures must not stop every pickup at its store), alerts to dispatch on repeated failures at a
+store (a surge past the limit marked `surge`), undo of a mis-tapped handoff, today's handoff history, the
 packing list, a coarse rider ETA, and the rider's own "is this bag mine?" check.
 
 Lookups and handoff attempts are not wrapped in one transaction on purpose: a refusal is audited and
@@ -75,16 +76,13 @@ def _count(scope: str, ident: int) -> int:
 
 
 def counter_guard(*, user, store: Store, action: str) -> None:
-    """Refuse (429) once this staff member or this store passed the failure limit. Audited."""
+    """Refuse (429) once this staff member passed the failure limit. Audited. The store's own count only
+    alerts dispatch (`failure_note`): a store-wide limit would let one account refuse its colleagues' valid codes."""
     limit = failure_limit()
-    counts = failed_attempt_counts(keys=[(SCOPES["user"], user.pk), (SCOPES["store"], store.pk)],
-                                   window=timedelta(seconds=WINDOW_S), now=_now())
-    over = [scope for scope, ident in (("user", user.pk), ("store", store.pk)) if counts[(SCOPES[scope], ident)] >= limit]
-    if not over:
+    if failures(scope="user", ident=user.pk) < limit:
         return
-    audit_record(actor=user, action="pickup.rate_limited", data={"store": store.pk, "scope": over[0], "attempt": action})
-    message = (_("Too many failed pickup attempts at this counter in the last minute (%(limit)s).") if over[0] == "user"
-               else _("Too many failed pickup attempts at this store in the last minute (%(limit)s)."))
+    audit_record(actor=user, action="pickup.rate_limited", data={"store": store.pk, "scope": "user", "attempt": action})
+    message = _("Too many failed pickup attempts at this counter in the last minute (%(limit)s).")
     raise RateLimited(message % {"limit": limit} + " "
                       + _("Wait a minute, then check the number and the rider's code. Dispatch has been alerted."))
 
@@ -93,11 +91,14 @@ def failure_note(*, user, store: Store) -> int:
     """Count one failure for the staff member and the store; alert dispatch when they pile up."""
     _count("user", user.pk)
     count = _count("store", store.pk)
-    if count >= alert_after() and cache.add(f"pickup-alert:{store.pk}", 1, timeout=WINDOW_S):
+    surge = count >= failure_limit()
+    if count >= alert_after() and (cache.add(f"pickup-alert:{store.pk}", 1, timeout=WINDOW_S)
+                                   or (surge and cache.add(f"pickup-surge:{store.pk}", 1, timeout=WINDOW_S))):
         with transaction.atomic():
-            audit_record(action="pickup.alert", data={"store": store.pk, "count": count})
+            audit_record(action="pickup.alert", data={"store": store.pk, "count": count, "surge": surge})
             alert_raise(kind="rate", key=f"rate:pickup_failures:store:{store.pk}", store=store,
-                        detail={"what": "pickup_failures", "per": "store", "count": count, "window_s": WINDOW_S})
+                        detail={"what": "pickup_failures", "per": "store", "count": count, "window_s": WINDOW_S,
+                                "surge": surge})
     return count
 
 

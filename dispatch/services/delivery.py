@@ -19,7 +19,7 @@ from .. import geofence, tokens
 from ..errors import DomainError, Invalid
 from ..models import GrantPurpose, GrantScope, MessageKind, Order, OrderStatus, Rider, Tier
 from .alerts import alert_raise
-from .attempts import failed_attempt_counts, failed_attempt_note
+from .attempts import failed_attempt_counts, failed_attempt_note, failed_attempts_clear
 from .audit import audit_record
 from .calls import call_sessions_window_set
 from .notify import message_enqueue
@@ -97,6 +97,15 @@ def location_spoof_alert(*, order_id: int, rider: Rider, flags: list[str]) -> No
 
 PIN_TRIES = 5  # wrong PINs an order takes within PIN_WINDOW before it locks (counted in the database)
 PIN_WINDOW = timedelta(hours=1)
+
+
+@transaction.atomic
+def order_pin_unlock(*, order: Order, by, reason: str) -> int:
+    """Dispatch clears an order's PIN lock (the way out `pin_locked` names): the wrong PINs counted against it
+    are forgotten, so the right PIN delivers. Audited with the dispatcher's reason; returns how many were cleared."""
+    cleared = failed_attempts_clear(scope="pin", key=order.pk)
+    audit_record(actor=by, action="delivery.pin_unlocked", order=order, data={"reason": reason, "cleared": cleared})
+    return cleared
 
 
 def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:

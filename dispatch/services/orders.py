@@ -16,7 +16,7 @@ from .alerts import alert_resolve, unassigned_key
 from .area import area_offset_draw
 from .audit import audit_record
 from .detectors import order_promise
-from .events import event_publish, group_rider, group_store, group_track
+from .events import event_publish, group_rider, group_store, group_track, on_commit_robust, send_now
 from .fleets import dispatcher_scope, fleet_sees_rider, order_dispatch_groups, order_fleets, rider_may_take
 from .notify import messages_on_order_created
 from .pickup_numbers import pickup_number_allocate
@@ -119,6 +119,18 @@ def order_create(
 
 
 @transaction.atomic
+@transaction.atomic
+def tracking_expiry_set(*, order: Order, expires_at: datetime, by=None) -> Order:
+    """Move the tracking link's expiry (sooner to cut a link off, later to extend it). Audited. Once committed, the
+    order's open tracking sockets are told at once (`tracking.expiry`): one whose link ended closes, the others
+    re-arm their timer and tell the page, instead of learning it at their next periodic re-check."""
+    Order.objects.filter(pk=order.pk).update(tracking_expires_at=expires_at)
+    order.tracking_expires_at = expires_at
+    audit_record(actor=by, action="tracking.expiry_set", order=order, data={"expires_at": expires_at.isoformat()})
+    on_commit_robust(send_now, group_track(order.pk), {"type": "tracking.expiry", "expires_at": expires_at.timestamp()})
+    return order
+
+
 def order_marketing_withdraw(*, order: Order) -> Order:
     """The customer withdraws marketing consent (from the tracking link). Withdrawal only: a link cannot opt in."""
     order = Order.objects.select_for_update().get(pk=order.pk)

@@ -28,6 +28,7 @@ from ..models import (
     Tier,
 )
 from ..vault import ShreddedError as ShreddedError  # re-exported: no other module imports the vault
+from ..vault import VaultError as VaultError
 from .audit import audit_record, audit_record_many
 
 

@@ -17,11 +17,13 @@ from ..serializers.messages import PushSubscriptionIn, TrackMessagesIn, TrackMes
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.notify import messages_opt_out, push_subscribe
 from ..services.orders import order_marketing_withdraw
+from .limits import TrackThrottle
 
 
 class TrackingApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(responses=TrackingOut)
     def get(self, request, token: str):
@@ -38,6 +40,7 @@ class TrackingConsentApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(request=MarketingWithdrawIn, responses=TrackConsentOut)
     def post(self, request, token: str):
@@ -56,6 +59,7 @@ class TrackingCallApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
     error_statuses = (409,)  # no rider yet, or no proxy number free
 
     @extend_schema(request=None, responses=TrackCallOut)

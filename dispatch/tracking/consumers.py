@@ -1,3 +1,6 @@
+import time
+from datetime import UTC, datetime
+
 from channels.db import database_sync_to_async
 
 from ..errors import NotFound
@@ -6,6 +9,7 @@ from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import events_since, group_track
 from ..services.rtc import Caller
+from .limits import scope_address, track_try
 
 
 class TrackConsumer(RtcMixin, EventConsumer):
@@ -15,6 +19,8 @@ class TrackConsumer(RtcMixin, EventConsumer):
     uses_session = False
 
     async def groups_for(self):
+        if await database_sync_to_async(track_try)(scope_address(self.scope)):
+            return None  # over the address's tracking limit: refused as an unknown link is
         order = await database_sync_to_async(self._lookup)()
         if order is None:
             return None
@@ -29,6 +35,21 @@ class TrackConsumer(RtcMixin, EventConsumer):
         self.window = (order.created_at, order.tracking_expires_at)
         self.access_ends_at = order.tracking_expires_at.timestamp()
         return order
+
+    async def tracking_expiry(self, message):
+        """The link's expiry changed (services.orders.tracking_expiry_set): ended, close now; else re-arm the
+        timer and tell the page. The next frame re-checks the link in the database as well."""
+        if self.ended:
+            return
+        ends_at = float(message["expires_at"])
+        self.access_ends_at = ends_at
+        self.window = (self.window[0], datetime.fromtimestamp(ends_at, tz=UTC))
+        self.trusted_until = 0.0
+        if ends_at <= time.time():
+            await self.end()
+            return
+        self._arm_expiry()
+        await self.send_json({"type": "expiry", "expires_at": self.window[1].isoformat()})
 
     def still_allowed(self, user) -> bool:
         order = self._lookup()

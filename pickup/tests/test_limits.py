@@ -1,5 +1,5 @@
-"""Failed lookups and handoff attempts are limited per staff member and per store (429 `rate_limited`),
-and repeated failures raise one alert on the dispatcher's screen."""
+"""Failed lookups and handoff attempts are limited per staff member (429 `rate_limited`), and repeated
+failures at a store raise one alert on the dispatcher's screen (never a refusal of the store's other staff)."""
 
 from __future__ import annotations
 
@@ -49,10 +49,11 @@ def test_a_staff_member_is_limited_after_the_failure_limit(staff1, ready_order, 
     limited = AuditEvent.objects.filter(action="pickup.rate_limited")
     assert [e.data["attempt"] for e in limited] == ["lookup", "lookup", "handoff"]
     assert all(e.data["store"] == store_id for e in limited)
-    # One alert for the store, at the alert threshold (not one per failure).
-    [alert] = [a["alert"] for a in alerts()]
+    # One alert for the store at the alert threshold, told once more at the surge (not one per failure).
+    alert, surge = [a["alert"] for a in alerts()]
     assert (alert["kind"], alert["store"], alert["detail"]["what"], alert["detail"]["count"]) == (
         "rate", store_id, "pickup_failures", 3)
+    assert (surge["id"], surge["detail"]["count"], surge["detail"]["surge"]) == (alert["id"], 4, True)
 
 
 def test_the_limit_slides_with_the_minute(staff1, clock):
@@ -65,19 +66,20 @@ def test_the_limit_slides_with_the_minute(staff1, clock):
     assert bad_lookup(staff1).status_code == 404
 
 
-def test_the_store_limit_spans_its_staff_and_stops_at_its_door(staff1, staff1b, client_for, demo, clock):
+def test_the_limit_is_per_staff_member_and_the_store_count_only_alerts(staff1, staff1b, client_for, demo, clock):
     for _ in range(2):
         assert bad_lookup(staff1).status_code == 404
     for _ in range(2):
         assert staff1b.post("/api/pickup/handoff/", {"pickup_code": "998", "rider_code": "123456"},
                             format="json").status_code == 404
-    r = staff1b.get("/api/pickup/lookup/?code=997")  # store1b has 2 failures of their own, the store has 4
-    assert r.status_code == 429 and "this store" in r.json()["detail"]
-    assert bad_lookup(staff1).status_code == 429
-    # Another store is not affected.
+    assert staff1b.get("/api/pickup/lookup/?code=997").status_code == 404  # 3 of their own, 5 at the store
+    assert bad_lookup(staff1).status_code == 404
+    assert bad_lookup(staff1).status_code == 404  # staff1's fourth
+    assert bad_lookup(staff1).status_code == 429  # over staff1's own limit
     assert bad_lookup(client_for("store2")).status_code == 404
     scopes = list(AuditEvent.objects.filter(action="pickup.rate_limited").values_list("data", flat=True))
-    assert [s["scope"] for s in scopes] == ["store", "store"]
+    assert [s["scope"] for s in scopes] == ["user"]
+    assert alerts()[-1]["alert"]["detail"]["surge"] is True
 
 
 def test_refusals_of_the_dry_run_count_too(staff1, ready_order, clock):

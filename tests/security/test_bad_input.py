@@ -219,6 +219,8 @@ def test_legitimate_text_still_passes(merchant):
 @pytest.mark.parametrize("path, body, field", [
     ("/api/dispatch/orders/{oid}/break-glass/", {"reason": "customer fainted \u202e at the door"}, "reason"),
     ("/api/dispatch/orders/{oid}/break-glass/", {"reason": 1234567890123}, "reason"),
+    ("/api/dispatch/orders/{oid}/pin-unlock/", {"reason": "customer \u202e called"}, "reason"),
+    ("/api/dispatch/orders/{oid}/pin-unlock/", {"reason": 12345}, "reason"),
     ("/api/dispatch/orders/{oid}/assign/", {"rider": True}, "rider"),
     ("/api/dispatch/orders/{oid}/assign/", {"rider": "1"}, "rider"),
     ("/api/pickup/handoff/", {"pickup_code": 27, "rider_code": "123456"}, "pickup_code"),

@@ -15,6 +15,7 @@ const TITLES = {
   rate: gettext("Unusual activity"),
   spoof: gettext("Suspicious location"),
   unassigned: gettext("Nobody accepted"),
+  login_attack: gettext("Login attack"),
 };
 const FLAGS = {
   teleport: gettext("jumped more than 5 km at once"),
@@ -86,6 +87,12 @@ export function describeAlert(a) {
   }
   if (a.kind === "unassigned") {
     return [title, fmt(gettext("Nobody accepted order %(order)s. Assign it by hand."), { order: orderCode(a.order) })];
+  }
+  if (a.kind === "login_attack") {
+    const who = a.rider != null ? riderName(a.rider) : fmt(gettext("account #%(id)s"), { id: d.user });
+    return [title, fmt(ngettext("%(who)s: %(count)s failed logins from %(addresses)s address. Further tries from there now wait; the owner can still log in from their own phone.",
+      "%(who)s: %(count)s failed logins from %(addresses)s addresses. Further tries from there now wait; the owner can still log in from their own phone.",
+      d.addresses || 0), { who, count: d.failures, addresses: d.addresses })];
   }
   if (a.kind === "rate" && d.what === "pickup_failures") {
     return [gettext("Failed pickups"), fmt(ngettext("%(count)s failed handoff attempt at %(store)s. Check the counter.",
