@@ -4,6 +4,7 @@ from .audit import AuditEvent, AuditHead
 from .events import Event
 from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
+from .pod import CustomerFeedback, DeliveryProof, FeedbackIssue, IdDocument
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
 from .safety import CustomerReport, ReportReason, RiderBlock, RiderLine
@@ -15,7 +16,11 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerFeedback",
     "CustomerReport",
+    "DeliveryProof",
+    "FeedbackIssue",
+    "IdDocument",
     "Dispatcher",
     "Event",
     "FailedAttempt",

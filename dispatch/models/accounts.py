@@ -25,6 +25,10 @@ class Store(models.Model):
     # orders are offered to riders one by one without a dispatcher (services/offers.py).
     offer_pay = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
     auto_dispatch = models.BooleanField(default=False)
+    # What a rider must show to close a delivery (services/pod.py, docs/proof-of-delivery.md).
+    pod_policy = models.CharField(max_length=16, choices=[
+        ("pin", "pin"), ("photo", "photo"), ("pin_photo", "pin_photo"), ("id_check", "id_check"),
+        ("leave_at_door", "leave_at_door")], default="pin")
 
     def __str__(self) -> str:
         return self.name

@@ -85,6 +85,7 @@ class RiderOrder:
     reach: dict[str, bool]
     stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
     attempt: DeliveryAttempt | None = None
+    pod: dict[str, Any] | None = None  # what the store's proof-of-delivery policy asks (services/pod.py)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,16 @@ def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
         reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
         stop=stop,
         attempt=delivery_attempt(order),
+        pod=_pod(order),
     )
+
+
+def _pod(order: Order) -> dict[str, Any]:
+    from ..services.pod import pod_requirements
+
+    need = pod_requirements(order)
+    return {"policy": need.policy, "pin": need.pin, "photo": need.photo, "id_check": need.id_check,
+            "photo_taken": bool(getattr(order, "pod_photo_taken", False))}
 
 
 def _rider_phone(order: Order, *, user) -> str | None:

@@ -50,10 +50,22 @@ from .orders import (
                     ItemLineOut,
                     ItemsOut,
                     MaskedOrderOut,
+                    MerchantOrderOut,
                     OrderCreatedOut,
                     RiderCustomerOut,
                     RiderOrderOut,
                     StoreOut,
+)
+from .pod import (
+                    PHOTO_RESPONSE,
+                    DeliverIn,
+                    FeedbackIn,
+                    FeedbackOut,
+                    FeedbackSentOut,
+                    PodOut,
+                    PodPhotoIn,
+                    PodPhotoOut,
+                    PodRequirementsOut,
 )
 from .rider import DutyOut, GeoStateIn, GeoStateOut, HandoffCodeOut, PickupCheckOut
 from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
@@ -71,5 +83,7 @@ __all__ = [
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
+    "PHOTO_RESPONSE", "DeliverIn", "FeedbackIn", "FeedbackOut", "FeedbackSentOut", "MerchantOrderOut", "PodOut", "PodPhotoIn",
+    "PodPhotoOut", "PodRequirementsOut",
     "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
 ]

@@ -9,6 +9,7 @@ from ..masking import masked_items
 from .common import NamedOut
 from .exits import DeliveryAttemptOut
 from .fields import IsoDateTimeField, OmitNoneSerializer
+from .pod import FeedbackOut, PodOut, PodRequirementsOut
 
 
 class CustomerOut(serializers.Serializer):
@@ -84,6 +85,14 @@ class MaskedOrderOut(serializers.Serializer):
     returned_at = IsoDateTimeField(allow_null=True)
 
 
+class MerchantOrderOut(MaskedOrderOut):
+    """The merchant's order detail: the masked order, how it was proved delivered, and the customer's feedback."""
+
+    pod = PodOut(source="pod_view", allow_null=True, help_text="Null until delivered.")
+    feedback = FeedbackOut(source="feedback_view", allow_null=True,
+                           help_text="Null until the customer sends some; the text is masked.")
+
+
 class OrderCreatedOut(serializers.Serializer):
     """Renders `(order, tracking_url)`: the only time the link exists outside the customer's hands."""
 
@@ -144,6 +153,7 @@ class RiderOrderOut(serializers.Serializer):
                                                                "orders (1 first), nearest first; null when done.")
     attempt = DeliveryAttemptOut(allow_null=True, help_text="Out for delivery: the door wait and the calls made, the "
                                                             "evidence an \"unreachable\" report needs; else null.")
+    pod = PodRequirementsOut(help_text="What the store's proof-of-delivery policy asks at the door.")
 
 
 class DeliveredOut(serializers.Serializer):

@@ -11,9 +11,20 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
-from ..serializers import StrictBooleanField, TrackCallOut, TrackConsentOut, TrackingOut
+from ..photos import photo_response
+from ..selectors.pod import pod_photo
+from ..serializers import (
+    PHOTO_RESPONSE,
+    FeedbackIn,
+    FeedbackSentOut,
+    StrictBooleanField,
+    TrackCallOut,
+    TrackConsentOut,
+    TrackingOut,
+)
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.orders import order_marketing_withdraw
+from ..services.pod import feedback_submit
 
 
 class TrackingApi(APIView):
@@ -66,3 +77,34 @@ class TrackingCallApi(APIView):
             route = call_route_for_customer(order=order, proxy_number=session.proxy_number)
             out.update(connected=route.connect_to is not None, callee=route.callee)
         return Response(TrackCallOut(out).data)
+
+
+class TrackingFeedbackApi(APIView):
+    """The customer's rating and issue report, once the order is delivered: once per order (409
+    `feedback_exists`, `not_delivered`); 404 once the link expired. The text is sealed and only the merchant
+    reads it, masked."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    error_statuses = (409,)
+
+    @extend_schema(request=FeedbackIn, responses={201: FeedbackSentOut})
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        data = FeedbackIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        feedback = feedback_submit(order=order, rating=v.get("rating"), issue=v["issue"], text=v["text"].strip())
+        return Response(FeedbackSentOut(feedback).data, status=201)
+
+
+class TrackingPodPhotoApi(APIView):
+    """The delivery photo for the link's holder, while the link lives and within the retention window. Audited."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={(200, "image/jpeg"): PHOTO_RESPONSE})
+    def get(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        return photo_response(pod_photo(order=order, party="customer"))

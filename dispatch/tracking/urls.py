@@ -10,4 +10,6 @@ api_urlpatterns = [
     path("track/<str:token>/", apis.TrackingApi.as_view()),
     path("track/<str:token>/call/", apis.TrackingCallApi.as_view()),
     path("track/<str:token>/consent/", apis.TrackingConsentApi.as_view()),
+    path("track/<str:token>/feedback/", apis.TrackingFeedbackApi.as_view()),
+    path("track/<str:token>/pod/photo/", apis.TrackingPodPhotoApi.as_view()),
 ]
