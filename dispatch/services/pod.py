@@ -110,10 +110,10 @@ def feedback_submit(*, order: Order, rating: int | None, issue: str, text: str) 
         raise DomainError(_("Feedback opens once the order is delivered."), code="not_delivered")
     if CustomerFeedback.objects.filter(order=order).exists():
         raise DomainError(_("You have already sent feedback on this order. Thank you."), code="feedback_exists")
-    if rating is None and not issue:
-        raise Invalid(_("Give a rating or choose an issue."), code="feedback_empty")
     if text and not issue:
         issue = FeedbackIssue.OTHER
+    if rating is None and not issue:
+        raise Invalid(_("Give a rating or choose an issue."), code="feedback_empty")
     feedback = CustomerFeedback.objects.create(
         order=order, rating=rating, issue=issue, created_at=timezone.now(),
         text_sealed=feedback_text_seal(order=order, text=text) if text else None)
