@@ -10,7 +10,7 @@ from .. import selectors
 from ..errors import NotFound
 from ..permissions import IsMerchant
 from ..photos import photo_response
-from ..selectors.pod import feedback_for_merchant, pod_photo, pod_view
+from ..selectors.pod import feedback_for_merchant, order_proof, pod_photo
 from ..serializers import PHOTO_RESPONSE, FeedbackOut, PodOut
 
 
@@ -22,7 +22,7 @@ class OrderPodApi(APIView):
     @extend_schema(responses=PodOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        view = pod_view(order)
+        view = order_proof(order)
         if view is None:
             raise NotFound()
         return Response(PodOut(view).data)

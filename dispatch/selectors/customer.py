@@ -90,9 +90,9 @@ def _after_delivery(order: Order) -> dict[str, Any]:
     """The delivery photo and the feedback, once delivered (no query before)."""
     if order.status != OrderStatus.DELIVERED:
         return {}
-    from .pod import feedback_sent, pod_view
+    from .pod import feedback_sent, order_proof
 
-    view = pod_view(order)
+    view = order_proof(order)
     sent = feedback_sent(order)
     return {"pod_photo": bool(view and view.photo), "feedback": sent, "feedback_open": sent is None}
 

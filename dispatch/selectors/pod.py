@@ -29,7 +29,7 @@ def _proof(order: Order) -> DeliveryProof | None:
     return DeliveryProof.objects.filter(order=order).first()
 
 
-def pod_view(order: Order) -> PodView | None:
+def order_proof(order: Order) -> PodView | None:
     """How the order was proved delivered, or None before delivery (a photo taken but no delivery yet is None)."""
     proof = _proof(order)
     if proof is None or proof.delivered_at is None:
@@ -77,6 +77,6 @@ def feedback_sent(order: Order) -> CustomerFeedback | None:
 def merchant_order_detail(*, order: Order, actor) -> Order:
     """The order for `serializers.MerchantOrderOut`: its proof of delivery and feedback attached (reading the
     feedback's text is audited)."""
-    order.pod_view = pod_view(order)  # type: ignore[attr-defined]
+    order.pod_summary = order_proof(order)  # type: ignore[attr-defined]
     order.feedback_view = feedback_for_merchant(order=order, actor=actor)  # type: ignore[attr-defined]
     return order

@@ -88,7 +88,7 @@ class MaskedOrderOut(serializers.Serializer):
 class MerchantOrderOut(MaskedOrderOut):
     """The merchant's order detail: the masked order, how it was proved delivered, and the customer's feedback."""
 
-    pod = PodOut(source="pod_view", allow_null=True, help_text="Null until delivered.")
+    pod = PodOut(source="pod_summary", allow_null=True, help_text="Null until delivered.")
     feedback = FeedbackOut(source="feedback_view", allow_null=True,
                            help_text="Null until the customer sends some; the text is masked.")
 
