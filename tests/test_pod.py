@@ -86,7 +86,7 @@ EXPECTED = {
     "photo": {"nothing": (409, "photo_required"), "pin_wrong": (409, "photo_required"),
               "pin_right": (409, "photo_required"), "pin_right_id": (409, "photo_required"), "photo": OK,
               "photo_pin_wrong": OK, "photo_pin_right": OK, "photo_pin_right_id": OK},
-    "pin_photo": {"nothing": (409, "photo_required"), "pin_wrong": (409, "photo_required"),
+    "pin_photo": {"nothing": (400, "pin_required"), "pin_wrong": (409, "photo_required"),
                   "pin_right": (409, "photo_required"), "pin_right_id": (409, "photo_required"),
                   "photo": (400, "pin_required"), "photo_pin_wrong": (400, "wrong_pin"), "photo_pin_right": OK,
                   "photo_pin_right_id": OK},

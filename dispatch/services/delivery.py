@@ -23,7 +23,7 @@ from .attempts import failed_attempt_counts, failed_attempt_note
 from .audit import audit_record
 from .calls import call_sessions_window_set
 from .orders import access_deadline_set, order_event
-from .pod import pod_record, pod_refusal, pod_requirements
+from .pod import pod_input_refusal, pod_record, pod_requirements, pod_state_refusal
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
 
@@ -110,11 +110,14 @@ def order_deliver(*, rider: Rider, order_id: int, pin: str | None = None, id_che
 def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str | None, id_checked: bool,
                       id_document: str) -> tuple[Order, DomainError | None]:
     order = Order.objects.select_for_update().select_related("store").get(pk=order_id, rider=rider)
+    lacking = pod_input_refusal(order=order, pin=pin, id_checked=id_checked, id_document=id_document)
+    if lacking is not None:
+        raise lacking
     if order.status == OrderStatus.DELIVERED:
         raise DomainError(_("This order is already delivered."), code="already_delivered")
     if order.status != OrderStatus.PICKED_UP:
         raise DomainError(_("Pick the order up at the store before delivering it."), code="not_picked_up")
-    missing = pod_refusal(order=order, pin=pin, id_checked=id_checked, id_document=id_document)
+    missing = pod_state_refusal(order=order)
     if missing is not None:
         raise missing
     need_pin = pod_requirements(order).pin

@@ -1,7 +1,8 @@
 """Proof of delivery by store policy, and the customer's feedback once delivered (docs/proof-of-delivery.md).
 
 `Store.pod_policy` names what a rider must show at the door (POLICIES below). The delivery itself is
-`services.delivery.order_deliver`, which asks `pod_refusal` what is missing before it checks the PIN."""
+`services.delivery.order_deliver`, which asks `pod_input_refusal` (400, before
+any state check) and `pod_state_refusal` (409) what is missing before it checks the PIN."""
 
 from __future__ import annotations
 
@@ -42,16 +43,22 @@ def pod_requirements(order: Order) -> PodRequirements:
     return PodRequirements(policy, pin, photo, id_check)
 
 
-def pod_refusal(*, order: Order, pin: str | None, id_checked: bool, id_document: str) -> DomainError | None:
-    """What the store's policy still misses before `order` may be delivered (the PIN itself is checked by the
-    caller, with its lockout), or None. Called under the order's lock."""
+def pod_input_refusal(*, order: Order, pin: str | None, id_checked: bool, id_document: str) -> Invalid | None:
+    """What the deliver request lacks for the store's policy (400, before any state check, as bad input is), or
+    None. The PIN's value is checked by the caller, with its lockout."""
     need = pod_requirements(order)
-    if need.photo and not DeliveryProof.objects.filter(order=order, photo_sealed__isnull=False).exists():
-        return DomainError(_("Take a photo of the delivery first."), code="photo_required")
     if need.id_check and not (id_checked and id_document):
         return Invalid(_("Check the customer's ID and say which document you saw."), code="id_check_required")
     if need.pin and not pin:
         return Invalid(_("Enter the customer's delivery PIN."), code="pin_required")
+    return None
+
+
+def pod_state_refusal(*, order: Order) -> DomainError | None:
+    """409 `photo_required` while a photo policy has no photo uploaded; else None. Under the order's lock."""
+    if pod_requirements(order).photo and not DeliveryProof.objects.filter(order=order,
+                                                                          photo_sealed__isnull=False).exists():
+        return DomainError(_("Take a photo of the delivery first."), code="photo_required")
     return None
 
 
