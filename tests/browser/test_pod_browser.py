@@ -13,6 +13,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import login, rider_order, screenshot
+from tests.browser.test_accessibility import assert_accessible
 
 pytestmark = pytest.mark.browser
 
@@ -88,6 +89,7 @@ def test_rider_takes_the_photo_and_delivers_under_the_photo_policy(stack, browse
     expect(order.locator("[data-role=photo-status]")).to_have_text("Photo saved.")
     assert order.locator(".photo-preview").get_attribute("src").startswith("data:image/")  # in memory, not a URL
     screenshot(page, "rider-pod-photo")
+    assert_accessible(page, "rider-pod-photo")
 
     order.locator("button[data-action=deliver]").click()
     expect(page.locator(f"article.order[data-order='{order_id}']")).to_have_attribute("data-status", "delivered")
@@ -135,6 +137,7 @@ def test_customer_rates_the_delivery_on_the_tracking_page(stack, browser, lang):
     page.select_option("#feedback-issue", "late")
     page.fill("#feedback-text", "Rang 13812345678 twice")
     screenshot(page, f"track-feedback-{lang}")
+    assert_accessible(page, f"track-feedback-{lang}")
     page.locator("#feedback-send").click()
     done = {"en": "You rated this delivery 4 out of 5", "zh": "打了 4 分"}[lang]
     expect(page.locator("#feedback-done")).to_contain_text(done)
