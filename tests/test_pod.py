@@ -270,3 +270,21 @@ def test_uploads_that_are_not_photos_are_refused(out_for_delivery, rider1, setti
     r = rider1.post(f"/api/rider/orders/{order['id']}/pod-photo/", {}, format="multipart")
     assert r.status_code == 400 and "photo" in r.json()["errors"]
     assert not DeliveryProof.objects.filter(order_id=order["id"], photo_sealed__isnull=False).exists()
+
+
+def test_the_policy_is_set_per_store_by_a_command(demo, out_for_delivery, rider1):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    store = demo["store1"].staff.store
+    out = io.StringIO()
+    call_command("store_pod_policy", str(store.pk), "id_check", stdout=out)
+    assert "now id_check" in out.getvalue()
+    assert Store.objects.get(pk=store.pk).pod_policy == "id_check"
+    event = AuditEvent.objects.get(action="store.pod_policy_set")
+    assert event.data == {"store": store.pk, "from": "pin", "to": "id_check"}
+    with pytest.raises(CommandError, match="invalid choice"):
+        call_command("store_pod_policy", str(store.pk), "selfie")
+    with pytest.raises(CommandError, match="No store"):
+        call_command("store_pod_policy", "999999", "pin")
+    assert Store.objects.get(pk=store.pk).pod_policy == "id_check"

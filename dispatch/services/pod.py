@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import DomainError, Invalid
-from ..models import CustomerFeedback, DeliveryProof, FeedbackIssue, Order, OrderStatus, Rider
+from ..models import CustomerFeedback, DeliveryProof, FeedbackIssue, Order, OrderStatus, Rider, Store
 from ..photos import PhotoError, photo_clean
 from .audit import audit_record
 from .privacy import feedback_text_seal, pod_photo_seal
@@ -35,6 +35,20 @@ POLICIES: dict[str, tuple[bool, bool, bool]] = {  # policy: (pin, photo, id_chec
     "id_check": (True, False, True),  # the PIN, and the rider saw a document (age-restricted goods, pharmacy)
     "leave_at_door": (False, True, False),  # nobody answers by arrangement: a photo of the bag at the door
 }
+
+
+@transaction.atomic
+def store_pod_policy_set(*, store_id: int, policy: str) -> Store:
+    """Change a store's policy (applies to deliveries from now on; what proved past ones stays recorded). Audited."""
+    if policy not in POLICIES:
+        raise Invalid(_("Unknown proof-of-delivery policy."), code="invalid")
+    store = Store.objects.select_for_update().filter(pk=store_id).first()
+    if store is None:
+        raise LookupError(store_id)
+    before, store.pod_policy = store.pod_policy, policy
+    store.save(update_fields=["pod_policy"])
+    audit_record(action="store.pod_policy_set", data={"store": store.pk, "from": before, "to": policy})
+    return store
 
 
 def pod_requirements(order: Order) -> PodRequirements:
