@@ -43,7 +43,7 @@ export function buildPod(view) {
   r.idDocument = el("select", { id: `idd-${id}`, name: "id_document", "data-role": "id-document" },
     el("option", { value: "" }, gettext("Choose the document")),
     ...Object.entries(DOCUMENTS).map(([value, label]) => el("option", { value }, label)));
-  r.idErr = el("p", { class: "field-error", role: "alert" });
+  r.idErr = el("p", { class: "pod-error", role: "alert" }); // not .field-error: that one is the PIN's
   r.idBlock = el("fieldset", { class: "pod-id-block", hidden: true },
     el("legend", {}, gettext("ID check")),
     el("div", { class: "check-row" }, r.idChecked, el("label", { for: `idc-${id}` }, gettext("I checked the customer's ID"))),
