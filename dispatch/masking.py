@@ -64,3 +64,19 @@ def masked_items(items: Iterable[Any], *, with_names: bool = True) -> MaskedItem
         sensitive_count=sensitive,
         sensitive_summary=sensitive_summary(sensitive),
     )
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_DIGIT_RUN = re.compile(r"(?:\+?\d[\d\s().-]{5,}\d)")
+
+
+def mask_free_text(text: str) -> str:
+    """Free text a customer wrote, for another party: e-mail addresses and runs of 7+ digits (phone numbers, a
+    door code) masked, the last 2 digits kept so that "my order 12345678" still reads. Names are not guessed."""
+    text = _EMAIL.sub("***@***", text)
+
+    def _digits(m: re.Match[str]) -> str:
+        digits = [c for c in m.group(0) if c.isdigit()]
+        return m.group(0) if len(digits) < 7 else "*" * (len(digits) - 2) + "".join(digits[-2:])
+
+    return _DIGIT_RUN.sub(_digits, text)

@@ -21,6 +21,7 @@ from dispatch.serializers import (
     CallRouteOut,
     CallSessionOut,
     DeliveredOut,
+    DeliverIn,
     DoorWaitStartedOut,
     DutyOut,
     FailIn,
@@ -36,7 +37,6 @@ from dispatch.serializers import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
-    StrictRegexField,
 )
 from dispatch.services.calls import call_route_for_rider, call_session_start, sandbox_carrier_enabled
 from dispatch.services.counter import pickup_code_check
@@ -210,10 +210,6 @@ class RiderDialApi(APIView):
         return Response(CallRouteOut(route).data)
 
 
-class DeliverIn(serializers.Serializer):
-    pin = StrictRegexField(r"^\d{4,8}$", error_messages={"invalid": "The PIN is 4 digits."})
-
-
 class RiderDeliverApi(APIView):
     permission_classes = [IsRider]
 
@@ -222,7 +218,9 @@ class RiderDeliverApi(APIView):
         data = DeliverIn(data=request.data)
         data.is_valid(raise_exception=True)
         order = selectors.access_order(user=request.user, order_id=order_id)
-        order = order_deliver(rider=rider_of(request.user), order_id=order.pk, pin=data.validated_data["pin"])
+        v = data.validated_data
+        order = order_deliver(rider=rider_of(request.user), order_id=order.pk, pin=v.get("pin"),
+                              id_checked=v["id_checked"], id_document=v["id_document"])
         return Response(DeliveredOut(order).data)
 
 

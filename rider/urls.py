@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import apis, offers, safety_apis, views
+from . import apis, offers, pod_apis, safety_apis, views
 
 page_urlpatterns = [
     path("rider/", views.rider_app, name="rider-app"),
@@ -15,6 +15,7 @@ api_urlpatterns = [
     path("orders/<int:order_id>/call/", apis.RiderCallApi.as_view()),
     path("orders/<int:order_id>/call/dial/", apis.RiderDialApi.as_view()),
     path("orders/<int:order_id>/deliver/", apis.RiderDeliverApi.as_view()),
+    path("orders/<int:order_id>/pod-photo/", pod_apis.RiderPodPhotoApi.as_view()),
     path("orders/<int:order_id>/door-wait/", apis.RiderDoorWaitApi.as_view()),
     path("orders/<int:order_id>/fail/", apis.RiderFailApi.as_view()),
     path("orders/<int:order_id>/report/", safety_apis.RiderReportApi.as_view()),

@@ -24,6 +24,10 @@ ORDER_ENDPOINTS = [
     ("post", "/api/rider/orders/{id}/fail/", {"reason": "refused"}),
     ("post", "/api/rider/orders/{id}/door-wait/", None),
     ("get", "/api/rider/returns/{id}/handoff-code/", None),
+    ("post", "/api/rider/orders/{id}/pod-photo/", None),
+    ("get", "/api/orders/{id}/pod/", None),
+    ("get", "/api/orders/{id}/pod/photo/", None),
+    ("get", "/api/orders/{id}/feedback/", None),
 ]
 OWN_ROLE = {
     "/api/orders/": "merchant", "/api/rider/": "rider", "/api/pickup/": "staff", "/pickup/": "staff",

@@ -106,14 +106,18 @@ class Session:
     def __init__(self, spec: dict, clients: dict[str, APIClient]):
         self.spec, self.clients, self.seen = spec, clients, {}
 
-    def call(self, party: str, method: str, template: str, data=None, **params):
+    def call(self, party: str, method: str, template: str, data=None, *, fmt: str = "json", **params):
         url = template.format(**params)
         client = self.clients[party]
-        response = getattr(client, method)(url, data, format="json") if method != "get" else client.get(url, data)
+        response = getattr(client, method)(url, data, format=fmt) if method != "get" else client.get(url, data)
         operation = self.spec["paths"][template][method]
         status = str(response.status_code)
         assert status in operation["responses"], (method, template, status, response.content[:300])
-        if response.status_code < 300:
+        media = response.get("Content-Type", "application/json").split(";")[0]
+        if response.status_code < 300 and media != "application/json":  # a photo: its media type is declared
+            assert media in operation["responses"][status]["content"], (method, template, media)
+            self.seen.setdefault((method, template), []).append(media)
+        elif response.status_code < 300:
             schema = operation["responses"][status]["content"]["application/json"]["schema"]
             body = response.json()
             try:
@@ -205,6 +209,7 @@ def test_every_operation_answers_in_the_shape_it_declares(demo, settings):
     api.call("anyone", "post", "/api/auth/token/", {"username": demo["rider1"].username, "password": DEMO_PASSWORD})
 
     _exits(api, demo, rider.pk)
+    _proof_and_feedback(api, demo, rider.pk)
     _offers(api, rider.pk)
     _webhooks(api, settings)
     # The rider's safety: an SOS with a position, and a report (with a block) on the order just delivered.
@@ -291,6 +296,41 @@ def _webhooks(api: Session, settings) -> None:
     api.call("merchant1", "post", "/api/webhooks/deliveries/{delivery_id}/redeliver/", delivery_id=delivery["id"])
     assert api.call("merchant1", "delete", "/api/webhooks/{endpoint_id}/", endpoint_id=hook["id"]).json()[
         "state"] == "disabled"
+
+
+def _proof_and_feedback(api: Session, demo, rider_id: int) -> None:
+    """A delivery under the photo-and-PIN policy with an uploaded photo, read back by the merchant and the
+    customer; then the customer's feedback, read by the merchant."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from dispatch.models import Store
+    from tests.factories import delivery_pin_of
+
+    order = api.call("merchant1", "post", "/api/orders/", order_payload()).json()
+    oid, code = order["id"], order["pickup_code"]
+    token = order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    Store.objects.filter(orders__pk=oid).update(pod_policy="pin_photo")
+    api.call("dispatcher1", "post", "/api/dispatch/orders/{order_id}/assign/", {"rider": rider_id}, order_id=oid)
+    api.call("store1", "post", "/api/pickup/orders/{order_id}/ready/", order_id=oid)
+    rider_code = api.call("rider1", "get", "/api/rider/orders/{order_id}/handoff-code/", order_id=oid).json()["code"]
+    api.call("store1", "post", "/api/pickup/handoff/", {"pickup_code": code, "rider_code": rider_code})
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG")
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/pod-photo/",
+             {"photo": SimpleUploadedFile("p.jpg", buf.getvalue(), "image/jpeg")}, fmt="multipart", order_id=oid)
+    api.call("rider1", "post", "/api/rider/orders/{order_id}/deliver/", {"pin": delivery_pin_of(order)}, order_id=oid)
+    api.call("merchant1", "get", "/api/orders/{order_id}/pod/", order_id=oid)
+    api.call("merchant1", "get", "/api/orders/{order_id}/pod/photo/", order_id=oid)
+    api.call("anyone", "get", "/api/track/{token}/pod/photo/", token=token)
+    assert api.call("anyone", "get", "/api/track/{token}/", token=token).json()["feedback_open"] is True
+    api.call("anyone", "post", "/api/track/{token}/feedback/", {"rating": 4, "issue": "late", "text": "ok"},
+             token=token)
+    assert api.call("anyone", "get", "/api/track/{token}/", token=token).json()["feedback"]["rating"] == 4
+    api.call("merchant1", "get", "/api/orders/{order_id}/feedback/", order_id=oid)
+    assert api.call("merchant1", "get", "/api/orders/{order_id}/", order_id=oid).json()["feedback"]["text"] == "ok"
 
 
 def _offers(api: Session, rider_id: int) -> None:

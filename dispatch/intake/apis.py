@@ -15,9 +15,10 @@ from rest_framework.views import APIView
 from .. import selectors
 from ..errors import Invalid
 from ..permissions import IsMerchant, merchant_of
+from ..selectors.pod import merchant_order_detail
 from ..serializers import (
     CancelIn,
-    MaskedOrderOut,
+    MerchantOrderOut,
     OrderCreatedOut,
     OrderIn,
     OrderListQuery,
@@ -119,10 +120,10 @@ class OrderCreateApi(APIView):
 class OrderDetailApi(APIView):
     permission_classes = [IsMerchant]
 
-    @extend_schema(responses=MaskedOrderOut)
+    @extend_schema(responses=MerchantOrderOut)
     def get(self, request, order_id: int):
         order = selectors.access_order(user=request.user, order_id=order_id)
-        return Response(MaskedOrderOut(order).data)
+        return Response(MerchantOrderOut(merchant_order_detail(order=order, actor=request.user)).data)
 
 
 class OrderCancelApi(APIView):

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from . import apis, pages, telephony, webhooks
+from . import apis, pages, pod_apis, telephony, webhooks
 
 api_urlpatterns = [
     path("stores/", apis.StoreListApi.as_view()),
     path("orders/", apis.OrderCreateApi.as_view()),
     path("orders/<int:order_id>/", apis.OrderDetailApi.as_view()),
     path("orders/<int:order_id>/cancel/", apis.OrderCancelApi.as_view()),
+    path("orders/<int:order_id>/pod/", pod_apis.OrderPodApi.as_view()),
+    path("orders/<int:order_id>/pod/photo/", pod_apis.OrderPodPhotoApi.as_view()),
+    path("orders/<int:order_id>/feedback/", pod_apis.OrderFeedbackApi.as_view()),
     path("quotes/", apis.QuoteCreateApi.as_view()),
     path("webhooks/", webhooks.WebhookListApi.as_view()),
     path("webhooks/<int:endpoint_id>/", webhooks.WebhookDetailApi.as_view()),

@@ -6,6 +6,7 @@ from .intake import IdempotencyKey, Quote
 from .notify import CustomerMessage, MessageChannel, MessageKind, MessageOptOut, MessagePrefs, MessageState, PushSubscription
 from .offers import Offer, OfferStatus
 from .orders import HandoffCode, LocationFix, Order, OrderItem, OrderStatus, PickupCounter
+from .pod import CustomerFeedback, DeliveryProof, FeedbackIssue, IdDocument
 from .privacy import Grant, GrantPurpose, GrantScope, ProxySession, SealedRecord, SeenCallSid, Tier
 from .rtc import ChatMessage, Interaction, InteractionKind, Party
 from .safety import CustomerReport, ReportReason, RiderBlock, RiderLine
@@ -23,8 +24,12 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "ChatMessage",
+    "CustomerFeedback",
     "CustomerMessage",
     "CustomerReport",
+    "DeliveryProof",
+    "FeedbackIssue",
+    "IdDocument",
     "Dispatcher",
     "Event",
     "FailedAttempt",

@@ -31,6 +31,10 @@ class Store(models.Model):
     # service_radius_m around the store. Quotes and merchant orders outside it are refused (out_of_area).
     service_radius_m = models.PositiveIntegerField(default=8000)
     service_polygon = models.JSONField(null=True, blank=True)
+    # What a rider must show to close a delivery (services/pod.py, docs/proof-of-delivery.md).
+    pod_policy = models.CharField(max_length=16, choices=[
+        ("pin", "pin"), ("photo", "photo"), ("pin_photo", "pin_photo"), ("id_check", "id_check"),
+        ("leave_at_door", "leave_at_door")], default="pin")
 
     def __str__(self) -> str:
         return self.name

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.utils import timezone
 
 from .. import tokens
 from ..errors import NotFound
-from ..models import GrantScope, Order, OrderItem, OrderStatus, Rider, Store
+from ..models import DeliveryProof, GrantScope, Order, OrderItem, OrderStatus, Rider, Store
 from ..permissions import is_dispatcher, merchant_of, rider_of, staff_of
 from ..services.fleets import dispatcher_scope, fleet_merchant, orders_q, riders_q
 from ..services.pickup_numbers import business_date
@@ -36,6 +36,7 @@ def rider_orders(*, user) -> QuerySet[Order]:
         _orders()
         .select_related("sealed")
         .prefetch_related(Prefetch("grants", queryset=live.filter(), to_attr="live_address_grants"))
+        .annotate(pod_photo_taken=Exists(DeliveryProof.objects.filter(order=OuterRef("pk"), photo_sealed__isnull=False)))
         .filter(rider=rider, pk__in=live.values("order_id"))
         .order_by("-pk")
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -47,6 +48,9 @@ class Tracking:
     reach: dict[str, bool]
     door_wait: DoorWait | None = None
     exit: OrderExit | None = None
+    pod_photo: bool = False  # a delivery photo the link may show (GET /api/track/<token>/pod/photo/)
+    feedback: Any = None  # models.CustomerFeedback once sent; None before
+    feedback_open: bool = False  # delivered and none sent yet
 
 
 def tracking(order: Order, *, token: str) -> Tracking:
@@ -78,7 +82,19 @@ def tracking(order: Order, *, token: str) -> Tracking:
         reach=_reach(order, role="customer", token=token),
         door_wait=door_wait(order),
         exit=order_exit(order),
+        **_after_delivery(order),
     )
+
+
+def _after_delivery(order: Order) -> dict[str, Any]:
+    """The delivery photo and the feedback, once delivered (no query before)."""
+    if order.status != OrderStatus.DELIVERED:
+        return {}
+    from .pod import feedback_sent, order_proof
+
+    view = order_proof(order)
+    sent = feedback_sent(order)
+    return {"pod_photo": bool(view and view.photo), "feedback": sent, "feedback_open": sent is None}
 
 
 _ORDINALS = {1: gettext_noop("your first rider"), 2: gettext_noop("your second rider"),

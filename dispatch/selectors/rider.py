@@ -86,6 +86,7 @@ class RiderOrder:
     stop: int | None = None  # the order's place in the rider's delivery sequence (selectors.batches)
     attempt: DeliveryAttempt | None = None
     error: str = ""  # "unreadable": the vault could not open this order (`rider_order_unreadable`)
+    pod: dict[str, Any] | None = None  # what the store's proof-of-delivery policy asks (services/pod.py)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def rider_order(order: Order, *, user, stop: int | None = None) -> RiderOrder:
         reach={"customer": order.status != OrderStatus.CANCELLED, "store": order.status != OrderStatus.CANCELLED},
         stop=stop,
         attempt=delivery_attempt(order),
+        pod=_pod(order),
     )
 
 
@@ -147,6 +149,14 @@ def rider_order_unreadable(order: Order, *, stop: int | None = None) -> RiderOrd
     return RiderOrder(order=order, customer=RiderCustomer(order.display_name, order.phone_masked, None),
                       destination=Destination(tier="area", text=""), reach={"customer": False, "store": True},
                       stop=stop, attempt=None, error="unreadable")
+
+
+def _pod(order: Order) -> dict[str, Any]:
+    from ..services.pod import pod_requirements
+
+    need = pod_requirements(order)
+    return {"policy": need.policy, "pin": need.pin, "photo": need.photo, "id_check": need.id_check,
+            "photo_taken": bool(getattr(order, "pod_photo_taken", False))}
 
 
 def _rider_phone(order: Order, *, user) -> str | None:

@@ -52,10 +52,22 @@ from .orders import (
                     ItemLineOut,
                     ItemsOut,
                     MaskedOrderOut,
+                    MerchantOrderOut,
                     OrderCreatedOut,
                     RiderCustomerOut,
                     RiderOrderOut,
                     StoreOut,
+)
+from .pod import (
+                    PHOTO_RESPONSE,
+                    DeliverIn,
+                    FeedbackIn,
+                    FeedbackOut,
+                    FeedbackSentOut,
+                    PodOut,
+                    PodPhotoIn,
+                    PodPhotoOut,
+                    PodRequirementsOut,
 )
 from .rider import DutyOut, GeoStateIn, GeoStateOut, HandoffCodeOut, PickupCheckOut
 from .tracking import AddressSeenOut, TrackConsentOut, TrackingOut
@@ -74,6 +86,8 @@ __all__ = [
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",
     "OrderListQuery", "OrderPageOut", "QuoteIn", "QuoteOut",
+    "PHOTO_RESPONSE", "DeliverIn", "FeedbackIn", "FeedbackOut", "FeedbackSentOut", "MerchantOrderOut", "PodOut", "PodPhotoIn",
+    "PodPhotoOut", "PodRequirementsOut",
     "AlertAckIn", "AlertListQuery", "AlertOut", "GeoStateIn", "GeoStateOut", "SuggestionOut", "SuggestionsIn",
     "LineOut",
 ]

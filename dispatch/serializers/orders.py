@@ -9,6 +9,7 @@ from ..masking import masked_items
 from .common import NamedOut
 from .exits import DeliveryAttemptOut
 from .fields import IsoDateTimeField, OmitNoneSerializer
+from .pod import FeedbackOut, PodOut, PodRequirementsOut
 
 
 class CustomerOut(serializers.Serializer):
@@ -86,6 +87,14 @@ class MaskedOrderOut(serializers.Serializer):
     returned_at = IsoDateTimeField(allow_null=True)
 
 
+class MerchantOrderOut(MaskedOrderOut):
+    """The merchant's order detail: the masked order, how it was proved delivered, and the customer's feedback."""
+
+    pod = PodOut(source="pod_summary", allow_null=True, help_text="Null until delivered.")
+    feedback = FeedbackOut(source="feedback_view", allow_null=True,
+                           help_text="Null until the customer sends some; the text is masked.")
+
+
 class OrderCreatedOut(serializers.Serializer):
     """Renders `(order, tracking_url)`: the only time the link exists outside the customer's hands."""
 
@@ -148,6 +157,7 @@ class RiderOrderOut(serializers.Serializer):
                                                             "evidence an \"unreachable\" report needs; else null.")
     error = serializers.CharField(required=False, default="", help_text="\"unreadable\": the order's sealed record "
                                   "could not be opened; the row is masked (no address). Else empty.")
+    pod = PodRequirementsOut(help_text="What the store's proof-of-delivery policy asks at the door.")
 
 
 class DeliveredOut(serializers.Serializer):

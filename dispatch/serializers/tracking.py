@@ -7,6 +7,7 @@ from rest_framework import serializers
 from .exits import DoorWaitOut, OrderExitOut
 from .fields import IsoDateTimeField
 from .orders import ConsentOut
+from .pod import FeedbackSentOut
 
 
 class _TrackRiderOut(serializers.Serializer):
@@ -54,6 +55,10 @@ class TrackingOut(serializers.Serializer):
     door_wait = DoorWaitOut(allow_null=True, help_text="The rider's wait at the door, while it is on: a countdown.")
     exit = OrderExitOut(allow_null=True, help_text="Why the order left the road (cancelled, failed, returning, "
                                                    "returned), or null.")
+    pod_photo = serializers.BooleanField(help_text="Delivered with a photo the link may show: GET "
+                                                   "/api/track/<token>/pod/photo/ (within the retention window).")
+    feedback = FeedbackSentOut(allow_null=True, help_text="The feedback sent on this order, without its text.")
+    feedback_open = serializers.BooleanField(help_text="Delivered, and no feedback sent yet: the form may show.")
 
 
 class TrackConsentOut(serializers.Serializer):

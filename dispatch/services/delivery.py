@@ -24,6 +24,7 @@ from .audit import audit_record
 from .calls import call_sessions_window_set
 from .notify import message_enqueue
 from .orders import access_deadline_set, order_event
+from .pod import pod_input_refusal, pod_record, pod_requirements, pod_state_refusal
 from .privacy import address_tier, grant_create, live_grants
 from .states import Action, transition
 from .webhooks import courier_imminent_emit
@@ -108,35 +109,51 @@ def order_pin_unlock(*, order: Order, by, reason: str) -> int:
     return cleared
 
 
-def order_deliver(*, rider: Rider, order_id: int, pin: str) -> Order:
-    """Deliver with the customer's PIN. A wrong PIN is audited, and the audit commits before the refusal."""
-    order, refusal = _order_deliver_tx(rider=rider, order_id=order_id, pin=pin)
+def order_deliver(*, rider: Rider, order_id: int, pin: str | None = None, id_checked: bool = False,
+                  id_document: str = "") -> Order:
+    """Deliver with what the store's proof-of-delivery policy asks (services/pod.py): the customer's PIN, a photo
+    uploaded before, an ID check. A wrong PIN is audited, and the audit commits before the refusal."""
+    order, refusal = _order_deliver_tx(rider=rider, order_id=order_id, pin=pin, id_checked=id_checked,
+                                       id_document=id_document)
     if refusal is not None:
         raise refusal
     return order
 
 
 @transaction.atomic
-def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str) -> tuple[Order, DomainError | None]:
-    order = Order.objects.select_for_update().get(pk=order_id, rider=rider)
+def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str | None, id_checked: bool,
+                      id_document: str) -> tuple[Order, DomainError | None]:
+    order = Order.objects.select_for_update().select_related("store").get(pk=order_id, rider=rider)
+    lacking = pod_input_refusal(order=order, pin=pin, id_checked=id_checked, id_document=id_document)
+    if lacking is not None:
+        raise lacking
     if order.status == OrderStatus.DELIVERED:
         raise DomainError(_("This order is already delivered."), code="already_delivered")
     if order.status != OrderStatus.PICKED_UP:
         raise DomainError(_("Pick the order up at the store before delivering it."), code="not_picked_up")
-    key = ("pin", order.pk)
-    if failed_attempt_counts(keys=[key], window=PIN_WINDOW)[key] >= PIN_TRIES:
-        raise DomainError(_("Too many wrong PINs. Call the customer or dispatch."), code="pin_locked")
-    if not tokens.pin_matches(token_digest=order.tracking_token_digest, stored_digest=order.delivery_pin_digest, pin=pin):
-        failed_attempt_note(scope="pin", key=order.pk, window=PIN_WINDOW)
-        audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
-        return order, Invalid(_("That PIN is not right. Ask the customer again."), code="wrong_pin")
+    missing = pod_state_refusal(order=order)
+    if missing is not None:
+        raise missing
+    need_pin = pod_requirements(order).pin
+    if need_pin:
+        key = ("pin", order.pk)
+        if failed_attempt_counts(keys=[key], window=PIN_WINDOW)[key] >= PIN_TRIES:
+            raise DomainError(_("Too many wrong PINs. Call the customer or dispatch."), code="pin_locked")
+        if not tokens.pin_matches(token_digest=order.tracking_token_digest, stored_digest=order.delivery_pin_digest,
+                                  pin=pin or ""):
+            failed_attempt_note(scope="pin", key=order.pk, window=PIN_WINDOW)
+            audit_record(actor=rider.user, action="delivery.wrong_pin", order=order)
+            return order, Invalid(_("That PIN is not right. Ask the customer again."), code="wrong_pin")
+    proof = pod_record(order=order, rider=rider, pin_checked=need_pin, id_document=id_document)
     now = timezone.now()
     transition(order, Action.DELIVER)
     order.delivered_at = now
     order.save(update_fields=["status", "delivered_at"])
     access_deadline_set(order=order, rider=rider)
     call_sessions_window_set(order=order, delivered_at=now)
-    audit_record(actor=rider.user, action="order.delivered", order=order)
+    audit_record(actor=rider.user, action="order.delivered", order=order,
+                 data={"pod": proof.policy, "id_document": proof.id_document or None,
+                       "photo": proof.photo_sealed is not None})
     order_event(order)
     message_enqueue(order=order, kind=MessageKind.DELIVERED)
     transaction.on_commit(lambda: schedule_revocation(order.pk), robust=True)

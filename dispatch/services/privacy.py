@@ -17,6 +17,8 @@ from .. import vault
 from ..models import (
     AuditEvent,
     ChatMessage,
+    CustomerFeedback,
+    DeliveryProof,
     Grant,
     GrantPurpose,
     GrantScope,
@@ -211,6 +213,44 @@ def customer_phone_for_message(*, order: Order, message_id: int, allowed: bool) 
     return payload["phone"]
 
 
+# --- Proof of delivery and the customer's feedback (models/pod.py) -----------------------------------------
+def pod_photo_seal(*, order: Order, jpeg: bytes) -> bytes:
+    """A delivery photo (already stripped of metadata, dispatch/photos.py), sealed under the order's data key."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, jpeg, aad=_aad(order.pk), label=b"pod-photo")
+
+
+def pod_photo_open(*, order: Order, sealed: bytes, actor=None, party: str) -> bytes:
+    """The photo's JPEG for a party the caller has authorised (`party`: "merchant" or "customer"), within the
+    retention window only. Audited. ShreddedError once the order's data was erased or its retention is over."""
+    if order.retention_due_at <= timezone.now():
+        raise ShreddedError("past the retention window")
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    jpeg = vault.open_under(record.key_id, record.wrapped_key, sealed, aad=_aad(order.pk), label=b"pod-photo")
+    audit_record(actor=actor, action="pod.photo_viewed", order=order, data={"party": party})
+    return jpeg
+
+
+def feedback_text_seal(*, order: Order, text: str) -> bytes:
+    """The customer's free text on their feedback (it may name someone), sealed under the order's data key."""
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    return vault.seal_under(record.key_id, record.wrapped_key, text.encode(), aad=_aad(order.pk), label=b"feedback")
+
+
+def feedback_text_open(*, order: Order, sealed: bytes, actor=None) -> str | None:
+    """The feedback's text for the order's merchant, with phone numbers and e-mail addresses masked
+    (masking.mask_free_text). Audited; None once the order's data was erased."""
+    from ..masking import mask_free_text
+
+    record = SealedRecord.objects.only("key_id", "wrapped_key").get(order=order)
+    try:
+        text = vault.open_under(record.key_id, record.wrapped_key, sealed, aad=_aad(order.pk), label=b"feedback")
+    except ShreddedError:
+        return None
+    audit_record(actor=actor, action="feedback.read", order=order, data={"party": "merchant"})
+    return mask_free_text(text.decode())
+
+
 def live_grants(*, now: datetime | None = None):
     now = now or timezone.now()
     return Grant.objects.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
@@ -361,6 +401,9 @@ def order_shred(*, order: Order) -> None:
     ChatMessage.objects.filter(order=order).delete()
     IdempotencyKey.objects.filter(order=order).delete()  # its sealed answer can no longer be opened
     Quote.objects.filter(order=order).update(point_digest="")  # a digest still confirms a guessed door
+    # Unreadable already (the key is gone); the ciphertexts go too.
+    DeliveryProof.objects.filter(order=order).update(photo_sealed=None)
+    CustomerFeedback.objects.filter(order=order).update(text_sealed=None)
     audit_record(action="order.shredded", order=order, data=erased)
 
 

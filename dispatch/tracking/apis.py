@@ -11,12 +11,23 @@ from rest_framework.views import APIView
 
 from .. import selectors
 from ..errors import DomainError, Invalid
+from ..photos import photo_response
 from ..selectors.messages import messages_state
-from ..serializers import StrictBooleanField, TrackCallOut, TrackConsentOut, TrackingOut
+from ..selectors.pod import pod_photo
+from ..serializers import (
+    PHOTO_RESPONSE,
+    FeedbackIn,
+    FeedbackSentOut,
+    StrictBooleanField,
+    TrackCallOut,
+    TrackConsentOut,
+    TrackingOut,
+)
 from ..serializers.messages import PushSubscriptionIn, TrackMessagesIn, TrackMessagesOut
 from ..services.calls import call_route_for_customer, call_session_start, sandbox_carrier_enabled
 from ..services.notify import messages_opt_out, push_subscribe
 from ..services.orders import order_marketing_withdraw
+from ..services.pod import feedback_submit
 from .limits import TrackThrottle
 
 
@@ -80,6 +91,7 @@ class TrackingMessagesApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(responses=TrackMessagesOut)
     def get(self, request, token: str):
@@ -103,6 +115,7 @@ class TrackingPushApi(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
     error_statuses = (409,)
 
     @extend_schema(request=PushSubscriptionIn, responses={201: TrackMessagesOut})
@@ -113,3 +126,36 @@ class TrackingPushApi(APIView):
         if push_subscribe(order=order, subscription=data.validated_data) is None:
             raise DomainError(_("Messages about this order are stopped."), code="messages_stopped")
         return Response(TrackMessagesOut(messages_state(order=order)).data, status=201)
+
+
+class TrackingFeedbackApi(APIView):
+    """The customer's rating and issue report, once the order is delivered: once per order (409
+    `feedback_exists`, `not_delivered`); 404 once the link expired. The text is sealed and only the merchant
+    reads it, masked."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
+    error_statuses = (409,)
+
+    @extend_schema(request=FeedbackIn, responses={201: FeedbackSentOut})
+    def post(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        data = FeedbackIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        feedback = feedback_submit(order=order, rating=v.get("rating"), issue=v["issue"], text=v["text"].strip())
+        return Response(FeedbackSentOut(feedback).data, status=201)
+
+
+class TrackingPodPhotoApi(APIView):
+    """The delivery photo for the link's holder, while the link lives and within the retention window. Audited."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
+
+    @extend_schema(responses={(200, "image/jpeg"): PHOTO_RESPONSE})
+    def get(self, request, token: str):
+        order = selectors.order_by_tracking_token(token=token)
+        return photo_response(pod_photo(order=order, party="customer"))

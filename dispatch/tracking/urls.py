@@ -13,4 +13,6 @@ api_urlpatterns = [
     path("track/<str:token>/consent/", apis.TrackingConsentApi.as_view()),
     path("track/<str:token>/messages/", apis.TrackingMessagesApi.as_view()),
     path("track/<str:token>/push/", apis.TrackingPushApi.as_view()),
+    path("track/<str:token>/feedback/", apis.TrackingFeedbackApi.as_view()),
+    path("track/<str:token>/pod/photo/", apis.TrackingPodPhotoApi.as_view()),
 ]

@@ -124,6 +124,15 @@ export const MESSAGES = {
   idempotency_mismatch: gettext("This Idempotency-Key was used for a different request."),
   bad_idempotency_key: gettext("An Idempotency-Key is 1 to 255 printable ASCII characters."),
   bad_cursor: gettext("That cursor is not one this list gave out."),
+  photo_required: gettext("A delivery photo is needed: take it before delivering."),
+  id_check_required: gettext("The ID check is needed: tick it and choose the document."),
+  pin_required: gettext("Enter the customer's PIN."),
+  photo_not_needed: gettext("This store does not ask for a delivery photo here."),
+  not_an_image: gettext("That file is not a photo. Take the photo again."),
+  photo_too_large: gettext("The photo is too large. Take it again at a lower size."),
+  not_delivered: gettext("Feedback opens once your order is delivered."),
+  feedback_exists: gettext("You already sent feedback on this order. Thank you."),
+  feedback_empty: gettext("Choose a rating or an issue."),
 };
 
 // The human message for an ApiError (or {code, detail}); the server's own detail when the code is unknown.

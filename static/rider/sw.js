@@ -2,7 +2,7 @@
 // scripts, styles, icons and Leaflet files. Never an /api/ answer, never a page (pages are
 // network-first and never stored), never a map tile, never anything from another origin.
 
-const SHELL_CACHE = "rider-shell-v2";
+const SHELL_CACHE = "rider-shell-v3";
 const SHELL = [
   "/static/common/site.css",
   "/static/common/api.js",
@@ -26,6 +26,7 @@ const SHELL = [
   "/static/rider/js/order-actions.js",
   "/static/rider/js/order-list.js",
   "/static/rider/js/order-view.js",
+  "/static/rider/js/pod.js",
   "/static/rider/js/position-status.js",
   "/static/rider/js/returns.js",
   "/static/rider/js/safety.js",

@@ -17,7 +17,7 @@ from tests.factories import order_payload
 
 TRACKING_KEYS = {"order_id", "status", "pickup_code", "store", "rider", "delivery_pin", "consent", "call_number",
                  "address_seen", "access_revoked_at", "access_ended", "access_ends_at", "expires_at", "reach", "exit",
-                 "door_wait"}
+                 "door_wait", "pod_photo", "feedback", "feedback_open"}
 
 
 def _token(created: dict) -> str:

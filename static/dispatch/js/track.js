@@ -10,6 +10,7 @@ import { fmt, gettext } from "../../common/ui.js";
 import { dayAndClock, headline, renderApproach, renderCall, renderConsent, renderPin, renderSeen, renderSteps, setText,
   telLine } from "./track/view.js";
 import { renderExit } from "./track/exit.js";
+import { renderAfterDelivery } from "./track/feedback.js";
 import { setupMessages } from "./track/messages.js";
 
 const { token, sw } = JSON.parse($("track-config").textContent);
@@ -54,6 +55,7 @@ function render(d) {
   renderConsent(d);
   renderSeen(d);
   renderExit(d);
+  renderAfterDelivery(d, base, load);
   $("expires").textContent = fmt(gettext("This page works until %(when)s."), { when: dayAndClock(d.expires_at) });
   document.body.dataset.status = d.status;
   document.body.dataset.ready = "true";

@@ -1,5 +1,5 @@
 // What an order's screen does (mixed into OrderView): the counter code (shown on demand, renewed as it
-// expires), the masked call, "I'm here", and the delivery with the customer's PIN.
+// expires), the masked call, "I'm here", and the delivery with what the store's policy asks (pod.js).
 import { api } from "../../common/api.js";
 import { toast } from "../../common/dom.js";
 import { fmt, gettext } from "../../common/ui.js";
@@ -105,18 +105,24 @@ export const orderActions = {
     const pin = r.pin.value.trim();
     r.pinErr.textContent = "";
     r.pin.removeAttribute("aria-invalid");
-    if (!/^[0-9]{4}$/.test(pin)) {
+    if (!r.pinBlock.hidden && !/^[0-9]{4}$/.test(pin)) {
       r.pinErr.textContent = gettext("Enter the 4-digit PIN the customer tells you.");
       r.pin.setAttribute("aria-invalid", "true");
       r.pin.focus();
       return;
     }
+    const body = this.podBody(pin); // what the store's proof-of-delivery policy asks (pod.js)
+    if (!body) return;
     try {
       const data = await withBusy(r.deliverBtn,
-        () => api(`/api/rider/orders/${this.id}/deliver/`, { method: "POST", body: { pin } }), { ok: "Delivered. Thank you!" });
+        () => api(`/api/rider/orders/${this.id}/deliver/`, { method: "POST", body }), { ok: gettext("Delivered. Thank you!") });
       r.pin.value = "";
       this.onChanged(this.id, data);
     } catch (err) {
+      if (err.code === "photo_required" || err.code === "id_check_required") {
+        (err.code === "photo_required" ? r.photoStatus : r.idErr).textContent = err.detail;
+        return;
+      }
       r.pinErr.textContent = (err.errors && err.errors.pin && err.errors.pin[0]) || err.detail;
       r.pinErr.dataset.code = err.code || "";
       r.pin.setAttribute("aria-invalid", "true");

@@ -12,6 +12,7 @@ import { DOOR_PART_LABELS, NEXT_TEXT, copyText, mapsLink } from "./next-action.j
 import { orderActions } from "./order-actions.js";
 import { attemptActions, buildAttempt } from "./attempt.js";
 import { openReport } from "./safety.js";
+import { buildPod, podActions } from "./pod.js";
 
 export class OrderView {
   constructor(order, { cfg, onBack, onChanged, onHere, lastFix, rtc = null, onFailed = null }) {
@@ -114,10 +115,11 @@ export class OrderView {
       maxlength: "4", autocomplete: "off", required: true, "aria-describedby": `pin-hint-${id} pin-err-${id}` });
     r.pinErr = el("p", { class: "field-error", id: `pin-err-${id}`, role: "alert" });
     r.deliverBtn = el("button", { type: "submit", class: "btn btn-primary btn-block", "data-action": "deliver" }, gettext("Deliver"));
-    r.deliverForm = el("form", { class: "deliver-form", novalidate: true, onsubmit: (e) => this.deliver(e) },
-      el("label", { for: pinId }, gettext("Delivery PIN")),
+    r.pinBlock = el("div", { class: "pin-block" }, el("label", { for: pinId }, gettext("Delivery PIN")),
       el("p", { class: "muted", id: `pin-hint-${id}` }, gettext("Ask the customer for their 4-digit PIN.")),
-      r.pin, r.pinErr, r.deliverBtn);
+      r.pin, r.pinErr);
+    r.deliverForm = el("form", { class: "deliver-form", novalidate: true, onsubmit: (e) => this.deliver(e) },
+      ...buildPod(this), r.pinBlock, r.deliverBtn);
     r.deliver = el("section", { class: "card deliver", "aria-labelledby": `deliver-h-${id}` },
       el("h3", { id: `deliver-h-${id}` }, gettext("Hand over")), r.deliverForm);
     r.done = el("section", { class: "card done", role: "status" });
@@ -127,7 +129,7 @@ export class OrderView {
     r.callNext = el("button", { type: "button", class: "btn", "data-action": "call-next",
       onclick: (e) => { this.r.customer.scrollIntoView({ block: "center" }); this.call(e.currentTarget); } }, NEXT_TEXT.call);
     r.deliverNext = el("button", { type: "button", class: "btn btn-primary", "data-action": "deliver-next",
-      onclick: () => { this.r.deliver.scrollIntoView({ block: "center" }); this.r.pin.focus({ preventScroll: true }); } },
+      onclick: () => { this.r.deliver.scrollIntoView({ block: "center" }); if (!this.r.pinBlock.hidden) this.r.pin.focus({ preventScroll: true }); } },
     NEXT_TEXT.deliver);
     r.next = el("div", { class: "next-action", "data-role": "next-action", role: "group", "aria-label": NEXT_TEXT.group },
       r.codeBtn, r.navNext, r.callNext, r.deliverNext);
@@ -223,6 +225,7 @@ export class OrderView {
     r.sensitive.textContent = order.items.sensitive_summary || "";
 
     r.deliver.hidden = status !== "picked_up";
+    this.updatePod(order);
     this.updateAttempt(order);
     r.codeBtn.hidden = r.pickup.hidden;
     r.callNext.hidden = status !== "picked_up";
@@ -278,4 +281,4 @@ export class OrderView {
   }
 }
 
-Object.assign(OrderView.prototype, orderActions, attemptActions);
+Object.assign(OrderView.prototype, orderActions, attemptActions, podActions);

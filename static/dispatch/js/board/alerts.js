@@ -105,6 +105,10 @@ export function describeAlert(a) {
       : gettext("%(rider)s reported the customer of order %(order)s (%(reason)s)."),
     { rider: riderName(a.rider), order: orderCode(a.order), reason })];
   }
+  if (a.kind === "rate" && d.what === "rider_conduct") {
+    return [gettext("Customer complaint"), fmt(gettext("The customer of order %(order)s reported how %(rider)s behaved."),
+      { order: orderCode(a.order), rider: riderName(a.rider) })];
+  }
   if (a.kind === "rate" && RATES[d.what]) {
     const who = a.rider != null ? riderName(a.rider) : storeName(a.store);
     return [title, fmt(RATES[d.what], { count: d.count, who, minutes: Math.round((d.window_s || 0) / 60), limit: d.limit })];
