@@ -216,8 +216,15 @@ def test_a_lost_task_is_sent_by_the_sweep_and_a_day_old_message_is_not(merchant,
     assert (lost.state, old.state, old.reason) == ("sent", "failed", "stale")
 
 
-def test_store_requires_pin_is_the_one_switch():
-    assert notify.store_requires_pin(object()) is True
+def test_store_requires_pin_follows_the_proof_of_delivery_policy():
+    """The messages carry the PIN exactly where the rider will ask for it at the door."""
+    from dispatch.models import Store
+    from dispatch.services.pod import POLICIES
+
+    for policy, (pin, _photo, _id) in POLICIES.items():
+        assert notify.store_requires_pin(Store(pod_policy=policy)) is pin, policy
+    assert [p for p in POLICIES if notify.store_requires_pin(Store(pod_policy=p))] == ["pin", "pin_photo", "id_check"]
+    assert notify.store_requires_pin(object()) is True  # no policy known: the PIN, as before
 
 
 @pytest.mark.django_db

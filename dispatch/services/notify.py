@@ -51,10 +51,13 @@ class MessageRetry(Exception):
 
 
 def store_requires_pin(store: Store) -> bool:
-    """Whether this store's deliveries need the customer's PIN, so the messages carry it. Every store does today.
-    When the proof-of-delivery policy (Store.pod_policy) exists, this must follow it: True for "pin" and
-    "pin_photo", False for "photo", "id_check" and "leave_at_door". It is the only place that decides."""
-    return True
+    """Whether this store's deliveries need the customer's PIN, so the messages carry it: as its proof-of-delivery
+    policy says (services/pod.py POLICIES: "pin", "pin_photo" and "id_check" ask for it; "photo" and
+    "leave_at_door" do not). It is the only place that decides."""
+    from .pod import POLICIES
+
+    policy = getattr(store, "pod_policy", "pin")
+    return POLICIES.get(policy, POLICIES["pin"])[0]
 
 
 def language_pick(requested: str | None, store: Store) -> str:
