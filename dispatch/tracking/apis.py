@@ -28,13 +28,12 @@ from ..services.calls import call_route_for_customer, call_session_start, sandbo
 from ..services.notify import messages_opt_out, push_subscribe
 from ..services.orders import order_marketing_withdraw
 from ..services.pod import feedback_submit
-from .limits import TrackThrottle
+from .limits import TrackLimited
 
 
-class TrackingApi(APIView):
+class TrackingApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(responses=TrackingOut)
     def get(self, request, token: str):
@@ -46,12 +45,11 @@ class MarketingWithdrawIn(serializers.Serializer):
     marketing = StrictBooleanField()
 
 
-class TrackingConsentApi(APIView):
+class TrackingConsentApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The customer withdraws marketing consent. Withdrawal only: the link is a bearer capability, not a signature."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(request=MarketingWithdrawIn, responses=TrackConsentOut)
     def post(self, request, token: str):
@@ -64,13 +62,12 @@ class TrackingConsentApi(APIView):
         return Response(TrackConsentOut(order).data)
 
 
-class TrackingCallApi(APIView):
+class TrackingCallApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The customer's call button: a masked session with their rider. In the sandbox it also places
     the call from the customer's phone, and answers who was reached, never a number."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
     error_statuses = (409,)  # no rider yet, or no proxy number free
 
     @extend_schema(request=None, responses=TrackCallOut)
@@ -86,12 +83,11 @@ class TrackingCallApi(APIView):
         return Response(TrackCallOut(out).data)
 
 
-class TrackingMessagesApi(APIView):
+class TrackingMessagesApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The customer's messages about this order: whether they still come, and "stop messages"."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(responses=TrackMessagesOut)
     def get(self, request, token: str):
@@ -109,13 +105,12 @@ class TrackingMessagesApi(APIView):
         return Response(TrackMessagesOut(messages_state(order=order)).data)
 
 
-class TrackingPushApi(APIView):
+class TrackingPushApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The tracking page's Web Push subscription, after the customer opted in with the button. 409
     `messages_stopped` once messages are stopped: subscribing again cannot undo that."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
     error_statuses = (409,)
 
     @extend_schema(request=PushSubscriptionIn, responses={201: TrackMessagesOut})
@@ -128,14 +123,13 @@ class TrackingPushApi(APIView):
         return Response(TrackMessagesOut(messages_state(order=order)).data, status=201)
 
 
-class TrackingFeedbackApi(APIView):
+class TrackingFeedbackApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The customer's rating and issue report, once the order is delivered: once per order (409
     `feedback_exists`, `not_delivered`); 404 once the link expired. The text is sealed and only the merchant
     reads it, masked."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
     error_statuses = (409,)
 
     @extend_schema(request=FeedbackIn, responses={201: FeedbackSentOut})
@@ -148,12 +142,11 @@ class TrackingFeedbackApi(APIView):
         return Response(FeedbackSentOut(feedback).data, status=201)
 
 
-class TrackingPodPhotoApi(APIView):
+class TrackingPodPhotoApi(TrackLimited, APIView):  # the address's limit (tracking/limits.py)
     """The delivery photo for the link's holder, while the link lives and within the retention window. Audited."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [TrackThrottle]  # per address (dispatch/tracking/limits.py)
 
     @extend_schema(responses={(200, "image/jpeg"): PHOTO_RESPONSE})
     def get(self, request, token: str):

@@ -9,7 +9,7 @@ from ..rtc_consumer import RtcMixin
 from ..selectors import order_by_tracking_token
 from ..services.events import events_since, group_track
 from ..services.rtc import Caller
-from .limits import scope_address, track_try
+from .limits import scope_address, track_missed, track_try
 
 
 class TrackConsumer(RtcMixin, EventConsumer):
@@ -23,6 +23,7 @@ class TrackConsumer(RtcMixin, EventConsumer):
             return None  # over the address's tracking limit: refused as an unknown link is
         order = await database_sync_to_async(self._lookup)()
         if order is None:
+            await database_sync_to_async(track_missed)(scope_address(self.scope))
             return None
         self.order_id = order.pk
         return [group_track(order.pk)]

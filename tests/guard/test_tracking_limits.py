@@ -1,6 +1,7 @@
-"""Tracking links cannot be guessed at speed: per client address, TRACKING_RATE_LIMIT tries a minute across the
-page, the API and the socket; over it 429 with Retry-After. Unknown and expired links answer as before under
-the limit; another address is unaffected. The clock is the limiter's own, moved by hand: no sleeping."""
+"""Tracking links cannot be guessed at speed: per client address, TRACKING_RATE_LIMIT misses a minute across the
+page, the API and the socket; over it every try from the address is 429 with Retry-After. Unknown and expired
+links answer as before under the limit; another address is unaffected; customers sharing one address are never
+refused for their own traffic. The clock is the limiter's own, moved by hand: no sleeping."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_the_limit_is_a_setting(clock, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_tracking_socket_connect_counts_and_is_refused_over_the_limit(clock, settings, assigned_order):
+def test_the_tracking_socket_connect_counts_misses_and_is_refused_over_the_limit(clock, settings, assigned_order):
     from asgiref.sync import async_to_sync
 
     from tests.security.socket_helpers import communicator
@@ -66,15 +67,35 @@ def test_the_tracking_socket_connect_counts_and_is_refused_over_the_limit(clock,
     settings.TRACKING_RATE_LIMIT = 3
     token = assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
 
-    async def connects(ip: str, n: int) -> list[bool]:
+    async def connects(ip: str, link: str, n: int) -> list[bool]:
         results = []
         for _ in range(n):
-            comm = communicator(f"/ws/track/{token}/")
+            comm = communicator(f"/ws/track/{link}/")
             comm.scope["client"] = (ip, 5000)
             connected, _ = await comm.connect(timeout=3)
             results.append(connected)
             await comm.disconnect()
         return results
 
-    assert async_to_sync(connects)("203.0.113.42", 4) == [True, True, True, False]
-    assert async_to_sync(connects)("198.51.100.42", 1) == [True]
+    # The customer's own page reconnecting, again and again: never a miss, never refused.
+    assert async_to_sync(connects)("203.0.113.42", token, 5) == [True] * 5
+    # Three guessed links from that address: then even the real link is refused (no oracle for a guesser).
+    assert async_to_sync(connects)("203.0.113.42", "guessed" + "a" * 30, 3) == [False] * 3
+    assert async_to_sync(connects)("203.0.113.42", token, 1) == [False]
+    assert async_to_sync(connects)("198.51.100.42", token, 1) == [True]
+
+
+def test_customers_sharing_one_address_are_never_refused_for_their_own_traffic(clock, assigned_order):
+    """A carrier's NAT: hundreds of customers' pages behind one address, polling their live links. Only misses
+    count, so 1,000 answers a minute of real links from one address all come back; the address's misses still
+    lock it after the limit."""
+    token = assigned_order["tracking_url"].rstrip("/").rsplit("/", 1)[1]
+    ip = "203.0.113.50"
+    statuses = []
+    for i in range(1000):
+        url = f"/api/track/{token}/" if i % 10 else f"/t/{token}/"
+        statuses.append(_client.get(url, REMOTE_ADDR=ip).status_code)
+        clock["t"] += 0.05
+    assert statuses == [200] * 1000
+    assert [_guess(i, ip).status_code for i in range(61)] == [404] * 60 + [429]
+    assert _client.get(f"/api/track/{token}/", REMOTE_ADDR=ip).status_code == 429
