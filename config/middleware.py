@@ -4,6 +4,7 @@ and the HTTP benchmark. On by default in demo mode only (SERVER_TIMING)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from datetime import datetime
 from importlib import import_module
@@ -23,6 +24,24 @@ class ServerTimingMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+        return response
+
+
+SERVED_BY = secrets.token_hex(8)  # this process's opaque id: no host, port or pid
+
+
+class ServedByMiddleware:
+    """`X-Served-By: <a random id of this process>` on every response, only with SERVED_BY_HEADER (tests that
+    check which of several servers behind a load balancer answered). Off in production: nothing to fingerprint."""
+
+    def __init__(self, get_response):
+        if not settings.SERVED_BY_HEADER:
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response["X-Served-By"] = SERVED_BY
         return response
 
 

@@ -108,7 +108,8 @@ class Template:
 
 class LiveStack:
     def __init__(self, tmp: Path, *, servers: int = 1, workers: bool = False, beat: bool = False,
-                 database_url: str = "", redis_url: str = "", env: dict[str, str] | None = None):
+                 database_url: str = "", redis_url: str = "", env: dict[str, str] | None = None,
+                 server_args: list[str] | None = None):
         self.tmp = Path(tmp)
         self.n_servers = servers
         self.with_worker = workers
@@ -116,6 +117,7 @@ class LiveStack:
         self.base_db_url = database_url
         self.redis_url = redis_url
         self.extra_env = env or {}
+        self.server_args = list(server_args or [])  # extra daphne options, e.g. a deployment's proxy headers
         self.procs: list[subprocess.Popen] = []
         self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.ports: list[int] = []
@@ -167,7 +169,7 @@ class LiveStack:
         for i in range(self.n_servers):
             port = free_port()
             self.ports.append(port)
-            self._spawn(f"daphne{i}", [*SERVER, "-b", "127.0.0.1", "-p", str(port),
+            self._spawn(f"daphne{i}", [*SERVER, *self.server_args, "-b", "127.0.0.1", "-p", str(port),
                                        "config.asgi:application"], {"PORT": str(port)})
         if self.with_worker:
             self._spawn("worker", [str(BIN / "celery"), "-A", "config", "worker", "--pool=solo",

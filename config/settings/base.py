@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.ServerTimingMiddleware",
+    "config.middleware.ServedByMiddleware",  # only with SERVED_BY_HEADER (tests)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ answers here: hashed, compressed, cached a year
     "dispatch.middleware.PathCharactersMiddleware",
@@ -105,6 +106,7 @@ MIDDLEWARE = [
 ]
 
 SERVER_TIMING = env.bool("SERVER_TIMING", default=DEMO_MODE)  # the Server-Timing header (config/middleware.py)
+SERVED_BY_HEADER = env.bool("SERVED_BY_HEADER", default=False)  # X-Served-By: a per-process random id (tests)
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
