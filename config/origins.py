@@ -1,7 +1,8 @@
 """The websocket handshake's Origin check: scheme, host and port.
 
 A socket is accepted only when its Origin is one of `CSRF_TRUSTED_ORIGINS` (a `*.` host wildcard
-as Django allows there) or the site's own origin: the scheme the server sees (`wss` is https) with
+as Django allows there) or the site's own origin: the scheme the server sees (`wss` is https; behind a proxy,
+SECURE_PROXY_SSL_HEADER decides, as for HTTP) with
 the Host the client sent, which must itself be in `ALLOWED_HOSTS` (else a rebound DNS name would be
 "same origin" with itself). A handshake without Origin, or with `null`, is refused: browsers always
 send one, and a native client can send the site's origin like a browser does.
@@ -40,8 +41,22 @@ def own_origin(scope) -> Origin | None:
     domain, _ = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
         return None
-    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    scheme = "https" if secure(scope) else "http"
     return parse_origin(f"{scheme}://{host}")
+
+
+def secure(scope) -> bool:
+    """Whether the client reached the site over TLS: the scope's scheme, or, behind a TLS-terminating proxy,
+    SECURE_PROXY_SSL_HEADER as Django reads it for HTTP (daphne puts no scheme in a websocket's scope, so
+    without this a socket behind nginx took the site's origin for http:// and accepted an http:// page)."""
+    if scope.get("scheme") in ("wss", "https"):
+        return True
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if not proxy:
+        return False
+    name, value = proxy
+    got = _header(scope, name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin-1"))
+    return got is not None and got.split(",", 1)[0].strip() == value
 
 
 def trusted(origin: Origin, scope) -> bool:
