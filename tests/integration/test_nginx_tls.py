@@ -178,7 +178,8 @@ def front(tmp_path_factory):
            "SESSION_COOKIE_SECURE": "1", "CSRF_COOKIE_SECURE": "1",
            # nginx redirects plain http; the harness's readiness probe talks plain http to each daphne directly.
            "SECURE_SSL_REDIRECT": "0",
-           "ALLOWED_HOSTS": "localhost,127.0.0.1", # Not the site's own origin: the socket's Origin check must see https by itself (SECURE_PROXY_SSL_HEADER).
+           "ALLOWED_HOSTS": "localhost,127.0.0.1",
+           # Not the site's own origin: the socket's Origin check must see https by itself (SECURE_PROXY_SSL_HEADER).
            "CSRF_TRUSTED_ORIGINS": "https://elsewhere.example.org",
            "AXES_FAILURE_LIMIT": str(FAILURE_LIMIT), "LOGIN_BACKOFF_AFTER": "100"}
     with LiveStack(tmp / "stack", servers=2, database_url=db if (db and redis) else "",
