@@ -26,6 +26,32 @@ class ServerTimingMiddleware:
         return response
 
 
+class HealthProbeMiddleware:
+    """First in MIDDLEWARE: GET/HEAD /healthz and /readyz are answered here, before the host check (a load balancer
+    probes by address), the HTTPS redirect (it probes the backend over plain HTTP), sessions, CSRF, the login
+    lockout and every rate limit. The answers name no host and hold no secret (dispatch/views.py)."""
+
+    PATHS = {"/healthz": "HealthzApi", "/readyz": "ReadyzApi"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.views: dict = {}
+
+    def __call__(self, request):
+        name = self.PATHS.get(request.path_info)
+        if name is None or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        view = self.views.get(name)
+        if view is None:
+            from dispatch import views
+
+            view = self.views[name] = getattr(views, name).as_view()
+        response = view(request)
+        response.render()
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 class SyncChainMiddleware:
     """Last in MIDDLEWARE, and sync-only: Django then runs the whole middleware chain as sync code in
     one thread under ASGI. Left to itself it runs each middleware's hooks as async code and hops to
