@@ -210,3 +210,131 @@ def test_a_real_process_on_the_scale_profile_names_what_it_cannot_reach(tmp_path
     assert status == "503"
     assert json.loads(body) == {"ok": False, "failing": ["database", "redis", "broker"]}
     assert "pw-not-printed" not in done.stdout + done.stderr
+
+
+# --- manage.py preflight ------------------------------------------------------------------------------------------
+
+def _key32() -> str:
+    import base64
+    import secrets
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def _production_env(tmp_path, **extra) -> dict[str, str]:
+    """A production configuration (no DEMO_MODE, no TESTING) on the embedded profile, every key set."""
+    import secrets
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "DEMO_MODE", "TESTING")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "VAR_DIR": str(tmp_path),
+                "SECRET_KEY": secrets.token_urlsafe(50), "VAULT_MASTER_KEY": _key32(), "VAULT_DIGEST_KEY": _key32(),
+                "TOKEN_DIGEST_KEY": secrets.token_urlsafe(32), "AUDIT_ANCHOR_KEY": secrets.token_urlsafe(32),
+                "ALLOWED_HOSTS": "delivery.example", "PUBLIC_BASE_URL": "https://delivery.example",
+                "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https", "TRUSTED_PROXY_COUNT": "1",
+                "TILE_URL": f"http://127.0.0.1:{closed_port()}/{{z}}/{{x}}/{{y}}.png",
+                "ICE_SERVERS": '[{"urls": ["stun:stun.example.net:3478", "turn:turn.example.net:3478"]}]',
+                "TURN_SECRET": secrets.token_urlsafe(24)})
+    env.update(extra)
+    return env
+
+
+def _preflight(env: dict[str, str]) -> tuple[int, dict[str, tuple[str, str]], str]:
+    done = subprocess.run([sys.executable, "manage.py", "preflight", "--no-color"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    lines = {}
+    for line in done.stdout.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) == 3 and parts[0] in ("OK", "WARN", "FAIL"):
+            lines[parts[1]] = (parts[0], parts[2])
+    return done.returncode, lines, done.stdout + done.stderr
+
+
+def _assert_no_secret(env: dict[str, str], output: str) -> None:
+    for name in (*SECRET_SETTINGS, "TURN_SECRET"):
+        if env.get(name):
+            assert env[name] not in output, name
+
+
+def test_preflight_passes_a_demo_configuration_with_warnings_only(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TESTING")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "DEMO_MODE": "1", "VAR_DIR": str(tmp_path),
+                "TILE_URL": f"http://127.0.0.1:{closed_port()}/{{z}}/{{x}}/{{y}}.png"})
+    code, lines, output = _preflight(env)
+    assert code == 0, output
+    assert set(lines) == {"keys", "deploy", "tls", "ice_servers", "tiles", "database", "redis", "broker",
+                          "migrations", "audit_anchor"}
+    assert lines["keys"][0] == "OK" and lines["database"][0] == "OK" and lines["broker"][0] == "OK"
+    assert lines["tiles"][0] == "WARN"  # unreachable tiles warn, never fail
+    assert "FAIL" not in {level for level, _ in lines.values()}
+    assert "preflight: OK" in output
+    demo_keys = [(tmp_path / name).read_text().strip() for name in ("secret_key", "vault.key", "vault_digest.key",
+                                                                  "token_digest.key", "audit_anchor.key")]
+    assert all(key and key not in output for key in demo_keys)
+
+
+def test_preflight_fails_a_production_configuration_missing_the_master_key(tmp_path):
+    env = _production_env(tmp_path, VAULT_MASTER_KEY="")
+    code, lines, output = _preflight(env)
+    assert code == 1, output
+    assert lines["keys"] == ("FAIL", "VAULT_MASTER_KEY is not set")
+    assert lines["deploy"][0] == "OK" and lines["tls"][0] == "OK" and lines["ice_servers"][0] == "OK", output
+    assert "preflight: FAIL" in output
+    _assert_no_secret(env, output)
+
+
+def test_preflight_passes_a_complete_production_configuration_with_warnings_only(tmp_path):
+    env = _production_env(tmp_path)
+    code, lines, output = _preflight(env)
+    assert code == 0, output
+    assert {n: level for n, (level, _) in lines.items() if level != "OK"} == {
+        "tiles": "WARN", "migrations": "WARN", "audit_anchor": "WARN"}, output  # a new database: migrate comes next
+    _assert_no_secret(env, output)
+
+
+@pytest.mark.parametrize("overrides, check, words", [
+    ({"VAULT_DIGEST_KEY": "dGhpcyBpcyBub3QgMzIgYnl0ZXM"}, "check_keys", "VAULT_DIGEST_KEY is not urlsafe base64"),
+    ({"SECURE_PROXY_SSL_HEADER": None}, "check_tls", "redirected forever"),
+    ({"SECURE_PROXY_SSL_HEADER": ("X_FORWARDED_PROTO", "https")}, "check_tls", "starting HTTP_"),
+    ({"SECURE_SSL_REDIRECT": False, "SESSION_COOKIE_SECURE": False}, "check_tls", "must be on outside the demo"),
+    ({"PUBLIC_BASE_URL": "http://delivery.example"}, "check_tls", "PUBLIC_BASE_URL is http://"),
+    ({"ICE_SERVERS": [{"urls": "turn:turn.example.net"}], "TURN_SECRET": ""}, "check_ice_servers", "no TURN_SECRET"),
+    ({"ICE_SERVERS": [{"url": "stun:x"}]}, "check_ice_servers", "needs `urls`"),
+    ({"ICE_SERVERS": {"urls": "stun:x"}}, "check_ice_servers", "JSON list"),
+])
+def test_preflight_fails_an_incoherent_production_configuration(settings, overrides, check, words):
+    from dispatch.management.commands import preflight
+
+    settings.DEMO_MODE, settings.TESTING = False, False
+    settings.SECURE_SSL_REDIRECT = settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_PROXY_SSL_HEADER, settings.TRUSTED_PROXY_COUNT = ("HTTP_X_FORWARDED_PROTO", "https"), 1
+    settings.PUBLIC_BASE_URL = "https://delivery.example"
+    settings.ICE_SERVERS, settings.TURN_SECRET = [{"urls": ["stun:stun.example.net", "turn:turn.example.net"]}], "s" * 30
+    for name in ("check_keys", "check_tls", "check_ice_servers"):
+        assert getattr(preflight, name)()[0] == "OK", name  # the control: coherent as set up
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    level, reason = getattr(preflight, check)()
+    assert level == "FAIL" and words in reason, reason
+    assert "dGhpcyBpcyBub3QgMzIgYnl0ZXM" not in reason
+
+
+def test_preflight_prints_the_scale_profiles_versions_or_names_what_it_cannot_reach(tmp_path):
+    """With DATABASE_URL/REDIS_URL (CI) the real servers' versions; without, closed ports fail with exit 1."""
+    from tests.harness import scale_urls
+
+    database_url, redis_url = scale_urls()
+    port = closed_port()
+    env = _production_env(tmp_path, DATABASE_URL=database_url or f"postgres://postgres:pw-not-printed@127.0.0.1:{port}/x",
+                          REDIS_URL=redis_url or f"redis://:pw-not-printed@127.0.0.1:{port}/0")
+    code, lines, output = _preflight(env)
+    if not (database_url and redis_url):
+        assert code == 1, output
+    if database_url:
+        assert lines["database"][0] == "OK" and lines["database"][1].startswith("PostgreSQL "), output
+    else:
+        assert lines["database"][0] == "FAIL" and lines["migrations"][0] == "FAIL", output
+    if redis_url:
+        assert lines["redis"][0] == "OK" and lines["redis"][1].startswith("Redis "), output
+    else:
+        assert lines["redis"] == ("FAIL", f"Redis at redis://127.0.0.1:{port} does not answer (ConnectionError)")
+    assert "pw-not-printed" not in output
