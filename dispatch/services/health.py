@@ -31,7 +31,9 @@ MIGRATIONS_OK_CACHE_S = 10.0  # a passing migrations check is trusted this long 
 MIN_SECRET_CHARS = 32  # TOKEN_DIGEST_KEY, AUDIT_ANCHOR_KEY: free-form secrets, at least this long
 PARTS = ("database", "redis", "broker", "migrations", "keys", "audit_anchor")
 
+LOG_EVERY_S = 10.0  # a probe every few seconds from every balancer: the same failing parts are logged this often
 _migrations_ok_until = 0.0  # time.monotonic() until which the last positive migrations check stands
+_last_logged: dict[tuple[str, ...], float] = {}  # failing parts -> when they were last logged
 
 
 def forget() -> None:
@@ -168,7 +170,7 @@ def check_redis() -> str:
     try:
         from django.core.cache import cache
 
-        client = cache._cache.get_client(write=True)  # the shared pool (config/cache.py)
+        client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]  # the shared pool (config/cache.py)
         client.ping()
     except Exception as exc:  # noqa: BLE001
         return f"Redis does not answer PING ({exc.__class__.__name__})"
@@ -186,7 +188,7 @@ def check_broker() -> str:
     if url.startswith("filesystem://"):
         options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
         for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-            folder = options.get(key)
+            folder = str(options.get(key) or "")
             if folder and not (Path(folder).is_dir() and os.access(folder, os.W_OK | os.X_OK)):
                 return f"the Celery queue folder {key} is missing or not writable"
         return ""
@@ -227,5 +229,9 @@ def readiness() -> dict[str, str]:
         if reason:
             failing[check.part] = reason
     if failing:
-        log.warning("not ready: %s", "; ".join(f"{part}: {why}" for part, why in failing.items()))
+        parts, now = tuple(failing), time.monotonic()
+        if now - _last_logged.get(parts, -LOG_EVERY_S) >= LOG_EVERY_S:
+            _last_logged.clear()
+            _last_logged[parts] = now
+            log.warning("not ready: %s", "; ".join(f"{part}: {why}" for part, why in failing.items()))
     return failing
