@@ -40,6 +40,7 @@ def forget() -> None:
     """Drop the cached migrations result (tests; after `migrate` in the same process)."""
     global _migrations_ok_until
     _migrations_ok_until = 0.0
+    _last_logged.clear()
 
 
 # --- Keys -------------------------------------------------------------------------------------------------
