@@ -194,22 +194,44 @@ def test_passing_probe_lines_are_left_out_of_the_access_log_failing_ones_kept():
     assert not is_probe_line('10.0.0.2 - - [07/Dec/2026:19:00:00] "GET /api/dispatch/orders/" 200 11')
 
 
-def test_a_real_process_on_the_scale_profile_names_what_it_cannot_reach(tmp_path):
-    """The real settings (not the test settings) with PostgreSQL and Redis URLs at closed ports, in a process of its
-    own: psycopg's and redis-py's own refusals, through the real middleware chain."""
-    port = closed_port()
+def _readyz_in_a_process(tmp_path, database_url: str, redis_url: str) -> tuple[str, dict, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "TESTING": "1", "VAR_DIR": str(tmp_path),
-           "DATABASE_URL": f"postgres://postgres:pw-not-printed@127.0.0.1:{port}/postgres",
-           "REDIS_URL": f"redis://:pw-not-printed@127.0.0.1:{port}/0"}
+           "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     script = ("import django; django.setup(); from django.test import Client; "
               "r = Client().get('/readyz'); print(r.status_code, r.content.decode())")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     status, body = done.stdout.strip().splitlines()[-1].split(" ", 1)
-    assert status == "503"
-    assert json.loads(body) == {"ok": False, "failing": ["database", "redis", "broker"]}
-    assert "pw-not-printed" not in done.stdout + done.stderr
+    return status, json.loads(body), done.stdout + done.stderr
+
+
+def test_a_real_process_on_the_scale_profile_names_what_it_cannot_reach(tmp_path):
+    """The real settings (not the test settings) with PostgreSQL and Redis URLs at closed ports, in a process of its
+    own: psycopg's and redis-py's own refusals, through the real middleware chain."""
+    port = closed_port()
+    status, body, output = _readyz_in_a_process(tmp_path, f"postgres://postgres:pw-not-printed@127.0.0.1:{port}/x",
+                                                f"redis://:pw-not-printed@127.0.0.1:{port}/0")
+    assert (status, body) == ("503", {"ok": False, "failing": ["database", "redis", "broker"]})
+    assert "pw-not-printed" not in output
+
+
+def test_a_real_process_with_the_real_servers_names_only_what_is_missing(tmp_path):
+    """CI (DATABASE_URL, REDIS_URL): the real Redis answers, a new empty PostgreSQL database answers but has no
+    migration applied; and the real PostgreSQL with Redis at a closed port."""
+    from tests.harness import create_pg_database, drop_pg_database, scale_urls
+
+    database_url, redis_url = scale_urls()
+    if not (database_url and redis_url):
+        pytest.skip("needs DATABASE_URL and REDIS_URL (the scale profile's servers)")
+    url, name = create_pg_database(database_url)
+    try:
+        status, body, _ = _readyz_in_a_process(tmp_path, url, redis_url)
+        assert (status, body) == ("503", {"ok": False, "failing": ["migrations"]})
+        status, body, _ = _readyz_in_a_process(tmp_path, url, f"redis://127.0.0.1:{closed_port()}/0")
+        assert (status, body) == ("503", {"ok": False, "failing": ["redis", "broker", "migrations"]})
+    finally:
+        drop_pg_database(database_url, name)
 
 
 # --- manage.py preflight ------------------------------------------------------------------------------------------
@@ -272,16 +294,6 @@ def test_preflight_passes_a_demo_configuration_with_warnings_only(tmp_path):
     assert all(key and key not in output for key in demo_keys)
 
 
-def test_preflight_fails_a_production_configuration_missing_the_master_key(tmp_path):
-    env = _production_env(tmp_path, VAULT_MASTER_KEY="")
-    code, lines, output = _preflight(env)
-    assert code == 1, output
-    assert lines["keys"] == ("FAIL", "VAULT_MASTER_KEY is not set")
-    assert lines["deploy"][0] == "OK" and lines["tls"][0] == "OK" and lines["ice_servers"][0] == "OK", output
-    assert "preflight: FAIL" in output
-    _assert_no_secret(env, output)
-
-
 def test_preflight_passes_a_complete_production_configuration_with_warnings_only(tmp_path):
     env = _production_env(tmp_path)
     code, lines, output = _preflight(env)
@@ -318,17 +330,21 @@ def test_preflight_fails_an_incoherent_production_configuration(settings, overri
     assert "dGhpcyBpcyBub3QgMzIgYnl0ZXM" not in reason
 
 
-def test_preflight_prints_the_scale_profiles_versions_or_names_what_it_cannot_reach(tmp_path):
-    """With DATABASE_URL/REDIS_URL (CI) the real servers' versions; without, closed ports fail with exit 1."""
+def test_preflight_fails_without_the_master_key_and_prints_the_servers_versions_or_what_it_cannot_reach(tmp_path):
+    """A production configuration missing VAULT_MASTER_KEY: FAIL and exit 1, no secret printed. With DATABASE_URL and
+    REDIS_URL (CI) it prints the real servers' versions; without, closed ports fail by name, no password printed."""
     from tests.harness import scale_urls
 
     database_url, redis_url = scale_urls()
     port = closed_port()
-    env = _production_env(tmp_path, DATABASE_URL=database_url or f"postgres://postgres:pw-not-printed@127.0.0.1:{port}/x",
+    env = _production_env(tmp_path, VAULT_MASTER_KEY="",
+                          DATABASE_URL=database_url or f"postgres://postgres:pw-not-printed@127.0.0.1:{port}/x",
                           REDIS_URL=redis_url or f"redis://:pw-not-printed@127.0.0.1:{port}/0")
     code, lines, output = _preflight(env)
-    if not (database_url and redis_url):
-        assert code == 1, output
+    assert code == 1, output
+    assert lines["keys"] == ("FAIL", "VAULT_MASTER_KEY is not set")
+    assert lines["deploy"][0] == "OK" and lines["tls"][0] == "OK" and lines["ice_servers"][0] == "OK", output
+    assert "preflight: FAIL" in output
     if database_url:
         assert lines["database"][0] == "OK" and lines["database"][1].startswith("PostgreSQL "), output
     else:
@@ -338,3 +354,4 @@ def test_preflight_prints_the_scale_profiles_versions_or_names_what_it_cannot_re
     else:
         assert lines["redis"] == ("FAIL", f"Redis at redis://127.0.0.1:{port} does not answer (ConnectionError)")
     assert "pw-not-printed" not in output
+    _assert_no_secret(env, output)

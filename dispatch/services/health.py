@@ -4,7 +4,8 @@
 Each check returns "" when it passes, else a short reason that names no secret value (a key's name, never its
 value; a host's port, never a URL's password). `readiness()` runs them in order and names the failing parts:
 "database", "redis", "broker", "migrations", "keys", "audit_anchor". When the database fails, the checks that
-need it (migrations, audit_anchor) are not run: the database is the part to fix.
+need it (migrations, audit_anchor) are not run: the database is the part to fix; with migrations pending, the
+anchor is not checked (its table may not be there yet).
 """
 
 from __future__ import annotations
@@ -204,6 +205,7 @@ class Check:
     part: str
     run: Callable[[], str]
     needs_database: bool = False
+    needs_migrations: bool = False
 
 
 CHECKS = (
@@ -212,7 +214,7 @@ CHECKS = (
     Check("broker", check_broker),
     Check("migrations", check_migrations, needs_database=True),
     Check("keys", check_keys),
-    Check("audit_anchor", check_audit_anchor, needs_database=True),
+    Check("audit_anchor", check_audit_anchor, needs_database=True, needs_migrations=True),
 )
 
 
@@ -221,7 +223,7 @@ def readiness() -> dict[str, str]:
     preflight command: the endpoint answers the part names only."""
     failing: dict[str, str] = {}
     for check in CHECKS:
-        if check.needs_database and "database" in failing:
+        if (check.needs_database and "database" in failing) or (check.needs_migrations and "migrations" in failing):
             continue
         try:
             reason = check.run()
