@@ -194,6 +194,25 @@ def test_passing_probe_lines_are_left_out_of_the_access_log_failing_ones_kept():
     assert not is_probe_line('10.0.0.2 - - [07/Dec/2026:19:00:00] "GET /api/dispatch/orders/" 200 11')
 
 
+def test_daphnes_access_log_drops_passing_probes_and_keeps_failing_ones():
+    import io
+    import logging
+    from datetime import datetime
+
+    from config.logs import AccessLog, QuietProbes
+
+    stream = io.StringIO()
+    log = AccessLog(stream)
+    when = datetime(2026, 12, 7, 19, 0, 0)
+    log.write_entry("10.0.0.2", when, "GET /healthz", 200, 11)
+    log.write_entry("10.0.0.2", when, "GET /readyz", 200, 11)
+    log.write_entry("10.0.0.2", when, "GET /readyz", 503, 52)
+    log.write_entry("10.0.0.2", when, "GET /accounts/login/", 200, 900)
+    assert [line.split('"')[1] for line in stream.getvalue().splitlines()] == ["GET /readyz", "GET /accounts/login/"]
+    for name in ("daphne.access", "django.server", "django.channels.server"):
+        assert any(isinstance(f, QuietProbes) for f in logging.getLogger(name).filters), name
+
+
 def _readyz_in_a_process(tmp_path, database_url: str, redis_url: str) -> tuple[str, dict, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "TESTING": "1", "VAR_DIR": str(tmp_path),
            "DATABASE_URL": database_url, "REDIS_URL": redis_url}
