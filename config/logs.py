@@ -40,6 +40,20 @@ class RedactTokens(logging.Filter):
         return True
 
 
+_PROBE = re.compile(r'(?:"|^HTTP )(?:GET|HEAD) /(?:healthz|readyz)(?:\?[^" ]*)?(?: HTTP/[0-9.]+)?"? (?:200|304) ')
+
+
+def is_probe_line(line: str) -> bool:
+    """A load balancer's passing probe (GET /healthz or /readyz answered 200): every few seconds from every balancer,
+    noise in the access log. A failing probe (503) is kept."""
+    return bool(_PROBE.search(line))
+
+
+class QuietProbes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not is_probe_line(record.getMessage())
+
+
 class AccessLog(AccessLogGenerator):
     """daphne's NCSA-style lines, through the `daphne.access` logger (so LOGGING's filters apply); with
     `--access-log FILE` into that file, redacted here."""
@@ -50,6 +64,8 @@ class AccessLog(AccessLogGenerator):
         line = '%s %s %s [%s] "%s" %s %s' % (  # noqa: UP031 - daphne's own format
             host, ident or "-", user or "-", date.strftime("%d/%b/%Y:%H:%M:%S"), request, status or "-", length or "-",
         )
+        if is_probe_line(line):
+            return
         if self.stream is sys.stdout:
             self.logger.info(line)
         else:

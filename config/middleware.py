@@ -12,6 +12,7 @@ from importlib import import_module
 from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http.cookie import parse_cookie
+from django.urls import resolve
 
 
 class ServerTimingMiddleware:
@@ -42,6 +43,30 @@ class ServedByMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response["X-Served-By"] = SERVED_BY
+        return response
+
+
+class HealthProbeMiddleware:
+    """First in MIDDLEWARE: GET/HEAD /healthz and /readyz are answered here, before the host check (a load balancer
+    probes by address), the HTTPS redirect (it probes the backend over plain HTTP), sessions, CSRF, the login
+    lockout and every rate limit. The answers name no host and hold no secret (dispatch/views.py)."""
+
+    PATHS = frozenset({"/healthz", "/readyz"})
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.views: dict = {}
+
+    def __call__(self, request):
+        path = request.path_info
+        if path not in self.PATHS or request.method not in ("GET", "HEAD"):
+            return self.get_response(request)
+        view = self.views.get(path)
+        if view is None:  # the URLconf's own view (dispatch/urls.py): this module imports no app
+            view = self.views[path] = resolve(path).func
+        response = view(request)
+        response.render()
+        response["X-Content-Type-Options"] = "nosniff"
         return response
 
 

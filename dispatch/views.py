@@ -9,14 +9,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .demo import DEMO_PASSWORD, DEMO_SCREENS
 from .forms import LoginForm, TokenIn
 from .parsers import LimitedJSONParser
 from .permissions import role_of
 from .selectors.messages import outbox_recent
-from .serializers import TokenOut
+from .serializers import HealthOut, NotReadyOut, TokenOut
+from .services.health import readiness
 
 ROLE_HOME = {"rider": "/rider/", "staff": "/pickup/", "dispatcher": "/dispatch/", "merchant": "/portal/"}
 
@@ -81,3 +84,39 @@ def dev_outbox(request):
     response = render(request, "dev/outbox.html", {"rows": rows})
     response["Cache-Control"] = "no-store"
     return response
+
+
+class _ProbeApi(APIView):
+    """Load balancer probes: no session, no CSRF, no authentication, no throttle, never cached. In production
+    they are answered by config.middleware.HealthProbeMiddleware, before the host check and the HTTPS redirect."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class HealthzApi(_ProbeApi):
+    """GET /healthz: 200 while the process serves. Touches nothing (no database, no cache)."""
+
+    @extend_schema(responses=HealthOut, summary="Liveness: the process serves")
+    def get(self, request):
+        return Response({"ok": True})
+
+
+class ReadyzApi(_ProbeApi):
+    """GET /readyz: 200 when this process may take traffic, else 503 naming the failing parts
+    (dispatch/services/health.py; docs/operations.md)."""
+
+    @extend_schema(responses={200: HealthOut, 503: NotReadyOut}, summary="Readiness: every dependency answers")
+    def get(self, request):
+        failing = readiness()
+        if failing:
+            response = Response({"ok": False, "failing": list(failing)}, status=503)
+            response._has_been_logged = True  # readiness() logged the reasons; no "Service Unavailable" line a probe
+            return response
+        return Response({"ok": True})

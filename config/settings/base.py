@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.HealthProbeMiddleware",  # /healthz, /readyz: before the host check and the HTTPS redirect
     "config.middleware.ServerTimingMiddleware",
     "config.middleware.ServedByMiddleware",  # only with SERVED_BY_HEADER (tests)
     "django.middleware.security.SecurityMiddleware",
@@ -512,15 +513,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # No tracking token in any line (config/logs.py): on the handler, and on every logger that names a path.
-    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}},
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"},
+                "quiet_probes": {"()": "config.logs.QuietProbes"}},  # passing /healthz, /readyz probes: not logged
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "daphne.access": {"level": "INFO", "filters": ["redact_tokens"]},  # daphne's access log (config/asgi.py)
+        "daphne.access": {"level": "INFO", "filters": ["quiet_probes", "redact_tokens"]},  # daphne's access log (config/asgi.py)
         "django.request": {"filters": ["redact_tokens"]},
-        "django.server": {"filters": ["redact_tokens"]},
-        "django.channels.server": {"filters": ["redact_tokens"]},
+        "django.server": {"filters": ["quiet_probes", "redact_tokens"]},
+        "django.channels.server": {"filters": ["quiet_probes", "redact_tokens"]},
     },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)

@@ -16,7 +16,7 @@ from .board import (
                     SuggestionsIn,
 )
 from .calls import CallRouteOut, CallSessionOut, ChatMessageOut, TrackCallOut
-from .common import ErrorOut, NamedOut, TokenOut
+from .common import ErrorOut, HealthOut, NamedOut, NotReadyOut, TokenOut
 from .counter import CheckOut, EtaOut, HistoryOut, PackingLineOut, PackingOut, StoreOrderOut
 from .exits import (
                     CancelIn,
@@ -81,7 +81,8 @@ __all__ = [
     "LocationAckOut", "LocationIn", "MaskedOrderOut", "NamedOut", "OmitNoneSerializer", "OrderCreatedOut",
     "OrderIn", "OverloadOut", "PackingLineOut", "PackingOut", "PickupCheckOut", "RiderCustomerOut", "RiderOrderOut",
     "StoreOrderOut", "StoreOut", "StrictBooleanField", "StrictCharField", "StrictFloatField", "StrictIntegerField",
-    "StrictRegexField", "TimestampField", "TokenOut", "TrackCallOut", "TrackConsentOut", "TrackingOut",
+    "StrictRegexField", "TimestampField", "TokenOut", "HealthOut", "NotReadyOut",
+    "TrackCallOut", "TrackConsentOut", "TrackingOut",
     "location_in_fast",
     "CancelIn", "DoorWaitOut", "DoorWaitStartedOut", "FailIn", "OrderExitOut", "OrderStatusOut", "ReturnIn",
     "RiderReturnOut", "StrictChoiceField",

@@ -17,6 +17,20 @@ class ErrorOut(serializers.Serializer):
     errors = serializers.JSONField(required=False, help_text="On 400 `invalid`: the messages per field.")
 
 
+class HealthOut(serializers.Serializer):
+    """GET /healthz, and GET /readyz when every check passes."""
+
+    ok = serializers.BooleanField(help_text="Always true here.")
+
+
+class NotReadyOut(serializers.Serializer):
+    """GET /readyz when a check fails (503): the failing parts, never a reason or a secret."""
+
+    ok = serializers.BooleanField(help_text="Always false here.")
+    failing = serializers.ListField(child=serializers.ChoiceField(
+        choices=["database", "redis", "broker", "migrations", "keys", "audit_anchor"]))
+
+
 class _NameField(serializers.CharField):
     """A store's `name`; a rider's `display_name`, the name they chose to show; or a mapping's "name"."""
 

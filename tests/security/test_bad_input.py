@@ -76,7 +76,8 @@ def test_oversized_and_just_deep_enough_json(merchant):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/t/%00/", "/api/track/%00/", "/api/track/%00/call/", "/t/a%01b/",
-                                  "/api/track/a%1Fb/", "/api/rider/orders/%00/", "/api/track/%E2%80%AE/"])
+                                  "/api/track/a%1Fb/", "/api/rider/orders/%00/", "/api/track/%E2%80%AE/",
+                                  "/healthz%00", "/readyz%01"])
 def test_control_characters_in_paths_are_404(demo, client, path):
     """A stranger with a tracking link, finding "a NUL byte in a tracking token gives a 500 on PostgreSQL": the
     path is refused before any view or query sees it (tests/integration/test_bad_input_pg.py runs it on PostgreSQL)."""

@@ -23,6 +23,7 @@ PARTY_BY_PREFIX = (  # the first prefix that matches names the party a URL is fo
     ("api/portal/", "merchant1"), ("portal/", "merchant1"),
     ("admin/", "root"),
     ("t/", None), ("api/track/", None), ("accounts/", None), ("api/auth/", None), ("telephony/", None), ("privacy/", None),
+    ("healthz", None), ("readyz", None),  # a load balancer's probes
     ("", "dispatcher1"),
 )
 
