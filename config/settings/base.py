@@ -8,6 +8,7 @@ Two profiles:
 
 from __future__ import annotations
 
+import os
 import secrets
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import timedelta
@@ -522,6 +523,16 @@ LOGGING = {
     },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
+
+# --- Metrics: GET /metrics (dispatch/metrics.py, docs/operations.md) ---------------------------------------------
+# The scraper is let in by its bearer token, or by its address when it connects directly (no proxy in between);
+# anyone else gets a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW = env.list("METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+# Several server processes: set PROMETHEUS_MULTIPROC_DIR in the environment (e.g. var/prometheus, emptied before the
+# servers start) and prometheus_client sums every process's instruments at the scrape.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- Webhooks to merchants (dispatch/services/webhooks.py, docs/webhooks.md) ---------------------------------
 # Private, loopback, link-local and reserved receivers are refused unless this is set: the embedded demo (and the
