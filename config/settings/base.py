@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",  # first: every log line of the request carries its id
     "config.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ answers here: hashed, compressed, cached a year
@@ -506,13 +507,20 @@ if not WEBPUSH_VAPID_PRIVATE_KEY and DEMO_MODE:  # the demo's own pair, so the p
 WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:privacy@example.invalid")
 
 # --- Logging: never plaintext PII; messages name ids only --------------------------------
+# LOG_FORMAT: "text" (the default) or "json" (one object a line, for a log shipper: config/logs.py JsonLines).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # No tracking token in any line (config/logs.py): on the handler, and on every logger that names a path.
-    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+                   "json": {"()": "config.logs.JsonLines"}},
+    # No tracking token in any line (config/logs.py): on every handler, and on every logger that names a path.
+    # Every handler also stamps the request's id (config/middleware.py RequestIdMiddleware).
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}, "request_id": {"()": "config.logs.RequestId"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                             "filters": ["redact_tokens", "request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
