@@ -231,3 +231,32 @@ def test_several_processes_instruments_are_summed(tmp_path):
     assert registry.get_sample_value("delivery_ping_ack_seconds_count", {"kind": "socket"}) == 2
     # Both processes have exited: a live sum counts no socket of theirs.
     assert registry.get_sample_value("delivery_open_sockets", {"role": "rider"}) in (None, 0)
+
+
+def test_the_dashboard_and_the_alerts_name_only_what_the_scrape_exposes(demo, token):
+    """deploy/monitoring/: a renamed metric would leave a panel blank and an alert silent."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent / "deploy" / "monitoring"
+    exprs = [t["expr"] for p in json.loads((root / "grafana-dashboard.json").read_text())["panels"] for t in p["targets"]]
+    exprs += [r["expr"] for g in yaml.safe_load((root / "alerts.yml").read_text())["groups"] for r in g["rules"]]
+    parsed = list(text_string_to_metric_families(scrape()))
+    exposed = {f.name for f in parsed} | {s.name for f in parsed for s in f.samples}  # a family may be empty
+    named = {n for e in exprs for n in re.findall(r"\b(?:delivery|process)_[a-z0-9_]+", e)}
+    assert named and named - exposed == set()
+    assert {"delivery_ping_ack_seconds_bucket", "delivery_revocation_lag_seconds",
+            "delivery_audit_anchor_age_seconds"} <= named
+
+
+def test_drops_are_every_servers_sum_by_group_kind(demo, token):
+    """The overload endpoint's `all_servers` totals (shared through the cache), as two processes would add them."""
+    from dispatch.live.layers import shared_add
+
+    shared_add({"track": 2, "rider": 1})
+    shared_add({"track": 3})
+    got = families(scrape())
+    assert {s.labels["kind"]: s.value for s in got["delivery_frames_dropped"].samples} == {"track": 5, "rider": 1}
+    assert got["delivery_frames_dropped_all"].samples[0].value == 6
