@@ -260,3 +260,17 @@ def test_drops_are_every_servers_sum_by_group_kind(demo, token):
     got = families(scrape())
     assert {s.labels["kind"]: s.value for s in got["delivery_frames_dropped"].samples} == {"track": 5, "rider": 1}
     assert got["delivery_frames_dropped_all"].samples[0].value == 6
+
+
+def test_the_celery_queue_depth_on_the_filesystem_transport(settings, tmp_path):
+    """kombu's filesystem transport keeps one `<ms>_<uuid>.<queue>.msg` file a waiting message."""
+    from dispatch.metrics import celery_queue_depth
+
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path)}
+    assert celery_queue_depth() == 0
+    for name in ("1_a.celery.msg", "2_b.celery.msg", "3_c.other.msg", "4_d.celery.tmp"):
+        (tmp_path / name).write_text("{}")
+    assert celery_queue_depth() == 2
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "gone")}
+    assert celery_queue_depth() is None  # unreadable: reported as -1, the scrape still answers
