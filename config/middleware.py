@@ -4,8 +4,10 @@ and the HTTP benchmark. On by default in demo mode only (SERVER_TIMING)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
+import uuid
 from datetime import datetime
 from importlib import import_module
 
@@ -13,6 +15,8 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.http.cookie import parse_cookie
 from django.urls import resolve
+
+from config.logs import request_id_var
 
 
 class ServerTimingMiddleware:
@@ -67,6 +71,29 @@ class HealthProbeMiddleware:
         response = view(request)
         response.render()
         response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{7,99}")  # a proxy's id: a UUID, a hex string, ...
+
+
+class RequestIdMiddleware:
+    """First in MIDDLEWARE: the request's id for every log line of it (config/logs.py `RequestId`) and in the
+    answer's X-Request-ID. The proxy's X-Request-ID when it is a sane token (8-100 characters of letters,
+    digits and `._:-`), so its access log and ours join up; otherwise a new one. The id stays set for what Django
+    logs after the chain (django.request's "Not Found"); the next request sets its own, and one handled
+    under ASGI runs in its own context."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id_var.set(request_id)
+        request.request_id = request_id
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
         return response
 
 

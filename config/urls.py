@@ -10,6 +10,7 @@ from dispatch.board import urls as board_urls
 from dispatch.forms import AdminLoginForm
 from dispatch.intake import urls as intake_urls
 from dispatch.lockout import AuthTokenApi
+from dispatch.metrics import metrics_view
 from dispatch.portal import urls as portal_urls
 from dispatch.reports import urls as report_urls
 from dispatch.tracking import urls as tracking_urls
@@ -27,6 +28,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("tiles/<int:z>/<int:x>/<int:y>.png", tiles.tile, name="map-tile"),
     path("api/auth/token/", AuthTokenApi.as_view(), name="api-token"),
+    path("metrics", metrics_view, name="metrics"),  # the scraper's only: 404 to anyone else (dispatch/metrics.py)
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Redoc styles itself at run time: its page alone may use inline styles and blob workers.
     path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(

@@ -8,6 +8,7 @@ Two profiles:
 
 from __future__ import annotations
 
+import os
 import secrets
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import timedelta
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",  # first: every log line of the request carries its id
     "config.middleware.HealthProbeMiddleware",  # /healthz, /readyz: before the host check and the HTTPS redirect
     "config.middleware.ServerTimingMiddleware",
     "config.middleware.ServedByMiddleware",  # only with SERVED_BY_HEADER (tests)
@@ -508,14 +510,21 @@ if not WEBPUSH_VAPID_PRIVATE_KEY and DEMO_MODE:  # the demo's own pair, so the p
 WEBPUSH_VAPID_SUBJECT = env.str("WEBPUSH_VAPID_SUBJECT", default="mailto:privacy@example.invalid")
 
 # --- Logging: never plaintext PII; messages name ids only --------------------------------
+# LOG_FORMAT: "text" (the default) or "json" (one object a line, for a log shipper: config/logs.py JsonLines).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # No tracking token in any line (config/logs.py): on the handler, and on every logger that names a path.
-    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+                   "json": {"()": "config.logs.JsonLines"}},
+    # No tracking token in any line (config/logs.py): on every handler, and on every logger that names a path.
+    # Every handler also stamps the request's id (config/middleware.py RequestIdMiddleware).
+    "filters": {"redact_tokens": {"()": "config.logs.RedactTokens"}, "request_id": {"()": "config.logs.RequestId"},
                 "quiet_probes": {"()": "config.logs.QuietProbes"}},  # passing /healthz, /readyz probes: not logged
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_tokens"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                             "filters": ["redact_tokens", "request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -526,6 +535,16 @@ LOGGING = {
     },
 }
 LOCATION_HISTORY_DAYS = env.int("LOCATION_HISTORY_DAYS", default=7)
+
+# --- Metrics: GET /metrics (dispatch/metrics.py, docs/operations.md) ---------------------------------------------
+# The scraper is let in by its bearer token, or by its address when it connects directly (no proxy in between);
+# anyone else gets a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW = env.list("METRICS_ALLOW", default=["127.0.0.1/32", "::1/128"])
+# Several server processes: set PROMETHEUS_MULTIPROC_DIR in the environment (e.g. var/prometheus, emptied before the
+# servers start) and prometheus_client sums every process's instruments at the scrape.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- Webhooks to merchants (dispatch/services/webhooks.py, docs/webhooks.md) ---------------------------------
 # Private, loopback, link-local and reserved receivers are refused unless this is set: the embedded demo (and the

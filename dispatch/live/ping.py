@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .. import geofence
 from ..errors import NotSaved
+from ..instruments import ping_observe
 from ..models import Rider
 from ..services.delivery import location_spoof_alert, location_tier_reached, location_validate, rider_on_duty_require
 from ..services.events import group_track
@@ -59,7 +60,21 @@ async def ping(
     """A rider's socket's ping: the fast path in the event loop; when the rider's context is not in memory (a
     new socket, a change), loaded with the other sockets' that wait now and tried again; else the database
     path in a database thread. Then the wait for the history's commit. Raises DomainError (NotSaved: the fix
-    was not written in time, the client may resend)."""
+    was not written in time, the client may resend). Counted, with its time from here to the ack, in
+    dispatch/instruments.py."""
+    started = time.perf_counter()
+    try:
+        result = await _ping(rider=rider, lat=lat, lng=lng, accuracy=accuracy, timestamp=timestamp, seq=seq, here=here)
+    except Exception:
+        ping_observe(kind="socket", outcome="error", started=started)
+        raise
+    ping_observe(kind="socket", outcome="accepted" if result.accepted else "refused", started=started)
+    return result
+
+
+async def _ping(
+    *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
+) -> PingResult:
     result = await location_ping_fast(rider=rider, lat=lat, lng=lng, accuracy=accuracy, timestamp=timestamp,
                                       seq=seq, here=here)
     if result is None and state.context_check(rider.pk) is None:
@@ -78,9 +93,16 @@ def ping_sync(
     *, rider: Rider, lat: float, lng: float, accuracy: float, timestamp: float, seq: int, here: bool = False
 ) -> PingResult:
     """`ping` for the HTTP fallback: the database path, then the wait for the history's commit."""
-    result = location_ping(rider=rider, lat=lat, lng=lng, accuracy=accuracy, timestamp=timestamp, seq=seq, here=here)
-    if result.durable is not None and not fixes_wait_durable(cast(Future, result.durable)):  # the thread's buffer
-        raise NotSaved()
+    started = time.perf_counter()
+    try:
+        result = location_ping(rider=rider, lat=lat, lng=lng, accuracy=accuracy, timestamp=timestamp, seq=seq,
+                               here=here)
+        if result.durable is not None and not fixes_wait_durable(cast(Future, result.durable)):  # the thread's buffer
+            raise NotSaved()
+    except Exception:
+        ping_observe(kind="http", outcome="error", started=started)
+        raise
+    ping_observe(kind="http", outcome="accepted" if result.accepted else "refused", started=started)
     return result
 
 

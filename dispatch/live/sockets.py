@@ -40,6 +40,7 @@ from django.conf import settings
 from config.cache import OUTAGE, OutageLog
 
 from ..auth import ROLE_RELATIONS
+from ..instruments import OPEN_SOCKETS
 from ..parsers import MAX_DEPTH, json_depth
 from ..relay import ensure_relay
 from ..services.events import RESUME_PAGE, events_since, group_session
@@ -62,6 +63,12 @@ class EventConsumer(SocketAccess, AsyncWebsocketConsumer):
     uses_session = True  # False when a capability in the path, not a login, authorises (the tracking link)
     role_relations: tuple[str, ...] = ROLE_RELATIONS  # the role rows the re-check loads with the account
     session_expires_at: float | None = None  # epoch seconds: a frame past it re-reads the session
+    counted_as: str | None = None  # the role this open socket counts under in the open sockets gauge
+
+    @classmethod
+    def metrics_role(cls) -> str:
+        """The gauge's role label: the consumer's class name (RiderConsumer -> "rider"), a bounded name."""
+        return cls.__name__.removesuffix("Consumer").lower() or "socket"
 
     async def __call__(self, scope, receive, send):
         """A channel layer that goes away (its Redis restarting, which forgets every group) ends the socket
@@ -72,6 +79,7 @@ class EventConsumer(SocketAccess, AsyncWebsocketConsumer):
         try:
             await self._serve(scope, receive, send)
         except LAYER_DOWN as exc:
+            self._uncount()
             _layer_outage("socket", exc)
             _open_sockets.discard(self)
             for other in list(_open_sockets):
@@ -174,12 +182,25 @@ class EventConsumer(SocketAccess, AsyncWebsocketConsumer):
             self.session_expires_at = await database_sync_to_async(self._session_expiry)()
         await ensure_relay()
         await self.accept()
+        self.counted_as = self.metrics_role()
+        OPEN_SOCKETS.labels(role=self.counted_as).inc()
         self.trusted_until = time.monotonic() + self._first_recheck_s()
         self._arm_expiry()
         _open_sockets.add(self)
         if self.recheck_s >= SWEPT_FROM_S:
             _sweepers.get().add(self)
         await self.send_json({"type": "hello", "seq": 0})
+
+    async def websocket_disconnect(self, message):
+        try:
+            await super().websocket_disconnect(message)
+        finally:  # a subclass's disconnect that fails still ends the socket
+            self._uncount()
+
+    def _uncount(self) -> None:
+        if self.counted_as is not None:
+            OPEN_SOCKETS.labels(role=self.counted_as).dec()
+            self.counted_as = None
 
     async def disconnect(self, code):
         self.ended = True

@@ -48,7 +48,11 @@ class Grant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["order", "principal", "scope"])]
+        indexes = [
+            models.Index(fields=["order", "principal", "scope"]),
+            # The live grants by tier (GET /metrics counts them at every scrape): revoked ones are most rows.
+            models.Index(fields=["tier"], condition=models.Q(revoked_at__isnull=True), name="grant_live_tier"),
+        ]
 
 
 class ProxySession(models.Model):

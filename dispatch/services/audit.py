@@ -24,6 +24,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -143,6 +144,21 @@ def _anchor_read() -> Anchor | None:
         raise _Broken(f"The audit anchor {path} has an invalid signature: it was forged or edited, "
                       "or AUDIT_ANCHOR_KEY changed.")
     return anchor
+
+
+def audit_anchor_taken_at() -> datetime | None:
+    """When the last checkpoint was taken (its signature checked), None when there is none or it does not check
+    (for the metrics: a broken anchor is reported as missing, and `manage.py audit_verify` says why)."""
+    try:
+        anchor = _anchor_read()
+    except _Broken:
+        return None
+    if anchor is None:
+        return None
+    try:
+        return datetime.fromisoformat(anchor.at)
+    except ValueError:
+        return None
 
 
 def _anchor_write(*, last_id: int, hash: str, count: int) -> Anchor:

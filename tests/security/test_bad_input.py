@@ -273,3 +273,18 @@ def test_report_periods_are_strict(demo, who, path, query):
     assert response.status_code == 200
     if path.endswith("/"):
         assert b"errorlist" in response.content or "end=" not in query
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("headers", [
+    {"HTTP_AUTHORIZATION": "Bearer " + "x" * 100_000}, {"HTTP_AUTHORIZATION": "Bearer \x00"},
+    {"HTTP_AUTHORIZATION": "Bearer é"}, {"HTTP_AUTHORIZATION": "Bearer"}, {"REMOTE_ADDR": "not-an-address"},
+    {"REMOTE_ADDR": ""}, {"REMOTE_ADDR": "127.0.0.1", "HTTP_FORWARDED": "for=203.0.113.7"},
+])
+def test_metrics_refuses_bad_credentials_and_addresses_with_the_sites_404(demo, client, settings, headers):
+    """A stranger probing GET /metrics (the scraper's only) with odd tokens and addresses: the ordinary 404, no 500."""
+    settings.METRICS_TOKEN = "a-long-metrics-token"
+    response = client.get("/metrics", **{"REMOTE_ADDR": "203.0.113.7", **headers})
+    assert response.status_code == 404
+    assert response["Content-Type"] == client.get("/no-such-page/")["Content-Type"]  # a page like any missing one
+    assert b"delivery_" not in response.content
