@@ -267,6 +267,7 @@ def test_no_frame_of_another_fleet_reaches_a_scoped_dispatchers_socket(demo, cli
         from dispatch.live import state as live_state
 
         live_state._free_stored_at.clear()
+        live_state._stored_fix_at.clear()
         Rider.objects.update(last_seen_at=None)
         for name in r:
             ping(name)

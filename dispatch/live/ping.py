@@ -135,11 +135,12 @@ def _throttled(clock: dict[int, float], key: int, every: float) -> bool:
 
 
 def _free_sparse(rider: Rider, at: datetime) -> bool:
-    """A free rider's ping that comes within FREE_POSITION_EVERY_S of the last position stored: by this
-    process's clock (a socket's pings) or by the rider row's `last_seen_at` (as loaded: fresh for an HTTP
-    ping). Otherwise the clock is set, and the ping is stored."""
-    seen = rider.last_seen_at
-    if seen is not None and (at - seen).total_seconds() < FREE_POSITION_EVERY_S:
+    """A free rider's ping that comes within FREE_POSITION_EVERY_S of the last position stored, by the fixes'
+    times: the rider row's `last_seen_at` (as loaded: fresh for an HTTP ping) or the last position this process
+    queued (a socket's pings, before the batch writer has written it; an order's ping counts too); and by this
+    process's own clock of free positions. Otherwise that clock is set, and the ping is stored."""
+    times = [t for t in (rider.last_seen_at, state._stored_fix_at.get(rider.pk)) if t is not None]
+    if times and (at - max(times)).total_seconds() < FREE_POSITION_EVERY_S:
         return True
     return _throttled(state._free_stored_at, rider.pk, FREE_POSITION_EVERY_S)
 
@@ -175,6 +176,7 @@ def _record(rider: Rider, contexts: list[ActiveOrder], decisions: list[geofence.
         # rider's, every time one is stored (`_free_sparse` let it through, by its own clock).
         if not contexts or not _throttled(state._saved_at, rider.pk, POSITION_SAVE_EVERY_S):
             position = (rider.pk, fix.lat, fix.lng, at)
+            state._stored_fix_at[rider.pk] = at
         if settings.POSITION_BATCH:
             position_aggregator.add(rider_id=rider.pk, lat=fix.lat, lng=fix.lng, at=at, fleet=fleet_of(rider))
         elif not _throttled(state._map_sent, rider.pk, POSITION_EVERY_S):  # at most one a second per rider

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from .. import geofence
 
@@ -36,6 +37,9 @@ _saved_at: dict[int, float] = {}  # rider id -> when its last position was queue
 # rider id -> when its last free position (on duty, no order) was stored: FREE_POSITION_EVERY_S's own clock, apart
 # from `_saved_at`, so that neither throttle's save holds back the other's.
 _free_stored_at: dict[int, float] = {}
+# rider id -> the fix time of the last position this process queued for saving, by either path: what a free
+# rider's 30 s is counted from, before the batch writer has put it in the rider's row.
+_stored_fix_at: dict[int, datetime] = {}
 
 
 def load_state(ctx: ActiveOrder, rider_id: int) -> geofence.TrackState:
@@ -91,10 +95,11 @@ def context_forget(rider_id: int) -> None:
     track_states_forget(rider_ids=[rider_id])
     _saved_at.pop(rider_id, None)
     _free_stored_at.pop(rider_id, None)
+    _stored_fix_at.pop(rider_id, None)
     _map_sent.pop(rider_id, None)
 
 
 def state_clear() -> None:
     """Forget everything (a test's fresh start)."""
-    for held in (_contexts, _checked, _states, _saved_at, _free_stored_at, _eta_sent, _map_sent):
+    for held in (_contexts, _checked, _states, _saved_at, _free_stored_at, _stored_fix_at, _eta_sent, _map_sent):
         held.clear()
