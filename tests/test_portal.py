@@ -172,3 +172,32 @@ def test_the_order_view_takes_a_fixed_number_of_queries(merchant, assigned_order
     # Two today: the order (with its store and rider) and its items; the timeline and the cell cost none.
     with django_assert_max_num_queries(3):
         assert merchant.get(API.format(id=assigned_order["id"])).status_code == 200
+
+
+NAV = {"/portal/": ("Orders", "订单"), "/portal/orders/new/": ("New delivery", "新建配送"),
+       "/portal/webhooks/": ("Webhooks", "Webhook"), "/portal/reports/": ("Reports", "报表")}
+
+
+def _nav_links(html: str) -> list[tuple[str, bool, str]]:
+    nav = re.search(r'<nav class="portal-nav"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "the portal nav"
+    return [(href, bool(current), text.strip()) for href, current, text in
+            re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]*)</a>', nav.group(1))]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_every_portal_page_shares_the_nav_with_its_own_page_marked(demo, posted_order, lang):
+    client = browser_for(demo, "merchant1")
+    client.cookies["django_language"] = lang
+    pages = {**{p: p for p in NAV}, f"/portal/orders/{posted_order['id']}/": "/portal/"}
+    for path, current in pages.items():
+        r = client.get(path, HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 200, path
+        html = r.content.decode()
+        assert_csp_clean(html)
+        links = _nav_links(html)
+        assert [href for href, _, _ in links] == list(NAV), path
+        assert [text for _, _, text in links] == [NAV[h][0 if lang == "en" else 1] for h in NAV], path
+        assert [href for href, marked, _ in links if marked] == [current], path
+        for href, _, _ in links:
+            assert client.get(href).status_code == 200, href
