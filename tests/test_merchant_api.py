@@ -194,7 +194,10 @@ def test_another_merchants_orders_are_404_and_never_listed(merchant, merchant2, 
     assert r.status_code == 400 and r.json()["code"] == "unknown_store"
     mine = merchant.get("/api/orders/").json()["results"]
     assert [o["id"] for o in mine] == [order_id]
-    assert mine[0] == merchant.get(f"/api/orders/{order_id}/").json()  # masked exactly like the detail
+    detail = merchant.get(f"/api/orders/{order_id}/").json()
+    # Masked exactly like the detail; the detail alone adds how it was delivered and the customer's feedback.
+    assert mine[0] == {k: v for k, v in detail.items() if k not in ("pod", "feedback")}
+    assert (detail["pod"], detail["feedback"]) == (None, None)
     assert not any(s in merchant.get("/api/orders/").content.decode() for s in PII_STRINGS)
 
 
@@ -240,7 +243,8 @@ def test_list_filters_and_bad_values(merchant, store1):
     assert got(f"created_after={cut}") == ids[1::-1]
     for query, code in (("status=bogus", "invalid"), ("store=abc", "invalid"), ("limit=0", "invalid"),
                         ("limit=101", "invalid"), ("created_after=yesterday", "invalid"),
-                        ("cursor=notacursor", "bad_cursor"), ("store=999999", "unknown_store")):
+                        ("cursor=notacursor", "bad_cursor"), ("store=999999", "unknown_store"),
+                        ("q=" + "x" * 65, "invalid"), ("q=A%00B", "invalid")):
         r = merchant.get(f"/api/orders/?{query}")
         assert r.status_code == 400 and r.json()["code"] == code, (query, r.content)
 
@@ -322,7 +326,7 @@ def test_the_schema_documents_the_key_header_and_the_page(merchant):
         assert [h["name"] for h in headers] == ["Idempotency-Key"], path
     listing = spec["paths"]["/api/orders/"]["get"]
     assert {p["name"] for p in listing["parameters"]} >= {"status", "store", "cursor", "limit", "created_after",
-                                                          "created_before", "external_ref"}
+                                                          "created_before", "external_ref", "q"}
     page = listing["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     assert set(spec["components"]["schemas"][page]["properties"]) == {"results", "next"}
     assert "201" in spec["paths"]["/api/quotes/"]["post"]["responses"]

@@ -4,17 +4,22 @@ way (never the door, never a fix), and no page carries PII, inline script or inl
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from PIL import Image
 
 from dispatch import grid
-from dispatch.models import Order
+from dispatch.models import AuditEvent, Order, Store
 from dispatch.selectors.portal import RIDER_AREA_MAX_AGE, cell_centre, portal_order
-from tests.factories import BUILDING, CUSTOMER_NAME, CUSTOMER_PHONE, DOOR, NOTES, PII_STRINGS, STREET, UNIT
+from tests.exits_helpers import pick_up, token_of
+from tests.factories import BUILDING, CUSTOMER_NAME, CUSTOMER_PHONE, DOOR, NOTES, PII_STRINGS, STREET, UNIT, delivery_pin_of
 
 pytestmark = pytest.mark.django_db
 
@@ -172,3 +177,87 @@ def test_the_order_view_takes_a_fixed_number_of_queries(merchant, assigned_order
     # Two today: the order (with its store and rider) and its items; the timeline and the cell cost none.
     with django_assert_max_num_queries(3):
         assert merchant.get(API.format(id=assigned_order["id"])).status_code == 200
+
+
+NAV = {"/portal/": ("Orders", "订单"), "/portal/orders/new/": ("New delivery", "新建配送"),
+       "/portal/webhooks/": ("Webhooks", "Webhook"), "/portal/reports/": ("Reports", "报表")}
+
+
+def _nav_links(html: str) -> list[tuple[str, bool, str]]:
+    nav = re.search(r'<nav class="portal-nav"[^>]*>(.*?)</nav>', html, re.S)
+    assert nav, "the portal nav"
+    return [(href, bool(current), text.strip()) for href, current, text in
+            re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]*)</a>', nav.group(1))]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_every_portal_page_shares_the_nav_with_its_own_page_marked(demo, posted_order, lang):
+    client = browser_for(demo, "merchant1")
+    client.cookies["django_language"] = lang
+    pages = {**{p: p for p in NAV}, f"/portal/orders/{posted_order['id']}/": "/portal/"}
+    for path, current in pages.items():
+        r = client.get(path, HTTP_ACCEPT_LANGUAGE=lang)
+        assert r.status_code == 200, path
+        html = r.content.decode()
+        assert_csp_clean(html)
+        links = _nav_links(html)
+        assert [href for href, _, _ in links] == list(NAV), path
+        assert [text for _, _, text in links] == [NAV[h][0 if lang == "en" else 1] for h in NAV], path
+        assert [href for href, marked, _ in links if marked] == [current], path
+        for href, _, _ in links:
+            assert client.get(href).status_code == 200, href
+
+
+def test_a_delivered_order_shows_its_proof_photo_on_request_and_feedback_to_its_merchant_alone(
+        demo, merchant, rider1, staff1, assigned_order):
+    oid = assigned_order["id"]
+    Store.objects.filter(pk=Order.objects.get(pk=oid).store_id).update(pod_policy="pin_photo")
+    pick_up(assigned_order, rider1, staff1)
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 10)).save(buf, "JPEG")
+    photo = SimpleUploadedFile("door.jpg", buf.getvalue(), content_type="image/jpeg")
+    assert rider1.post(f"/api/rider/orders/{oid}/pod-photo/", {"photo": photo}, format="multipart").status_code == 201
+    assert rider1.post(f"/api/rider/orders/{oid}/deliver/", {"pin": delivery_pin_of(assigned_order)},
+                       format="json").status_code == 200
+    text = "Crushed box, call 13812345678"
+    r = Client().post(f"/api/track/{token_of(assigned_order)}/feedback/",
+                      json.dumps({"rating": 2, "issue": "damaged", "text": text}), content_type="application/json")
+    assert r.status_code == 201
+
+    # The page: the two cards and the button, and no photo loaded by itself (each view is audited).
+    page = browser_for(demo, "merchant1").get(f"/portal/orders/{oid}/")
+    html = page.content.decode()
+    assert_csp_clean(html)
+    for marker in ['id="pod-card"', 'id="pod-show"', 'id="feedback-card"', "portal/js/order.js"]:
+        assert marker in html, marker
+    assert "pod/photo/" not in html and "13812345678" not in html
+    assert not AuditEvent.objects.filter(order_id=oid, action="pod.photo_viewed").exists()
+
+    # What the page reads once delivered: policy, PIN checked, photo taken, and the feedback masked.
+    detail = merchant.get(f"/api/orders/{oid}/").json()
+    assert detail["pod"]["policy"] == "pin_photo" and detail["pod"]["pin_checked"] is True
+    assert detail["pod"]["photo"] is True and detail["pod"]["id_document"] == ""
+    assert detail["feedback"]["rating"] == 2 and detail["feedback"]["issue"] == "damaged"
+    assert "13812345678" not in detail["feedback"]["text"] and detail["feedback"]["text"].startswith("Crushed box")
+    shot = merchant.get(f"/api/orders/{oid}/pod/photo/")
+    assert shot.status_code == 200 and shot["Content-Type"] == "image/jpeg"
+    assert AuditEvent.objects.filter(order_id=oid, action="pod.photo_viewed").count() == 1
+
+    # Another merchant: the page, the detail, the proof, the photo and the feedback all answer 404.
+    other = browser_for(demo, "merchant2")
+    assert other.get(f"/portal/orders/{oid}/").status_code == 404
+    for path in ["", "pod/", "pod/photo/", "feedback/"]:
+        assert other.get(f"/api/orders/{oid}/{path}").status_code == 404, path
+    assert AuditEvent.objects.filter(order_id=oid, action="pod.photo_viewed").count() == 1
+
+
+def test_an_id_checked_delivery_names_the_kind_of_document_only(demo, merchant, rider1, staff1, assigned_order):
+    oid = assigned_order["id"]
+    Store.objects.filter(pk=Order.objects.get(pk=oid).store_id).update(pod_policy="id_check")
+    pick_up(assigned_order, rider1, staff1)
+    r = rider1.post(f"/api/rider/orders/{oid}/deliver/", {"pin": delivery_pin_of(assigned_order), "id_checked": True,
+                                                        "id_document": "passport"}, format="json")
+    assert r.status_code == 200, r.content
+    pod = merchant.get(f"/api/orders/{oid}/").json()["pod"]
+    assert (pod["policy"], pod["pin_checked"], pod["id_document"], pod["photo"]) == ("id_check", True, "passport", False)
+    assert merchant.get(f"/api/orders/{oid}/").json()["feedback"] is None

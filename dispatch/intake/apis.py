@@ -78,7 +78,8 @@ class OrderCreateApi(APIView):
     permission_classes = [IsMerchant]
 
     @extend_schema(operation_id="api_orders_list", parameters=[OrderListQuery], responses=OrderPageOut,
-                   description="Your orders, newest first, each masked as the detail view. Follow `next` until null: "
+                   description="Your orders, newest first, each masked as the detail view; `q` searches them by pickup "
+                               "number or the start of your reference. Follow `next` until null: "
                                "an order made meanwhile never appears twice or inside a page. 400 `invalid` for a bad "
                                "filter, `bad_cursor`, `unknown_store` for a store that is not yours.")
     def get(self, request):
@@ -88,7 +89,7 @@ class OrderCreateApi(APIView):
         orders = selectors.merchant_order_list(
             user=request.user, statuses=q.get("status", ()), store_id=q.get("store"),
             created_after=q.get("created_after"), created_before=q.get("created_before"),
-            external_ref=q.get("external_ref"))
+            external_ref=q.get("external_ref"), q=q.get("q", ""))
         paginator = OrderPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
         return Response(OrderPageOut({"results": page, "next": paginator.get_next_link()}).data)

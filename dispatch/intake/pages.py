@@ -13,4 +13,5 @@ from ..services.webhooks import WEBHOOK_TYPES
 def webhooks_page(request):
     if merchant_of(request.user) is None:
         return render(request, "wrong_role.html", {"wanted": "merchant"}, status=403)
-    return render(request, "portal/webhooks.html", {"hook_config": {"types": list(WEBHOOK_TYPES)}})
+    return render(request, "portal/webhooks.html", {"hook_config": {"types": list(WEBHOOK_TYPES)},
+                                                          "nav": "webhooks"})

@@ -137,7 +137,7 @@ def merchant_report(request):
     if merchant is None:
         return render(request, "wrong_role.html", {"wanted": _("merchant")}, status=403)
     return _page(request, store_ids=merchant_store_ids(merchant), reasons=False, template="reports/merchant.html",
-                 csv_base="/portal/reports/", extra={"stores": merchant.stores.order_by("pk")})
+                 csv_base="/portal/reports/", extra={"stores": merchant.stores.order_by("pk"), "nav": "reports"})
 
 
 @never_cache

@@ -55,6 +55,10 @@ class OrderListQuery(serializers.Serializer):
     created_after = serializers.DateTimeField(required=False, help_text="ISO 8601; inclusive.")
     created_before = serializers.DateTimeField(required=False, help_text="ISO 8601; exclusive.")
     external_ref = StrictCharField(max_length=64, required=False, help_text="Your reference, exactly.")
+    q = StrictCharField(max_length=64, required=False, allow_blank=True, trim_whitespace=True,
+                        help_text="A search: a pickup number, exactly (digits alone match it at each of your stores, "
+                                  "27: A27, B27; with the store's letter, that one code), or the start of your "
+                                  "reference (POS-12 finds POS-123). Blank: no search.")
     limit = StrictIntegerField(min_value=1, max_value=100, strings=True, required=False, default=50,
                                help_text="Orders per page (1-100, default 50).")
     cursor = StrictCharField(max_length=200, required=False, help_text="From a page's `next` URL.")

@@ -47,7 +47,9 @@ def test_merchant_report(stack, browser, seeded):
     context = browser.new_context(base_url=stack.url, **DESK)
     page = login(context, "merchant1", stack=stack)
     page.goto("/portal/reports/")
-    expect(page.get_by_role("link", name="Back to the portal")).to_have_attribute("href", "/portal/")
+    nav = page.get_by_role("navigation", name="Merchant portal")
+    expect(nav.get_by_role("link", name="Orders")).to_have_attribute("href", "/portal/")
+    expect(nav.locator("a[aria-current=page]")).to_have_attribute("href", "/portal/reports/")
     expect(page.locator("#bg-table")).to_have_count(0)  # counts only, never the reasons
     assert_accessible(page, "report-merchant")
     _keep(page, "report-merchant")

@@ -6,6 +6,7 @@ import { CANCEL_REASONS, openCancel } from "../../common/cancel.js";
 import { $, el } from "../../common/dom.js";
 import { fmt, formatTime, gettext, ngettext } from "../../common/ui.js";
 import { CANCELLABLE, cfg, makeMap, poll, STATUS } from "./common.js";
+import { showAfterDelivery } from "./pod.js";
 
 const root = $("order");
 const view = { map: null, store: null, area: null, rider: null, fitted: false, data: null };
@@ -81,6 +82,7 @@ function render(data) {
     $("rider-where").textContent = gettext("The rider's area shows only while the bag is on the way.");
   }
   drawMap(data);
+  if (o.status === "delivered") showAfterDelivery(o.id);
   root.dataset.ready = "true";
 }
 

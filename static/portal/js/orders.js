@@ -1,12 +1,13 @@
-// The merchant's order list: filters (status, store), a search (your reference or the pickup number), cursor
-// paging from GET /api/orders/, and a light poll of the first page (there is no merchant socket): a status that
+// The merchant's order list: filters (status, store), a search done by the server (`q`: the pickup number, or the
+// start of your reference, among all your orders, not only the loaded rows), cursor paging from GET /api/orders/,
+// and a light poll of the first page (there is no merchant socket): a status that
 // changes shows within `poll_s` seconds while the tab is visible.
 import { api, errorText } from "../../common/api.js";
 import { $, el } from "../../common/dom.js";
 import { fmt, formatTime, gettext, ngettext } from "../../common/ui.js";
 import { cfg, poll, STATUS } from "./common.js";
 
-const state = { rows: new Map(), next: null, q: "", found: null };
+const state = { rows: new Map(), next: null, q: "" };
 const table = $("orders-table");
 
 for (const s of cfg.statuses) $("f-status").append(el("option", { value: s }, STATUS[s] || s));
@@ -15,24 +16,20 @@ if (cfg.stores.length < 2) $("f-store").closest(".field").hidden = true;
 const initial = new URLSearchParams(location.search);
 $("f-status").value = cfg.statuses.includes(initial.get("status")) ? initial.get("status") : "";
 $("f-store").value = cfg.stores.some((s) => String(s.id) === initial.get("store")) ? initial.get("store") : "";
+$("f-q").value = (initial.get("q") || "").trim().slice(0, 64);
+state.q = $("f-q").value;
 
 function query(extra = {}) {
   const params = new URLSearchParams();
   if ($("f-status").value) params.set("status", $("f-status").value);
   if ($("f-store").value) params.set("store", $("f-store").value);
+  if (state.q) params.set("q", state.q);
   for (const [k, v] of Object.entries(extra)) params.set(k, v);
   return params;
 }
 
 const pathOf = (next) => { const u = new URL(next, location.href); return u.pathname + u.search; };
 const sorted = () => [...state.rows.values()].sort((a, b) => (b.created_at.localeCompare(a.created_at)) || b.id - a.id);
-
-function matches(order) {
-  if (!state.q) return true;
-  const q = state.q.toLowerCase();
-  if (state.found && state.found.has(order.id)) return true;
-  return (order.external_ref || "").toLowerCase().includes(q) || (order.pickup_code || "").toLowerCase().includes(q);
-}
 
 function row(order) {
   const href = `/portal/orders/${order.id}/`;
@@ -46,7 +43,7 @@ function row(order) {
 }
 
 function render() {
-  const shown = sorted().filter(matches);
+  const shown = sorted();
   $("orders-body").replaceChildren(...shown.map(row));
   let summary;
   if (state.q) summary = fmt(ngettext("%(n)s order matches “%(q)s”.", "%(n)s orders match “%(q)s”.", shown.length), { n: shown.length, q: state.q });
@@ -75,24 +72,13 @@ async function loadFirst({ reset = false } = {}) {
     { s: cfg.poll_s, t: formatTime(new Date(), { hour: "2-digit", minute: "2-digit", second: "2-digit" }) });
 }
 
-async function search() {
-  state.q = $("f-q").value.trim();
-  state.found = null;
-  if (state.q) {  // the server finds your exact reference among all orders; loaded rows also match part of it
-    const page = await api(`/api/orders/?${query({ external_ref: state.q })}`);
-    merge(page.results);
-    state.found = new Set(page.results.filter((o) => o.external_ref === state.q).map((o) => o.id));
-  }
-  render();
-}
-
 $("filters").addEventListener("submit", async (e) => {
   e.preventDefault();
+  state.q = $("f-q").value.trim();
   const params = query();
   history.replaceState(null, "", params.toString() ? `?${params}` : location.pathname);
   try {
     await loadFirst({ reset: true });
-    await search();
   } catch (err) {
     $("orders-summary").textContent = errorText(err);
   }
