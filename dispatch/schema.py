@@ -46,6 +46,8 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.add(404)
         if self.method in UNSAFE and not open_to_all:
             statuses.add(409)
+        if getattr(view, "throttle_classes", None):  # e.g. the tracking link's limit per address
+            statuses.add(429)
         return statuses
 
     def _get_response_bodies(self, direction="response"):

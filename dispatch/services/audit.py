@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -55,7 +55,13 @@ def _event_digest(event: AuditEvent, prev_hash: str) -> str:
 
 @transaction.atomic(savepoint=False)  # an append needs no savepoint of its own: it fails with its caller
 def audit_record(*, actor=None, action: str, order=None, data: dict[str, Any] | None = None) -> AuditEvent:
-    """Append one event to the hash chain. `data` must hold no plaintext PII."""
+    """Append one event to the hash chain. `data` must hold no plaintext PII.
+
+    Lock order: the event's order row, then the chain's head. Every request path holds its order FOR UPDATE when
+    it audits; a transaction that took the head first would wait at COMMIT for that order's row (the event's
+    foreign-key check) while the order's holder waits for the head: a deadlock on PostgreSQL."""
+    if order is not None and getattr(order, "pk", None) and connection.vendor == "postgresql":
+        list(type(order).objects.select_for_update(no_key=True).filter(pk=order.pk).values_list("pk", flat=True))
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
     at = timezone.now()
     label = getattr(actor, "username", "") or ("system" if actor is None else str(actor))

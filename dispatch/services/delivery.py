@@ -123,7 +123,7 @@ def order_deliver(*, rider: Rider, order_id: int, pin: str | None = None, id_che
 @transaction.atomic
 def _order_deliver_tx(*, rider: Rider, order_id: int, pin: str | None, id_checked: bool,
                       id_document: str) -> tuple[Order, DomainError | None]:
-    order = Order.objects.select_for_update().select_related("store").get(pk=order_id, rider=rider)
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id, rider=rider)
     lacking = pod_input_refusal(order=order, pin=pin, id_checked=id_checked, id_document=id_document)
     if lacking is not None:
         raise lacking

@@ -86,7 +86,8 @@ def _replay(row: IdempotencyKey, digest: str) -> Reply:
 
 
 def _key_row(*, merchant: Merchant, key: str) -> IdempotencyKey | None:
-    return IdempotencyKey.objects.select_for_update().select_related("order").filter(merchant=merchant, key=key).first()
+    return (IdempotencyKey.objects.select_for_update(of=("self",)).select_related("order")
+            .filter(merchant=merchant, key=key).first())
 
 
 def idempotent(*, merchant: Merchant, key: str | None, operation: str, body: Any,

@@ -193,12 +193,21 @@ def _blocked(message: CustomerMessage, prefs: MessagePrefs | None) -> str:
     return ""
 
 
+def _order_lock(order_id: int | None) -> None:
+    """The order's row first (FOR NO KEY UPDATE), then this module's rows, then the audit head: the order every
+    request path takes (it holds the order, then may touch MessagePrefs, then audits). A notifier that locked a
+    message or the preferences first and the order after could deadlock with a delivery of the same order."""
+    if order_id is not None:
+        list(Order.objects.select_for_update(no_key=True).filter(pk=order_id).values_list("pk", flat=True))
+
+
 def message_send(*, message_id: int, now: datetime | None = None) -> str:
     """Send one queued message; its state after. The row stays locked through the provider's call (10 s at
     most), so a task and the sweep can never both send it. A passing failure raises MessageRetry (the task
     retries) until NOTIFY_MAX_ATTEMPTS, then the message is marked failed."""
     retry = None
     with transaction.atomic():
+        _order_lock(CustomerMessage.objects.filter(pk=message_id).values_list("order_id", flat=True).first())
         message = (CustomerMessage.objects.select_for_update(of=("self",)).select_related("order", "order__store")
                    .filter(pk=message_id).first())
         if message is None or message.state != MessageState.QUEUED:
@@ -304,6 +313,7 @@ def message_status_record(*, ref: str, status: str, error_code: str = "", now: d
     """Twilio's status callback for the message it knows as `ref`. A final state (delivered, failed) is never
     overwritten by a late "sent". False for an unknown message or status."""
     state = _TWILIO_STATES.get(status.lower())
+    _order_lock(CustomerMessage.objects.filter(provider_ref=ref).values_list("order_id", flat=True).first())
     message = CustomerMessage.objects.select_for_update().filter(provider_ref=ref).first()
     if state is None or message is None:
         return False
@@ -342,6 +352,7 @@ def message_inbound(*, phone: str, text: str, now: datetime | None = None) -> st
 def messages_opt_out(*, order: Order, now: datetime | None = None) -> MessagePrefs | None:
     """"Stop messages" from the tracking page: nothing more about this order, by SMS or push."""
     now = now or timezone.now()
+    _order_lock(order.pk)
     prefs = MessagePrefs.objects.select_for_update().filter(order=order).first()
     if prefs is None:
         return None
@@ -363,6 +374,7 @@ def _suppress_queued(where: Q, *, reason: str, now: datetime | None) -> int:
 def push_subscribe(*, order: Order, subscription: dict) -> PushSubscription | None:
     """The tracking page's Web Push subscription, sealed under the order's key. None after the opt-out: a page
     cannot undo it by subscribing again."""
+    _order_lock(order.pk)
     prefs = MessagePrefs.objects.select_for_update().filter(order=order).first()
     if prefs is None or prefs.opted_out_at is not None:
         return None

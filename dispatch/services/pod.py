@@ -105,7 +105,7 @@ def pod_photo_upload(*, rider: Rider, order_id: int, raw: bytes) -> DeliveryProo
 
 @transaction.atomic
 def _pod_photo_store(*, rider: Rider, order_id: int, jpeg: bytes, width: int, height: int) -> DeliveryProof:
-    order = Order.objects.select_for_update().select_related("store").get(pk=order_id, rider=rider)
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order_id, rider=rider)
     if order.status == OrderStatus.DELIVERED:
         raise DomainError(_("This order is already delivered."), code="already_delivered")
     if order.status != OrderStatus.PICKED_UP:
@@ -126,7 +126,7 @@ def _pod_photo_store(*, rider: Rider, order_id: int, jpeg: bytes, width: int, he
 @transaction.atomic
 def feedback_submit(*, order: Order, rating: int | None, issue: str, text: str) -> CustomerFeedback:
     """The customer's feedback on a delivered order, once (409 `feedback_exists` after). The text is sealed."""
-    order = Order.objects.select_for_update().select_related("store").get(pk=order.pk)
+    order = Order.objects.select_for_update(of=("self",)).select_related("store").get(pk=order.pk)
     if order.status != OrderStatus.DELIVERED:
         raise DomainError(_("Feedback opens once the order is delivered."), code="not_delivered")
     if CustomerFeedback.objects.filter(order=order).exists():

@@ -105,7 +105,7 @@ def quote_take(*, merchant: Merchant, quote_id: int, store: Store | None, lat: f
     """The merchant's quote for a new order, locked (the caller's transaction marks it used). Refusals: another
     merchant's or no such quote (400 unknown_quote), expired (400 quote_expired), already used (409 quote_used),
     another store or door (400 quote_mismatch)."""
-    quote = Quote.objects.select_for_update().select_related("store").filter(pk=quote_id, merchant=merchant).first()
+    quote = Quote.objects.select_for_update(of=("self",)).select_related("store").filter(pk=quote_id, merchant=merchant).first()
     if quote is None:
         raise Invalid(_("No such quote."), code="unknown_quote")
     if quote.used_at is not None:

@@ -202,7 +202,7 @@ def _claim(delivery_id: int, now: datetime, force: bool,
     """Lock the row, check it is due (or holds the sweep's `lease`), count the attempt and lease it for the
     duration of a send."""
     with transaction.atomic():
-        d = (WebhookDelivery.objects.select_for_update().select_related("endpoint")
+        d = (WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint")
              .filter(pk=delivery_id).first())
         if d is None or d.state != WebhookDeliveryState.PENDING:
             return None
@@ -268,7 +268,7 @@ def webhook_delivery_attempt(*, delivery_id: int, now: datetime | None = None, f
 def webhook_redeliver(*, delivery: WebhookDelivery, now: datetime | None = None) -> WebhookDelivery:
     """The same event (same id, same payload) sent again now, as a new attempt with a fresh retry window."""
     now = now or timezone.now()
-    d = WebhookDelivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    d = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(pk=delivery.pk)
     if d.endpoint.state not in SENDING:
         raise Invalid(_("That endpoint was deleted."), code="endpoint_deleted")
     d.state, d.next_attempt_at, d.first_attempt_at, d.delivered_at = WebhookDeliveryState.PENDING, now, None, None
