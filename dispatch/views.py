@@ -105,7 +105,7 @@ class HealthzApi(_ProbeApi):
 
     @extend_schema(responses=HealthOut, summary="Liveness: the process serves")
     def get(self, request):
-        return Response({"ok": True})
+        return Response(HealthOut({"ok": True}).data)
 
 
 class ReadyzApi(_ProbeApi):
@@ -116,7 +116,7 @@ class ReadyzApi(_ProbeApi):
     def get(self, request):
         failing = readiness()
         if failing:
-            response = Response({"ok": False, "failing": list(failing)}, status=503)
+            response = Response(NotReadyOut({"ok": False, "failing": list(failing)}).data, status=503)
             response._has_been_logged = True  # readiness() logged the reasons; no "Service Unavailable" line a probe
             return response
-        return Response({"ok": True})
+        return Response(HealthOut({"ok": True}).data)
