@@ -39,7 +39,13 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     atexit.register(mark_process_dead, os.getpid())
 
 
+_children: dict[tuple[str, str], tuple] = {}  # (kind, outcome) -> its counter and histogram: no label lookup a ping
+
+
 def ping_observe(*, kind: str, outcome: str, started: float) -> None:
     """Count one ping and its time to ack; `started` is `time.perf_counter()` at its receipt."""
-    PINGS.labels(kind=kind, outcome=outcome).inc()
-    ACK_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+    pair = _children.get((kind, outcome))
+    if pair is None:
+        pair = _children[(kind, outcome)] = (PINGS.labels(kind=kind, outcome=outcome), ACK_SECONDS.labels(kind=kind))
+    pair[0].inc()
+    pair[1].observe(time.perf_counter() - started)
